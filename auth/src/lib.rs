@@ -1,0 +1,1 @@
+//! adjoin-auth: see ../shared/DESIGN.md (to be built by its issue).

@@ -1,0 +1,1 @@
+//! DC discovery, computer account and machine secret management.

@@ -1,0 +1,1 @@
+//! adjoin-registry: see ../shared/DESIGN.md (to be built by its issue).

@@ -1,0 +1,1 @@
+//! adjoin-rpc: see ../shared/DESIGN.md (to be built by its issue).

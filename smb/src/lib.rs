@@ -1,0 +1,1 @@
+//! adjoin-smb: see ../shared/DESIGN.md (to be built by its issue).
