@@ -1,1 +1,97 @@
-//! Helpers shared by the integration tests.
+//! What the integration tests share: the lab domain's coordinates.
+//!
+//! The tests in `tests/tests/` talk to the real Samba AD DC that `tools/lab up` runs. They
+//! never skip: without the lab they fail and say how to bring it up.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The lab domain, as `tools/lab env` describes it.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// The DC's address (127.0.0.2).
+    pub dc: String,
+    /// The DC's DNS name (dc1.example.test).
+    pub dc_name: String,
+    /// The DNS domain (example.test).
+    pub domain: String,
+    /// The Kerberos realm (EXAMPLE.TEST).
+    pub realm: String,
+    /// The NetBIOS domain (EXAMPLE).
+    pub netbios: String,
+    /// The administrator's name.
+    pub admin: String,
+    /// The administrator's password (lab only).
+    pub admin_password: String,
+    /// A krb5.conf for the MIT tools that names the lab KDC.
+    pub krb5_config: String,
+    /// The lab's state directory.
+    pub dir: String,
+}
+
+/// The repository's top directory.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+impl Lab {
+    /// The lab's coordinates from `tools/lab env --json`, after checking that the DC
+    /// answers. Panics with instructions when the lab is not up: the integration tests
+    /// are meant to fail, not skip, without it.
+    pub fn get() -> Self {
+        let lab = repo_root().join("tools/lab");
+        let status = Command::new(&lab).arg("status").output();
+        match status {
+            Ok(o) if o.status.success() => {}
+            Ok(o) => panic!(
+                "the lab domain is not up ({}): run `tools/lab up` as root first (see README)",
+                String::from_utf8_lossy(&o.stdout).replace('\n', "; ")
+            ),
+            Err(e) => panic!("cannot run {}: {e}", lab.display()),
+        }
+        let out = Command::new(&lab)
+            .args(["env", "--json"])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {} env: {e}", lab.display()));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("tools/lab env --json printed bad JSON: {e}"));
+        let get = |k: &str| {
+            v[k].as_str()
+                .unwrap_or_else(|| panic!("tools/lab env --json has no {k}"))
+                .to_owned()
+        };
+        Self {
+            dc: get("ADJOIN_LAB_DC"),
+            dc_name: get("ADJOIN_LAB_DC_NAME"),
+            domain: get("ADJOIN_LAB_DOMAIN"),
+            realm: get("ADJOIN_LAB_REALM"),
+            netbios: get("ADJOIN_LAB_NETBIOS"),
+            admin: get("ADJOIN_LAB_ADMIN"),
+            admin_password: get("ADJOIN_LAB_ADMIN_PASSWORD"),
+            krb5_config: get("KRB5_CONFIG"),
+            dir: get("ADJOIN_LAB_DIR"),
+        }
+    }
+
+    /// `samba-tool domain info DC` parsed into (key, value) pairs: the reference answer
+    /// for what a DC locator should find.
+    pub fn samba_domain_info(&self) -> Vec<(String, String)> {
+        let out = Command::new("samba-tool")
+            .args(["domain", "info", &self.dc])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run samba-tool: {e}"));
+        assert!(
+            out.status.success(),
+            "samba-tool domain info failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+            .collect()
+    }
+}
