@@ -1,1 +1,8 @@
-//! adjoin-auth: see ../shared/DESIGN.md (to be built by its issue).
+//! adjoin-auth: Kerberos, NTLM, SPNEGO and GSS for Adjoin (see shared/DESIGN.md).
+//!
+//! Built so far: [`crypto`], the Kerberos cryptosystems (RFC 3961, 3962, 4757, 8009).
+
+#[macro_use]
+mod macros;
+
+pub mod crypto;
