@@ -49,7 +49,11 @@ fn discover_json_is_one_object_for_scripts() {
     assert_eq!(v["forest"], lab.domain.as_str());
     assert_eq!(v["dc_site"], "Default-First-Site-Name");
     assert!(v["domain_guid"].as_str().is_some_and(|g| g.len() == 36));
-    assert!(v["flag_names"].as_array().is_some_and(|f| f.contains(&"KDC".into())));
+    assert!(
+        v["flag_names"]
+            .as_array()
+            .is_some_and(|f| f.contains(&"KDC".into()))
+    );
 }
 
 /// Each failure is one line on stderr, exit status 1, within the documented bound.
@@ -59,7 +63,11 @@ fn assert_one_line_failure(args: &[&str], expect: &str, bound: Duration) {
     let took = started.elapsed();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
     let err = stderr(&out);
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected: {err}"
+    );
     assert!(err.contains(expect), "'{expect}' not in: {err}");
     assert!(took <= bound, "{args:?} took {took:?}");
     assert!(stdout(&out).is_empty());
@@ -90,7 +98,14 @@ fn dc_not_answering_cldap_is_one_line() {
     let lab = Lab::get();
     // 127.0.0.9 has no DC: the ping is refused at once.
     assert_one_line_failure(
-        &["discover", &lab.domain, "--dns-server", &lab.dc, "--server", "127.0.0.9"],
+        &[
+            "discover",
+            &lab.domain,
+            "--dns-server",
+            &lab.dc,
+            "--server",
+            "127.0.0.9",
+        ],
         "no domain controller answered the LDAP ping",
         Duration::from_secs(4),
     );
