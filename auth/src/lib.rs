@@ -5,4 +5,8 @@
 #[macro_use]
 mod macros;
 
+pub mod ccache;
 pub mod crypto;
+pub mod keytab;
+pub mod krb;
+pub mod principal;

@@ -27,6 +27,8 @@ pub struct Lab {
     pub krb5_config: String,
     /// The lab's state directory.
     pub dir: String,
+    /// Everything `tools/lab env --json` printed.
+    env: serde_json::Value,
 }
 
 /// The repository's top directory.
@@ -73,7 +75,17 @@ impl Lab {
             admin_password: get("ADJOIN_LAB_ADMIN_PASSWORD"),
             krb5_config: get("KRB5_CONFIG"),
             dir: get("ADJOIN_LAB_DIR"),
+            env: v,
         }
+    }
+
+    /// The password of fixture user `user` (alice, bob, carol, dave).
+    pub fn password(&self, user: &str) -> String {
+        let key = format!("ADJOIN_LAB_{}_PASSWORD", user.to_ascii_uppercase());
+        self.env[&key]
+            .as_str()
+            .unwrap_or_else(|| panic!("tools/lab env --json has no {key}"))
+            .to_owned()
     }
 
     /// `samba-tool domain info DC` parsed into (key, value) pairs: the reference answer

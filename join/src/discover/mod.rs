@@ -265,6 +265,29 @@ pub async fn discover(
     .await
 }
 
+/// The KDCs of `realm` from DNS (`_kerberos._tcp.REALM`, RFC 4120 7.2.3.2), as addresses
+/// in SRV order.
+pub async fn kdcs(realm: &str, opts: &DiscoverOptions) -> Result<Vec<SocketAddr>, DiscoverError> {
+    let domain = realm.trim_end_matches('.').to_ascii_lowercase();
+    if !is_dns_name(&domain) {
+        return Err(DiscoverError::InvalidDomain { domain });
+    }
+    let dns = Dns::new(opts)?;
+    let name = format!("_kerberos._tcp.{domain}");
+    let targets = dns.srv(&name).await?;
+    if targets.is_empty() {
+        return Err(DiscoverError::NoSrvRecords {
+            domain,
+            name,
+            servers: dns.servers().to_owned(),
+        });
+    }
+    Ok(targets
+        .iter()
+        .flat_map(|t| t.addresses.iter().map(|ip| SocketAddr::new(*ip, t.port)))
+        .collect())
+}
+
 /// The DCs to ping (from `--server` or DNS) and the KDCs DNS lists.
 async fn candidates(
     dns: &Dns,

@@ -1,0 +1,149 @@
+//! Talking to KDCs (RFC 4120 7.2.1, 7.2.2): UDP for small requests, TCP (4-byte length
+//! prefix) for large ones and when a KDC answers KRB_ERR_RESPONSE_TOO_BIG, each KDC with
+//! its own timeout, the next one when it fails.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
+use tracing::debug;
+
+use super::error::{self, KerberosError, KrbErrorCode};
+use super::{KdcRequest, wire};
+
+/// Requests larger than this go over TCP first (MIT's `udp_preference_limit` default).
+pub const UDP_LIMIT: usize = 1465;
+/// The largest TCP reply accepted; AD tickets with big PACs stay far below.
+const MAX_TCP_REPLY: usize = 1 << 20;
+
+/// How to reach the KDCs of a realm.
+#[derive(Debug, Clone)]
+pub struct KdcConfig {
+    /// KDC addresses, tried in order.
+    pub kdcs: Vec<SocketAddr>,
+    /// How long to wait for each KDC.
+    pub timeout: Duration,
+    /// Requests up to this size go over UDP first; larger ones over TCP.
+    pub udp_limit: usize,
+}
+
+impl KdcConfig {
+    /// The given KDCs, 3 s each, MIT's UDP limit.
+    pub fn new(kdcs: Vec<SocketAddr>) -> Self {
+        Self {
+            kdcs,
+            timeout: Duration::from_secs(3),
+            udp_limit: UDP_LIMIT,
+        }
+    }
+}
+
+/// Sends `req` to the realm's KDCs until one answers; returns the raw reply.
+pub async fn send(config: &KdcConfig, req: &KdcRequest) -> Result<Vec<u8>, KerberosError> {
+    let mut tried = Vec::new();
+    for &kdc in &config.kdcs {
+        match send_one(kdc, &req.bytes, config).await {
+            Ok(reply) => return Ok(reply),
+            Err(e) => {
+                debug!(%kdc, error = %e, "KDC failed");
+                tried.push((kdc, e));
+            }
+        }
+    }
+    if tried.is_empty() {
+        tried.push((([0, 0, 0, 0], 88).into(), "no KDC configured".to_owned()));
+    }
+    Err(KerberosError::KdcUnreachable {
+        realm: req.realm.clone(),
+        tried: error::tried(&tried),
+    })
+}
+
+async fn send_one(kdc: SocketAddr, bytes: &[u8], config: &KdcConfig) -> Result<Vec<u8>, String> {
+    let timeout = config.timeout;
+    if bytes.len() <= config.udp_limit {
+        let reply = bounded(timeout, udp(kdc, bytes)).await?;
+        if !too_big(&reply) {
+            return Ok(reply);
+        }
+        debug!(%kdc, "KRB_ERR_RESPONSE_TOO_BIG: retrying over TCP");
+    }
+    bounded(timeout, tcp(kdc, bytes)).await
+}
+
+async fn bounded(
+    timeout: Duration,
+    f: impl Future<Output = std::io::Result<Vec<u8>>>,
+) -> Result<Vec<u8>, String> {
+    match tokio::time::timeout(timeout, f).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err("connection refused".into())
+        }
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+    }
+}
+
+async fn udp(kdc: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let local: SocketAddr = if kdc.is_ipv4() {
+        ([0, 0, 0, 0], 0).into()
+    } else {
+        ([0u16; 8], 0).into()
+    };
+    let socket = UdpSocket::bind(local).await?;
+    socket.connect(kdc).await?;
+    socket.send(bytes).await?;
+    let mut buf = vec![0; 65536];
+    let n = socket.recv(&mut buf).await?;
+    buf.truncate(n);
+    Ok(buf)
+}
+
+async fn tcp(kdc: SocketAddr, bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut stream = TcpStream::connect(kdc).await?;
+    let len = u32::try_from(bytes.len()).map_err(std::io::Error::other)?;
+    let mut framed = len.to_be_bytes().to_vec();
+    framed.extend_from_slice(bytes);
+    stream.write_all(&framed).await?;
+    let mut len = [0u8; 4];
+    stream.read_exact(&mut len).await?;
+    let len = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
+    // RFC 4120 7.2.2: the high bit is reserved; a KDC never sends a reply this large.
+    if len > MAX_TCP_REPLY {
+        return Err(std::io::Error::other(format!(
+            "KDC announced a {len}-byte reply"
+        )));
+    }
+    let mut reply = vec![0; len];
+    stream.read_exact(&mut reply).await?;
+    Ok(reply)
+}
+
+fn too_big(reply: &[u8]) -> bool {
+    reply.first() == Some(&wire::KRB_ERROR_TAG)
+        && wire::decode::<rasn_kerberos::KrbError>(reply, "KRB-ERROR")
+            .is_ok_and(|e| KrbErrorCode(e.error_code) == KrbErrorCode::KRB_ERR_RESPONSE_TOO_BIG)
+}
+
+/// Runs an AS exchange to the end against the realm's KDCs. `clock` gives the current time
+/// (the system clock in production; tests shift it to provoke clock skew).
+pub async fn initial_credentials(
+    mut exchange: super::AsExchange,
+    config: &KdcConfig,
+    clock: &dyn Fn() -> std::time::SystemTime,
+) -> Result<super::Credentials, KerberosError> {
+    let mut req = exchange.start(clock());
+    // Pre-authentication takes one round trip more; a third would be a KDC loop.
+    for _ in 0..3 {
+        let reply = send(config, &req).await?;
+        match exchange.step(&reply, clock())? {
+            super::AsStep::Done(creds) => return Ok(*creds),
+            super::AsStep::Send(next) => req = next,
+        }
+    }
+    Err(KerberosError::Malformed {
+        reason: "the KDC asked for pre-authentication again after it was sent".into(),
+    })
+}

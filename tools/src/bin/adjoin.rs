@@ -1,0 +1,374 @@
+//! `adjoin`: the admin's tool for Kerberos and (later) lookups, logons and statistics.
+//! See docs/adjoin.md.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use adjoin_auth::ccache::{self, CredentialCache};
+use adjoin_auth::keytab::Keytab;
+use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::principal::PrincipalName;
+use adjoin_join::discover::{self, DiscoverOptions};
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "adjoin",
+    version,
+    about = "Kerberos and domain tools of Adjoin"
+)]
+struct Cli {
+    /// Log each step to stderr (repeat for more detail).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Get a ticket-granting ticket with a password and store it in a credential cache.
+    Kinit(KinitArgs),
+    /// List the tickets in a credential cache, or the keys in a keytab (-k).
+    Klist(KlistArgs),
+}
+
+#[derive(Debug, Args)]
+struct KdcArgs {
+    /// KDC to use, as HOST or HOST:PORT (repeatable); default: DNS SRV _kerberos._tcp.REALM.
+    #[arg(long = "kdc", value_name = "HOST")]
+    kdcs: Vec<String>,
+    /// DNS server for the KDC lookup, as IP or IP:PORT (repeatable).
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+    /// Seconds to wait for each KDC.
+    #[arg(long, value_name = "SECONDS", default_value_t = 3)]
+    kdc_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct KinitArgs {
+    /// The client, as user@REALM (the realm is required).
+    principal: String,
+    /// Read the password from the first line of standard input instead of prompting.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Use the principal's keys from this keytab instead of a password.
+    #[arg(
+        short = 'k',
+        long = "keytab",
+        value_name = "FILE",
+        conflicts_with = "password_stdin"
+    )]
+    keytab: Option<PathBuf>,
+    /// Credential cache to write; default: KRB5CCNAME, else /tmp/krb5cc_UID.
+    #[arg(short = 'c', long = "cache", value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// Ticket lifetime in hours.
+    #[arg(long, value_name = "HOURS", default_value_t = 10)]
+    lifetime: u64,
+    #[command(flatten)]
+    kdc: KdcArgs,
+}
+
+#[derive(Debug, Args)]
+struct KlistArgs {
+    /// Credential cache to read; default: KRB5CCNAME, else /tmp/krb5cc_UID.
+    #[arg(
+        short = 'c',
+        long = "cache",
+        value_name = "FILE",
+        conflicts_with = "keytab"
+    )]
+    cache: Option<PathBuf>,
+    /// List this keytab's entries instead.
+    #[arg(short = 'k', long = "keytab", value_name = "FILE")]
+    keytab: Option<PathBuf>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|rt| rt.block_on(run(cli.command)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("adjoin: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info,adjoin_auth=debug,adjoin_join=debug",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ADJOIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Kinit(args) => kinit(args).await,
+        Command::Klist(args) => klist(&args),
+    }
+}
+
+async fn kinit(args: KinitArgs) -> anyhow::Result<()> {
+    let client = PrincipalName::parse(&args.principal)?;
+    if client.realm.is_empty() {
+        bail!("{}: give the realm too, as user@REALM", args.principal);
+    }
+    let secret = match &args.keytab {
+        Some(path) => keytab_secret(path, &client)?,
+        None => ClientSecret::Password(read_password(&client, args.password_stdin)?),
+    };
+    let config = kdc_config(&client.realm, &args.kdc).await?;
+    let options = AsOptions {
+        lifetime: Duration::from_secs(args.lifetime.clamp(1, 24 * 7) * 3600),
+        ..AsOptions::default()
+    };
+    let exchange = AsExchange::new(client, secret, options);
+    let creds = kdc::initial_credentials(exchange, &config, &SystemTime::now).await?;
+    let path = match args.cache {
+        Some(p) => p,
+        None => ccache::default_path()?,
+    };
+    let mut cache = CredentialCache::new(creds.client.clone());
+    cache.store(creds.to_ccache());
+    cache
+        .save(&path)
+        .with_context(|| format!("cannot write the credential cache {}", path.display()))?;
+    eprintln!(
+        "adjoin: ticket for {} stored in {} (expires {})",
+        creds.client,
+        path.display(),
+        timestamp(creds.end_time)
+    );
+    Ok(())
+}
+
+fn keytab_secret(path: &PathBuf, client: &PrincipalName) -> anyhow::Result<ClientSecret> {
+    let keytab = Keytab::load(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let newest = keytab
+        .entries
+        .iter()
+        .filter(|e| e.principal.matches(client))
+        .map(|e| e.kvno)
+        .max()
+        .with_context(|| format!("{} has no keys for {client}", path.display()))?;
+    let keys = keytab
+        .entries
+        .iter()
+        .filter(|e| e.principal.matches(client) && e.kvno == newest)
+        .map(|e| e.key.to_key())
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ClientSecret::Keys(keys))
+}
+
+/// The password from stdin (first line) or a prompt without echo... when there is no
+/// terminal to prompt on, stdin is read as with --password-stdin.
+fn read_password(client: &PrincipalName, from_stdin: bool) -> anyhow::Result<Zeroizing<String>> {
+    let stdin = std::io::stdin();
+    if !from_stdin && stdin.is_terminal() {
+        eprint!("Password for {client}: ");
+        std::io::stderr().flush()?;
+        let _echo = EchoOff::new();
+        let mut line = Zeroizing::new(String::new());
+        stdin.lock().read_line(&mut line)?;
+        eprintln!();
+        return Ok(Zeroizing::new(
+            line.trim_end_matches(['\r', '\n']).to_owned(),
+        ));
+    }
+    let mut line = Zeroizing::new(String::new());
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+/// Turns terminal echo off while it lives (through `stty`, so no unsafe code is needed).
+struct EchoOff;
+
+impl EchoOff {
+    fn new() -> Self {
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+        Self
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("stty").arg("echo").status();
+    }
+}
+
+async fn kdc_config(realm: &str, args: &KdcArgs) -> anyhow::Result<KdcConfig> {
+    let kdcs = if args.kdcs.is_empty() {
+        let opts = DiscoverOptions {
+            dns_servers: args.dns_servers.clone(),
+            ..DiscoverOptions::default()
+        };
+        discover::kdcs(realm, &opts).await?
+    } else {
+        let mut v = Vec::new();
+        for k in &args.kdcs {
+            v.extend(resolve_kdc(k)?);
+        }
+        v
+    };
+    Ok(KdcConfig {
+        timeout: Duration::from_secs(args.kdc_timeout.max(1)),
+        ..KdcConfig::new(kdcs)
+    })
+}
+
+fn resolve_kdc(host: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return Ok(vec![SocketAddr::new(ip, 88)]);
+    }
+    if let Ok(addr) = host.parse::<SocketAddr>() {
+        return Ok(vec![addr]);
+    }
+    let with_port = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:88")
+    };
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&with_port)
+        .with_context(|| format!("cannot resolve KDC {host}"))?
+        .collect();
+    Ok(addrs)
+}
+
+fn klist(args: &KlistArgs) -> anyhow::Result<()> {
+    if let Some(path) = &args.keytab {
+        return klist_keytab(path, args.json);
+    }
+    let path = match &args.cache {
+        Some(p) => p.clone(),
+        None => ccache::default_path()?,
+    };
+    let cache = CredentialCache::load(&path)
+        .with_context(|| format!("cannot read the credential cache {}", path.display()))?;
+    let creds: Vec<_> = cache
+        .credentials
+        .iter()
+        .filter(|c| !c.is_config())
+        .collect();
+    if args.json {
+        let list: Vec<serde_json::Value> = creds
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "server": c.server.to_string(),
+                    "client": c.client.to_string(),
+                    "etype": format!("{:?}", c.key.etype()),
+                    "starttime": c.starttime,
+                    "endtime": c.endtime,
+                    "renew_till": c.renew_till,
+                    "flags": c.flags.bits(),
+                })
+            })
+            .collect();
+        let v = serde_json::json!({
+            "cache": path.display().to_string(),
+            "principal": cache.principal.to_string(),
+            "credentials": list,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    println!("Ticket cache: FILE:{}", path.display());
+    println!("Default principal: {}\n", cache.principal);
+    println!(
+        "{:<20} {:<20} Service principal",
+        "Valid starting", "Expires"
+    );
+    for c in creds {
+        let start = if c.starttime != 0 {
+            c.starttime
+        } else {
+            c.authtime
+        };
+        println!(
+            "{:<20} {:<20} {}",
+            timestamp(secs(start)),
+            timestamp(secs(c.endtime)),
+            c.server
+        );
+        if c.renew_till != 0 {
+            println!("\trenew until {}", timestamp(secs(c.renew_till)));
+        }
+        println!("\tEtype (skey): {:?}", c.key.etype());
+    }
+    Ok(())
+}
+
+fn klist_keytab(path: &PathBuf, json: bool) -> anyhow::Result<()> {
+    let keytab = Keytab::load(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if json {
+        let list: Vec<serde_json::Value> = keytab
+            .entries
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "principal": e.principal.to_string(),
+                    "kvno": e.kvno,
+                    "etype": format!("{:?}", e.key.etype()),
+                    "timestamp": e.timestamp,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&list)?);
+        return Ok(());
+    }
+    println!("Keytab name: FILE:{}", path.display());
+    println!("KVNO Timestamp            Principal");
+    println!("---- -------------------- ------------------------------------------------------");
+    for e in &keytab.entries {
+        println!(
+            "{:>4} {:<20} {} ({:?})",
+            e.kvno,
+            timestamp(secs(e.timestamp)),
+            e.principal,
+            e.key.etype()
+        );
+    }
+    Ok(())
+}
+
+fn secs(t: u32) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::from(t))
+}
+
+/// UTC time, `YYYY-MM-DD HH:MM:SS`.
+fn timestamp(t: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(t)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}

@@ -1,0 +1,10 @@
+//! regshell: browse and edit the Adjoin registry, interactively or from scripts.
+
+mod commands;
+mod interactive;
+mod paths;
+mod words;
+
+pub(crate) use commands::{Flow, Shell};
+pub(crate) use interactive::run_interactive;
+pub(crate) use words::split_words;
