@@ -75,9 +75,9 @@ pub enum CcacheError {
         /// Where the string starts.
         offset: usize,
     },
-    /// A value too large for its field on write.
-    #[error("cannot write a credential cache: {what} is {value}, more than the format holds")]
-    TooLarge {
+    /// A value that does not fit its field on write.
+    #[error("cannot write a credential cache: {what} is {value}, outside what the format holds")]
+    OutOfRange {
         /// Which field.
         what: &'static str,
         /// Its value or length.
@@ -597,7 +597,7 @@ fn write_credential(
 ) -> Result<(), CcacheError> {
     write_principal(out, &c.client)?;
     write_principal(out, &c.server)?;
-    let etype = c.key.etype_u16().ok_or(CcacheError::TooLarge {
+    let etype = c.key.etype_u16().ok_or(CcacheError::OutOfRange {
         what: "enctype",
         value: i64::from(c.key.etype().value()),
     })?;
@@ -626,26 +626,26 @@ fn write_credential(
 }
 
 fn to_u16(what: &'static str, len: usize) -> Result<u16, CcacheError> {
-    u16::try_from(len).map_err(|_| too_large(what, len))
+    u16::try_from(len).map_err(|_| out_of_range(what, len))
 }
 
 fn to_u32(what: &'static str, len: usize) -> Result<u32, CcacheError> {
-    u32::try_from(len).map_err(|_| too_large(what, len))
+    u32::try_from(len).map_err(|_| out_of_range(what, len))
 }
 
 /// A 16-bit type field: any value that reads back the same, signed or not.
 fn type_u16(what: &'static str, value: i32) -> Result<u16, CcacheError> {
     match value {
         -0x8000..=0xffff => Ok(value as u16),
-        _ => Err(CcacheError::TooLarge {
+        _ => Err(CcacheError::OutOfRange {
             what,
             value: i64::from(value),
         }),
     }
 }
 
-fn too_large(what: &'static str, len: usize) -> CcacheError {
-    CcacheError::TooLarge {
+fn out_of_range(what: &'static str, len: usize) -> CcacheError {
+    CcacheError::OutOfRange {
         what,
         value: i64::try_from(len).unwrap_or(i64::MAX),
     }
@@ -869,7 +869,7 @@ mod tests {
         cache.credentials[0].addresses[0].addr_type = 0x10000;
         assert!(matches!(
             cache.to_bytes(),
-            Err(CcacheError::TooLarge {
+            Err(CcacheError::OutOfRange {
                 what: "address type",
                 ..
             })
@@ -927,7 +927,76 @@ mod tests {
         assert!(!shown.contains(&key_bytes[1..key_bytes.len() - 1]));
     }
 
+    fn arb_name() -> impl Strategy<Value = PrincipalName> {
+        let comps = proptest::collection::vec("[a-z/@]{0,8}", 0..4);
+        (any::<i32>(), comps, "[A-Z.:-]{0,12}")
+            .prop_map(|(nt, comps, realm)| PrincipalName::new(nt, comps, realm))
+    }
+
+    fn arb_bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..24)
+    }
+
+    fn arb_credential() -> impl Strategy<Value = Credential> {
+        let names = (arb_name(), arb_name(), any::<i16>(), arb_bytes());
+        let times = any::<[u32; 4]>();
+        let rest = (any::<bool>(), any::<u32>(), arb_bytes(), arb_bytes());
+        let lists = (
+            proptest::collection::vec((any::<u16>(), arb_bytes()), 0..3),
+            proptest::collection::vec((any::<i16>(), arb_bytes()), 0..3),
+        );
+        (names, times, rest, lists).prop_map(|(n, t, r, l)| Credential {
+            client: n.0,
+            server: n.1,
+            key: KeyBlock::new(EncryptionType::new(i32::from(n.2)), &n.3),
+            authtime: t[0],
+            starttime: t[1],
+            endtime: t[2],
+            renew_till: t[3],
+            is_skey: r.0,
+            flags: TicketFlags::from_bits_retain(r.1),
+            addresses: l
+                .0
+                .into_iter()
+                .map(|(t, data)| Address {
+                    addr_type: i32::from(t),
+                    data,
+                })
+                .collect(),
+            authdata: l
+                .1
+                .into_iter()
+                .map(|(t, data)| AuthData {
+                    ad_type: i32::from(t),
+                    data,
+                })
+                .collect(),
+            ticket: r.2,
+            second_ticket: r.3,
+        })
+    }
+
     proptest! {
+        #[test]
+        fn built_caches_round_trip(
+            principal in arb_name(),
+            credentials in proptest::collection::vec(arb_credential(), 0..4),
+            v3 in any::<bool>(),
+            offset in proptest::option::of(any::<(i32, i32)>()),
+        ) {
+            let mut cache = CredentialCache::new(principal);
+            cache.credentials = credentials;
+            if v3 {
+                cache.version = CcacheVersion::V3;
+            } else {
+                cache.set_kdc_time_offset(offset.map(|(s, u)| KdcTimeOffset { seconds: s, microseconds: u }));
+            }
+            let bytes = cache.to_bytes().expect("encode");
+            let parsed = CredentialCache::parse(&bytes).expect("parse");
+            prop_assert_eq!(parsed.to_bytes().expect("encode"), bytes);
+            prop_assert_eq!(parsed, cache);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let _ = CredentialCache::parse(&bytes);

@@ -97,10 +97,10 @@ pub enum KeytabError {
         /// Where the string starts.
         offset: usize,
     },
-    /// A value too large for its field on write (for example a component
-    /// longer than 65,535 bytes).
-    #[error("cannot write a keytab: {what} is {value}, more than the format holds")]
-    TooLarge {
+    /// A value that does not fit its field on write (for example a component
+    /// longer than 65,535 bytes, or a principal with no components).
+    #[error("cannot write a keytab: {what} is {value}, outside what the format holds")]
+    OutOfRange {
         /// Which field.
         what: &'static str,
         /// Its value or length.
@@ -479,10 +479,12 @@ fn read_string(r: &mut Reader<'_>) -> Result<String, KeytabError> {
 fn encode_entry(entry: &KeytabEntry) -> Result<Vec<u8>, KeytabError> {
     let mut out = Vec::new();
     let principal = &entry.principal;
-    put_u16(
-        &mut out,
-        len_u16("principal component count", principal.components.len())?,
-    );
+    // kt_file.c reads the count as a krb5_int16 and stops at 0 or below.
+    let count = principal.components.len();
+    if count == 0 || count > i16::MAX as usize {
+        return Err(out_of_range("principal component count", count));
+    }
+    put_u16(&mut out, count as u16);
     put_string(&mut out, &principal.realm)?;
     for component in &principal.components {
         put_string(&mut out, component)?;
@@ -490,7 +492,7 @@ fn encode_entry(entry: &KeytabEntry) -> Result<Vec<u8>, KeytabError> {
     put_u32(&mut out, principal.name_type as u32);
     put_u32(&mut out, entry.timestamp);
     out.push(entry.kvno as u8);
-    let etype = entry.key.etype_u16().ok_or(KeytabError::TooLarge {
+    let etype = entry.key.etype_u16().ok_or(KeytabError::OutOfRange {
         what: "enctype",
         value: i64::from(entry.key.etype().value()),
     })?;
@@ -511,15 +513,15 @@ fn put_string(out: &mut Vec<u8>, text: &str) -> Result<(), KeytabError> {
 }
 
 fn len_u16(what: &'static str, len: usize) -> Result<u16, KeytabError> {
-    u16::try_from(len).map_err(|_| too_large(what, len))
+    u16::try_from(len).map_err(|_| out_of_range(what, len))
 }
 
 fn len_i32(what: &'static str, len: usize) -> Result<i32, KeytabError> {
-    i32::try_from(len).map_err(|_| too_large(what, len))
+    i32::try_from(len).map_err(|_| out_of_range(what, len))
 }
 
-fn too_large(what: &'static str, len: usize) -> KeytabError {
-    KeytabError::TooLarge {
+fn out_of_range(what: &'static str, len: usize) -> KeytabError {
+    KeytabError::OutOfRange {
         what,
         value: i64::try_from(len).unwrap_or(i64::MAX),
     }
@@ -944,14 +946,14 @@ mod tests {
     }
 
     #[test]
-    fn oversized_fields_are_refused_on_write() {
+    fn unencodable_fields_are_refused_on_write() {
         let mut keytab = Keytab::new();
         let big = PrincipalName::new(1, ["x".repeat(70_000)], "R");
         let key = KeyBlock::new(EncryptionType::RC4_HMAC, &[1; 16]);
         keytab.add(KeytabEntry::new(big, 1, key, 0));
         assert!(matches!(
             keytab.to_bytes(),
-            Err(KeytabError::TooLarge { value: 70_000, .. })
+            Err(KeytabError::OutOfRange { value: 70_000, .. })
         ));
         let odd = KeyBlock::new(EncryptionType::new(40_000), &[]);
         let keytab = Keytab {
@@ -959,10 +961,19 @@ mod tests {
         };
         assert!(matches!(
             keytab.to_bytes(),
-            Err(KeytabError::TooLarge {
+            Err(KeytabError::OutOfRange {
                 what: "enctype",
                 ..
             })
+        ));
+        let nameless = PrincipalName::new(1, Vec::<String>::new(), "R");
+        let key = KeyBlock::new(EncryptionType::RC4_HMAC, &[1; 16]);
+        let keytab = Keytab {
+            entries: vec![KeytabEntry::new(nameless, 1, key, 0)],
+        };
+        assert!(matches!(
+            keytab.to_bytes(),
+            Err(KeytabError::OutOfRange { value: 0, .. })
         ));
     }
 
@@ -996,7 +1007,29 @@ mod tests {
         assert!(!shown.contains("46, 151"), "0x2e 0x97 start the aes256 key");
     }
 
+    fn arb_entry() -> impl Strategy<Value = KeytabEntry> {
+        let name = (
+            any::<i32>(),
+            proptest::collection::vec("[a-z/@\\\\]{0,8}", 1..4),
+            "[A-Z.]{0,12}",
+        );
+        let key = (any::<i16>(), proptest::collection::vec(any::<u8>(), 0..40));
+        (name, any::<u32>(), any::<u32>(), key).prop_map(|((nt, comps, realm), ts, kvno, key)| {
+            let key = KeyBlock::new(EncryptionType::new(i32::from(key.0)), &key.1);
+            KeytabEntry::new(PrincipalName::new(nt, comps, realm), kvno, key, ts)
+        })
+    }
+
     proptest! {
+        #[test]
+        fn built_keytabs_round_trip(entries in proptest::collection::vec(arb_entry(), 0..6)) {
+            let keytab = Keytab { entries };
+            let bytes = keytab.to_bytes().expect("encode");
+            let parsed = Keytab::parse(&bytes).expect("parse");
+            prop_assert_eq!(parsed.to_bytes().expect("encode"), bytes);
+            prop_assert_eq!(parsed, keytab);
+        }
+
         #[test]
         fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let _ = Keytab::parse(&bytes);

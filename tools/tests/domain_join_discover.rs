@@ -119,3 +119,29 @@ fn bad_domain_name_is_refused() {
         Duration::from_secs(2),
     );
 }
+
+#[test]
+fn dns_servers_come_from_the_registry_when_not_given() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("registry.db");
+    let set = Command::new(env!("CARGO_BIN_EXE_regshell"))
+        .args([
+            "--db",
+            db.to_str().unwrap(),
+            "set_value",
+            r"HKEY_THIS_MACHINE\Join",
+        ])
+        .args(["DnsServers", "REG_MULTI_SZ", &lab.dc])
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", stderr(&set));
+    let out = Command::new(env!("CARGO_BIN_EXE_domain-join"))
+        .args(["discover", &lab.domain, "--json"])
+        .env("ADJOIN_REGISTRY", &db)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dc_name"], lab.dc_name.as_str());
+}

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adjoin_join::discover::{self, DiscoverOptions, DomainController};
+use adjoin_registry::{Registry, Value};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
@@ -34,7 +35,8 @@ enum Command {
 struct DiscoverArgs {
     /// The DNS name of the domain, e.g. example.com.
     domain: String,
-    /// DNS server to ask, as IP or IP:PORT (repeatable); default: /etc/resolv.conf.
+    /// DNS server to ask, as IP or IP:PORT (repeatable); default: the registry's
+    /// `HKEY_THIS_MACHINE\Join` `DnsServers`, else /etc/resolv.conf.
     #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
     dns_servers: Vec<SocketAddr>,
     /// Ping this DC (name or address) instead of looking DCs up in DNS (repeatable).
@@ -93,8 +95,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn discover_cmd(args: DiscoverArgs) -> anyhow::Result<()> {
+    let dns_servers = if args.dns_servers.is_empty() {
+        registry_dns_servers()?
+    } else {
+        args.dns_servers
+    };
     let opts = DiscoverOptions {
-        dns_servers: args.dns_servers,
+        dns_servers,
         servers: args.servers,
         site: args.site,
         dns_timeout: seconds("--dns-timeout", args.dns_timeout)?,
@@ -109,6 +116,32 @@ async fn discover_cmd(args: DiscoverArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// `HKEY_THIS_MACHINE\Join` `DnsServers` from the registry, when there is one: the DNS
+/// servers an admin configured once for every domain-join and adjoind lookup.
+fn registry_dns_servers() -> anyhow::Result<Vec<SocketAddr>> {
+    let path = Registry::default_path();
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let registry = Registry::open(&path)
+        .with_context(|| format!("cannot open the registry {}", path.display()))?;
+    let value = registry.get_value(JOIN_KEY, "DnsServers")?;
+    let Value::MultiSz(list) = value else {
+        anyhow::bail!(
+            "{JOIN_KEY}\\DnsServers in {} is not a REG_MULTI_SZ",
+            path.display()
+        );
+    };
+    list.iter()
+        .map(|s| {
+            discover::parse_dns_server(s)
+                .map_err(|e| anyhow::anyhow!("{JOIN_KEY}\\DnsServers in {}: {e}", path.display()))
+        })
+        .collect()
+}
+
+const JOIN_KEY: &str = r"HKEY_THIS_MACHINE\Join";
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     anyhow::ensure!(
