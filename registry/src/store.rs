@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS main.reg_values (
     name_lc TEXT NOT NULL,
     name    TEXT NOT NULL,
     type    INTEGER NOT NULL,
-    data    ANY,
+    data    BLOB,  -- BLOB affinity: values are stored exactly as bound (no numeric conversion)
     PRIMARY KEY (key_id, name_lc)
 ) WITHOUT ROWID;
 PRAGMA main.user_version = 1;
@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS secret.reg_values (
     name_lc TEXT NOT NULL,
     name    TEXT NOT NULL,
     type    INTEGER NOT NULL,
-    data    ANY,
+    data    BLOB,  -- BLOB affinity: values are stored exactly as bound (no numeric conversion)
     PRIMARY KEY (key_id, name_lc)
 ) WITHOUT ROWID;
 PRAGMA secret.user_version = 1;

@@ -273,3 +273,16 @@ fn reopen_sees_committed_data() {
     assert_eq!(reg.get_value(TEST, "x").unwrap(), Value::Qword(7));
     assert!(reg.integrity_check().unwrap().is_empty());
 }
+
+/// Found by the round-trip property test: a column of NUMERIC affinity turned the string
+/// "0" into an integer. Strings that look like numbers must come back as strings.
+#[test]
+fn numeric_looking_strings_stay_strings() {
+    let (_d, reg) = open();
+    for s in ["0", "42", "-7", "1.5", "1e3", " 12 "] {
+        reg.set_value(TEST, "n", &Value::Sz(s.into())).unwrap();
+        assert_eq!(reg.get_value(TEST, "n").unwrap(), Value::Sz(s.into()));
+        reg.set_value(TEST, "e", &Value::ExpandSz(s.into())).unwrap();
+        assert_eq!(reg.get_value(TEST, "e").unwrap(), Value::ExpandSz(s.into()));
+    }
+}
