@@ -282,7 +282,8 @@ fn numeric_looking_strings_stay_strings() {
     for s in ["0", "42", "-7", "1.5", "1e3", " 12 "] {
         reg.set_value(TEST, "n", &Value::Sz(s.into())).unwrap();
         assert_eq!(reg.get_value(TEST, "n").unwrap(), Value::Sz(s.into()));
-        reg.set_value(TEST, "e", &Value::ExpandSz(s.into())).unwrap();
+        reg.set_value(TEST, "e", &Value::ExpandSz(s.into()))
+            .unwrap();
         assert_eq!(reg.get_value(TEST, "e").unwrap(), Value::ExpandSz(s.into()));
     }
 }
