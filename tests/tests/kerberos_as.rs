@@ -136,3 +136,32 @@ async fn unreachable_kdc_names_what_was_tried() {
     assert!(e.to_string().contains("127.0.0.9:88"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn rfc4120_3_3_service_ticket_from_our_tgt() {
+    let lab = Lab::get();
+    let tgt = kinit(&lab, "alice", &lab.password("alice")).await.unwrap();
+    let server = PrincipalName::new(
+        PrincipalName::NT_SRV_INST,
+        ["cifs", lab.dc_name.as_str()],
+        lab.realm.as_str(),
+    );
+    let st = kdc::service_ticket(tgt.clone(), server.clone(), &kdcs(&lab), &SystemTime::now)
+        .await
+        .unwrap();
+    assert!(st.server.matches(&server), "{}", st.server);
+    assert_eq!(st.client, tgt.client);
+    assert!(st.ticket_kvno().is_some());
+    assert_ne!(st.session_key.as_bytes(), tgt.session_key.as_bytes());
+}
+
+#[tokio::test]
+async fn rfc4120_3_3_unknown_service_is_named() {
+    let lab = Lab::get();
+    let tgt = kinit(&lab, "alice", &lab.password("alice")).await.unwrap();
+    let server = PrincipalName::new(PrincipalName::NT_SRV_INST, ["nosuch", "svc"], "");
+    let e = kdc::service_ticket(tgt, server, &kdcs(&lab), &SystemTime::now)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, KerberosError::UnknownService { .. }), "{e}");
+}

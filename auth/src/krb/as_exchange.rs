@@ -21,7 +21,8 @@ use super::{Credentials, KdcRequest};
 use crate::crypto::{EncryptionType, Key, KeyUsage, string_to_key};
 use crate::principal::PrincipalName;
 
-/// RFC 4120 5.4.1 KDC options (bit 0 is the most significant bit of the word).
+/// RFC 4120 5.4.1 KDC options (bit 0 is the most significant bit of the word). The
+/// FORWARDABLE and RENEWABLE bits sit where the ticket flags of the same name do.
 pub mod kdc_options {
     /// The ticket may be forwarded.
     pub const FORWARDABLE: u32 = 1 << (31 - 1);

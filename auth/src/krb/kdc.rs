@@ -147,3 +147,16 @@ pub async fn initial_credentials(
         reason: "the KDC asked for pre-authentication again after it was sent".into(),
     })
 }
+
+/// Gets a ticket for `server` with `tgt` from the TGT realm's KDCs (one TGS exchange).
+pub async fn service_ticket(
+    tgt: super::Credentials,
+    server: crate::principal::PrincipalName,
+    config: &KdcConfig,
+    clock: &dyn Fn() -> std::time::SystemTime,
+) -> Result<super::Credentials, KerberosError> {
+    let exchange = super::TgsExchange::new(tgt, server);
+    let req = exchange.request(clock())?;
+    let reply = send(config, &req).await?;
+    exchange.reply(&reply, clock())
+}

@@ -2,17 +2,20 @@
 //! [`KdcRequest`] to send and take the reply back, and a small tokio transport
 //! ([`kdc::send`]) that talks to KDCs over UDP and TCP.
 
+pub mod ap_req;
 pub mod as_exchange;
 pub mod error;
 pub mod kdc;
+pub mod tgs_exchange;
 pub(crate) mod wire;
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rasn_kerberos as k;
 
 pub use as_exchange::{AsExchange, AsOptions, AsStep, ClientSecret};
 pub use error::{AccountState, KerberosError, KrbErrorCode, NtStatus};
+pub use tgs_exchange::TgsExchange;
 
 use crate::ccache;
 use crate::crypto::{EncryptionType, Key};
@@ -57,10 +60,7 @@ impl Credentials {
     /// The MIT ccache form of these credentials.
     pub fn to_ccache(&self) -> ccache::Credential {
         let secs = |t: SystemTime| {
-            let s = t
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs();
+            let s = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
             u32::try_from(s).unwrap_or(u32::MAX)
         };
         ccache::Credential {
@@ -78,6 +78,32 @@ impl Credentials {
             ticket: self.ticket.clone(),
             second_ticket: Vec::new(),
         }
+    }
+
+    /// Credentials read back from a credential cache entry.
+    pub fn from_ccache(c: &ccache::Credential) -> Result<Self, KerberosError> {
+        let time = |s: u32| UNIX_EPOCH + Duration::from_secs(u64::from(s));
+        let nonzero = |s: u32| (s != 0).then(|| time(s));
+        Ok(Self {
+            client: c.client.clone(),
+            server: c.server.clone(),
+            session_key: c.key.to_key()?,
+            ticket: c.ticket.clone(),
+            flags: c.flags.bits(),
+            auth_time: time(c.authtime),
+            start_time: nonzero(c.starttime),
+            end_time: time(c.endtime),
+            renew_till: nonzero(c.renew_till),
+            key_expiration: None,
+        })
+    }
+
+    /// The key version number of the service key the ticket is encrypted in, if the KDC
+    /// said (what MIT `kvno` prints).
+    pub fn ticket_kvno(&self) -> Option<u32> {
+        wire::decode::<k::Ticket>(&self.ticket, "Ticket")
+            .ok()
+            .and_then(|t| t.enc_part.kvno)
     }
 
     fn from_reply(

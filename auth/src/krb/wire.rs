@@ -13,6 +13,8 @@ use crate::principal::PrincipalName;
 
 /// RFC 4120 7.5.2 PA-DATA types used here.
 pub(crate) mod pa {
+    /// PA-TGS-REQ: the AP-REQ of a TGS request.
+    pub(crate) const TGS_REQ: i32 = 1;
     /// PA-ENC-TIMESTAMP: encrypted-timestamp pre-authentication.
     pub(crate) const ENC_TIMESTAMP: i32 = 2;
     /// PA-PW-SALT: in a KRB-ERROR from AD, carries an NTSTATUS (MS-KILE 2.2.1).

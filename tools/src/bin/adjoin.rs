@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use adjoin_auth::ccache::{self, CredentialCache};
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
 use adjoin_join::discover::{self, DiscoverOptions};
 use anyhow::{Context, bail};
@@ -37,6 +37,19 @@ enum Command {
     Kinit(KinitArgs),
     /// List the tickets in a credential cache, or the keys in a keytab (-k).
     Klist(KlistArgs),
+    /// Get a service ticket with the cached TGT, store it and print its key version.
+    Kvno(KvnoArgs),
+}
+
+#[derive(Debug, Args)]
+struct KvnoArgs {
+    /// The service principal, e.g. cifs/dc1.example.com (realm: the TGT's).
+    spn: Vec<String>,
+    /// Credential cache to use and update; default: KRB5CCNAME, else /tmp/krb5cc_UID.
+    #[arg(short = 'c', long = "cache", value_name = "FILE")]
+    cache: Option<PathBuf>,
+    #[command(flatten)]
+    kdc: KdcArgs,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +144,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Kinit(args) => kinit(args).await,
         Command::Klist(args) => klist(&args),
+        Command::Kvno(args) => kvno(args).await,
     }
 }
 
@@ -165,6 +179,46 @@ async fn kinit(args: KinitArgs) -> anyhow::Result<()> {
         path.display(),
         timestamp(creds.end_time)
     );
+    Ok(())
+}
+
+async fn kvno(args: KvnoArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.spn.is_empty(), "name at least one service principal");
+    let path = match args.cache {
+        Some(p) => p,
+        None => ccache::default_path()?,
+    };
+    let mut cache = CredentialCache::load(&path)
+        .with_context(|| format!("cannot read the credential cache {}", path.display()))?;
+    let tgt = cache.tgt().with_context(|| {
+        format!(
+            "{} holds no ticket-granting ticket: run adjoin kinit",
+            path.display()
+        )
+    })?;
+    let tgt = Credentials::from_ccache(tgt)?;
+    anyhow::ensure!(
+        tgt.end_time > SystemTime::now(),
+        "the ticket-granting ticket in {} has expired: run adjoin kinit",
+        path.display()
+    );
+    let config = kdc_config(&tgt.client.realm, &args.kdc).await?;
+    for spn in &args.spn {
+        let server = PrincipalName::parse_with_default_realm(spn, &tgt.client.realm)?;
+        let server = PrincipalName {
+            name_type: PrincipalName::NT_SRV_INST,
+            ..server
+        };
+        let creds = kdc::service_ticket(tgt.clone(), server, &config, &SystemTime::now).await?;
+        match creds.ticket_kvno() {
+            Some(v) => println!("{}: kvno = {v}", creds.server),
+            None => println!("{}: kvno unknown", creds.server),
+        }
+        cache.store(creds.to_ccache());
+    }
+    cache
+        .save(&path)
+        .with_context(|| format!("cannot write the credential cache {}", path.display()))?;
     Ok(())
 }
 
