@@ -2,6 +2,7 @@
 //! [`KdcRequest`] to send and take the reply back, and a small tokio transport
 //! ([`kdc::send`]) that talks to KDCs over UDP and TCP.
 
+pub mod acceptor;
 pub mod ap_req;
 pub mod as_exchange;
 pub mod error;
@@ -13,6 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rasn_kerberos as k;
 
+pub use acceptor::{AcceptError, Accepted, Acceptor};
 pub use as_exchange::{AsExchange, AsOptions, AsStep, ClientSecret};
 pub use error::{AccountState, KerberosError, KrbErrorCode, NtStatus};
 pub use tgs_exchange::TgsExchange;
