@@ -7,6 +7,8 @@ mod macros;
 
 pub mod ccache;
 pub mod crypto;
+pub mod gss;
 pub mod keytab;
 pub mod krb;
+pub mod pac;
 pub mod principal;

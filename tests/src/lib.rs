@@ -5,6 +5,10 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
+
+use adjoin_auth::keytab::{Keytab, KeytabEntry};
+use adjoin_auth::principal::PrincipalName;
 
 /// The lab domain, as `tools/lab env` describes it.
 #[derive(Debug, Clone)]
@@ -105,5 +109,95 @@ impl Lab {
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
             .collect()
+    }
+
+    /// A service account `account` with SPN `HTTP/<account>.<domain>`, created once per lab,
+    /// optionally limited to AES (msDS-SupportedEncryptionTypes = 0x18). Returns the SPN and
+    /// Samba's keys for it, filed under the SPN as an acceptor's keytab would have them.
+    pub fn service_account(&self, account: &str, aes_only: bool) -> (PrincipalName, Keytab) {
+        let lab = self;
+        // Tests run in parallel threads; the directory is changed by one at a time.
+        static SETUP: Mutex<()> = Mutex::new(());
+        let _guard = SETUP.lock().unwrap_or_else(|e| e.into_inner());
+        let sam = format!("{}/private/sam.ldb", lab.dir);
+        let conf = format!("{}/etc/smb.conf", lab.dir);
+        let spn = format!("HTTP/{account}.{}", lab.domain);
+        let st = |args: &[&str]| {
+            Command::new("samba-tool")
+                .args(args)
+                .args(["-s", &conf])
+                .output()
+                .expect("samba-tool runs")
+        };
+        let exists = st(&["user", "show", account, "-H", &sam]).status.success();
+        if !exists {
+            let made = st(&["user", "create", account, "Svc-Lab-Pass1!", "-H", &sam]);
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+        }
+        let spns = st(&["spn", "list", account, "-H", &sam]);
+        if !String::from_utf8_lossy(&spns.stdout).contains(&spn) {
+            let added = st(&["spn", "add", &spn, account, "-H", &sam]);
+            assert!(
+                added.status.success(),
+                "{}",
+                String::from_utf8_lossy(&added.stderr)
+            );
+        }
+        {
+            if aes_only {
+                let base = lab
+                    .domain
+                    .split('.')
+                    .map(|p| format!("DC={p}"))
+                    .collect::<Vec<_>>();
+                let ldif = format!(
+                    "dn: CN={account},CN=Users,{}\nchangetype: modify\nreplace: \
+                     msDS-SupportedEncryptionTypes\nmsDS-SupportedEncryptionTypes: 24\n",
+                    base.join(",")
+                );
+                let path = std::env::temp_dir().join(format!("{account}.ldif"));
+                std::fs::write(&path, ldif).unwrap();
+                let m = Command::new("ldbmodify")
+                    .args(["-H", &sam])
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(m.status.success(), "{}", String::from_utf8_lossy(&m.stderr));
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("kt");
+        let out = st(&[
+            "domain",
+            "exportkeytab",
+            file.to_str().unwrap(),
+            "--principal",
+            account,
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exported = Keytab::load(&file).unwrap();
+        let spn = PrincipalName::parse(&format!("{spn}@{}", lab.realm)).unwrap();
+        let spn = PrincipalName {
+            name_type: PrincipalName::NT_SRV_INST,
+            ..spn
+        };
+        let mut keytab = Keytab::new();
+        for e in &exported.entries {
+            keytab.add(KeytabEntry::new(
+                spn.clone(),
+                e.kvno,
+                e.key.clone(),
+                e.timestamp,
+            ));
+        }
+        (spn, keytab)
     }
 }

@@ -5,8 +5,8 @@
 //! ticket's server, kvno and etype; the ticket decrypts (usage 2); the authenticator
 //! decrypts in the ticket's session key (usage 11) and names the ticket's client; the
 //! authenticator time is within the allowed skew; the ticket is valid now; the
-//! authenticator has not been seen before (replay cache). The PAC is handed back raw, with
-//! the service key that signed it, for [`crate::pac`] to decode and verify.
+//! authenticator has not been seen before (replay cache); the PAC, if any, is decoded and
+//! its server signature verified with the service key (MS-PAC 4.1.2).
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -18,15 +18,8 @@ use zeroize::Zeroizing;
 use super::wire;
 use crate::crypto::{EncryptionType, Key, KeyUsage};
 use crate::keytab::Keytab;
+use crate::pac::{Pac, PacError, find_pac};
 use crate::principal::PrincipalName;
-
-/// RFC 4120 7.5.4 authorization-data types used here.
-mod ad {
-    /// AD-IF-RELEVANT: a container whose elements may be ignored if not understood.
-    pub(super) const IF_RELEVANT: i32 = 1;
-    /// AD-WIN2K-PAC (MS-PAC 3): the Privilege Attribute Certificate.
-    pub(super) const WIN2K_PAC: i32 = 128;
-}
 
 /// RFC 4120 5.3 ticket flag: the ticket is invalid until validated.
 const TKT_INVALID: u32 = 1 << (31 - 7);
@@ -101,6 +94,15 @@ pub enum AcceptError {
         /// The client.
         client: String,
     },
+    /// The PAC is malformed, its server signature does not verify, or it names another
+    /// client (KRB_AP_ERR_MODIFIED).
+    #[error("the PAC in the ticket of {client} is not valid: {source}")]
+    BadPac {
+        /// The client.
+        client: String,
+        /// What is wrong with it.
+        source: PacError,
+    },
 }
 
 impl AcceptError {
@@ -116,6 +118,7 @@ impl AcceptError {
             Self::TicketExpired { .. } => C::KRB_AP_ERR_TKT_EXPIRED,
             Self::TicketNotYetValid { .. } => C::KRB_AP_ERR_TKT_NYV,
             Self::Replay { .. } => C::KRB_AP_ERR_REPEAT,
+            Self::BadPac { .. } => C::KRB_AP_ERR_MODIFIED,
         }
     }
 }
@@ -147,8 +150,9 @@ pub struct Accepted {
     pub end_time: SystemTime,
     /// Ticket flags (bit 0 most significant).
     pub ticket_flags: u32,
-    /// The PAC (MS-PAC), raw, if the ticket carries one.
-    pub pac: Option<Vec<u8>>,
+    /// The PAC (MS-PAC), if the ticket carries one: decoded, its server signature verified
+    /// with the service key, its client info matched against the ticket.
+    pub pac: Option<Pac>,
     /// The long-term service key the ticket was encrypted in (it signs the PAC).
     pub service_key: Key,
 }
@@ -219,6 +223,8 @@ impl Acceptor {
             now,
             self.max_skew,
         )?;
+        let auth_time = wire::system_time(&part.auth_time);
+        let pac = verified_pac(&part, &service_key, &client, auth_time)?;
         Ok(Accepted {
             server,
             session_key,
@@ -228,10 +234,10 @@ impl Acceptor {
             checksum: auth.cksum.map(|c| (c.r#type, c.checksum.to_vec())),
             ctime,
             cusec,
-            auth_time: wire::system_time(&part.auth_time),
+            auth_time,
             end_time: wire::system_time(&part.end_time),
             ticket_flags: wire::flags_word(&part.flags.0),
-            pac: part.authorization_data.as_deref().and_then(find_pac),
+            pac,
             service_key,
             client,
         })
@@ -361,14 +367,28 @@ impl ReplayCache {
     }
 }
 
-/// MS-PAC 3: the PAC sits in an AD-IF-RELEVANT element of the ticket's authorization data.
-fn find_pac(ad: &[k::AuthorizationDataValue]) -> Option<Vec<u8>> {
-    ad.iter()
-        .filter(|e| e.r#type == ad::IF_RELEVANT)
-        .filter_map(|e| rasn::der::decode::<k::AuthorizationData>(&e.data).ok())
-        .flatten()
-        .find(|e| e.r#type == ad::WIN2K_PAC)
-        .map(|e| e.data.to_vec())
+/// MS-PAC 4.1.2: the server checks the PAC's server signature with its own key (the KDC
+/// signature needs the krbtgt key, which only the KDC has) and that the PAC belongs to the
+/// ticket's client.
+fn verified_pac(
+    part: &k::EncTicketPart,
+    service_key: &Key,
+    client: &PrincipalName,
+    auth_time: SystemTime,
+) -> Result<Option<Pac>, AcceptError> {
+    let bad = |source| AcceptError::BadPac {
+        client: client.to_string(),
+        source,
+    };
+    let Some(ad) = part.authorization_data.as_deref() else {
+        return Ok(None);
+    };
+    let Some(pac) = find_pac(ad).map_err(bad)? else {
+        return Ok(None);
+    };
+    pac.verify_server_signature(service_key).map_err(bad)?;
+    pac.check_client(client, auth_time).map_err(bad)?;
+    Ok(Some(pac))
 }
 
 fn decrypt<T: rasn::Decode>(
@@ -413,96 +433,7 @@ mod tests {
     use crate::keytab::{KeyBlock, KeytabEntry};
     use crate::krb::Credentials;
     use crate::krb::ap_req::{self, ApReqParts};
-    use std::time::UNIX_EPOCH;
-
-    const REALM: &str = "EXAMPLE.TEST";
-
-    fn t(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    fn service() -> PrincipalName {
-        PrincipalName::new(
-            PrincipalName::NT_SRV_INST,
-            ["cifs", "foo.example.test"],
-            REALM,
-        )
-    }
-
-    fn service_key() -> Key {
-        Key::new(EncryptionType::AES256_CTS_HMAC_SHA1_96, &[7; 32]).unwrap()
-    }
-
-    fn keytab(kvno: u32) -> Keytab {
-        let mut kt = Keytab::new();
-        kt.add(KeytabEntry::new(
-            service(),
-            kvno,
-            KeyBlock::from(&service_key()),
-            0,
-        ));
-        kt
-    }
-
-    /// What a KDC would issue to alice for cifs/foo, valid from `start` for ten hours.
-    fn credentials(start: u64, pac: Option<&[u8]>) -> Credentials {
-        let session = Key::new(EncryptionType::AES256_CTS_HMAC_SHA1_96, &[9; 32]).unwrap();
-        let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, ["alice"], REALM);
-        let ad = pac.map(|p| {
-            let inner: k::AuthorizationData = vec![k::AuthorizationDataValue {
-                r#type: ad::WIN2K_PAC,
-                data: p.to_vec().into(),
-            }];
-            vec![k::AuthorizationDataValue {
-                r#type: ad::IF_RELEVANT,
-                data: wire::der(&inner).into(),
-            }]
-        });
-        let part = k::EncTicketPart {
-            flags: k::TicketFlags(wire::flags(0x4081_0000)),
-            key: k::EncryptionKey {
-                r#type: session.etype().value(),
-                value: session.as_bytes().to_vec().into(),
-            },
-            crealm: wire::kstring(REALM),
-            cname: wire::to_wire_name(&client),
-            transited: k::TransitedEncoding {
-                r#type: 1,
-                contents: Vec::new().into(),
-            },
-            auth_time: wire::ktime(t(start)),
-            start_time: None,
-            end_time: wire::ktime(t(start + 36_000)),
-            renew_till: None,
-            caddr: None,
-            authorization_data: ad,
-        };
-        let cipher = service_key()
-            .encrypt(KeyUsage::KDC_REP_TICKET, &wire::der(&part))
-            .unwrap();
-        let ticket = k::Ticket {
-            tkt_vno: 5.into(),
-            realm: wire::kstring(REALM),
-            sname: wire::to_wire_name(&service()),
-            enc_part: k::EncryptedData {
-                etype: 18,
-                kvno: Some(3),
-                cipher: cipher.into(),
-            },
-        };
-        Credentials {
-            client,
-            server: service(),
-            session_key: session,
-            ticket: wire::der(&ticket),
-            flags: 0,
-            auth_time: t(start),
-            start_time: None,
-            end_time: t(start + 36_000),
-            renew_till: None,
-            key_expiration: None,
-        }
-    }
+    use crate::krb::test_kdc::{credentials, keytab, service, service_key, t};
 
     fn ap_req(creds: &Credentials, now: SystemTime) -> Vec<u8> {
         let parts = ApReqParts {
@@ -514,7 +445,7 @@ mod tests {
 
     #[test]
     fn rfc4120_3_2_3_accepts_and_answers() {
-        let creds = credentials(1_000_000, Some(b"pac bytes"));
+        let creds = credentials(1_000_000, None);
         let mut acceptor = Acceptor::new(keytab(3));
         let a = acceptor
             .accept(&ap_req(&creds, t(1_000_010)), t(1_000_011))
@@ -523,7 +454,7 @@ mod tests {
         assert!(a.server.matches(&service()));
         assert_eq!(a.session_key, creds.session_key);
         assert_eq!(a.seq_number, Some(42));
-        assert_eq!(a.pac.as_deref(), Some(&b"pac bytes"[..]));
+        assert!(a.pac.is_none());
         assert_eq!(a.service_key, service_key());
         let rep = Acceptor::ap_rep(&a, None, Some(7)).unwrap();
         let rep: k::ApRep = rasn::der::decode(&rep).unwrap();
@@ -534,6 +465,15 @@ mod tests {
         let part: k::EncApRepPart = rasn::der::decode(&plain).unwrap();
         assert_eq!(wire::system_time(&part.ctime), t(1_000_010));
         assert_eq!(part.seq_number, Some(7));
+    }
+
+    #[test]
+    fn a_malformed_pac_is_refused() {
+        let creds = credentials(1_000_000, Some(b"not a PAC"));
+        let e = Acceptor::new(keytab(3))
+            .accept(&ap_req(&creds, t(1_000_000)), t(1_000_000))
+            .unwrap_err();
+        assert!(matches!(e, AcceptError::BadPac { .. }), "{e}");
     }
 
     #[test]
