@@ -498,7 +498,7 @@ impl SecurityContext {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::krb::test_kdc::{credentials, keytab, t};
+    use crate::krb::mint::fixtures::{credentials, keytab, t};
 
     /// A context between an in-memory initiator and acceptor, mutual authentication on.
     fn pair() -> (SecurityContext, SecurityContext, Accepted) {

@@ -433,7 +433,7 @@ mod tests {
     use crate::keytab::{KeyBlock, KeytabEntry};
     use crate::krb::Credentials;
     use crate::krb::ap_req::{self, ApReqParts};
-    use crate::krb::test_kdc::{credentials, keytab, service, service_key, t};
+    use crate::krb::mint::fixtures::{credentials, keytab, service, service_key, t};
 
     fn ap_req(creds: &Credentials, now: SystemTime) -> Vec<u8> {
         let parts = ApReqParts {

@@ -7,8 +7,7 @@ pub mod ap_req;
 pub mod as_exchange;
 pub mod error;
 pub mod kdc;
-#[cfg(test)]
-pub(crate) mod test_kdc;
+pub mod mint;
 pub mod tgs_exchange;
 pub(crate) mod wire;
 
