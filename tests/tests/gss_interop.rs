@@ -1,15 +1,19 @@
-//! RFC 4121 GSS-API Kerberos interop with MIT's libgssapi_krb5, both directions: Adjoin's
-//! initiator against MIT's acceptor, MIT's initiator against Adjoin's acceptor, each with
-//! mutual authentication and sealed wrap tokens both ways.
+//! GSS-API interop with MIT's libgssapi_krb5, both directions, for the Kerberos mechanism
+//! (RFC 4121) and SPNEGO over it (RFC 4178): Adjoin's initiator against MIT's acceptor,
+//! MIT's initiator against Adjoin's acceptor, each with mutual authentication and sealed
+//! wrap tokens both ways, and the PAC read on accept.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::SystemTime;
 
-use adjoin_auth::gss::krb5::{self, GssFlags, InitStep, Initiator};
+use adjoin_auth::gss::krb5::{self, GssFlags, InitStep, Initiator, SecurityContext};
+use adjoin_auth::gss::spnego::{self, SpnegoInitiator, SpnegoStep};
+use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{Acceptor, AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::krb::{Acceptor, AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
 use adjoin_tests::Lab;
 use zeroize::Zeroizing;
@@ -60,6 +64,23 @@ impl Peer {
             .map(|i| u8::from_str_radix(&l[i..i + 2], 16).unwrap())
             .collect()
     }
+
+    /// A token line (`-` for none) and the status line after it.
+    fn reply(&mut self) -> (Option<Vec<u8>>, bool) {
+        let t = self.line();
+        let token = (t != "-").then(|| {
+            (0..t.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&t[i..i + 2], 16).unwrap())
+                .collect()
+        });
+        let done = match self.line().as_str() {
+            "DONE" => true,
+            "MORE" => false,
+            other => panic!("unexpected status {other}"),
+        };
+        (token, done)
+    }
 }
 
 impl Drop for Peer {
@@ -69,54 +90,31 @@ impl Drop for Peer {
     }
 }
 
-#[tokio::test]
-async fn rfc4121_adjoin_initiator_with_mit_acceptor() {
-    let lab = Lab::get();
-    let (spn, keytab) = lab.service_account("gssaes", true);
-    let dir = tempfile::tempdir().unwrap();
-    let kt = dir.path().join("keytab");
-    keytab.save(&kt).unwrap();
-    let mut mit = Peer::spawn(
-        &lab,
-        &["accept"],
-        &[("KRB5_KTNAME", format!("FILE:{}", kt.display()))],
-    );
-
+/// alice's service ticket for `spn`, from the lab KDC through Adjoin's client.
+async fn alice_ticket(lab: &Lab, spn: PrincipalName) -> Credentials {
     let config = KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)]);
     let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, ["alice"], lab.realm.as_str());
     let secret = ClientSecret::Password(Zeroizing::new(lab.password("alice")));
-    let tgt = kdc::initial_credentials(
-        AsExchange::new(client, secret, AsOptions::default()),
-        &config,
-        &SystemTime::now,
-    )
-    .await
-    .unwrap();
-    let st = kdc::service_ticket(tgt, spn, &config, &SystemTime::now)
+    let x = AsExchange::new(client, secret, AsOptions::default());
+    let tgt = kdc::initial_credentials(x, &config, &SystemTime::now)
         .await
         .unwrap();
-    let flags = GssFlags::MUTUAL | GssFlags::SEQUENCE | GssFlags::CONF | GssFlags::INTEG;
-    let (init, step) = Initiator::start(st, flags, SystemTime::now()).unwrap();
-    let InitStep::Continue(token) = step else {
-        panic!("mutual auth expected")
-    };
-    mit.send(&token);
-    let reply = mit.token();
-    let mut ctx = init.unwrap().step(&reply).expect("MIT's AP-REP verifies");
-
-    mit.send(&ctx.wrap(b"from adjoin", true).unwrap());
-    assert_eq!(mit.line(), "MSG from adjoin");
-    let (msg, sealed) = ctx.unwrap(&mit.token()).unwrap();
-    assert_eq!((msg.as_slice(), sealed), (&b"from mit"[..], true));
-    assert_eq!(mit.line(), format!("CLIENT alice@{}", lab.realm));
+    kdc::service_ticket(tgt, spn, &config, &SystemTime::now)
+        .await
+        .unwrap()
 }
 
-#[tokio::test]
-async fn rfc4121_mit_initiator_with_adjoin_acceptor() {
-    let lab = Lab::get();
-    let (spn, keytab) = lab.service_account("gssaes", true);
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cc");
+/// MIT's acceptor with the service's keytab, speaking `mech`.
+fn mit_acceptor(lab: &Lab, mech: &str, keytab: &Keytab, dir: &Path) -> Peer {
+    let kt = dir.join("keytab");
+    keytab.save(&kt).unwrap();
+    let env = [("KRB5_KTNAME", format!("FILE:{}", kt.display()))];
+    Peer::spawn(lab, &["accept", mech], &env)
+}
+
+/// MIT's initiator with bob's credentials from MIT kinit, speaking `mech` to `spn`.
+fn mit_initiator(lab: &Lab, mech: &str, spn: &PrincipalName, dir: &Path) -> Peer {
+    let cache = dir.join("cc");
     let mut kinit = Command::new("kinit")
         .arg("bob")
         .env("KRB5_CONFIG", &lab.krb5_config)
@@ -127,19 +125,33 @@ async fn rfc4121_mit_initiator_with_adjoin_acceptor() {
         .unwrap();
     writeln!(kinit.stdin.take().unwrap(), "{}", lab.password("bob")).unwrap();
     assert!(kinit.wait().unwrap().success(), "MIT kinit bob");
-
     let target = format!("HTTP@{}", spn.components[1]);
-    let mut mit = Peer::spawn(
-        &lab,
-        &["initiate", &target],
-        &[("KRB5CCNAME", format!("FILE:{}", cache.display()))],
-    );
-    let mut acceptor = Acceptor::new(keytab);
-    let (mut ctx, reply, accepted) =
-        krb5::accept(&mut acceptor, &mit.token(), SystemTime::now()).unwrap();
+    let env = [("KRB5CCNAME", format!("FILE:{}", cache.display()))];
+    Peer::spawn(lab, &["initiate", &target, mech], &env)
+}
+
+/// Sealed wrap tokens both ways once the contexts are up; the MIT acceptor names the client.
+fn exchange_messages(mit: &mut Peer, ctx: &mut SecurityContext, mit_accepts: bool) {
+    if mit_accepts {
+        mit.send(&ctx.wrap(b"from adjoin", true).unwrap());
+        assert_eq!(mit.line(), "MSG from adjoin");
+        let (msg, sealed) = ctx.unwrap(&mit.token()).unwrap();
+        assert_eq!((msg.as_slice(), sealed), (&b"from mit"[..], true));
+    } else {
+        let (msg, sealed) = ctx.unwrap(&mit.token()).unwrap();
+        assert_eq!((msg.as_slice(), sealed), (&b"from mit"[..], true));
+        mit.send(&ctx.wrap(b"from adjoin", true).unwrap());
+        assert_eq!(mit.line(), "MSG from adjoin");
+    }
+}
+
+/// The PAC read on accept: signed by the KDC for this service, naming bob and his groups.
+fn check_bob(lab: &Lab, accepted: &adjoin_auth::krb::Accepted) {
     assert_eq!(accepted.client.to_string(), format!("bob@{}", lab.realm));
-    // The PAC read on accept: signed by the KDC for this service, naming bob and his groups.
-    let pac = accepted.pac.expect("the ticket carries a verified PAC");
+    let pac = accepted
+        .pac
+        .as_ref()
+        .expect("the ticket carries a verified PAC");
     assert_eq!(pac.logon_info().effective_name, "bob");
     let user = pac.user_sid().unwrap().to_string();
     assert!(user.starts_with("S-1-5-21-"), "{user}");
@@ -148,11 +160,102 @@ async fn rfc4121_mit_initiator_with_adjoin_acceptor() {
         groups.iter().any(|g| g.sid.rid() == Some(513)),
         "Domain Users: {groups:?}"
     );
+}
+
+const FLAGS: GssFlags = GssFlags::MUTUAL
+    .union(GssFlags::SEQUENCE)
+    .union(GssFlags::CONF)
+    .union(GssFlags::INTEG);
+
+#[tokio::test]
+async fn rfc4121_adjoin_initiator_with_mit_acceptor() {
+    let lab = Lab::get();
+    let (spn, keytab) = lab.service_account("gssaes", true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut mit = mit_acceptor(&lab, "krb5", &keytab, dir.path());
+    let st = alice_ticket(&lab, spn).await;
+    let (init, step) = Initiator::start(st, FLAGS, SystemTime::now()).unwrap();
+    let InitStep::Continue(token) = step else {
+        panic!("mutual auth expected")
+    };
+    mit.send(&token);
+    let (reply, done) = mit.reply();
+    assert!(done, "one round trip for Kerberos");
+    let mut ctx = init
+        .unwrap()
+        .step(&reply.unwrap())
+        .expect("MIT's AP-REP verifies");
+    exchange_messages(&mut mit, &mut ctx, true);
+    assert_eq!(mit.line(), format!("CLIENT alice@{}", lab.realm));
+}
+
+#[tokio::test]
+async fn rfc4121_mit_initiator_with_adjoin_acceptor() {
+    let lab = Lab::get();
+    let (spn, keytab) = lab.service_account("gssaes", true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut mit = mit_initiator(&lab, "krb5", &spn, dir.path());
+    let (token, done) = mit.reply();
+    assert!(!done);
+    let mut acceptor = Acceptor::new(keytab);
+    let (mut ctx, reply, accepted) =
+        krb5::accept(&mut acceptor, &token.unwrap(), SystemTime::now()).unwrap();
+    check_bob(&lab, &accepted);
     assert!(ctx.flags.contains(GssFlags::MUTUAL | GssFlags::CONF));
     mit.send(&reply.expect("mutual authentication asked for: an AP-REP"));
+    assert_eq!(mit.reply(), (None, true));
+    exchange_messages(&mut mit, &mut ctx, false);
+}
 
-    let (msg, sealed) = ctx.unwrap(&mit.token()).unwrap();
-    assert_eq!((msg.as_slice(), sealed), (&b"from mit"[..], true));
-    mit.send(&ctx.wrap(b"from adjoin", true).unwrap());
-    assert_eq!(mit.line(), "MSG from adjoin");
+#[tokio::test]
+async fn rfc4178_adjoin_spnego_initiator_with_mit_acceptor() {
+    let lab = Lab::get();
+    let (spn, keytab) = lab.service_account("gssaes", true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut mit = mit_acceptor(&lab, "spnego", &keytab, dir.path());
+    let st = alice_ticket(&lab, spn).await;
+    let (init, first) = SpnegoInitiator::start(st, FLAGS, SystemTime::now()).unwrap();
+    mit.send(&first);
+    let (reply, mut done) = mit.reply();
+    let SpnegoStep::Done(mut ctx, last) = init.step(&reply.unwrap()).unwrap() else {
+        panic!("SPNEGO with Kerberos completes on the acceptor's first reply");
+    };
+    if let Some(mic) = last
+        && !done
+    {
+        mit.send(&mic);
+        let (none, complete) = mit.reply();
+        assert!(none.is_none());
+        done = complete;
+    }
+    assert!(done, "MIT's SPNEGO acceptor completed");
+    exchange_messages(&mut mit, &mut ctx, true);
+    assert_eq!(mit.line(), format!("CLIENT alice@{}", lab.realm));
+}
+
+#[tokio::test]
+async fn rfc4178_mit_spnego_initiator_with_adjoin_acceptor() {
+    let lab = Lab::get();
+    let (spn, keytab) = lab.service_account("gssaes", true);
+    let dir = tempfile::tempdir().unwrap();
+    let mut mit = mit_initiator(&lab, "spnego", &spn, dir.path());
+    let (first, done) = mit.reply();
+    assert!(!done);
+    let first = first.unwrap();
+    let mut acceptor = Acceptor::new(keytab);
+    let (mut ctx, reply, accepted) =
+        spnego::accept(&mut acceptor, &first, SystemTime::now()).unwrap();
+    check_bob(&lab, &accepted);
+    mit.send(&reply);
+    let (last, done) = mit.reply();
+    if let Some(token) = last {
+        // MIT's mechListMIC, when it sends one, must verify.
+        let list = spnego::mech_types_der(&first).unwrap();
+        spnego::accept_final(&mut ctx, &list, &token).unwrap();
+    }
+    assert!(
+        done,
+        "MIT's SPNEGO initiator completed with Adjoin's mechListMIC"
+    );
+    exchange_messages(&mut mit, &mut ctx, false);
 }

@@ -67,64 +67,20 @@ bitflags! {
     }
 }
 
-/// Wraps an inner token in the RFC 2743 3.1 framing.
+/// Wraps a Kerberos message and its token id in the RFC 2743 3.1 framing.
 pub fn frame(tok_id: [u8; 2], message: &[u8]) -> Vec<u8> {
-    let mut body = vec![0x06, KRB5_OID.len() as u8];
-    body.extend_from_slice(KRB5_OID);
-    body.extend_from_slice(&tok_id);
-    body.extend_from_slice(message);
-    let mut out = vec![0x60];
-    der_length(&mut out, body.len());
-    out.extend_from_slice(&body);
-    out
+    let mut inner = tok_id.to_vec();
+    inner.extend_from_slice(message);
+    super::frame_initial(KRB5_OID, &inner)
 }
 
 /// Removes the RFC 2743 framing: the token id and the Kerberos message.
 pub fn unframe(token: &[u8]) -> Result<([u8; 2], &[u8]), GssError> {
-    let bad = |reason: &str| GssError::Malformed {
-        reason: reason.to_owned(),
-    };
-    let (&tag, rest) = token.split_first().ok_or_else(|| bad("empty token"))?;
-    if tag != 0x60 {
-        return Err(bad("not an InitialContextToken ([APPLICATION 0])"));
-    }
-    let (len, rest) = read_der_length(rest).ok_or_else(|| bad("bad length"))?;
-    let body = rest
-        .get(..len)
-        .ok_or_else(|| bad("token shorter than its length"))?;
-    let oid = body
-        .strip_prefix(&[0x06, KRB5_OID.len() as u8][..])
-        .and_then(|b| b.strip_prefix(KRB5_OID))
-        .ok_or(GssError::WrongMechanism)?;
-    let (id, message) = oid.split_at_checked(2).ok_or_else(|| bad("no token id"))?;
+    let inner = super::unframe_initial(KRB5_OID, token)?;
+    let (id, message) = inner.split_at_checked(2).ok_or(GssError::Malformed {
+        reason: "no token id".into(),
+    })?;
     Ok(([id[0], id[1]], message))
-}
-
-fn der_length(out: &mut Vec<u8>, len: usize) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else {
-        let bytes = len.to_be_bytes();
-        let skip = bytes.iter().take_while(|&&b| b == 0).count();
-        out.push(0x80 | (bytes.len() - skip) as u8);
-        out.extend_from_slice(&bytes[skip..]);
-    }
-}
-
-fn read_der_length(b: &[u8]) -> Option<(usize, &[u8])> {
-    let (&first, rest) = b.split_first()?;
-    if first < 0x80 {
-        return Some((usize::from(first), rest));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return None;
-    }
-    let (len, rest) = rest.split_at_checked(n)?;
-    let len = len
-        .iter()
-        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-    Some((len, rest))
 }
 
 /// The RFC 4121 4.1.1 authenticator checksum: no channel bindings, the given flags.

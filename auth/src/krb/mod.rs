@@ -7,6 +7,7 @@ pub mod ap_req;
 pub mod as_exchange;
 pub mod error;
 pub mod kdc;
+pub mod kpasswd;
 pub mod mint;
 pub mod tgs_exchange;
 pub(crate) mod wire;

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use adjoin_auth::ccache::{self, CredentialCache};
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::kpasswd;
 use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
 use adjoin_join::discover::{self, DiscoverOptions};
@@ -39,6 +40,26 @@ enum Command {
     Klist(KlistArgs),
     /// Get a service ticket with the cached TGT, store it and print its key version.
     Kvno(KvnoArgs),
+    /// Change your password (kpasswd), or with --set, set another principal's as an admin.
+    Kpasswd(KpasswdArgs),
+}
+
+#[derive(Debug, Args)]
+struct KpasswdArgs {
+    /// Whose password changes, as user@REALM; with --set, the administrator who sets it.
+    principal: String,
+    /// Read from standard input, one per line, the current password (with --set: the
+    /// administrator's), then the new password; nothing is prompted or retyped.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Set the password of TARGET (user@REALM, or user in PRINCIPAL's realm) instead.
+    #[arg(long, value_name = "TARGET")]
+    set: Option<String>,
+    /// kpasswd server, as HOST or HOST:PORT (repeatable); default: the KDCs' hosts, port 464.
+    #[arg(long = "kpasswd-server", value_name = "HOST")]
+    kpasswd_servers: Vec<String>,
+    #[command(flatten)]
+    kdc: KdcArgs,
 }
 
 #[derive(Debug, Args)]
@@ -145,6 +166,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kinit(args) => kinit(args).await,
         Command::Klist(args) => klist(&args),
         Command::Kvno(args) => kvno(args).await,
+        Command::Kpasswd(args) => kpasswd_cmd(args).await,
     }
 }
 
@@ -220,6 +242,96 @@ async fn kvno(args: KvnoArgs) -> anyhow::Result<()> {
         .save(&path)
         .with_context(|| format!("cannot write the credential cache {}", path.display()))?;
     Ok(())
+}
+
+async fn kpasswd_cmd(args: KpasswdArgs) -> anyhow::Result<()> {
+    let client = PrincipalName::parse(&args.principal)?;
+    if client.realm.is_empty() {
+        bail!("{}: give the realm too, as user@REALM", args.principal);
+    }
+    let target = match &args.set {
+        Some(t) => PrincipalName::parse_with_default_realm(t, &client.realm)?,
+        None => client.clone(),
+    };
+    let (old, new) = kpasswd_passwords(&client, &target, args.password_stdin)?;
+    let kdcs = kdc_config(&client.realm, &args.kdc).await?;
+    let servers = if args.kpasswd_servers.is_empty() {
+        kpasswd::kpasswd_servers(&kdcs)
+    } else {
+        let mut v = Vec::new();
+        for host in &args.kpasswd_servers {
+            v.extend(resolve_host(host, kpasswd::KPASSWD_PORT)?);
+        }
+        KdcConfig {
+            kdcs: v,
+            ..kdcs.clone()
+        }
+    };
+    if args.set.is_some() {
+        let creds =
+            kpasswd::changepw_credentials(client, ClientSecret::Password(old), &kdcs).await?;
+        kpasswd::set_password(&creds, &target, &new, &kdcs, &servers).await?;
+        eprintln!("adjoin: password of {target} set");
+    } else {
+        kpasswd::change_password(client, old, &new, &kdcs, &servers).await?;
+        eprintln!("adjoin: password of {target} changed");
+    }
+    Ok(())
+}
+
+/// The current (or administrator's) password and the new one: two lines of stdin, or
+/// prompts with the new one typed twice.
+fn kpasswd_passwords(
+    client: &PrincipalName,
+    target: &PrincipalName,
+    from_stdin: bool,
+) -> anyhow::Result<(Zeroizing<String>, Zeroizing<String>)> {
+    let stdin = std::io::stdin();
+    let (old, new) = if !from_stdin && stdin.is_terminal() {
+        let old = prompt_secret(&format!("Password for {client}: "))?;
+        let new = prompt_secret(&format!("New password for {target}: "))?;
+        let again = prompt_secret(&format!("Retype new password for {target}: "))?;
+        anyhow::ensure!(
+            *new == *again,
+            "the two new passwords differ; nothing changed"
+        );
+        (old, new)
+    } else {
+        let old = stdin_line("the current password")?;
+        let new = stdin_line("the new password")?;
+        (old, new)
+    };
+    anyhow::ensure!(
+        !new.is_empty(),
+        "the new password is empty; nothing changed"
+    );
+    Ok((old, new))
+}
+
+/// One secret typed at the terminal without echo.
+fn prompt_secret(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let _echo = EchoOff::new();
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line)?;
+    eprintln!();
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+/// One line of stdin, `what` naming it when it is missing.
+fn stdin_line(what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read {what} from stdin"))?;
+    anyhow::ensure!(n > 0, "standard input ended before {what}");
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
 }
 
 fn keytab_secret(path: &PathBuf, client: &PrincipalName) -> anyhow::Result<ClientSecret> {
@@ -302,8 +414,13 @@ async fn kdc_config(realm: &str, args: &KdcArgs) -> anyhow::Result<KdcConfig> {
 }
 
 fn resolve_kdc(host: &str) -> anyhow::Result<Vec<SocketAddr>> {
+    resolve_host(host, 88)
+}
+
+/// HOST, IP, HOST:PORT or IP:PORT as socket addresses, `port` when none is given.
+fn resolve_host(host: &str, port: u16) -> anyhow::Result<Vec<SocketAddr>> {
     if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, 88)]);
+        return Ok(vec![SocketAddr::new(ip, port)]);
     }
     if let Ok(addr) = host.parse::<SocketAddr>() {
         return Ok(vec![addr]);
@@ -311,10 +428,10 @@ fn resolve_kdc(host: &str) -> anyhow::Result<Vec<SocketAddr>> {
     let with_port = if host.contains(':') {
         host.to_owned()
     } else {
-        format!("{host}:88")
+        format!("{host}:{port}")
     };
     let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&with_port)
-        .with_context(|| format!("cannot resolve KDC {host}"))?
+        .with_context(|| format!("cannot resolve {host}"))?
         .collect();
     Ok(addrs)
 }

@@ -1,0 +1,394 @@
+//! SPNEGO (RFC 4178, with Microsoft's variants from MS-SPNG), sans-IO, over the Kerberos
+//! mechanism of [`super::krb5`]: what SMB session setup and LDAP GSS-SPNEGO binds carry.
+//!
+//! ```text
+//! NegotiationToken ::= CHOICE {
+//!     negTokenInit    [0] NegTokenInit,
+//!     negTokenResp    [1] NegTokenResp }
+//! NegTokenInit ::= SEQUENCE {
+//!     mechTypes       [0] MechTypeList,
+//!     reqFlags        [1] ContextFlags  OPTIONAL,
+//!     mechToken       [2] OCTET STRING  OPTIONAL,
+//!     mechListMIC     [3] OCTET STRING  OPTIONAL }
+//! NegTokenResp ::= SEQUENCE {
+//!     negState        [0] ENUMERATED { accept-completed(0), accept-incomplete(1),
+//!                                      reject(2), request-mic(3) } OPTIONAL,
+//!     supportedMech   [1] MechType      OPTIONAL,
+//!     responseToken   [2] OCTET STRING  OPTIONAL,
+//!     mechListMIC     [3] OCTET STRING  OPTIONAL }
+//! ```
+//! The first token is wrapped in the RFC 2743 InitialContextToken with the SPNEGO OID
+//! 1.3.6.1.5.5.2; later ones are bare NegotiationTokens.
+//!
+//! mechListMIC (RFC 4178 5): once the mechanism context is up, each side signs the DER of
+//! the initiator's mechTypes list with it, which stops a downgrade of the mechanism choice.
+//! Adjoin's acceptor always sends its MIC and checks the peer's when present; its initiator
+//! sends one when the acceptor asks (request-mic, accept-incomplete).
+
+use std::time::SystemTime;
+
+use rasn::types::{BitString, ObjectIdentifier, OctetString};
+use rasn::{AsnType, Decode, Decoder as _, Encode, Encoder as _};
+
+use super::GssError;
+use super::krb5::{self, GssFlags, InitStep, Initiator, SecurityContext};
+use crate::krb::acceptor::{Accepted, Acceptor};
+use crate::krb::{Credentials, wire};
+
+/// SPNEGO's own OID, 1.3.6.1.5.5.2, DER body.
+const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
+/// Kerberos V5, 1.2.840.113554.1.2.2.
+const KRB5: &[u32] = &[1, 2, 840, 113_554, 1, 2, 2];
+/// Microsoft's historical Kerberos OID, 1.2.840.48018.1.2.2, which Windows lists first.
+const MS_KRB5: &[u32] = &[1, 2, 840, 48_018, 1, 2, 2];
+
+/// RFC 4178 4.2.1 NegTokenInit.
+#[derive(AsnType, Encode, Decode, Debug, Clone, PartialEq, Eq)]
+pub struct NegTokenInit {
+    /// The initiator's mechanisms, most preferred first.
+    #[rasn(tag(explicit(0)))]
+    pub mech_types: Vec<ObjectIdentifier>,
+    /// Deprecated context flags.
+    #[rasn(tag(explicit(1)))]
+    pub req_flags: Option<BitString>,
+    /// The optimistic token for the first mechanism.
+    #[rasn(tag(explicit(2)))]
+    pub mech_token: Option<OctetString>,
+    /// MIC over the mechanism list.
+    #[rasn(tag(explicit(3)))]
+    pub mech_list_mic: Option<OctetString>,
+}
+
+/// RFC 4178 4.2.2 NegTokenResp.
+#[derive(AsnType, Encode, Decode, Debug, Clone, PartialEq, Eq)]
+pub struct NegTokenResp {
+    /// Where negotiation stands.
+    #[rasn(tag(explicit(0)))]
+    pub neg_state: Option<NegState>,
+    /// The mechanism the acceptor chose (first response only).
+    #[rasn(tag(explicit(1)))]
+    pub supported_mech: Option<ObjectIdentifier>,
+    /// The mechanism's token.
+    #[rasn(tag(explicit(2)))]
+    pub response_token: Option<OctetString>,
+    /// MIC over the initiator's mechanism list.
+    #[rasn(tag(explicit(3)))]
+    pub mech_list_mic: Option<OctetString>,
+}
+
+/// RFC 4178 4.2.2 negState.
+#[derive(AsnType, Encode, Decode, Debug, Clone, Copy, PartialEq, Eq)]
+#[rasn(enumerated)]
+pub enum NegState {
+    /// The context is established.
+    AcceptCompleted = 0,
+    /// More tokens are needed.
+    AcceptIncomplete = 1,
+    /// Negotiation failed.
+    Reject = 2,
+    /// The acceptor wants the initiator's mechListMIC.
+    RequestMic = 3,
+}
+
+/// RFC 4178 4.2 NegotiationToken.
+#[derive(AsnType, Encode, Decode, Debug, Clone, PartialEq, Eq)]
+#[rasn(choice)]
+pub enum NegotiationToken {
+    /// The first token.
+    #[rasn(tag(explicit(0)))]
+    Init(NegTokenInit),
+    /// Every later token.
+    #[rasn(tag(explicit(1)))]
+    Resp(NegTokenResp),
+}
+
+fn oid(arcs: &'static [u32]) -> ObjectIdentifier {
+    ObjectIdentifier::new_unchecked(arcs.into())
+}
+
+fn is_krb5(o: &ObjectIdentifier) -> bool {
+    let arcs: &[u32] = o;
+    arcs == KRB5 || arcs == MS_KRB5
+}
+
+/// The DER of a MechTypeList: what mechListMIC signs.
+fn mech_list_der(list: &[ObjectIdentifier]) -> Vec<u8> {
+    wire::der(&list.to_vec())
+}
+
+/// Wraps the first SPNEGO token in the InitialContextToken framing.
+fn frame_init(init: NegTokenInit) -> Vec<u8> {
+    super::frame_initial(SPNEGO_OID, &wire::der(&NegotiationToken::Init(init)))
+}
+
+/// Reads a NegotiationToken, with or without the InitialContextToken framing.
+pub fn parse(token: &[u8]) -> Result<NegotiationToken, GssError> {
+    let inner = match token.first() {
+        Some(0x60) => super::unframe_initial(SPNEGO_OID, token)?,
+        _ => token,
+    };
+    wire::decode(inner, "SPNEGO NegotiationToken").map_err(Into::into)
+}
+
+fn resp_token(resp: NegTokenResp) -> Vec<u8> {
+    wire::der(&NegotiationToken::Resp(resp))
+}
+
+/// What the SPNEGO initiator does next.
+#[derive(Debug)]
+pub enum SpnegoStep {
+    /// Send this token and wait for the reply.
+    Continue(Vec<u8>),
+    /// Established; the token, if any, must still reach the peer.
+    Done(SecurityContext, Option<Vec<u8>>),
+}
+
+/// An SPNEGO initiator offering Kerberos only.
+#[derive(Debug)]
+pub struct SpnegoInitiator {
+    krb5: Option<Initiator>,
+    ctx: Option<SecurityContext>,
+    mech_types: Vec<ObjectIdentifier>,
+}
+
+impl SpnegoInitiator {
+    /// The first token: NegTokenInit offering Kerberos, with the AP-REQ as optimistic token.
+    pub fn start(
+        creds: Credentials,
+        flags: GssFlags,
+        now: SystemTime,
+    ) -> Result<(Self, Vec<u8>), GssError> {
+        let (krb5, step) = Initiator::start(creds, flags | GssFlags::MUTUAL, now)?;
+        let token = match step {
+            InitStep::Continue(t) => t,
+            InitStep::Done(_, _) => unreachable!("MUTUAL always waits for the AP-REP"),
+        };
+        let mech_types = vec![oid(KRB5)];
+        let init = NegTokenInit {
+            mech_types: mech_types.clone(),
+            req_flags: None,
+            mech_token: Some(token.into()),
+            mech_list_mic: None,
+        };
+        let me = Self {
+            krb5,
+            ctx: None,
+            mech_types,
+        };
+        Ok((me, frame_init(init)))
+    }
+
+    /// Reads the acceptor's NegTokenResp.
+    pub fn step(mut self, token: &[u8]) -> Result<SpnegoStep, GssError> {
+        let NegotiationToken::Resp(resp) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "NegTokenInit where a NegTokenResp was expected".into(),
+            });
+        };
+        if resp.neg_state == Some(NegState::Reject) {
+            return Err(GssError::Malformed {
+                reason: "the acceptor rejected every offered mechanism".into(),
+            });
+        }
+        if let Some(mech) = &resp.supported_mech
+            && !is_krb5(mech)
+        {
+            return Err(GssError::WrongMechanism);
+        }
+        let mut ctx = match (self.krb5.take(), resp.response_token.as_ref()) {
+            (Some(init), Some(t)) => init.step(t)?,
+            (None, _) => self.ctx.take().ok_or(GssError::Malformed {
+                reason: "SPNEGO token after the context was complete".into(),
+            })?,
+            (Some(_), None) => {
+                return Err(GssError::Malformed {
+                    reason: "no Kerberos AP-REP in the acceptor's response".into(),
+                });
+            }
+        };
+        let list = mech_list_der(&self.mech_types);
+        if let Some(mic) = &resp.mech_list_mic {
+            ctx.verify_mic(&list, mic)?;
+        }
+        // RFC 4178 5: accept-completed ends the exchange (the MIC is only required when
+        // the chosen mechanism was not the initiator's first, and Kerberos is our only one);
+        // request-mic or accept-incomplete asks for ours.
+        if resp.neg_state == Some(NegState::AcceptCompleted) {
+            return Ok(SpnegoStep::Done(ctx, None));
+        }
+        let mic = ctx.get_mic(&list)?;
+        let out = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: None,
+            mech_list_mic: Some(mic.into()),
+        });
+        Ok(SpnegoStep::Done(ctx, Some(out)))
+    }
+}
+
+/// Accepts an SPNEGO NegTokenInit carrying a Kerberos AP-REQ. Returns the context, the
+/// NegTokenResp to send (accept-completed, with the AP-REP and Adjoin's mechListMIC), and
+/// what the AP-REQ established.
+pub fn accept(
+    acceptor: &mut Acceptor,
+    token: &[u8],
+    now: SystemTime,
+) -> Result<(SecurityContext, Vec<u8>, Accepted), GssError> {
+    let NegotiationToken::Init(init) = parse(token)? else {
+        return Err(GssError::Malformed {
+            reason: "the first SPNEGO token must be a NegTokenInit".into(),
+        });
+    };
+    let chosen = init
+        .mech_types
+        .iter()
+        .find(|m| is_krb5(m))
+        .cloned()
+        .ok_or(GssError::WrongMechanism)?;
+    // The optimistic token is for the initiator's first mechanism; Kerberos must be it.
+    let first_is_krb5 = init.mech_types.first().is_some_and(is_krb5);
+    let mech_token =
+        init.mech_token
+            .as_ref()
+            .filter(|_| first_is_krb5)
+            .ok_or(GssError::Malformed {
+                reason:
+                    "no Kerberos token: the client's first mechanism is not Kerberos (NTLM is not \
+                 offered by this server)"
+                        .into(),
+            })?;
+    let (mut ctx, reply, accepted) = krb5::accept(acceptor, mech_token, now)?;
+    let list = mech_list_der(&init.mech_types);
+    if let Some(mic) = &init.mech_list_mic {
+        ctx.verify_mic(&list, mic)?;
+    }
+    let mic = ctx.get_mic(&list)?;
+    let resp = NegTokenResp {
+        neg_state: Some(NegState::AcceptCompleted),
+        supported_mech: Some(chosen),
+        response_token: reply.map(Into::into),
+        mech_list_mic: Some(mic.into()),
+    };
+    Ok((ctx, resp_token(resp), accepted))
+}
+
+/// Reads the initiator's last SPNEGO token (its mechListMIC) after [`accept`], if it sends
+/// one, and checks it.
+pub fn accept_final(
+    ctx: &mut SecurityContext,
+    mech_types_der: &[u8],
+    token: &[u8],
+) -> Result<(), GssError> {
+    let NegotiationToken::Resp(resp) = parse(token)? else {
+        return Err(GssError::Malformed {
+            reason: "NegTokenInit where the initiator's MIC was expected".into(),
+        });
+    };
+    match resp.mech_list_mic {
+        Some(mic) => ctx.verify_mic(mech_types_der, &mic),
+        None => Ok(()),
+    }
+}
+
+/// The DER of the mechanism list of an initiator's first token, for [`accept_final`].
+pub fn mech_types_der(first_token: &[u8]) -> Result<Vec<u8>, GssError> {
+    match parse(first_token)? {
+        NegotiationToken::Init(init) => Ok(mech_list_der(&init.mech_types)),
+        NegotiationToken::Resp(_) => Err(GssError::Malformed {
+            reason: "not a NegTokenInit".into(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::krb::mint::fixtures::{credentials, keytab, t};
+
+    #[test]
+    fn rfc4178_krb5_negotiation_with_mech_list_mics_both_ways() {
+        let flags = GssFlags::INTEG | GssFlags::CONF;
+        let (init, first) =
+            SpnegoInitiator::start(credentials(1_000_000, None), flags, t(1_000_001)).unwrap();
+        let NegotiationToken::Init(parsed) = parse(&first).unwrap() else {
+            panic!()
+        };
+        assert_eq!(parsed.mech_types, vec![oid(KRB5)]);
+
+        let mut acceptor = Acceptor::new(keytab(3));
+        let (mut actx, resp, accepted) = accept(&mut acceptor, &first, t(1_000_002)).unwrap();
+        assert_eq!(accepted.client.to_string(), "alice@EXAMPLE.TEST");
+        let NegotiationToken::Resp(r) = parse(&resp).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.neg_state, Some(NegState::AcceptCompleted));
+        assert!(r.mech_list_mic.is_some());
+
+        let SpnegoStep::Done(mut ictx, last) = init.step(&resp).unwrap() else {
+            panic!()
+        };
+        assert!(last.is_none(), "the acceptor's MIC completes the exchange");
+        let token = ictx.wrap(b"over spnego", true).unwrap();
+        assert_eq!(actx.unwrap(&token).unwrap().0, b"over spnego");
+    }
+
+    #[test]
+    fn windows_mech_list_is_accepted_and_answered_with_the_ms_oid() {
+        // Windows lists the MS Kerberos OID first, then the standard one, then NTLM.
+        let (_, first) =
+            SpnegoInitiator::start(credentials(1_000_000, None), GssFlags::INTEG, t(1_000_000))
+                .unwrap();
+        let NegotiationToken::Init(mut init) = parse(&first).unwrap() else {
+            panic!()
+        };
+        let ntlm = ObjectIdentifier::new_unchecked(vec![1, 3, 6, 1, 4, 1, 311, 2, 2, 10].into());
+        init.mech_types = vec![oid(MS_KRB5), oid(KRB5), ntlm];
+        let token = frame_init(init);
+        let (_, resp, _) = accept(&mut Acceptor::new(keytab(3)), &token, t(1_000_000)).unwrap();
+        let NegotiationToken::Resp(r) = parse(&resp).unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.supported_mech, Some(oid(MS_KRB5)));
+    }
+
+    #[test]
+    fn a_tampered_mech_list_mic_is_refused() {
+        let (init, first) =
+            SpnegoInitiator::start(credentials(1_000_000, None), GssFlags::INTEG, t(1_000_000))
+                .unwrap();
+        let (_, resp, _) = accept(&mut Acceptor::new(keytab(3)), &first, t(1_000_000)).unwrap();
+        let NegotiationToken::Resp(mut r) = parse(&resp).unwrap() else {
+            panic!()
+        };
+        let mut mic = r.mech_list_mic.unwrap().to_vec();
+        let last = mic.len() - 1;
+        mic[last] ^= 1;
+        r.mech_list_mic = Some(mic.into());
+        assert!(matches!(
+            init.step(&resp_token(r)),
+            Err(GssError::BadSignature)
+        ));
+    }
+
+    #[test]
+    fn ntlm_only_clients_get_a_clear_error() {
+        let ntlm = ObjectIdentifier::new_unchecked(vec![1, 3, 6, 1, 4, 1, 311, 2, 2, 10].into());
+        let token = frame_init(NegTokenInit {
+            mech_types: vec![ntlm],
+            req_flags: None,
+            mech_token: Some(b"NTLMSSP\0".to_vec().into()),
+            mech_list_mic: None,
+        });
+        let e = accept(&mut Acceptor::new(keytab(3)), &token, t(0)).unwrap_err();
+        assert!(matches!(e, GssError::WrongMechanism), "{e}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_tokens_never_panic(data: Vec<u8>) {
+            let _ = parse(&data);
+            let _ = accept(&mut Acceptor::new(keytab(3)), &data, t(0));
+        }
+    }
+}
