@@ -1,5 +1,7 @@
 //! adjoin-join: DC discovery, the computer account and the machine secret.
 //!
-//! Today: [`discover`], the DC locator (DNS SRV + CLDAP netlogon ping).
+//! Today: [`discover`], the DC locator (DNS SRV + CLDAP netlogon ping), and [`ldap`], the
+//! sealed SASL GSSAPI LDAP client the join uses.
 
 pub mod discover;
+pub mod ldap;

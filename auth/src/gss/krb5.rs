@@ -185,6 +185,7 @@ impl Initiator {
             .map(|k| Key::new(EncryptionType::new(k.r#type), &k.value))
             .transpose()?;
         let recv_seq = u64::from(part.seq_number.unwrap_or(0));
+
         let (key, acceptor_subkey) = match acceptor_key {
             Some(k) => (k, true),
             None => (self.subkey, false),
@@ -268,8 +269,10 @@ impl SecurityContext {
         &self.key
     }
 
+    /// (seal, sign) key usages for tokens sent by the initiator or by the acceptor.
+    /// RFC 4121 2 and 4.2.4: wrap tokens use the SEAL usage whether or not they are
+    /// encrypted; only MIC tokens use SIGN (MIT, Heimdal and Windows agree).
     fn usages(&self, sending: bool) -> (KeyUsage, KeyUsage) {
-        // (seal, sign) for tokens sent by the initiator or by the acceptor.
         if self.initiator == sending {
             (KeyUsage::GSS_INITIATOR_SEAL, KeyUsage::GSS_INITIATOR_SIGN)
         } else {
@@ -331,7 +334,7 @@ impl SecurityContext {
     /// RFC 4121 4.2.6.2: a wrap token, sealed (encrypted) when `confidential`.
     pub fn wrap(&mut self, message: &[u8], confidential: bool) -> Result<Vec<u8>, GssError> {
         let seq = self.next_send_seq();
-        let (seal, sign) = self.usages(true);
+        let (seal, _) = self.usages(true);
         let header = |ec: u16| {
             let mut h = TOK_WRAP.to_vec();
             h.push(self.send_flags(confidential).bits());
@@ -355,7 +358,7 @@ impl SecurityContext {
         // then carries EC = checksum length.
         let mut signed = message.to_vec();
         signed.extend_from_slice(&header(0));
-        let mic = self.key.get_mic(sign, self.checksum_type()?, &signed)?;
+        let mic = self.key.get_mic(seal, self.checksum_type()?, &signed)?;
         let mut out = header(u16::try_from(mic.len()).unwrap_or(u16::MAX));
         out.extend_from_slice(message);
         out.extend_from_slice(&mic);
@@ -383,7 +386,7 @@ impl SecurityContext {
             let r = rrc % body.len();
             body.rotate_left(r);
         }
-        let (seal, sign) = self.usages(false);
+        let (seal, _) = self.usages(false);
         let sealed = flags.contains(TokenFlags::SEALED);
         let message = if sealed {
             let plain = self
@@ -410,7 +413,7 @@ impl SecurityContext {
             let mut signed = message.to_vec();
             signed.extend_from_slice(&zeroed);
             self.key
-                .verify_mic(sign, self.checksum_type()?, &signed, mic)
+                .verify_mic(seal, self.checksum_type()?, &signed, mic)
                 .map_err(|_| GssError::BadSignature)?;
             message.to_vec()
         };

@@ -5,7 +5,9 @@ use adjoin_join::discover::netlogon::{NtVersion, SamLogonResponseEx};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&first, rest)) = data.split_first() else { return };
+    let Some((&first, rest)) = data.split_first() else {
+        return;
+    };
     let requested = NtVersion::from_bits_retain(u32::from(first) & 0x1f);
     let _ = SamLogonResponseEx::decode(rest, requested);
 });
