@@ -83,7 +83,7 @@ fn diagnostic(message: &str) -> String {
     if message.is_empty() {
         String::new()
     } else {
-        format!(" ({})", message.trim_end_matches('\0'))
+        format!(" ({})", message.trim_end_matches('\0').trim())
     }
 }
 

@@ -4,4 +4,7 @@
 //! sealed SASL GSSAPI LDAP client the join uses.
 
 pub mod discover;
+pub mod join;
 pub mod ldap;
+pub mod machine;
+pub mod names;

@@ -5,10 +5,17 @@ use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+
 use adjoin_join::discover::{self, DiscoverOptions, DomainController};
+use adjoin_join::join::{self, JoinRequest};
+use adjoin_join::machine;
+use adjoin_join::names::MachineNames;
 use adjoin_registry::{Registry, Value};
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use zeroize::Zeroizing;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,6 +36,90 @@ enum Command {
     /// Find a domain controller for DOMAIN and show what it says about the domain,
     /// like `adcli info` or `realm discover`.
     Discover(DiscoverArgs),
+    /// Join this machine to DOMAIN as USER (an account that may create computer objects).
+    Join(JoinArgs),
+    /// Show the joined state recorded in the registry.
+    Query(QueryArgs),
+    /// Leave the domain: disable (or --delete) the computer object, remove its keytab
+    /// entries, clear the join state.
+    Leave(LeaveArgs),
+}
+
+#[derive(Debug, Args)]
+struct JoinArgs {
+    /// The DNS name of the domain.
+    domain: String,
+    /// The administrator (user or user@REALM).
+    user: String,
+    /// This machine's FQDN in the domain; default: the host's FQDN.
+    #[arg(long = "name", value_name = "FQDN")]
+    name: Option<String>,
+    /// NetBIOS name (sAMAccountName without $); default: the first label, upper-cased.
+    #[arg(long)]
+    netbios_name: Option<String>,
+    /// Create the account in this OU (a DN); default: the Computers container.
+    #[arg(long)]
+    ou: Option<String>,
+    /// Use this DC instead of discovering one.
+    #[arg(long)]
+    server: Option<String>,
+    /// DNS server for discovery (repeatable); default: registry, else /etc/resolv.conf.
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+    /// Keytab to write the machine's keys to.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/etc/krb5.keytab",
+        conflicts_with = "no_keytab"
+    )]
+    keytab: PathBuf,
+    /// Write no keytab.
+    #[arg(long)]
+    no_keytab: bool,
+    /// operatingSystem attribute.
+    #[arg(long, default_value = "Linux")]
+    os_name: String,
+    /// operatingSystemVersion attribute; default: the running kernel's release.
+    #[arg(long)]
+    os_version: Option<String>,
+    /// userPrincipalName for the machine account.
+    #[arg(long)]
+    upn: Option<String>,
+    /// Encryption types (aes256, aes128, rc4), comma-separated.
+    #[arg(long, default_value = "aes256,aes128")]
+    enctypes: String,
+    /// Take over an existing account with the same name.
+    #[arg(long)]
+    reuse_account: bool,
+    /// Read the admin password from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct QueryArgs {
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct LeaveArgs {
+    /// The administrator (user or user@REALM).
+    user: String,
+    /// Delete the computer object instead of disabling it.
+    #[arg(long)]
+    delete: bool,
+    /// DNS server for discovery (repeatable); default: registry, else /etc/resolv.conf.
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+    /// Read the admin password from the first line of stdin.
+    #[arg(long)]
+    password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -63,7 +154,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-        .and_then(|rt| rt.block_on(run(cli.command)));
+        .and_then(|rt| rt.block_on(run(cli.command, cli.verbose)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -88,9 +179,12 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
     match command {
         Command::Discover(args) => discover_cmd(args).await,
+        Command::Join(args) => join_cmd(args, verbose).await,
+        Command::Query(args) => query_cmd(&args),
+        Command::Leave(args) => leave_cmd(args).await,
     }
 }
 
@@ -113,6 +207,152 @@ async fn discover_cmd(args: DiscoverArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&dc)?);
     } else {
         print!("{}", render(&dc));
+    }
+    Ok(())
+}
+
+/// The admin password: `ADJOIN_ADMIN_PASSWORD`, else stdin (first line) with
+/// `--password-stdin` or when there is no terminal, else a prompt without echo. Never argv.
+fn admin_password(user: &str, from_stdin: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(pw) = std::env::var("ADJOIN_ADMIN_PASSWORD") {
+        return Ok(Zeroizing::new(pw));
+    }
+    let stdin = std::io::stdin();
+    let mut line = Zeroizing::new(String::new());
+    if !from_stdin && stdin.is_terminal() {
+        eprint!("Password for {user}: ");
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+        let r = stdin.lock().read_line(&mut line);
+        let _ = std::process::Command::new("stty").arg("echo").status();
+        eprintln!();
+        r?;
+    } else {
+        stdin
+            .lock()
+            .read_line(&mut line)
+            .context("cannot read the password from stdin")?;
+    }
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+fn host_fqdn() -> anyhow::Result<String> {
+    let out = std::process::Command::new("hostname").arg("-f").output()?;
+    let name = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    anyhow::ensure!(
+        name.contains('.'),
+        "the host's name '{name}' is not a FQDN: give --name FQDN"
+    );
+    Ok(name)
+}
+
+fn open_registry() -> anyhow::Result<Registry> {
+    let path = Registry::default_path();
+    Registry::open(&path).with_context(|| format!("cannot open the registry {}", path.display()))
+}
+
+async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
+    let fqdn = match args.name {
+        Some(n) => n,
+        None => host_fqdn()?,
+    };
+    let names = MachineNames::new(&fqdn, args.netbios_name.as_deref())?;
+    if let Some(w) = names.warning() {
+        eprintln!("domain-join: warning: {w}");
+    }
+    let enctypes = machine::parse_enctypes(&args.enctypes)?;
+    let dns_servers = if args.dns_servers.is_empty() {
+        registry_dns_servers()?
+    } else {
+        args.dns_servers
+    };
+    let req = JoinRequest {
+        domain: args.domain,
+        admin_password: admin_password(&args.user, args.password_stdin)?,
+        admin: args.user,
+        names,
+        ou: args.ou,
+        discover: DiscoverOptions {
+            dns_servers,
+            servers: args.server.into_iter().collect(),
+            ..DiscoverOptions::default()
+        },
+        keytab: (!args.no_keytab).then_some(args.keytab),
+        os_name: args.os_name,
+        os_version: args.os_version.unwrap_or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .map(|s| s.trim().to_owned())
+                .unwrap_or_default()
+        }),
+        upn: args.upn,
+        enctypes,
+        reuse_account: args.reuse_account,
+    };
+    let mut registry = open_registry()?;
+    let show = verbose > 0 && !args.json;
+    let mut progress = |step: join::Step, what: &str| {
+        if show {
+            eprintln!(" * {step}: {what}");
+        }
+    };
+    let r = join::join(&req, &mut registry, &mut progress).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "Joined {} as {} ({})",
+            r.realm, r.sam_account_name, r.account_dn
+        );
+        println!("  DC: {}  site: {}  kvno: {}", r.dc, r.site, r.kvno);
+        if let Some(k) = &r.keytab {
+            println!("  keytab: {}", k.display());
+        }
+    }
+    Ok(())
+}
+
+fn query_cmd(args: &QueryArgs) -> anyhow::Result<()> {
+    let registry = open_registry()?;
+    let Some(state) = join::query(&registry)? else {
+        anyhow::bail!("this machine is not joined to a domain");
+    };
+    if args.json {
+        let map: serde_json::Map<String, serde_json::Value> = state
+            .values
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&map)?);
+    } else {
+        for (k, v) in &state.values {
+            println!("{k:<17}: {v}");
+        }
+    }
+    Ok(())
+}
+
+async fn leave_cmd(args: LeaveArgs) -> anyhow::Result<()> {
+    let dns_servers = if args.dns_servers.is_empty() {
+        registry_dns_servers()?
+    } else {
+        args.dns_servers
+    };
+    let req = join::LeaveRequest {
+        admin_password: admin_password(&args.user, args.password_stdin)?,
+        admin: args.user,
+        delete: args.delete,
+        discover: DiscoverOptions {
+            dns_servers,
+            ..DiscoverOptions::default()
+        },
+    };
+    let mut registry = open_registry()?;
+    let done = join::leave(&req, &mut registry)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    for d in done {
+        println!("{d}");
     }
     Ok(())
 }

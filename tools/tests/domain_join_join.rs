@@ -1,0 +1,289 @@
+//! `domain-join join / query / leave` against the lab DC, checked with tools nobody here
+//! wrote: MIT `kinit -k` and `klist -k` on the keytab, `samba-tool computer show` and
+//! `ldbsearch` on the directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use adjoin_tests::Lab;
+
+/// Runs domain-join with its own registry, the lab's DNS and the admin password on stdin.
+fn domain_join(lab: &Lab, registry: &Path, args: &[&str], password: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_domain-join"))
+        .args(args)
+        .env("ADJOIN_REGISTRY", registry)
+        .env_remove("ADJOIN_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Commands that take no password (query) may exit before reading it.
+    let _ = writeln!(child.stdin.take().unwrap(), "{password}");
+    let out = child.wait_with_output().unwrap();
+    let _ = lab;
+    out
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn samba_tool(lab: &Lab, args: &[&str]) -> Output {
+    Command::new("samba-tool")
+        .args(args)
+        .args([
+            "-H",
+            &format!("{}/private/sam.ldb", lab.dir),
+            "-s",
+            &format!("{}/etc/smb.conf", lab.dir),
+        ])
+        .output()
+        .unwrap()
+}
+
+/// Removes a computer account left by an earlier run.
+fn forget(lab: &Lab, netbios: &str) {
+    let _ = samba_tool(lab, &["computer", "delete", netbios]);
+}
+
+fn join_args<'a>(lab: &'a Lab, name: &'a str, keytab: &'a str) -> Vec<&'a str> {
+    vec![
+        "join",
+        &lab.domain,
+        &lab.admin,
+        "--name",
+        name,
+        "--dns-server",
+        &lab.dc,
+        "--keytab",
+        keytab,
+        "--password-stdin",
+    ]
+}
+
+#[test]
+fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
+    let lab = Lab::get();
+    forget(&lab, "FOO");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let kt_s = kt.to_str().unwrap();
+
+    // The OS hostname plays no part: the name is unrelated to `hostname`.
+    let out = domain_join(
+        &lab,
+        &reg,
+        &join_args(&lab, "foo.example.test", kt_s),
+        &lab.admin_password,
+    );
+    assert!(out.status.success(), "join failed: {}", text(&out.stderr));
+
+    // MIT kinit with the keytab Adjoin wrote.
+    let cc = dir.path().join("cc");
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt_s, &format!("FOO$@{}", lab.realm)])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", format!("FILE:{}", cc.display()))
+        .output()
+        .unwrap();
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k: {}",
+        text(&kinit.stderr)
+    );
+
+    // klist -k lists aes256 and aes128 (and no rc4) for every principal.
+    let klist = Command::new("klist")
+        .args(["-k", "-e", kt_s])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    let listed = text(&klist.stdout);
+    for p in [
+        "FOO$@",
+        "host/FOO@",
+        "host/foo.example.test@",
+        "RestrictedKrbHost/FOO@",
+        "RestrictedKrbHost/foo.example.test@",
+    ] {
+        for e in ["aes256-cts-hmac-sha1-96", "aes128-cts-hmac-sha1-96"] {
+            assert!(
+                listed.lines().any(|l| l.contains(p) && l.contains(e)),
+                "{p} {e} missing from klist -k:\n{listed}"
+            );
+        }
+    }
+    assert!(
+        !listed.contains("arcfour"),
+        "rc4 only when asked:\n{listed}"
+    );
+
+    // samba-tool shows the dNSHostName and the four SPNs.
+    let show = samba_tool(&lab, &["computer", "show", "FOO"]);
+    let shown = text(&show.stdout);
+    assert!(shown.contains("dNSHostName: foo.example.test"), "{shown}");
+    for spn in [
+        "host/FOO",
+        "host/foo.example.test",
+        "RestrictedKrbHost/FOO",
+        "RestrictedKrbHost/foo.example.test",
+    ] {
+        assert!(
+            shown.contains(&format!("servicePrincipalName: {spn}")),
+            "{spn}:\n{shown}"
+        );
+    }
+
+    // query reads the registry.
+    let q = domain_join(&lab, &reg, &["query", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+    assert_eq!(v["Fqdn"], "foo.example.test");
+    assert_eq!(v["NetbiosName"], "FOO");
+    assert_eq!(v["Realm"], lab.realm.as_str());
+    assert!(
+        v["DomainSid"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("S-1-5-21-"))
+    );
+
+    // A second join of the same name without --reuse-account fails and changes nothing.
+    let before = std::fs::read(&kt).unwrap();
+    let again = domain_join(
+        &lab,
+        &reg,
+        &join_args(&lab, "foo.example.test", kt_s),
+        &lab.admin_password,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let err = text(&again.stderr);
+    assert!(
+        err.contains("already exists") && err.contains("--reuse-account"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&kt).unwrap(), before, "keytab unchanged");
+
+    // leave --delete removes the object, the keytab entries and the join state.
+    let leave = domain_join(
+        &lab,
+        &reg,
+        &[
+            "leave",
+            &lab.admin,
+            "--delete",
+            "--dns-server",
+            &lab.dc,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
+    assert!(
+        !samba_tool(&lab, &["computer", "show", "FOO"])
+            .status
+            .success(),
+        "object deleted"
+    );
+    let q = domain_join(&lab, &reg, &["query"], "");
+    assert_eq!(q.status.code(), Some(1), "no join state left");
+    let klist = Command::new("klist")
+        .args(["-k", kt_s])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    assert!(
+        !text(&klist.stdout).contains("FOO$"),
+        "keytab entries removed"
+    );
+}
+
+#[test]
+fn wrong_admin_password_leaves_nothing_behind() {
+    let lab = Lab::get();
+    forget(&lab, "BADPW");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let out = domain_join(
+        &lab,
+        &reg,
+        &join_args(&lab, "badpw.example.test", kt.to_str().unwrap()),
+        "not-the-password",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("step 2 (log on as the administrator)") && err.contains("wrong password"),
+        "{err}"
+    );
+    assert!(!kt.exists());
+    assert!(
+        !samba_tool(&lab, &["computer", "show", "BADPW"])
+            .status
+            .success()
+    );
+    assert_eq!(
+        domain_join(&lab, &reg, &["query"], "").status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn non_admin_user_is_refused_and_nothing_is_left() {
+    let lab = Lab::get();
+    forget(&lab, "NOTADM");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let mut args = join_args(&lab, "notadm.example.test", kt.to_str().unwrap());
+    args[2] = "bob";
+    let out = domain_join(&lab, &reg, &args, &lab.password("bob"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("step 5 (create the computer account)") || err.contains("step 6"),
+        "{err}"
+    );
+    assert!(!kt.exists());
+    assert!(
+        !samba_tool(&lab, &["computer", "show", "NOTADM"])
+            .status
+            .success(),
+        "nothing left in AD: {err}"
+    );
+    assert_eq!(
+        domain_join(&lab, &reg, &["query"], "").status.code(),
+        Some(1)
+    );
+}
+
+#[test]
+fn unreachable_dc_is_named() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let out = domain_join(
+        &lab,
+        &reg,
+        &[
+            "join",
+            &lab.domain,
+            &lab.admin,
+            "--name",
+            "x.example.test",
+            "--server",
+            "127.0.0.9",
+            "--no-keytab",
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("step 1 (discover a domain controller)"),
+        "{err}"
+    );
+}
