@@ -771,3 +771,167 @@ fn remove_keytab_entries(path: &str, state: &JoinState, realm: &str) -> String {
         Err(e) => format!("could not rewrite {path}: {e}"),
     }
 }
+
+/// What [`testjoin`] and [`rotate`] need from the recorded join.
+struct Joined {
+    names: MachineNames,
+    realm: String,
+    domain: String,
+    kvno: u32,
+    keytab: Option<PathBuf>,
+    account: PrincipalName,
+}
+
+fn joined(registry: &Registry) -> Result<Joined, String> {
+    let state = query(registry)
+        .map_err(|e| e.to_string())?
+        .ok_or("this machine is not joined (the registry holds no join state)")?;
+    let field = |n: &str| {
+        state
+            .get(n)
+            .map(str::to_owned)
+            .ok_or(format!("the registry lacks Join\\{n}"))
+    };
+    let names = MachineNames::from_stored(
+        &field("Fqdn")?,
+        &field("MachineName")?,
+        &field("NetbiosName")?,
+    );
+    let realm = field("Realm")?;
+    let account = PrincipalName::new(
+        PrincipalName::NT_PRINCIPAL,
+        [names.sam_account_name.as_str()],
+        realm.as_str(),
+    );
+    Ok(Joined {
+        kvno: field("KeyVersionNumber")?
+            .parse()
+            .map_err(|_| "Join\\KeyVersionNumber is not a number")?,
+        domain: field("DnsDomain")?,
+        keytab: state
+            .get("Keytab")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+        names,
+        realm,
+        account,
+    })
+}
+
+async fn kdcs_for(domain: &str, opts: &DiscoverOptions) -> Result<KdcConfig, String> {
+    let dc = discover::discover(domain, opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]))
+}
+
+/// Checks that the machine's keys still work: an AS exchange as `NAME$` with the keytab's
+/// newest keys (or, without a keytab, with keys from the stored password). Returns the kvno.
+pub async fn testjoin(registry: &Registry, opts: &DiscoverOptions) -> Result<String, String> {
+    let j = joined(registry)?;
+    let kdcs = kdcs_for(&j.domain, opts).await?;
+    let keys = match &j.keytab {
+        Some(path) => {
+            let kt = Keytab::load(path)
+                .map_err(|e| format!("cannot read the keytab {}: {e}", path.display()))?;
+            let newest = kt
+                .entries
+                .iter()
+                .filter(|e| e.principal.matches(&j.account))
+                .map(|e| e.kvno)
+                .max();
+            let newest =
+                newest.ok_or(format!("{} has no keys for {}", path.display(), j.account))?;
+            kt.entries
+                .iter()
+                .filter(|e| e.principal.matches(&j.account) && e.kvno == newest)
+                .map(|e| e.key.to_key())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?
+        }
+        None => {
+            let pw = stored_password(registry)?;
+            let entries = machine::keytab_entries(
+                &j.names,
+                &j.realm,
+                &pw,
+                j.kvno,
+                &[EncryptionType::AES256_CTS_HMAC_SHA1_96],
+            )
+            .map_err(|e| e.to_string())?;
+            entries
+                .iter()
+                .take(1)
+                .map(|e| e.key.to_key())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?
+        }
+    };
+    let x = AsExchange::new(
+        j.account.clone(),
+        ClientSecret::Keys(keys),
+        AsOptions::default(),
+    );
+    kdc::initial_credentials(x, &kdcs, &SystemTime::now)
+        .await
+        .map_err(|e| format!("the machine keys of {} do not work: {e}", j.account))?;
+    Ok(format!(
+        "the machine account {} authenticates with its keys (kvno {})",
+        j.account, j.kvno
+    ))
+}
+
+fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
+    match registry
+        .stored_value(SECRET_KEY, "Password")
+        .map_err(|e| e.to_string())?
+    {
+        Some(Value::Sz(pw)) => Ok(Zeroizing::new(pw)),
+        _ => {
+            Err("the registry holds no machine password (Secrets\\MachineAccount\\Password)".into())
+        }
+    }
+}
+
+/// Changes the machine password with the machine's own credentials (kpasswd change),
+/// adds the new keys to the keytab beside the previous kvno's (older ones are dropped),
+/// verifies them, and records the new password and kvno. Returns the new kvno.
+pub async fn rotate(
+    registry: &mut Registry,
+    opts: &DiscoverOptions,
+    enctypes: &[EncryptionType],
+) -> Result<u32, String> {
+    let j = joined(registry)?;
+    let old = stored_password(registry)?;
+    let kdcs = kdcs_for(&j.domain, opts).await?;
+    let new = machine::generate_password().map_err(|e| e.to_string())?;
+    let servers = kpasswd::kpasswd_servers(&kdcs);
+    kpasswd::change_password(j.account.clone(), old, &new, &kdcs, &servers)
+        .await
+        .map_err(|e| format!("kpasswd change of {}: {e}", j.account))?;
+    // AD raises the key version by one with every password change.
+    let kvno = j.kvno + 1;
+    let entries = machine::keytab_entries(&j.names, &j.realm, &new, kvno, enctypes)
+        .map_err(|e| e.to_string())?;
+    verify(&j.account, &entries, &kdcs).await.map_err(|(_, e)| {
+        format!("the new password was set but its keys do not work ({e}); the registry still holds the old one: run rotate again")
+    })?;
+    if let Some(path) = &j.keytab {
+        let mut kt = Keytab::load(path).unwrap_or_default();
+        for p in machine::principals(&j.names, &j.realm) {
+            kt.remove_kvnos_older_than(&p, j.kvno);
+        }
+        for e in entries {
+            kt.add(e);
+        }
+        kt.save(path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    let tx = registry.transaction().map_err(|e| e.to_string())?;
+    tx.set_value(JOIN_KEY, "KeyVersionNumber", &Value::Dword(kvno))
+        .map_err(|e| e.to_string())?;
+    tx.set_value(SECRET_KEY, "Password", &Value::Sz(new.to_string()))
+        .map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(kvno)
+}

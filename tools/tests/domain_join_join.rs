@@ -287,3 +287,90 @@ fn unreachable_dc_is_named() {
         "{err}"
     );
 }
+
+#[test]
+fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
+    let lab = Lab::get();
+    forget(&lab, "ROTATE");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let kt_s = kt.to_str().unwrap();
+    let out = domain_join(
+        &lab,
+        &reg,
+        &join_args(&lab, "rotate.example.test", kt_s),
+        &lab.admin_password,
+    );
+    assert!(out.status.success(), "join: {}", text(&out.stderr));
+    let kvno_in_ad = || {
+        let out = Command::new("ldbsearch")
+            .args([
+                "-H",
+                &format!("{}/private/sam.ldb", lab.dir),
+                "(sAMAccountName=ROTATE$)",
+                "msDS-KeyVersionNumber",
+            ])
+            .output()
+            .unwrap();
+        text(&out.stdout)
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("msDS-KeyVersionNumber: ")
+                    .map(|v| v.trim().parse::<u32>().unwrap())
+            })
+            .unwrap()
+    };
+    let before = kvno_in_ad();
+    let rot = domain_join(&lab, &reg, &["rotate", "--dns-server", &lab.dc], "");
+    assert!(rot.status.success(), "rotate: {}", text(&rot.stderr));
+    let after = kvno_in_ad();
+    assert_eq!(after, before + 1, "AD's key version went up by one");
+    assert!(text(&rot.stdout).contains(&format!("new key version {after}")));
+
+    // MIT kinit -k with the rotated keytab, which also keeps the previous kvno.
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt_s, &format!("ROTATE$@{}", lab.realm)])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", dir.path().join("cc").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k after rotate: {}",
+        text(&kinit.stderr)
+    );
+    let klist = Command::new("klist")
+        .args(["-k", kt_s])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    let listed = text(&klist.stdout);
+    for v in [before, after] {
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{v} ROTATE$@"))),
+            "kvno {v}:\n{listed}"
+        );
+    }
+    let t = domain_join(&lab, &reg, &["testjoin", "--dns-server", &lab.dc], "");
+    assert!(t.status.success(), "testjoin: {}", text(&t.stderr));
+    let leave = domain_join(
+        &lab,
+        &reg,
+        &[
+            "leave",
+            &lab.admin,
+            "--delete",
+            "--dns-server",
+            &lab.dc,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
+}

@@ -43,6 +43,27 @@ enum Command {
     /// Leave the domain: disable (or --delete) the computer object, remove its keytab
     /// entries, clear the join state.
     Leave(LeaveArgs),
+    /// Check that the machine's keys still work (an AS exchange as NAME$).
+    Testjoin(MachineArgs),
+    /// Change the machine password with the machine's own credentials; the keytab keeps the
+    /// previous key version beside the new one.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+struct MachineArgs {
+    /// DNS server for discovery (repeatable); default: registry, else /etc/resolv.conf.
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct RotateArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Encryption types of the new keys (aes256, aes128, rc4), comma-separated.
+    #[arg(long, default_value = "aes256,aes128")]
+    enctypes: String,
 }
 
 #[derive(Debug, Args)]
@@ -185,6 +206,27 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
         Command::Join(args) => join_cmd(args, verbose).await,
         Command::Query(args) => query_cmd(&args),
         Command::Leave(args) => leave_cmd(args).await,
+        Command::Testjoin(args) => {
+            let registry = open_registry()?;
+            let opts = machine_discover(args)?;
+            println!(
+                "{}",
+                join::testjoin(&registry, &opts)
+                    .await
+                    .map_err(anyhow::Error::msg)?
+            );
+            Ok(())
+        }
+        Command::Rotate(args) => {
+            let mut registry = open_registry()?;
+            let enctypes = machine::parse_enctypes(&args.enctypes)?;
+            let opts = machine_discover(args.machine)?;
+            let kvno = join::rotate(&mut registry, &opts, &enctypes)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            println!("machine password changed; new key version {kvno}");
+            Ok(())
+        }
     }
 }
 
@@ -310,6 +352,18 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn machine_discover(args: MachineArgs) -> anyhow::Result<DiscoverOptions> {
+    let dns_servers = if args.dns_servers.is_empty() {
+        registry_dns_servers()?
+    } else {
+        args.dns_servers
+    };
+    Ok(DiscoverOptions {
+        dns_servers,
+        ..DiscoverOptions::default()
+    })
 }
 
 fn query_cmd(args: &QueryArgs) -> anyhow::Result<()> {
