@@ -44,6 +44,8 @@ pub const JOIN_KEY: &str = r"HKEY_THIS_MACHINE\Join";
 pub const SECRET_KEY: &str = r"HKEY_THIS_MACHINE\Secrets\MachineAccount";
 /// MS-ADTS 2.2.16: WORKSTATION_TRUST_ACCOUNT.
 const UF_WORKSTATION_TRUST_ACCOUNT: u32 = 0x1000;
+/// MS-ADTS 2.2.16: ACCOUNTDISABLE.
+const UF_ACCOUNTDISABLE: u32 = 0x2;
 /// MS-ADTS 6.1.1.4 well-known object GUID of the Computers container.
 const WK_COMPUTERS: &str = "AA312825768811D1ADED00C04FD8D5CD";
 
@@ -345,74 +347,37 @@ struct Domain {
 }
 
 async fn read_domain(conn: &mut Connection, ou: Option<&str>) -> StepResult<Domain> {
+    let fail = |what: String| (Step::ReadDomain, what);
     let root = at(
         Step::ReadDomain,
-        conn.search(
-            "",
-            SearchRequestScope::BaseObject,
-            ldap::present("objectClass"),
-            &["defaultNamingContext"],
-        )
-        .await,
+        conn.read_entry("", &["defaultNamingContext"]).await,
     )?;
     let base = root
-        .first()
         .and_then(|e| e.text("defaultNamingContext"))
-        .ok_or((
-            Step::ReadDomain,
-            "the rootDSE has no defaultNamingContext".to_owned(),
-        ))?;
+        .ok_or_else(|| fail("the rootDSE has no defaultNamingContext".into()))?;
     let dom = at(
         Step::ReadDomain,
-        conn.search(
-            &base,
-            SearchRequestScope::BaseObject,
-            ldap::present("objectClass"),
-            &["objectSid"],
-        )
-        .await,
+        conn.read_entry(&base, &["objectSid"]).await,
     )?;
-    let sid_bytes = dom
-        .first()
-        .and_then(|e| e.values("objectSid").first().cloned());
-    let sid = sid_bytes.and_then(|b| Sid::from_bytes(&b).ok()).ok_or((
-        Step::ReadDomain,
-        format!("{base} has no readable objectSid"),
-    ))?;
-    let container = match ou {
-        Some(ou) => {
-            let found = conn
-                .search(
-                    ou,
-                    SearchRequestScope::BaseObject,
-                    ldap::present("objectClass"),
-                    &["distinguishedName"],
-                )
-                .await;
-            at(
-                Step::ReadDomain,
-                found.map_err(|e| format!("the OU {ou} cannot be read: {e}")),
-            )?;
-            ou.to_owned()
-        }
-        None => {
-            let wk = format!("<WKGUID={WK_COMPUTERS},{base}>");
-            let found = at(
-                Step::ReadDomain,
-                conn.search(
-                    &wk,
-                    SearchRequestScope::BaseObject,
-                    ldap::present("objectClass"),
-                    &["distinguishedName"],
-                )
-                .await,
-            )?;
-            found.first().map(|e| e.dn.clone()).ok_or((
-                Step::ReadDomain,
-                "the domain has no Computers container".to_owned(),
-            ))?
-        }
+    let sid = dom
+        .and_then(|e| e.values("objectSid").first().cloned())
+        .and_then(|b| Sid::from_bytes(&b).ok())
+        .ok_or_else(|| fail(format!("{base} has no readable objectSid")))?;
+    // MS-ADTS 6.1.1.4: the Computers container by its well-known GUID, unless --ou.
+    let (dn, what) = match ou {
+        Some(ou) => (ou.to_owned(), format!("the OU {ou}")),
+        None => (
+            format!("<WKGUID={WK_COMPUTERS},{base}>"),
+            "the Computers container".to_owned(),
+        ),
     };
+    let found = conn.read_entry(&dn, &["distinguishedName"]).await;
+    let container = at(
+        Step::ReadDomain,
+        found.map_err(|e| format!("{what} cannot be read: {e}")),
+    )?
+    .map(|e| e.dn)
+    .ok_or_else(|| fail(format!("{what} does not exist")))?;
     Ok(Domain {
         base,
         sid: sid.to_string(),
@@ -518,16 +483,9 @@ fn attributes(req: &JoinRequest, _dns_domain: &str) -> Vec<(&'static str, Vec<Ve
 async fn read_kvno(conn: &mut Connection, dn: &str) -> StepResult<u32> {
     let found = at(
         Step::ReadKvno,
-        conn.search(
-            dn,
-            SearchRequestScope::BaseObject,
-            ldap::present("objectClass"),
-            &["msDS-KeyVersionNumber"],
-        )
-        .await,
+        conn.read_entry(dn, &["msDS-KeyVersionNumber"]).await,
     )?;
     found
-        .first()
         .and_then(|e| e.text("msDS-KeyVersionNumber"))
         .and_then(|t| t.parse().ok())
         .ok_or((Step::ReadKvno, format!("{dn} has no msDS-KeyVersionNumber")))
@@ -690,44 +648,33 @@ pub struct LeaveRequest {
 /// Leaves the domain: deletes (or disables) the computer object, removes this machine's
 /// keytab entries and clears the join state from the registry. Returns what was done.
 pub async fn leave(req: &LeaveRequest, registry: &mut Registry) -> Result<Vec<String>, String> {
-    let state = query(registry)
-        .map_err(|e| e.to_string())?
-        .ok_or("this machine is not joined (the registry holds no join state)")?;
-    let field = |n: &str| {
-        state
-            .get(n)
-            .map(str::to_owned)
-            .ok_or(format!("the registry lacks Join\\{n}"))
-    };
-    let (domain, dn, realm) = (field("DnsDomain")?, field("AccountDn")?, field("Realm")?);
+    let j = joined(registry)?;
     let mut done = Vec::new();
-    let dc = discover::discover(&domain, &req.discover)
+    let dc = discover::discover(&j.domain, &req.discover)
         .await
         .map_err(|e| e.to_string())?;
     let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
     let admin =
-        PrincipalName::parse_with_default_realm(&req.admin, &realm).map_err(|e| e.to_string())?;
-    let x = AsExchange::new(
-        admin,
-        ClientSecret::Password(req.admin_password.clone()),
-        AsOptions::default(),
-    );
+        PrincipalName::parse_with_default_realm(&req.admin, &j.realm).map_err(|e| e.to_string())?;
+    let secret = ClientSecret::Password(req.admin_password.clone());
+    let x = AsExchange::new(admin, secret, AsOptions::default());
     let tgt = kdc::initial_credentials(x, &kdcs, &SystemTime::now)
         .await
         .map_err(|e| e.to_string())?;
     let mut conn = bind(&dc, &tgt, &kdcs).await.map_err(|(_, e)| e)?;
+    let dn = &j.account_dn;
     if req.delete {
-        match conn.delete(&dn).await {
+        match conn.delete(dn).await {
             Ok(()) => done.push(format!("deleted {dn}")),
             Err(e) if e.code() == Some(ResultCode::NoSuchObject) => {
-                done.push(format!("{dn} was already gone"))
+                done.push(format!("{dn} was already gone"));
             }
             Err(e) => return Err(e.to_string()),
         }
     } else {
-        let disabled = UF_WORKSTATION_TRUST_ACCOUNT | 0x2;
+        let disabled = UF_WORKSTATION_TRUST_ACCOUNT | UF_ACCOUNTDISABLE;
         conn.replace(
-            &dn,
+            dn,
             &[(
                 "userAccountControl",
                 vec![disabled.to_string().into_bytes()],
@@ -737,8 +684,8 @@ pub async fn leave(req: &LeaveRequest, registry: &mut Registry) -> Result<Vec<St
         .map_err(|e| e.to_string())?;
         done.push(format!("disabled {dn}"));
     }
-    if let Some(path) = state.get("Keytab").filter(|p| !p.is_empty()) {
-        done.push(remove_keytab_entries(path, &state, &realm));
+    if let Some(path) = &j.keytab {
+        done.push(remove_keytab_entries(path, &j));
     }
     let tx = registry.transaction().map_err(|e| e.to_string())?;
     for name in STATE_VALUES {
@@ -750,25 +697,17 @@ pub async fn leave(req: &LeaveRequest, registry: &mut Registry) -> Result<Vec<St
     Ok(done)
 }
 
-fn remove_keytab_entries(path: &str, state: &JoinState, realm: &str) -> String {
+fn remove_keytab_entries(path: &std::path::Path, j: &Joined) -> String {
     let Ok(mut keytab) = Keytab::load(path) else {
-        return format!("keytab {path} not found");
+        return format!("keytab {} not found", path.display());
     };
-    let (Some(host), Some(fqdn), Some(netbios)) = (
-        state.get("MachineName"),
-        state.get("Fqdn"),
-        state.get("NetbiosName"),
-    ) else {
-        return format!("keytab {path} left alone (names unknown)");
-    };
-    let names = MachineNames::from_stored(fqdn, host, netbios);
-    let removed: usize = machine::principals(&names, realm)
+    let removed: usize = machine::principals(&j.names, &j.realm)
         .iter()
         .map(|p| keytab.remove_principal(p))
         .sum();
     match keytab.save(path) {
-        Ok(()) => format!("removed {removed} keytab entries from {path}"),
-        Err(e) => format!("could not rewrite {path}: {e}"),
+        Ok(()) => format!("removed {removed} keytab entries from {}", path.display()),
+        Err(e) => format!("could not rewrite {}: {e}", path.display()),
     }
 }
 
@@ -780,6 +719,7 @@ struct Joined {
     kvno: u32,
     keytab: Option<PathBuf>,
     account: PrincipalName,
+    account_dn: String,
 }
 
 fn joined(registry: &Registry) -> Result<Joined, String> {
@@ -808,6 +748,7 @@ fn joined(registry: &Registry) -> Result<Joined, String> {
             .parse()
             .map_err(|_| "Join\\KeyVersionNumber is not a number")?,
         domain: field("DnsDomain")?,
+        account_dn: field("AccountDn")?,
         keytab: state
             .get("Keytab")
             .filter(|p| !p.is_empty())

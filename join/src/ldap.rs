@@ -226,6 +226,23 @@ impl Connection {
         }
     }
 
+    /// Reads one entry (a base-object search), `None` if the search found nothing.
+    pub async fn read_entry(
+        &mut self,
+        dn: &str,
+        attributes: &[&str],
+    ) -> Result<Option<Entry>, LdapError> {
+        let found = self
+            .search(
+                dn,
+                SearchRequestScope::BaseObject,
+                present("objectClass"),
+                attributes,
+            )
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
     /// Adds an entry.
     pub async fn add(
         &mut self,

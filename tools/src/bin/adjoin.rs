@@ -1,7 +1,10 @@
 //! `adjoin`: the admin's tool for Kerberos and (later) lookups, logons and statistics.
 //! See docs/adjoin.md.
 
-use std::io::{BufRead, IsTerminal, Write};
+#[path = "../cli.rs"]
+mod cli;
+
+use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -131,7 +134,7 @@ struct KlistArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    cli::init_logging(cli.verbose);
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -144,21 +147,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info,adjoin_auth=debug,adjoin_join=debug",
-        _ => "debug",
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ADJOIN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -288,17 +276,17 @@ fn kpasswd_passwords(
 ) -> anyhow::Result<(Zeroizing<String>, Zeroizing<String>)> {
     let stdin = std::io::stdin();
     let (old, new) = if !from_stdin && stdin.is_terminal() {
-        let old = prompt_secret(&format!("Password for {client}: "))?;
-        let new = prompt_secret(&format!("New password for {target}: "))?;
-        let again = prompt_secret(&format!("Retype new password for {target}: "))?;
+        let old = cli::prompt_secret(&format!("Password for {client}: "))?;
+        let new = cli::prompt_secret(&format!("New password for {target}: "))?;
+        let again = cli::prompt_secret(&format!("Retype new password for {target}: "))?;
         anyhow::ensure!(
             *new == *again,
             "the two new passwords differ; nothing changed"
         );
         (old, new)
     } else {
-        let old = stdin_line("the current password")?;
-        let new = stdin_line("the new password")?;
+        let old = cli::stdin_line("the current password")?;
+        let new = cli::stdin_line("the new password")?;
         (old, new)
     };
     anyhow::ensure!(
@@ -306,32 +294,6 @@ fn kpasswd_passwords(
         "the new password is empty; nothing changed"
     );
     Ok((old, new))
-}
-
-/// One secret typed at the terminal without echo.
-fn prompt_secret(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
-    let _echo = EchoOff::new();
-    let mut line = Zeroizing::new(String::new());
-    std::io::stdin().lock().read_line(&mut line)?;
-    eprintln!();
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
-}
-
-/// One line of stdin, `what` naming it when it is missing.
-fn stdin_line(what: &str) -> anyhow::Result<Zeroizing<String>> {
-    let mut line = Zeroizing::new(String::new());
-    let n = std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .with_context(|| format!("cannot read {what} from stdin"))?;
-    anyhow::ensure!(n > 0, "standard input ended before {what}");
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
 }
 
 fn keytab_secret(path: &PathBuf, client: &PrincipalName) -> anyhow::Result<ClientSecret> {
@@ -352,45 +314,9 @@ fn keytab_secret(path: &PathBuf, client: &PrincipalName) -> anyhow::Result<Clien
     Ok(ClientSecret::Keys(keys))
 }
 
-/// The password from stdin (first line) or a prompt without echo... when there is no
-/// terminal to prompt on, stdin is read as with --password-stdin.
+/// The password from a prompt without echo, or the first line of stdin.
 fn read_password(client: &PrincipalName, from_stdin: bool) -> anyhow::Result<Zeroizing<String>> {
-    let stdin = std::io::stdin();
-    if !from_stdin && stdin.is_terminal() {
-        eprint!("Password for {client}: ");
-        std::io::stderr().flush()?;
-        let _echo = EchoOff::new();
-        let mut line = Zeroizing::new(String::new());
-        stdin.lock().read_line(&mut line)?;
-        eprintln!();
-        return Ok(Zeroizing::new(
-            line.trim_end_matches(['\r', '\n']).to_owned(),
-        ));
-    }
-    let mut line = Zeroizing::new(String::new());
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read the password from stdin")?;
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
-}
-
-/// Turns terminal echo off while it lives (through `stty`, so no unsafe code is needed).
-struct EchoOff;
-
-impl EchoOff {
-    fn new() -> Self {
-        let _ = std::process::Command::new("stty").arg("-echo").status();
-        Self
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("stty").arg("echo").status();
-    }
+    cli::read_secret(&format!("Password for {client}: "), from_stdin)
 }
 
 async fn kdc_config(realm: &str, args: &KdcArgs) -> anyhow::Result<KdcConfig> {

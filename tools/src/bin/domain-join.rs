@@ -1,11 +1,13 @@
 //! `domain-join`: join this machine to an Active Directory domain, and inspect or change
 //! that membership. See docs/domain-join.md.
 
+#[path = "../cli.rs"]
+mod cli;
+
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use adjoin_join::discover::{self, DiscoverOptions, DomainController};
@@ -170,7 +172,7 @@ struct DiscoverArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    cli::init_logging(cli.verbose);
     let result = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -183,21 +185,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => "warn",
-        1 => "info,adjoin_join=debug",
-        _ => "debug",
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ADJOIN_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .init();
 }
 
 async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
@@ -259,24 +246,7 @@ fn admin_password(user: &str, from_stdin: bool) -> anyhow::Result<Zeroizing<Stri
     if let Ok(pw) = std::env::var("ADJOIN_ADMIN_PASSWORD") {
         return Ok(Zeroizing::new(pw));
     }
-    let stdin = std::io::stdin();
-    let mut line = Zeroizing::new(String::new());
-    if !from_stdin && stdin.is_terminal() {
-        eprint!("Password for {user}: ");
-        let _ = std::process::Command::new("stty").arg("-echo").status();
-        let r = stdin.lock().read_line(&mut line);
-        let _ = std::process::Command::new("stty").arg("echo").status();
-        eprintln!();
-        r?;
-    } else {
-        stdin
-            .lock()
-            .read_line(&mut line)
-            .context("cannot read the password from stdin")?;
-    }
-    Ok(Zeroizing::new(
-        line.trim_end_matches(['\r', '\n']).to_owned(),
-    ))
+    cli::read_secret(&format!("Password for {user}: "), from_stdin)
 }
 
 fn host_fqdn() -> anyhow::Result<String> {

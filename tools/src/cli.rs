@@ -1,0 +1,76 @@
+//! What the command-line tools share: logging set-up and reading a secret from a terminal
+//! or stdin. Included by each binary with `#[path = "../cli.rs"] mod cli;`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context;
+use zeroize::Zeroizing;
+
+/// Logs to stderr: warnings by default, the Adjoin crates' debug output with `-v`,
+/// everything with `-vv`; `ADJOIN_LOG` (a tracing filter) overrides.
+pub(crate) fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info,adjoin_auth=debug,adjoin_join=debug",
+        _ => "debug",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ADJOIN_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .init();
+}
+
+/// One line of secret: prompted for without echo on a terminal, else (or with
+/// `from_stdin`) the next line of stdin. Never from the command line.
+pub(crate) fn read_secret(prompt: &str, from_stdin: bool) -> anyhow::Result<Zeroizing<String>> {
+    if !from_stdin && std::io::stdin().is_terminal() {
+        prompt_secret(prompt)
+    } else {
+        stdin_line("the password")
+    }
+}
+
+/// One secret typed at the terminal without echo.
+pub(crate) fn prompt_secret(prompt: &str) -> anyhow::Result<Zeroizing<String>> {
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let _echo = EchoOff::new();
+    let mut line = Zeroizing::new(String::new());
+    std::io::stdin().lock().read_line(&mut line)?;
+    eprintln!();
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+/// One line of stdin, `what` naming it when it is missing.
+pub(crate) fn stdin_line(what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read {what} from stdin"))?;
+    anyhow::ensure!(n > 0, "standard input ended before {what}");
+    Ok(Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+/// Turns terminal echo off while it lives (through `stty`, so no unsafe code is needed).
+struct EchoOff;
+
+impl EchoOff {
+    fn new() -> Self {
+        let _ = std::process::Command::new("stty").arg("-echo").status();
+        Self
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("stty").arg("echo").status();
+    }
+}
