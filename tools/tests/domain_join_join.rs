@@ -374,3 +374,79 @@ fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
     );
     assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
 }
+
+#[test]
+fn setname_moves_dns_host_name_spns_and_keytab() {
+    let lab = Lab::get();
+    forget(&lab, "RENAME");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let kt_s = kt.to_str().unwrap();
+    let out = domain_join(
+        &lab,
+        &reg,
+        &join_args(&lab, "rename.example.test", kt_s),
+        &lab.admin_password,
+    );
+    assert!(out.status.success(), "join: {}", text(&out.stderr));
+    let set = domain_join(
+        &lab,
+        &reg,
+        &[
+            "setname",
+            "renamed.example.test",
+            "--user",
+            &lab.admin,
+            "--password-stdin",
+            "--dns-server",
+            &lab.dc,
+        ],
+        &lab.admin_password,
+    );
+    assert!(set.status.success(), "setname: {}", text(&set.stderr));
+    let shown = text(&samba_tool(&lab, &["computer", "show", "RENAME"]).stdout);
+    assert!(
+        shown.contains("dNSHostName: renamed.example.test"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("servicePrincipalName: host/renamed.example.test"),
+        "{shown}"
+    );
+    assert!(!shown.contains("host/rename.example.test"), "{shown}");
+    let klist = Command::new("klist")
+        .args(["-k", kt_s])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    let listed = text(&klist.stdout);
+    assert!(
+        listed.contains("host/renamed.example.test@")
+            && !listed.contains("host/rename.example.test@"),
+        "{listed}"
+    );
+    let q = domain_join(&lab, &reg, &["query", "--json"], "");
+    let v: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+    assert_eq!(v["Fqdn"], "renamed.example.test");
+    let t = domain_join(&lab, &reg, &["testjoin", "--dns-server", &lab.dc], "");
+    assert!(
+        t.status.success(),
+        "testjoin after setname: {}",
+        text(&t.stderr)
+    );
+    let leave = domain_join(
+        &lab,
+        &reg,
+        &[
+            "leave",
+            &lab.admin,
+            "--delete",
+            "--dns-server",
+            &lab.dc,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
+}

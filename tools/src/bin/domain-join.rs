@@ -45,11 +45,28 @@ enum Command {
     /// Leave the domain: disable (or --delete) the computer object, remove its keytab
     /// entries, clear the join state.
     Leave(LeaveArgs),
+    /// Change this machine's FQDN (in the registry; when joined, also dNSHostName, SPNs and
+    /// the keytab). The NetBIOS name stays.
+    Setname(SetnameArgs),
     /// Check that the machine's keys still work (an AS exchange as NAME$).
     Testjoin(MachineArgs),
     /// Change the machine password with the machine's own credentials; the keytab keeps the
     /// previous key version beside the new one.
     Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+struct SetnameArgs {
+    /// The new FQDN.
+    fqdn: String,
+    /// Make the change in AD as this administrator instead of as the machine.
+    #[arg(long)]
+    user: Option<String>,
+    /// Read the administrator's password from stdin.
+    #[arg(long)]
+    password_stdin: bool,
+    #[command(flatten)]
+    machine: MachineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +210,21 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
         Command::Join(args) => join_cmd(args, verbose).await,
         Command::Query(args) => query_cmd(&args),
         Command::Leave(args) => leave_cmd(args).await,
+        Command::Setname(args) => {
+            let mut registry = open_registry()?;
+            let admin = match &args.user {
+                Some(u) => Some((u.as_str(), admin_password(u, args.password_stdin)?)),
+                None => None,
+            };
+            let opts = machine_discover(args.machine)?;
+            let done = join::setname(&mut registry, &args.fqdn, admin, &opts)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            for d in done {
+                println!("{d}");
+            }
+            Ok(())
+        }
         Command::Testjoin(args) => {
             let registry = open_registry()?;
             let opts = machine_discover(args)?;
