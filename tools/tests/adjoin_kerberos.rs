@@ -156,3 +156,35 @@ fn adjoin_kinit_with_a_wrong_password_writes_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("wrong password"));
     assert!(!cache.exists());
 }
+
+#[test]
+fn adjoin_klist_k_reads_a_keytab_mit_ktutil_wrote() {
+    // auth/testdata/ktutil.keytab was made with MIT ktutil (see auth/testdata/README.md).
+    let keytab = adjoin_tests::repo_root().join("auth/testdata/ktutil.keytab");
+    let out = Command::new(env!("CARGO_BIN_EXE_adjoin"))
+        .args(["klist", "-k"])
+        .arg(&keytab)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let entries = v.as_array().unwrap();
+    assert!(!entries.is_empty());
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["etype"] == "AES256_CTS_HMAC_SHA1_96"),
+        "{v}"
+    );
+    assert!(
+        entries.iter().all(|e| e["principal"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("@EXAMPLE.TEST"))),
+        "{v}"
+    );
+}

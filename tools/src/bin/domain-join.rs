@@ -145,6 +145,11 @@ struct QueryArgs {
     /// Print as JSON.
     #[arg(long)]
     json: bool,
+    /// Also check against AD that the machine account and its keys still work.
+    #[arg(long)]
+    verify: bool,
+    #[command(flatten)]
+    machine: MachineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -208,7 +213,7 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
     match command {
         Command::Discover(args) => discover_cmd(args).await,
         Command::Join(args) => join_cmd(args, verbose).await,
-        Command::Query(args) => query_cmd(&args),
+        Command::Query(args) => query_cmd(args).await,
         Command::Leave(args) => leave_cmd(args).await,
         Command::Setname(args) => {
             let mut registry = open_registry()?;
@@ -368,7 +373,7 @@ fn machine_discover(args: MachineArgs) -> anyhow::Result<DiscoverOptions> {
     })
 }
 
-fn query_cmd(args: &QueryArgs) -> anyhow::Result<()> {
+async fn query_cmd(args: QueryArgs) -> anyhow::Result<()> {
     let registry = open_registry()?;
     let Some(state) = join::query(&registry)? else {
         anyhow::bail!("this machine is not joined to a domain");
@@ -384,6 +389,13 @@ fn query_cmd(args: &QueryArgs) -> anyhow::Result<()> {
         for (k, v) in &state.values {
             println!("{k:<17}: {v}");
         }
+    }
+    if args.verify {
+        let opts = machine_discover(args.machine)?;
+        let verdict = join::testjoin(&registry, &opts)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        eprintln!("verified: {verdict}");
     }
     Ok(())
 }
