@@ -298,3 +298,31 @@ fn import_from_stdin() {
     assert!(child.wait().unwrap().success());
     assert_eq!(s.ok(&["get_value", TEST_KEY, "x"]), "from stdin\n");
 }
+
+#[test]
+fn an_export_with_secrets_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Store::new();
+    s.ok(&[
+        "set_value",
+        r"HKEY_THIS_MACHINE\Secrets\MachineAccount",
+        "Password",
+        "REG_SZ",
+        "s3cret",
+    ]);
+    s.ok(&[
+        "set_value",
+        r"HKEY_THIS_MACHINE\Services\test",
+        "Greeting",
+        "REG_SZ",
+        "hello",
+    ]);
+    let all = s.file("all.reg");
+    s.ok(&["export", path_str(&all)]);
+    let mode = std::fs::metadata(&all).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the export holds the machine password");
+    let public = s.file("public.reg");
+    s.ok(&["export", r"HKEY_THIS_MACHINE\Services", path_str(&public)]);
+    let mode = std::fs::metadata(&public).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode & 0o044, 0o044, "public configuration stays readable");
+}

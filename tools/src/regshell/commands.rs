@@ -2,6 +2,7 @@
 
 use std::fs;
 use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 
 use adjoin_registry::{HIVE, Registry, Value, ValueType, schema};
 use anyhow::{Context, Result, anyhow, bail};
@@ -176,7 +177,22 @@ impl Shell {
         if file == "-" {
             out.write_all(text.as_bytes())?;
         } else {
-            fs::write(file, text).with_context(|| format!("cannot write {file}"))?;
+            // An export that carries secret values (root reading HKEY_THIS_MACHINE\Secrets)
+            // must not become readable by all: such files are created 0600.
+            let secret = text.contains(&format!("[{}", adjoin_registry::SECRETS_KEY));
+            let mode = if secret { 0o600 } else { 0o644 };
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(mode)
+                .open(file)
+                .with_context(|| format!("cannot write {file}"))?;
+            if secret {
+                f.set_permissions(fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(text.as_bytes())
+                .with_context(|| format!("cannot write {file}"))?;
         }
         Ok(())
     }
