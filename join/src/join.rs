@@ -76,6 +76,10 @@ pub struct JoinRequest {
     pub enctypes: Vec<EncryptionType>,
     /// Take over an existing account of the same name.
     pub reuse_account: bool,
+    /// `admin_password` is a one-time password an admin set on a pre-created account
+    /// (adcli preset-computer, samba-tool computer create + setpassword): the join logs on
+    /// as the account itself, updates it, and replaces the password. `admin` is unused.
+    pub one_time_password: bool,
 }
 
 /// The steps of a join, in order.
@@ -245,11 +249,20 @@ async fn run(
     let realm = dc.dns_domain.to_ascii_uppercase();
     let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
 
-    progress(Step::AdminLogon, &req.admin);
-    let admin = at(
-        Step::AdminLogon,
-        PrincipalName::parse_with_default_realm(&req.admin, &realm),
-    )?;
+    let target = PrincipalName::new(
+        PrincipalName::NT_PRINCIPAL,
+        [names.sam_account_name.as_str()],
+        realm.as_str(),
+    );
+    let admin = if req.one_time_password {
+        target.clone()
+    } else {
+        at(
+            Step::AdminLogon,
+            PrincipalName::parse_with_default_realm(&req.admin, &realm),
+        )?
+    };
+    progress(Step::AdminLogon, &admin.to_string());
     let secret = ClientSecret::Password(req.admin_password.clone());
     let x = AsExchange::new(admin, secret, AsOptions::default());
     let tgt = at(
@@ -271,16 +284,14 @@ async fn run(
 
     progress(Step::SetPassword, &names.sam_account_name);
     let password = at(Step::SetPassword, machine::generate_password())?;
-    let target = PrincipalName::new(
-        PrincipalName::NT_PRINCIPAL,
-        [names.sam_account_name.as_str()],
-        realm.as_str(),
-    );
     let servers = kpasswd::kpasswd_servers(&kdcs);
-    at(
-        Step::SetPassword,
-        kpasswd::set_password(&tgt, &target, &password, &kdcs, &servers).await,
-    )?;
+    let set = if req.one_time_password {
+        let otp = req.admin_password.clone();
+        kpasswd::change_password(target.clone(), otp, &password, &kdcs, &servers).await
+    } else {
+        kpasswd::set_password(&tgt, &target, &password, &kdcs, &servers).await
+    };
+    at(Step::SetPassword, set)?;
 
     progress(Step::ReadKvno, &dn);
     let kvno = read_kvno(&mut conn, &dn).await?;
@@ -405,8 +416,17 @@ async fn account(
         .await,
     )?;
     let attrs = attributes(req, &dc.dns_domain);
+    if req.one_time_password && existing.is_empty() {
+        return Err((
+            Step::CreateAccount,
+            format!(
+                "--one-time-password needs an account an admin created first; {} does not exist",
+                names.sam_account_name
+            ),
+        ));
+    }
     if let Some(entry) = existing.first() {
-        if !req.reuse_account {
+        if !req.reuse_account && !req.one_time_password {
             return Err((
                 Step::CreateAccount,
                 format!(
@@ -416,8 +436,27 @@ async fn account(
                 ),
             ));
         }
-        let refs: Vec<(&str, Vec<Vec<u8>>)> = attrs.iter().map(|(n, v)| (*n, v.clone())).collect();
-        at(Step::CreateAccount, conn.replace(&entry.dn, &refs).await)?;
+        if req.one_time_password {
+            // Logged on as the account itself: AD lets it write only some of its own
+            // attributes (validated writes of dNSHostName and SPNs); skip the others, as
+            // adcli does, and say so.
+            for (name, values) in &attrs {
+                match conn.replace(&entry.dn, &[(*name, values.clone())]).await {
+                    Ok(()) => {}
+                    Err(e) if e.code() == Some(ResultCode::InsufficientAccessRights) => {
+                        tracing::warn!(
+                            attribute = name,
+                            "the account may not set its own {name}; left as the admin set it"
+                        );
+                    }
+                    Err(e) => return Err((Step::CreateAccount, e.to_string())),
+                }
+            }
+        } else {
+            let refs: Vec<(&str, Vec<Vec<u8>>)> =
+                attrs.iter().map(|(n, v)| (*n, v.clone())).collect();
+            at(Step::CreateAccount, conn.replace(&entry.dn, &refs).await)?;
+        }
         return Ok((entry.dn.clone(), true));
     }
     let dn = format!("CN={},{}", names.netbios, domain.container);

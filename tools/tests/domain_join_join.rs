@@ -450,3 +450,95 @@ fn setname_moves_dns_host_name_spns_and_keytab() {
     );
     assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
 }
+
+#[test]
+fn one_time_password_joins_an_account_adcli_preset() {
+    let lab = Lab::get();
+    forget(&lab, "OTPJOIN");
+    // The admin's side, with a tool nobody here wrote: adcli preset-computer.
+    let mut preset = Command::new("adcli")
+        .args([
+            "preset-computer",
+            &format!("--domain={}", lab.domain),
+            &format!("--domain-controller={}", lab.dc),
+        ])
+        .args([
+            &format!("--login-user={}", lab.admin),
+            "--stdin-password",
+            "--one-time-password=Otp-Lab-Secret-1",
+            "otpjoin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(preset.stdin.take().unwrap(), "{}", lab.admin_password).unwrap();
+    let preset = preset.wait_with_output().unwrap();
+    assert!(
+        preset.status.success(),
+        "adcli preset-computer: {}",
+        text(&preset.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let kt_s = kt.to_str().unwrap();
+    let out = domain_join(
+        &lab,
+        &reg,
+        &[
+            "join",
+            &lab.domain,
+            "--one-time-password",
+            "--name",
+            "otpjoin.example.test",
+            "--dns-server",
+            &lab.dc,
+            "--keytab",
+            kt_s,
+            "--password-stdin",
+        ],
+        "Otp-Lab-Secret-1",
+    );
+    assert!(out.status.success(), "OTP join: {}", text(&out.stderr));
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt_s, &format!("OTPJOIN$@{}", lab.realm)])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", dir.path().join("cc").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k: {}",
+        text(&kinit.stderr)
+    );
+    // The one-time password no longer works: the join replaced it.
+    let again = domain_join(
+        &lab,
+        &reg,
+        &[
+            "join",
+            &lab.domain,
+            "--one-time-password",
+            "--name",
+            "otpjoin.example.test",
+            "--dns-server",
+            &lab.dc,
+            "--no-keytab",
+            "--password-stdin",
+        ],
+        "Otp-Lab-Secret-1",
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("step 2"),
+        "{}",
+        text(&again.stderr)
+    );
+    forget(&lab, "OTPJOIN");
+}

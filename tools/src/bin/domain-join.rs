@@ -89,8 +89,13 @@ struct RotateArgs {
 struct JoinArgs {
     /// The DNS name of the domain.
     domain: String,
-    /// The administrator (user or user@REALM).
-    user: String,
+    /// The administrator (user or user@REALM); not needed with --one-time-password.
+    #[arg(required_unless_present = "one_time_password")]
+    user: Option<String>,
+    /// Join a pre-created account with the one-time password an admin set on it (read
+    /// like the admin password: ADJOIN_ADMIN_PASSWORD, stdin or a prompt).
+    #[arg(long)]
+    one_time_password: bool,
     /// This machine's FQDN in the domain; default: the host's FQDN.
     #[arg(long = "name", value_name = "FQDN")]
     name: Option<String>,
@@ -316,10 +321,16 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
     } else {
         args.dns_servers
     };
+    let who = match (&args.user, args.one_time_password) {
+        (_, true) => format!("the one-time password of {}", names.sam_account_name),
+        (Some(u), false) => u.clone(),
+        (None, false) => anyhow::bail!("name the administrator (USER) or use --one-time-password"),
+    };
     let req = JoinRequest {
         domain: args.domain,
-        admin_password: admin_password(&args.user, args.password_stdin)?,
-        admin: args.user,
+        admin_password: admin_password(&who, args.password_stdin)?,
+        admin: args.user.unwrap_or_default(),
+        one_time_password: args.one_time_password,
         names,
         ou: args.ou,
         discover: DiscoverOptions {
