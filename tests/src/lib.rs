@@ -200,4 +200,77 @@ impl Lab {
         }
         (spn, keytab)
     }
+
+    /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
+    pub fn samba_tool(&self, args: &[&str]) -> std::process::Output {
+        let admin = format!("{}%{}", self.admin, self.admin_password);
+        let url = format!("ldap://{}", self.dc);
+        Command::new("samba-tool")
+            .args(args)
+            .args(["-H", &url, "-U", &admin])
+            .output()
+            .expect("samba-tool runs")
+    }
+
+    /// A user of one test alone: deleted if it exists, created with `password`
+    /// (`must_change`: expired at once), and put under the [`KPASSWD_PSO`] policy, which
+    /// drops the domain's one-day minimum password age so the test may change it.
+    pub fn fresh_user(&self, user: &str, password: &str, must_change: bool) {
+        self.ensure_kpasswd_pso();
+        let _ = self.samba_tool(&["user", "delete", user]);
+        let mut create = vec!["user", "create", user, password];
+        if must_change {
+            create.push("--must-change-at-next-login");
+        }
+        succeeded(&self.samba_tool(&create), "samba-tool user create");
+        let apply = [
+            "domain",
+            "passwordsettings",
+            "pso",
+            "apply",
+            KPASSWD_PSO,
+            user,
+        ];
+        succeeded(&self.samba_tool(&apply), "samba-tool pso apply");
+    }
+
+    /// Creates the PSO once per lab (tests in several processes may race to it).
+    fn ensure_kpasswd_pso(&self) {
+        static ONCE: Mutex<bool> = Mutex::new(false);
+        let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+        if *done {
+            return;
+        }
+        let show = ["domain", "passwordsettings", "pso", "show", KPASSWD_PSO];
+        if !self.samba_tool(&show).status.success() {
+            let _ = self.samba_tool(&[
+                "domain",
+                "passwordsettings",
+                "pso",
+                "create",
+                KPASSWD_PSO,
+                "10",
+                "--min-pwd-age=0",
+                "--min-pwd-length=7",
+                "--history-length=24",
+                "--complexity=on",
+            ]);
+            succeeded(&self.samba_tool(&show), "the kpasswd test PSO exists");
+        }
+        *done = true;
+    }
+}
+
+/// The fine-grained password policy of the password-change tests: the domain's rules
+/// without the minimum password age.
+pub const KPASSWD_PSO: &str = "adjoin-kpasswd-tests";
+
+/// Panics with the command's output unless it succeeded.
+pub fn succeeded(out: &std::process::Output, what: &str) {
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -6,8 +6,6 @@
 //! default policy (minimum age 1 day) refuses any change of a password set today.
 
 use std::net::SocketAddr;
-use std::process::{Command, Output};
-use std::sync::Mutex;
 use std::time::SystemTime;
 
 use adjoin_auth::krb::kdc::{self, KdcConfig};
@@ -16,9 +14,6 @@ use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials, Kerbero
 use adjoin_auth::principal::PrincipalName;
 use adjoin_tests::Lab;
 use zeroize::Zeroizing;
-
-/// The PSO the test users get: the domain's rules minus the minimum age.
-const PSO: &str = "adjoin-kpasswd-tests";
 
 fn kdcs(lab: &Lab) -> KdcConfig {
     KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)])
@@ -32,65 +27,9 @@ fn principal(lab: &Lab, user: &str) -> PrincipalName {
     PrincipalName::new(PrincipalName::NT_PRINCIPAL, [user], lab.realm.as_str())
 }
 
-fn samba_tool(lab: &Lab, args: &[&str]) -> Output {
-    let admin = format!("{}%{}", lab.admin, lab.admin_password);
-    let url = format!("ldap://{}", lab.dc);
-    Command::new("samba-tool")
-        .args(args)
-        .args(["-H", &url, "-U", &admin])
-        .output()
-        .expect("samba-tool runs")
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Creates the PSO once per lab (tests in other processes may race to it).
-fn ensure_pso(lab: &Lab) {
-    static ONCE: Mutex<bool> = Mutex::new(false);
-    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
-    if *done {
-        return;
-    }
-    let show = ["domain", "passwordsettings", "pso", "show", PSO];
-    if !samba_tool(lab, &show).status.success() {
-        let _ = samba_tool(
-            lab,
-            &[
-                "domain",
-                "passwordsettings",
-                "pso",
-                "create",
-                PSO,
-                "10",
-                "--min-pwd-age=0",
-                "--min-pwd-length=7",
-                "--history-length=24",
-                "--complexity=on",
-            ],
-        );
-        ok(&samba_tool(lab, &show), "the kpasswd test PSO exists");
-    }
-    *done = true;
-}
-
-/// A user of this test alone, with `password`, under the PSO.
+/// A user of this test alone, with `password`, under the kpasswd tests' PSO.
 fn fresh_user(lab: &Lab, user: &str, password: &str, must_change: bool) -> PrincipalName {
-    ensure_pso(lab);
-    let _ = samba_tool(lab, &["user", "delete", user]);
-    let mut create = vec!["user", "create", user, password];
-    if must_change {
-        create.push("--must-change-at-next-login");
-    }
-    ok(&samba_tool(lab, &create), "samba-tool user create");
-    let apply = ["domain", "passwordsettings", "pso", "apply", PSO, user];
-    ok(&samba_tool(lab, &apply), "samba-tool pso apply");
+    lab.fresh_user(user, password, must_change);
     principal(lab, user)
 }
 

@@ -8,9 +8,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use adjoin_tests::Lab;
-
-const PSO: &str = "adjoin-kpasswd-tests";
+use adjoin_tests::{Lab, succeeded as ok};
 
 fn run(cmd: &mut Command, stdin: &str) -> Output {
     let mut child = cmd
@@ -25,51 +23,9 @@ fn run(cmd: &mut Command, stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn samba_tool(lab: &Lab, args: &[&str]) -> Output {
-    let admin = format!("{}%{}", lab.admin, lab.admin_password);
-    let url = format!("ldap://{}", lab.dc);
-    Command::new("samba-tool")
-        .args(args)
-        .args(["-H", &url, "-U", &admin])
-        .output()
-        .expect("samba-tool runs")
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A fresh user under the PSO (created here when the library tests have not yet).
+/// A fresh user under the kpasswd tests' PSO; returns `user@REALM`.
 fn fresh_user(lab: &Lab, user: &str, password: &str) -> String {
-    let show = ["domain", "passwordsettings", "pso", "show", PSO];
-    if !samba_tool(lab, &show).status.success() {
-        let create = [
-            "domain",
-            "passwordsettings",
-            "pso",
-            "create",
-            PSO,
-            "10",
-            "--min-pwd-age=0",
-            "--min-pwd-length=7",
-            "--history-length=24",
-            "--complexity=on",
-        ];
-        let _ = samba_tool(lab, &create);
-        ok(&samba_tool(lab, &show), "the kpasswd test PSO exists");
-    }
-    let _ = samba_tool(lab, &["user", "delete", user]);
-    ok(
-        &samba_tool(lab, &["user", "create", user, password]),
-        "samba-tool user create",
-    );
-    let apply = ["domain", "passwordsettings", "pso", "apply", PSO, user];
-    ok(&samba_tool(lab, &apply), "samba-tool pso apply");
+    lab.fresh_user(user, password, false);
     format!("{user}@{}", lab.realm)
 }
 

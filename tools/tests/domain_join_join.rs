@@ -48,6 +48,26 @@ fn forget(lab: &Lab, netbios: &str) {
     let _ = samba_tool(lab, &["computer", "delete", netbios]);
 }
 
+/// MIT `kinit -k` as `ACCOUNT$@REALM` with `keytab`, into a cache in `dir`.
+fn mit_kinit_k(lab: &Lab, keytab: &str, account: &str, dir: &Path) -> Output {
+    Command::new("kinit")
+        .args(["-k", "-t", keytab, &format!("{account}$@{}", lab.realm)])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", format!("FILE:{}", dir.join("cc").display()))
+        .output()
+        .unwrap()
+}
+
+/// MIT `klist -k -e` of `keytab`.
+fn klist_k(lab: &Lab, keytab: &str) -> String {
+    let out = Command::new("klist")
+        .args(["-k", "-e", keytab])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
 fn join_args<'a>(lab: &'a Lab, name: &'a str, keytab: &'a str) -> Vec<&'a str> {
     vec![
         "join",
@@ -82,13 +102,7 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     assert!(out.status.success(), "join failed: {}", text(&out.stderr));
 
     // MIT kinit with the keytab Adjoin wrote.
-    let cc = dir.path().join("cc");
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt_s, &format!("FOO$@{}", lab.realm)])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", format!("FILE:{}", cc.display()))
-        .output()
-        .unwrap();
+    let kinit = mit_kinit_k(&lab, kt_s, "FOO", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",
@@ -96,12 +110,7 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     );
 
     // klist -k lists aes256 and aes128 (and no rc4) for every principal.
-    let klist = Command::new("klist")
-        .args(["-k", "-e", kt_s])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .output()
-        .unwrap();
-    let listed = text(&klist.stdout);
+    let listed = klist_k(&lab, kt_s);
     for p in [
         "FOO$@",
         "host/FOO@",
@@ -188,15 +197,8 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     );
     let q = domain_join(&lab, &reg, &["query"], "");
     assert_eq!(q.status.code(), Some(1), "no join state left");
-    let klist = Command::new("klist")
-        .args(["-k", kt_s])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .output()
-        .unwrap();
-    assert!(
-        !text(&klist.stdout).contains("FOO$"),
-        "keytab entries removed"
-    );
+    let listed = klist_k(&lab, kt_s);
+    assert!(!listed.contains("FOO$"), "keytab entries removed");
 }
 
 #[test]
@@ -329,26 +331,13 @@ fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
     assert!(text(&rot.stdout).contains(&format!("new key version {after}")));
 
     // MIT kinit -k with the rotated keytab, which also keeps the previous kvno.
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt_s, &format!("ROTATE$@{}", lab.realm)])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", dir.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = mit_kinit_k(&lab, kt_s, "ROTATE", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k after rotate: {}",
         text(&kinit.stderr)
     );
-    let klist = Command::new("klist")
-        .args(["-k", kt_s])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .output()
-        .unwrap();
-    let listed = text(&klist.stdout);
+    let listed = klist_k(&lab, kt_s);
     for v in [before, after] {
         assert!(
             listed
@@ -415,12 +404,7 @@ fn setname_moves_dns_host_name_spns_and_keytab() {
         "{shown}"
     );
     assert!(!shown.contains("host/rename.example.test"), "{shown}");
-    let klist = Command::new("klist")
-        .args(["-k", kt_s])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .output()
-        .unwrap();
-    let listed = text(&klist.stdout);
+    let listed = klist_k(&lab, kt_s);
     assert!(
         listed.contains("host/renamed.example.test@")
             && !listed.contains("host/rename.example.test@"),
@@ -503,15 +487,7 @@ fn one_time_password_joins_an_account_adcli_preset() {
         "Otp-Lab-Secret-1",
     );
     assert!(out.status.success(), "OTP join: {}", text(&out.stderr));
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt_s, &format!("OTPJOIN$@{}", lab.realm)])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", dir.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = mit_kinit_k(&lab, kt_s, "OTPJOIN", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",
