@@ -1,1 +1,18 @@
-//! adjoin-rpc: see ../shared/DESIGN.md (to be built by its issue).
+//! adjoin-rpc: DCE/RPC for Adjoin (see DESIGN.md).
+//!
+//! This layer so far is the sans-IO core: the little-endian [`codec`], the
+//! connection-oriented [`pdu`]s with their auth verifier trailer,
+//! [`uuid`]s and syntax ids, and call [`fragment`]ation and reassembly. No
+//! module here performs I/O; transports drive them with bytes.
+
+#[macro_use]
+mod macros;
+
+pub mod codec;
+pub mod error;
+pub mod fragment;
+pub mod pdu;
+pub mod uuid;
+
+pub use error::{DecodeError, EncodeError, ReassemblyError};
+pub use uuid::{SyntaxId, Uuid};

@@ -1,0 +1,85 @@
+//! Helper macros shared by the crate's wire types.
+
+/// Defines an open wire enum (after rustls' `enum_builder!`): a newtype over
+/// an integer with one named constant per known value.
+///
+/// Values we do not know stay representable. `Debug` prints the constant's
+/// name, or the type and the number in hex; `Display` prints the
+/// specification's name, or the number in hex.
+macro_rules! open_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident($repr:ty) {
+            $(
+                $(#[$cmeta:meta])*
+                $konst:ident = $value:literal => $text:literal,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        $vis struct $name($repr);
+
+        impl $name {
+            $(
+                $(#[$cmeta])*
+                pub const $konst: Self = Self($value);
+            )*
+
+            /// Wraps a value read off the wire.
+            pub const fn new(value: $repr) -> Self {
+                Self(value)
+            }
+
+            /// The number carried on the wire.
+            pub const fn value(self) -> $repr {
+                self.0
+            }
+
+            /// The specification's name of a known value; `None` for others.
+            pub const fn name(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$konst => Some($text),)*
+                    _ => None,
+                }
+            }
+
+            const fn const_name(self) -> Option<&'static str> {
+                match self {
+                    $(Self::$konst => Some(stringify!($konst)),)*
+                    _ => None,
+                }
+            }
+        }
+
+        impl From<$repr> for $name {
+            fn from(value: $repr) -> Self {
+                Self(value)
+            }
+        }
+
+        impl From<$name> for $repr {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl core::fmt::Debug for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self.const_name() {
+                    Some(name) => f.write_str(name),
+                    None => write!(f, "{}({:#x})", stringify!($name), self.0),
+                }
+            }
+        }
+
+        impl core::fmt::Display for $name {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                match self.name() {
+                    Some(name) => f.pad(name),
+                    None => f.pad(&format!("{:#x}", self.0)),
+                }
+            }
+        }
+    };
+}
