@@ -10,5 +10,6 @@ pub mod crypto;
 pub mod gss;
 pub mod keytab;
 pub mod krb;
+pub mod ntlm;
 pub mod pac;
 pub mod principal;

@@ -861,7 +861,7 @@ pub async fn testjoin(registry: &Registry, opts: &DiscoverOptions) -> Result<Str
     ))
 }
 
-fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
+pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
     match registry
         .stored_value(SECRET_KEY, "Password")
         .map_err(|e| e.to_string())?

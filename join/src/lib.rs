@@ -7,4 +7,5 @@ pub mod discover;
 pub mod join;
 pub mod ldap;
 pub mod machine;
+pub mod member;
 pub mod names;

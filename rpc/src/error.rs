@@ -80,6 +80,46 @@ pub enum DecodeError {
         /// The field.
         what: &'static str,
     },
+    /// A varying array whose offset is not 0 or whose actual count exceeds
+    /// its maximum count (MS-RPCE 2.2.5.3.4.2).
+    #[error("{what}: varying array with offset {offset} and {actual} of at most {max} elements")]
+    Variance {
+        /// The array.
+        what: &'static str,
+        /// The offset read (must be 0).
+        offset: usize,
+        /// The actual count read.
+        actual: usize,
+        /// The conformance read before it.
+        max: usize,
+    },
+    /// An RPC_SID with a revision other than 1, or a sub-authority count that
+    /// differs from its conformance or exceeds 15.
+    #[error("malformed SID: revision {revision}, {count} sub-authorities, conformance {max}")]
+    BadSid {
+        /// The revision byte.
+        revision: u8,
+        /// The SubAuthorityCount byte.
+        count: usize,
+        /// The conformance before it.
+        max: usize,
+    },
+    /// A union discriminant (switch value) that names no arm this crate knows.
+    #[error("{what}: unknown union arm {level}")]
+    UnknownArm {
+        /// The union.
+        what: &'static str,
+        /// The discriminant read.
+        level: u32,
+    },
+    /// A value that decodes but breaks a rule of its specification.
+    #[error("{what}: {why}")]
+    Invalid {
+        /// The structure.
+        what: &'static str,
+        /// The rule it breaks.
+        why: &'static str,
+    },
     /// A UUID string that is not `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` in hex.
     #[error("not a UUID: {0:?}")]
     BadUuid(String),

@@ -8,10 +8,17 @@
 #[macro_use]
 mod macros;
 
+pub mod client;
 pub mod codec;
+pub mod epm;
 pub mod error;
 pub mod fragment;
+pub mod ndr;
+pub mod netlogon;
+pub mod ntstatus;
 pub mod pdu;
+pub mod schannel;
+pub mod tcp;
 pub mod uuid;
 
 pub use error::{DecodeError, EncodeError, ReassemblyError};

@@ -3,6 +3,8 @@
 
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../logon.rs"]
+mod logon;
 
 use std::io::IsTerminal;
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +47,31 @@ enum Command {
     Kvno(KvnoArgs),
     /// Change your password (kpasswd), or with --set, set another principal's as an admin.
     Kpasswd(KpasswdArgs),
+    /// Have the DC verify a domain user's password over the NETLOGON secure channel and
+    /// print the user's SID and groups (the path the SMB server's logons take).
+    AuthenticateUser(AuthenticateUserArgs),
+}
+
+#[derive(Debug, Args)]
+struct AuthenticateUserArgs {
+    /// The user, as DOMAIN\user (or user, in the joined domain).
+    user: String,
+    /// Verify with an NTLMv2 challenge/response through NETLOGON (the only method so far).
+    #[arg(long, required = true)]
+    ntlm: bool,
+    /// Read the password from the first line of standard input instead of prompting.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// DNS server for finding the DC, as IP or IP:PORT (repeatable); default: the
+    /// registry's Join\DnsServers, else /etc/resolv.conf.
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+    /// Seconds to wait for each answer from the DC.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -155,6 +182,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Klist(args) => klist(&args),
         Command::Kvno(args) => kvno(args).await,
         Command::Kpasswd(args) => kpasswd_cmd(args).await,
+        Command::AuthenticateUser(args) => logon::authenticate_user(args).await,
     }
 }
 

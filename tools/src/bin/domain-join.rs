@@ -14,7 +14,7 @@ use adjoin_join::discover::{self, DiscoverOptions, DomainController};
 use adjoin_join::join::{self, JoinRequest};
 use adjoin_join::machine;
 use adjoin_join::names::MachineNames;
-use adjoin_registry::{Registry, Value};
+use adjoin_registry::Registry;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -445,22 +445,9 @@ fn registry_dns_servers() -> anyhow::Result<Vec<SocketAddr>> {
     }
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;
-    let value = registry.get_value(JOIN_KEY, "DnsServers")?;
-    let Value::MultiSz(list) = value else {
-        anyhow::bail!(
-            "{JOIN_KEY}\\DnsServers in {} is not a REG_MULTI_SZ",
-            path.display()
-        );
-    };
-    list.iter()
-        .map(|s| {
-            discover::parse_dns_server(s)
-                .map_err(|e| anyhow::anyhow!("{JOIN_KEY}\\DnsServers in {}: {e}", path.display()))
-        })
-        .collect()
+    adjoin_join::member::registry_dns_servers(&registry)
+        .map_err(|e| anyhow::anyhow!("{e} (in {})", path.display()))
 }
-
-const JOIN_KEY: &str = r"HKEY_THIS_MACHINE\Join";
 
 fn seconds(flag: &str, s: f64) -> anyhow::Result<Duration> {
     anyhow::ensure!(

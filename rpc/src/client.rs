@@ -1,0 +1,345 @@
+//! The client side of a connection-oriented binding, sans-IO: builds the
+//! bind, checks the bind_ack, turns a call into protected request
+//! fragments and protected response fragments back into a stub.
+//!
+//! A transport (see [`crate::tcp`]) moves the bytes; nothing here blocks.
+
+use crate::error::{DecodeError, EncodeError, ReassemblyError};
+use crate::fragment::{Reassembler, fragment_request};
+use crate::pdu::{
+    AuthLevel, AuthType, AuthVerifier, Bind, Body, ContextElement, FaultStatus, HEADER_LEN, Header,
+    PacketType, Pdu, PfcFlags, Request, SEC_TRAILER_LEN,
+};
+use crate::schannel::{self, SIGNATURE_LEN, Schannel, SchannelError};
+use crate::uuid::SyntaxId;
+
+/// The fragment size Adjoin offers (what Windows offers on TCP).
+pub const MAX_FRAG: u16 = 5840;
+
+/// Largest reassembled response accepted (NETLOGON, LSA and SAMR replies
+/// are far smaller).
+const MAX_RESPONSE: usize = 16 << 20;
+
+/// Why a call or binding failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RpcError {
+    /// Bytes from the server that are not a well-formed PDU or stub.
+    #[error("malformed reply from the server: {0}")]
+    Decode(DecodeError),
+    /// A PDU that cannot be encoded.
+    #[error("cannot encode the request: {0}")]
+    Encode(EncodeError),
+    /// Response fragments that do not make up one call.
+    #[error("malformed fragmented reply: {0}")]
+    Reassembly(ReassemblyError),
+    /// The server refused the bind.
+    #[error("the server refused to bind {interface}: {reason}")]
+    BindRefused {
+        /// The interface.
+        interface: &'static str,
+        /// The bind_nak or context result reason.
+        reason: String,
+    },
+    /// The call failed with a fault PDU.
+    #[error("the server rejected the call with fault {0}")]
+    Fault(FaultStatus),
+    /// A protected PDU failed verification.
+    #[error("packet security: {0}")]
+    Security(SchannelError),
+    /// A PDU that breaks the protocol at this point.
+    #[error("protocol error: {0}")]
+    Protocol(&'static str),
+    /// The system random source failed.
+    #[error("the system random source failed: {0}")]
+    Random(getrandom::Error),
+    /// The transport failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server did not answer in time.
+    #[error("{0}: no answer within the timeout")]
+    Timeout(String),
+}
+
+macro_rules! from_error {
+    ($($ty:ty => $variant:ident),*) => {$(
+        impl From<$ty> for RpcError {
+            fn from(e: $ty) -> Self {
+                Self::$variant(e)
+            }
+        }
+    )*};
+}
+
+// Not `#[from]`: the messages already carry the inner error's text, and a
+// source would print it twice in a chain.
+from_error!(
+    DecodeError => Decode,
+    EncodeError => Encode,
+    ReassemblyError => Reassembly,
+    SchannelError => Security
+);
+
+/// How a binding is authenticated.
+#[derive(Debug)]
+pub enum BindAuth {
+    /// No packet security (endpoint mapper, NETLOGON's challenge calls).
+    None,
+    /// The Netlogon SSP with a secure channel's session key.
+    Schannel {
+        /// The secure channel's context.
+        context: Schannel,
+        /// The NetBIOS domain name.
+        domain: String,
+        /// This computer's NetBIOS name (as in NetrServerAuthenticate3).
+        computer: String,
+        /// Integrity or privacy.
+        level: AuthLevel,
+    },
+}
+
+/// The auth context id Adjoin uses for its one auth context per binding.
+const AUTH_CONTEXT_ID: u32 = 1;
+
+struct Security {
+    context: Schannel,
+    level: AuthLevel,
+}
+
+/// A binding's state between the bind and the calls.
+pub struct ClientBinding {
+    interface: &'static str,
+    context_id: u16,
+    next_call_id: u32,
+    max_xmit: u16,
+    security: Option<Security>,
+    bind_token: Option<Vec<u8>>,
+    bind_level: AuthLevel,
+}
+
+impl core::fmt::Debug for ClientBinding {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ClientBinding")
+            .field("interface", &self.interface)
+            .field("next_call_id", &self.next_call_id)
+            .field("max_xmit", &self.max_xmit)
+            .field("secured", &self.security.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBinding {
+    /// A binding to `syntax` (named `interface` in errors) with `auth`.
+    pub fn new(interface: &'static str, auth: BindAuth) -> Self {
+        let (security, bind_token, bind_level) = match auth {
+            BindAuth::None => (None, None, AuthLevel::NONE),
+            BindAuth::Schannel {
+                context,
+                domain,
+                computer,
+                level,
+            } => (
+                Some(Security { context, level }),
+                Some(schannel::negotiate_message(&domain, &computer)),
+                level,
+            ),
+        };
+        Self {
+            interface,
+            context_id: 0,
+            next_call_id: 1,
+            max_xmit: MAX_FRAG,
+            security,
+            bind_token,
+            bind_level,
+        }
+    }
+
+    fn call_id(&mut self) -> u32 {
+        let id = self.next_call_id;
+        self.next_call_id = self.next_call_id.wrapping_add(1).max(1);
+        id
+    }
+
+    /// The bind PDU offering `syntax` over NDR 2.0.
+    pub fn bind_pdu(&mut self, syntax: SyntaxId) -> Result<Vec<u8>, RpcError> {
+        let call_id = self.call_id();
+        let mut pdu = Pdu::new(
+            call_id,
+            Body::Bind(Bind {
+                max_xmit_frag: MAX_FRAG,
+                max_recv_frag: MAX_FRAG,
+                assoc_group_id: 0,
+                contexts: vec![ContextElement {
+                    context_id: self.context_id,
+                    abstract_syntax: syntax,
+                    transfer_syntaxes: vec![SyntaxId::NDR20],
+                }],
+            }),
+        );
+        if let Some(token) = self.bind_token.take() {
+            pdu.auth = Some(AuthVerifier::new(
+                AuthType::NETLOGON,
+                self.bind_level,
+                AUTH_CONTEXT_ID,
+                token,
+            ));
+        }
+        Ok(pdu.to_bytes()?)
+    }
+
+    /// Checks the server's answer to the bind.
+    pub fn handle_bind_reply(&mut self, raw: &[u8]) -> Result<(), RpcError> {
+        let pdu = Pdu::decode(raw)?;
+        match pdu.body {
+            Body::BindAck(ack) => {
+                let result = ack.results.first().ok_or(RpcError::Protocol(
+                    "bind_ack without a result for the offered context",
+                ))?;
+                if !result.is_accepted() || result.transfer_syntax != SyntaxId::NDR20 {
+                    return Err(RpcError::BindRefused {
+                        interface: self.interface,
+                        reason: format!("context rejected ({})", result.reason),
+                    });
+                }
+                // C706 12.6.3.1: never send fragments larger than the peer
+                // receives.
+                self.max_xmit = ack.max_recv_frag.min(MAX_FRAG);
+                if self.security.is_some() {
+                    let auth = pdu.auth.ok_or(RpcError::Protocol(
+                        "bind_ack without the Netlogon auth verifier",
+                    ))?;
+                    schannel::check_negotiate_reply(&auth.value)?;
+                }
+                Ok(())
+            }
+            Body::BindNak(nak) => Err(RpcError::BindRefused {
+                interface: self.interface,
+                reason: nak.reason.to_string(),
+            }),
+            _ => Err(RpcError::Protocol("expected bind_ack or bind_nak")),
+        }
+    }
+
+    /// The fragments of a call to `opnum`, protected as negotiated, and
+    /// the reassembler for its response.
+    pub fn request(
+        &mut self,
+        opnum: u16,
+        stub: Vec<u8>,
+    ) -> Result<(Vec<Vec<u8>>, Reassembler), RpcError> {
+        let call_id = self.call_id();
+        let request = Request {
+            alloc_hint: 0,
+            context_id: self.context_id,
+            opnum,
+            object: None,
+            stub,
+        };
+        let room = if self.security.is_some() {
+            // sec_trailer, signature, and up to 8 bytes of auth padding.
+            (SEC_TRAILER_LEN + SIGNATURE_LEN + 8) as u16
+        } else {
+            0
+        };
+        let mut out = Vec::new();
+        for mut pdu in fragment_request(call_id, &request, self.max_xmit.saturating_sub(room))? {
+            let Some(sec) = &mut self.security else {
+                out.push(pdu.to_bytes()?);
+                continue;
+            };
+            let Body::Request(req) = &pdu.body else {
+                unreachable!("fragment_request yields requests");
+            };
+            let body_len = req.header_len() + req.stub.len();
+            let verifier = AuthVerifier::new(
+                AuthType::NETLOGON,
+                sec.level,
+                AUTH_CONTEXT_ID,
+                vec![0; SIGNATURE_LEN],
+            )
+            .pad_for(body_len);
+            let data_end = HEADER_LEN + body_len + usize::from(verifier.pad_length);
+            pdu.auth = Some(verifier);
+            let mut raw = pdu.to_bytes()?;
+            let data_start = HEADER_LEN + req_header_len(&raw);
+            let sig_at = raw.len() - SIGNATURE_LEN;
+            let signature = sec
+                .context
+                .protect(&mut raw[data_start..data_end])
+                .map_err(RpcError::Random)?;
+            raw[sig_at..].copy_from_slice(&signature);
+            out.push(raw);
+        }
+        Ok((out, Reassembler::new(call_id, MAX_RESPONSE)))
+    }
+
+    /// Feeds one response fragment (checked and unsealed in place); returns
+    /// the whole stub after the last fragment.
+    pub fn response_fragment(
+        &mut self,
+        reassembler: &mut Reassembler,
+        mut raw: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, RpcError> {
+        let header = Header::peek(&raw)?.ok_or(DecodeError::Truncated {
+            what: "common header",
+            needed: HEADER_LEN,
+            available: raw.len(),
+        })?;
+        if header.ptype == PacketType::RESPONSE {
+            self.unprotect(&header, &mut raw)?;
+        }
+        let mut pdu = Pdu::decode(&raw)?;
+        if let Body::Fault(fault) = &pdu.body {
+            return Err(RpcError::Fault(fault.status));
+        }
+        pdu.auth = None;
+        Ok(reassembler.push(pdu)?.and_then(|whole| match whole.body {
+            Body::Response(r) => Some(r.stub),
+            _ => None,
+        }))
+    }
+
+    fn unprotect(&mut self, header: &Header, raw: &mut [u8]) -> Result<(), RpcError> {
+        let Some(sec) = &mut self.security else {
+            return Ok(());
+        };
+        // MS-RPCE 3.3.1.5.2.2: a secured binding's responses are secured.
+        let auth_len = usize::from(header.auth_length);
+        let trailer_at = raw
+            .len()
+            .checked_sub(auth_len + SEC_TRAILER_LEN)
+            .filter(|&at| auth_len > 0 && at >= HEADER_LEN + RESPONSE_HEADER_LEN)
+            .ok_or(RpcError::Protocol(
+                "response without the Netlogon signature",
+            ))?;
+        let (body, trailer) = raw.split_at_mut(trailer_at);
+        if trailer[1] != sec.level.value() {
+            return Err(RpcError::Protocol(
+                "response at another auth level than the binding",
+            ));
+        }
+        let signature = &trailer[SEC_TRAILER_LEN..];
+        sec.context
+            .unprotect(&mut body[HEADER_LEN + RESPONSE_HEADER_LEN..], signature)?;
+        Ok(())
+    }
+}
+
+/// alloc_hint, p_cont_id, cancel_count, reserved.
+const RESPONSE_HEADER_LEN: usize = 8;
+
+/// The request body header's length (object UUID or not) of an encoded PDU.
+fn req_header_len(raw: &[u8]) -> usize {
+    if raw[3] & PfcFlags::OBJECT_UUID.bits() != 0 {
+        24
+    } else {
+        8
+    }
+}

@@ -1,0 +1,390 @@
+//! The NETLOGON secure channel of a domain member (MS-NRPC 3.1, 3.4): the
+//! challenge/authenticate exchange with the machine password, an
+//! Schannel-sealed binding for NetrLogonSamLogonEx, and transparent
+//! re-establishment when the DC forgets the channel (a restart) or the
+//! connection drops.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use zeroize::Zeroizing;
+
+use super::credential::{CredentialChain, CredentialMismatch, nt_hash};
+use super::{
+    Credential, LogonLevel, LogonSamLogonExRequest, LogonSamLogonExResponse, NegotiateFlags,
+    NetworkInfo, Opnum, SecureChannelType, ServerAuthenticate3Request, ServerAuthenticate3Response,
+    ServerReqChallengeRequest, ServerReqChallengeResponse, VALIDATION_SAM_INFO2, Validation,
+    ValidationSamInfo2,
+};
+use crate::client::{BindAuth, RpcError};
+use crate::ndr::WideString;
+use crate::ntstatus::NtStatus;
+use crate::pdu::AuthLevel;
+use crate::schannel::Schannel;
+use crate::tcp::{TcpConnection, map_tcp_port};
+use crate::uuid::SyntaxId;
+
+/// What the machine account knows about itself (from the join).
+#[derive(Clone)]
+pub struct MachineAccount {
+    /// The NetBIOS domain name (`EXAMPLE`).
+    pub netbios_domain: String,
+    /// This computer's NetBIOS name (`FOO`).
+    pub netbios_name: String,
+    /// The machine password.
+    pub password: Zeroizing<String>,
+}
+
+impl core::fmt::Debug for MachineAccount {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("MachineAccount")
+            .field("netbios_domain", &self.netbios_domain)
+            .field("netbios_name", &self.netbios_name)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why the secure channel could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// DCE/RPC or transport failure talking to the DC.
+    #[error("NETLOGON to {dc}: {error}")]
+    Rpc {
+        /// The DC.
+        dc: String,
+        /// The failure.
+        error: RpcError,
+    },
+    /// A NETLOGON call returned an error status while setting up the channel.
+    #[error("{call} failed on {dc}: {status}{hint}")]
+    Status {
+        /// The call.
+        call: &'static str,
+        /// The DC.
+        dc: String,
+        /// The status.
+        status: NtStatus,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// The DC's credential proves another password: the join is broken.
+    #[error(
+        "the DC {dc} holds a different machine password ({mismatch}); run `domain-join testjoin`, then rejoin"
+    )]
+    Credential {
+        /// The DC.
+        dc: String,
+        /// The mismatch.
+        mismatch: CredentialMismatch,
+    },
+    /// The DC would not grant AES or Schannel.
+    #[error("the DC {dc} does not grant AES and Schannel (granted {granted:#010x})")]
+    Downgrade {
+        /// The DC.
+        dc: String,
+        /// The flags it granted.
+        granted: u32,
+    },
+    /// The system random source failed.
+    #[error("the system random source failed: {0}")]
+    Random(getrandom::Error),
+}
+
+/// A network (challenge/response) logon to verify.
+#[derive(Clone, Default)]
+pub struct NetworkLogon {
+    /// The user's domain as the client gave it.
+    pub domain: String,
+    /// The user name.
+    pub user: String,
+    /// The client workstation's name.
+    pub workstation: String,
+    /// The 8-byte server challenge the responses answer.
+    pub challenge: [u8; 8],
+    /// The NT (NTLMv2) challenge response.
+    pub nt_response: Vec<u8>,
+    /// The LM (LMv2) challenge response.
+    pub lm_response: Vec<u8>,
+}
+
+impl core::fmt::Debug for NetworkLogon {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("NetworkLogon")
+            .field("domain", &self.domain)
+            .field("user", &self.user)
+            .field("workstation", &self.workstation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The DC's verdict on a logon.
+#[derive(Debug)]
+pub enum LogonOutcome {
+    /// Authenticated: the validation information.
+    Success(Box<ValidationSamInfo2>),
+    /// Refused with this status (wrong password, disabled, ...).
+    Refused(NtStatus),
+}
+
+struct Established {
+    conn: TcpConnection,
+    flags: NegotiateFlags,
+}
+
+/// A secure channel to one DC, established on first use and again
+/// whenever the DC stops honouring it.
+pub struct SecureChannel {
+    dc: IpAddr,
+    dc_name: String,
+    account: MachineAccount,
+    timeout: Duration,
+    current: Option<Established>,
+    establishments: u64,
+}
+
+impl core::fmt::Debug for SecureChannel {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("SecureChannel")
+            .field("dc", &self.dc)
+            .field("dc_name", &self.dc_name)
+            .field("established", &self.current.is_some())
+            .field("establishments", &self.establishments)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SecureChannel {
+    /// A channel to the DC at `dc` (named `dc_name`, e.g. its FQDN, in the
+    /// calls' server name) for `account`; nothing is sent yet.
+    pub fn new(dc: IpAddr, dc_name: &str, account: MachineAccount, timeout: Duration) -> Self {
+        Self {
+            dc,
+            dc_name: dc_name.to_owned(),
+            account,
+            timeout,
+            current: None,
+            establishments: 0,
+        }
+    }
+
+    /// How many times the channel has been (re-)established.
+    pub fn establishments(&self) -> u64 {
+        self.establishments
+    }
+
+    /// The flags the DC granted, once established.
+    pub fn negotiated_flags(&self) -> Option<NegotiateFlags> {
+        self.current.as_ref().map(|e| e.flags)
+    }
+
+    fn rpc(&self, source: RpcError) -> ChannelError {
+        ChannelError::Rpc {
+            dc: self.dc_name.clone(),
+            error: source,
+        }
+    }
+
+    fn server_name(&self) -> WideString {
+        WideString::new(format!(r"\\{}", self.dc_name))
+    }
+
+    /// Establishes the channel now (MS-NRPC 3.1.4.1 and 3.4.5.1.1).
+    pub async fn establish(&mut self) -> Result<(), ChannelError> {
+        self.current = None;
+        let port = map_tcp_port(self.dc, SyntaxId::NETLOGON, self.timeout)
+            .await
+            .map_err(|e| self.rpc(e))?;
+        let addr = SocketAddr::new(self.dc, port);
+        let mut plain = TcpConnection::connect(
+            addr,
+            "NETLOGON",
+            SyntaxId::NETLOGON,
+            BindAuth::None,
+            self.timeout,
+        )
+        .await
+        .map_err(|e| self.rpc(e))?;
+        let mut client_challenge = [0; 8];
+        getrandom::fill(&mut client_challenge).map_err(ChannelError::Random)?;
+        let computer = WideString::new(self.account.netbios_name.clone());
+        let challenge: ServerReqChallengeResponse = plain
+            .call(
+                Opnum::SERVER_REQ_CHALLENGE.value(),
+                &ServerReqChallengeRequest {
+                    primary_name: Some(self.server_name()),
+                    computer_name: computer.clone(),
+                    client_challenge: Credential {
+                        data: client_challenge,
+                    },
+                },
+            )
+            .await
+            .map_err(|e| self.rpc(e))?;
+        self.check("NetrServerReqChallenge", challenge.status, "")?;
+        let server_challenge = challenge.server_challenge.data;
+        let hash = nt_hash(&self.account.password);
+        let (chain, client_credential) =
+            CredentialChain::new(&hash, &client_challenge, &server_challenge);
+        let auth: ServerAuthenticate3Response = plain
+            .call(
+                Opnum::SERVER_AUTHENTICATE3.value(),
+                &ServerAuthenticate3Request {
+                    primary_name: Some(self.server_name()),
+                    account_name: WideString::new(format!("{}$", self.account.netbios_name)),
+                    secure_channel_type: SecureChannelType::WORKSTATION,
+                    computer_name: computer,
+                    client_credential,
+                    negotiate_flags: NegotiateFlags::PROPOSED,
+                },
+            )
+            .await
+            .map_err(|e| self.rpc(e))?;
+        self.check(
+            "NetrServerAuthenticate3",
+            auth.status,
+            match auth.status {
+                NtStatus::ACCESS_DENIED => {
+                    ": the DC refused the machine password; run `domain-join testjoin`, then rejoin"
+                }
+                NtStatus::NO_TRUST_SAM_ACCOUNT => {
+                    ": the machine account is gone from the domain; rejoin with `domain-join join`"
+                }
+                _ => "",
+            },
+        )?;
+        chain
+            .verify_server(&server_challenge, &auth.server_credential)
+            .map_err(|mismatch| ChannelError::Credential {
+                dc: self.dc_name.clone(),
+                mismatch,
+            })?;
+        if !auth.negotiate_flags.contains(NegotiateFlags::REQUIRED) {
+            return Err(ChannelError::Downgrade {
+                dc: self.dc_name.clone(),
+                granted: auth.negotiate_flags.bits(),
+            });
+        }
+        drop(plain);
+        let sealed = TcpConnection::connect(
+            addr,
+            "NETLOGON",
+            SyntaxId::NETLOGON,
+            BindAuth::Schannel {
+                context: Schannel::new(chain.session_key().clone(), true, true),
+                domain: self.account.netbios_domain.clone(),
+                computer: self.account.netbios_name.clone(),
+                level: AuthLevel::PKT_PRIVACY,
+            },
+            self.timeout,
+        )
+        .await
+        .map_err(|e| self.rpc(e))?;
+        self.establishments += 1;
+        tracing::debug!(dc = %self.dc_name, port, flags = auth.negotiate_flags.bits(), "secure channel established");
+        self.current = Some(Established {
+            conn: sealed,
+            flags: auth.negotiate_flags,
+        });
+        Ok(())
+    }
+
+    fn check(
+        &self,
+        call: &'static str,
+        status: NtStatus,
+        hint: &'static str,
+    ) -> Result<(), ChannelError> {
+        if status == NtStatus::SUCCESS {
+            Ok(())
+        } else {
+            Err(ChannelError::Status {
+                call,
+                dc: self.dc_name.clone(),
+                status,
+                hint,
+            })
+        }
+    }
+
+    /// Has the DC verify a network logon (NetrLogonSamLogonEx), asking for
+    /// SAM_INFO2 validation. If the channel fails (DC restarted, connection
+    /// lost, channel forgotten) it is re-established once and the logon
+    /// retried.
+    pub async fn logon_network(
+        &mut self,
+        logon: &NetworkLogon,
+    ) -> Result<LogonOutcome, ChannelError> {
+        let request = LogonSamLogonExRequest {
+            logon_server: Some(self.server_name()),
+            computer_name: Some(WideString::new(self.account.netbios_name.clone())),
+            logon_level: 2,
+            logon_information: LogonLevel::Network(Box::new(NetworkInfo {
+                identity: super::LogonIdentityInfo {
+                    logon_domain_name: crate::ndr::UnicodeString::new(logon.domain.clone()),
+                    parameter_control: super::MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT
+                        | super::MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
+                    reserved_low: 0,
+                    reserved_high: 0,
+                    user_name: crate::ndr::UnicodeString::new(logon.user.clone()),
+                    workstation: crate::ndr::UnicodeString::new(logon.workstation.clone()),
+                },
+                lm_challenge: logon.challenge,
+                nt_response: crate::ndr::NetlogonString(Some(logon.nt_response.clone())),
+                lm_response: crate::ndr::NetlogonString(Some(logon.lm_response.clone())),
+            })),
+            validation_level: VALIDATION_SAM_INFO2,
+            extra_flags: 0,
+        };
+        let mut retried = false;
+        loop {
+            if self.current.is_none() {
+                self.establish().await?;
+            }
+            let Some(current) = self.current.as_mut() else {
+                continue;
+            };
+            let result: Result<LogonSamLogonExResponse, RpcError> = current
+                .conn
+                .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
+                .await;
+            match result {
+                Ok(resp) if channel_lost(resp.status) && !retried => {
+                    tracing::info!(dc = %self.dc_name, status = %resp.status, "secure channel lost; re-establishing");
+                }
+                Ok(resp) => return Ok(outcome(resp)),
+                Err(e) if !retried => {
+                    tracing::info!(dc = %self.dc_name, error = %e, "secure channel failed; re-establishing");
+                }
+                Err(e) => {
+                    self.current = None;
+                    return Err(self.rpc(e));
+                }
+            }
+            self.current = None;
+            retried = true;
+        }
+    }
+}
+
+/// Statuses with which a DC says it no longer honours the channel.
+fn channel_lost(status: NtStatus) -> bool {
+    matches!(
+        status,
+        NtStatus::ACCESS_DENIED
+            | NtStatus::INVALID_SERVER_STATE
+            | NtStatus::TRUSTED_RELATIONSHIP_FAILURE
+            | NtStatus::RPC_PROTOCOL_ERROR
+    )
+}
+
+fn outcome(resp: LogonSamLogonExResponse) -> LogonOutcome {
+    match (resp.status, resp.validation) {
+        (NtStatus::SUCCESS, Validation::SamInfo2(info)) => LogonOutcome::Success(info),
+        (NtStatus::SUCCESS, Validation::None) => {
+            LogonOutcome::Refused(NtStatus::RPC_PROTOCOL_ERROR)
+        }
+        (status, _) => LogonOutcome::Refused(status),
+    }
+}

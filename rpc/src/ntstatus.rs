@@ -1,0 +1,91 @@
+//! MS-ERREF 2.3.1 NTSTATUS values that RPC calls return, each with the
+//! message an administrator is shown.
+
+open_enum! {
+    /// An NTSTATUS code (MS-ERREF 2.3.1).
+    pub struct NtStatus(u32) {
+        /// STATUS_SUCCESS.
+        SUCCESS = 0x0000_0000 => "success",
+        /// STATUS_MORE_ENTRIES.
+        MORE_ENTRIES = 0x0000_0105 => "more entries are available",
+        /// STATUS_SOME_NOT_MAPPED.
+        SOME_NOT_MAPPED = 0x0000_0107 => "some names or SIDs could not be mapped",
+        /// STATUS_NO_MORE_ENTRIES.
+        NO_MORE_ENTRIES = 0x8000_001a => "no more entries",
+        /// STATUS_INVALID_PARAMETER.
+        INVALID_PARAMETER = 0xc000_000d => "invalid parameter (STATUS_INVALID_PARAMETER)",
+        /// STATUS_ACCESS_DENIED.
+        ACCESS_DENIED = 0xc000_0022 => "access denied (STATUS_ACCESS_DENIED)",
+        /// STATUS_OBJECT_NAME_NOT_FOUND.
+        OBJECT_NAME_NOT_FOUND = 0xc000_0034 => "object name not found (STATUS_OBJECT_NAME_NOT_FOUND)",
+        /// STATUS_NO_SUCH_USER.
+        NO_SUCH_USER = 0xc000_0064 => "no such user (STATUS_NO_SUCH_USER)",
+        /// STATUS_WRONG_PASSWORD.
+        WRONG_PASSWORD = 0xc000_006a => "wrong password (STATUS_WRONG_PASSWORD)",
+        /// STATUS_LOGON_FAILURE.
+        LOGON_FAILURE = 0xc000_006d => "unknown user name or bad password (STATUS_LOGON_FAILURE)",
+        /// STATUS_ACCOUNT_RESTRICTION.
+        ACCOUNT_RESTRICTION = 0xc000_006e => "account restriction (STATUS_ACCOUNT_RESTRICTION)",
+        /// STATUS_INVALID_LOGON_HOURS.
+        INVALID_LOGON_HOURS = 0xc000_006f => "logon outside the account's allowed hours (STATUS_INVALID_LOGON_HOURS)",
+        /// STATUS_INVALID_WORKSTATION.
+        INVALID_WORKSTATION = 0xc000_0070 => "the account may not log on from this workstation (STATUS_INVALID_WORKSTATION)",
+        /// STATUS_PASSWORD_EXPIRED.
+        PASSWORD_EXPIRED = 0xc000_0071 => "password expired (STATUS_PASSWORD_EXPIRED)",
+        /// STATUS_ACCOUNT_DISABLED.
+        ACCOUNT_DISABLED = 0xc000_0072 => "account disabled (STATUS_ACCOUNT_DISABLED)",
+        /// STATUS_NONE_MAPPED.
+        NONE_MAPPED = 0xc000_0073 => "none of the names or SIDs could be mapped (STATUS_NONE_MAPPED)",
+        /// STATUS_INVALID_INFO_CLASS.
+        INVALID_INFO_CLASS = 0xc000_0003 => "invalid information class (STATUS_INVALID_INFO_CLASS)",
+        /// STATUS_NO_LOGON_SERVERS.
+        NO_LOGON_SERVERS = 0xc000_005e => "no logon servers available (STATUS_NO_LOGON_SERVERS)",
+        /// STATUS_NO_SUCH_DOMAIN.
+        NO_SUCH_DOMAIN = 0xc000_00df => "no such domain (STATUS_NO_SUCH_DOMAIN)",
+        /// STATUS_NOT_SUPPORTED.
+        NOT_SUPPORTED = 0xc000_00bb => "not supported (STATUS_NOT_SUPPORTED)",
+        /// STATUS_INVALID_SERVER_STATE.
+        INVALID_SERVER_STATE = 0xc000_00dc => "invalid server state (STATUS_INVALID_SERVER_STATE)",
+        /// STATUS_NO_TRUST_SAM_ACCOUNT.
+        NO_TRUST_SAM_ACCOUNT = 0xc000_018b => "the DC has no machine account for this host (STATUS_NO_TRUST_SAM_ACCOUNT)",
+        /// STATUS_TRUSTED_RELATIONSHIP_FAILURE.
+        TRUSTED_RELATIONSHIP_FAILURE = 0xc000_018d => "the trust relationship failed (STATUS_TRUSTED_RELATIONSHIP_FAILURE)",
+        /// STATUS_ACCOUNT_EXPIRED.
+        ACCOUNT_EXPIRED = 0xc000_0193 => "account expired (STATUS_ACCOUNT_EXPIRED)",
+        /// STATUS_PASSWORD_MUST_CHANGE.
+        PASSWORD_MUST_CHANGE = 0xc000_0224 => "password expired: it must be changed before logon (STATUS_PASSWORD_MUST_CHANGE)",
+        /// STATUS_ACCOUNT_LOCKED_OUT.
+        ACCOUNT_LOCKED_OUT = 0xc000_0234 => "account locked out (STATUS_ACCOUNT_LOCKED_OUT)",
+        /// STATUS_DOWNGRADE_DETECTED.
+        DOWNGRADE_DETECTED = 0xc000_0388 => "downgrade detected (STATUS_DOWNGRADE_DETECTED)",
+        /// STATUS_RPC_PROTOCOL_ERROR.
+        RPC_PROTOCOL_ERROR = 0xc002_001d => "RPC protocol error (STATUS_RPC_PROTOCOL_ERROR)",
+    }
+}
+
+impl NtStatus {
+    /// Whether the severity bits say error (0xC...).
+    pub const fn is_error(self) -> bool {
+        self.0 >> 30 == 3
+    }
+}
+
+impl crate::ndr::Ndr for NtStatus {
+    const ALIGN: usize = 4;
+
+    fn encode_scalars(&self, w: &mut crate::ndr::NdrWriter) {
+        w.u32(self.0);
+    }
+
+    fn decode_scalars(
+        r: &mut crate::ndr::NdrReader<'_>,
+    ) -> Result<Self, crate::error::DecodeError> {
+        r.u32().map(Self)
+    }
+}
+
+impl Default for NtStatus {
+    fn default() -> Self {
+        Self::SUCCESS
+    }
+}

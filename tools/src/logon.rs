@@ -1,0 +1,198 @@
+//! `adjoin authenticate-user`: a domain logon verified by the DC over the NETLOGON
+//! secure channel, as the SMB server will do it.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use adjoin_auth::ntlm::{AvId, AvPair, AvPairs, Ntlmv2Response, nt_hash, ntowf_v2};
+use adjoin_join::discover::DiscoverOptions;
+use adjoin_join::member;
+use adjoin_registry::Registry;
+use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
+use adjoin_rpc::ntstatus::NtStatus;
+use anyhow::{Context, anyhow, bail};
+
+use super::AuthenticateUserArgs;
+use crate::cli;
+
+/// Seconds between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
+const FILETIME_UNIX_OFFSET: u64 = 11_644_473_600;
+
+fn filetime_now() -> u64 {
+    let since_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    (since_unix.as_secs() + FILETIME_UNIX_OFFSET) * 10_000_000
+        + u64::from(since_unix.subsec_nanos() / 100)
+}
+
+fn random8() -> anyhow::Result<[u8; 8]> {
+    let mut out = [0; 8];
+    getrandom::fill(&mut out).map_err(|e| anyhow!("the system random source failed: {e}"))?;
+    Ok(out)
+}
+
+/// Splits `DOMAIN\user` (or `user`, in `default_domain`).
+fn split_user<'a>(given: &'a str, default_domain: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
+    let (domain, user) = given.split_once('\\').unwrap_or((default_domain, given));
+    if user.is_empty() || domain.is_empty() || user.contains('\\') {
+        bail!("{given:?}: give the user as DOMAIN\\user");
+    }
+    Ok((domain, user))
+}
+
+/// What the client side of an NTLM logon sends: an NTLMv2 response to a fresh challenge,
+/// with the target information a Windows server would have offered.
+fn network_logon(
+    domain: &str,
+    user: &str,
+    password: &str,
+    workstation: &str,
+    dns_domain: &str,
+) -> anyhow::Result<NetworkLogon> {
+    let challenge = random8()?;
+    let client_challenge = random8()?;
+    let timestamp = filetime_now();
+    let mut target = AvPairs::new();
+    target.push(AvPair::string(AvId::NB_DOMAIN_NAME, domain)?);
+    target.push(AvPair::string(AvId::NB_COMPUTER_NAME, workstation)?);
+    target.push(AvPair::string(AvId::DNS_DOMAIN_NAME, dns_domain)?);
+    target.push(AvPair::timestamp(timestamp));
+    let owf = ntowf_v2(&nt_hash(password), user, domain);
+    let response = Ntlmv2Response::compute(
+        &owf,
+        &challenge,
+        &client_challenge,
+        timestamp,
+        &target.encode(),
+    );
+    Ok(NetworkLogon {
+        domain: domain.to_owned(),
+        user: user.to_owned(),
+        workstation: workstation.to_owned(),
+        challenge,
+        nt_response: response.nt_challenge_response().to_vec(),
+        lm_response: response.lm_challenge_response().to_vec(),
+    })
+}
+
+/// The message for a refused logon (the status names stay visible for scripts).
+fn refusal(status: NtStatus) -> String {
+    match status {
+        NtStatus::WRONG_PASSWORD => "wrong password (STATUS_WRONG_PASSWORD)".into(),
+        NtStatus::NO_SUCH_USER => "no such user in the domain (STATUS_NO_SUCH_USER)".into(),
+        NtStatus::ACCOUNT_DISABLED => {
+            "the account is disabled (STATUS_ACCOUNT_DISABLED); an administrator must enable it"
+                .into()
+        }
+        NtStatus::PASSWORD_EXPIRED => {
+            "the password has expired (STATUS_PASSWORD_EXPIRED); change it first, e.g. with \
+             `adjoin kpasswd`"
+                .into()
+        }
+        NtStatus::PASSWORD_MUST_CHANGE => {
+            "the password has expired: it must be changed before the first logon \
+             (STATUS_PASSWORD_MUST_CHANGE); change it first, e.g. with `adjoin kpasswd`"
+                .into()
+        }
+        NtStatus::ACCOUNT_LOCKED_OUT => {
+            "the account is locked out (STATUS_ACCOUNT_LOCKED_OUT)".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Result<()> {
+    let path = Registry::default_path();
+    let registry = Registry::open(&path)
+        .with_context(|| format!("cannot open the registry {}", path.display()))?;
+    let m = member::membership(&registry).map_err(|e| anyhow!(e))?;
+    let (domain, user) = split_user(&args.user, &m.account.netbios_domain)?;
+    let password = cli::read_secret(
+        &format!("Password for {domain}\\{user}: "),
+        args.password_stdin,
+    )?;
+    let dns_servers = if args.dns_servers.is_empty() {
+        member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
+    } else {
+        args.dns_servers
+    };
+    let opts = DiscoverOptions {
+        dns_servers,
+        ..DiscoverOptions::default()
+    };
+    let timeout = Duration::from_secs(args.timeout.clamp(1, 120));
+    let (mut channel, dc) = member::secure_channel(&registry, &opts, timeout)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    drop(registry);
+    let logon = network_logon(
+        domain,
+        user,
+        &password,
+        &m.account.netbios_name,
+        &m.dns_domain,
+    )?;
+    drop(password);
+    let outcome = channel.logon_network(&logon).await?;
+    let info = match outcome {
+        LogonOutcome::Success(info) => info,
+        LogonOutcome::Refused(status) => bail!("{domain}\\{user}: {}", refusal(status)),
+    };
+    let user_sid = info
+        .user_sid()
+        .ok_or(anyhow!("the DC's answer names no logon domain SID"))?;
+    let groups: Vec<String> = info.group_sids().iter().map(ToString::to_string).collect();
+    let primary = info
+        .logon_domain_id
+        .as_ref()
+        .map(|d| d.with_rid(info.primary_group_id).to_string())
+        .unwrap_or_default();
+    if args.json {
+        let out = serde_json::json!({
+            "user": format!("{}\\{}", info.logon_domain_name.as_str(), info.effective_name.as_str()),
+            "full_name": info.full_name.as_str(),
+            "sid": user_sid.to_string(),
+            "primary_group": primary,
+            "groups": groups,
+            "logon_server": info.logon_server.as_str(),
+            "dc": dc.dc_name,
+            "user_flags": info.user_flags,
+            "account_control": info.user_account_control(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{}\\{}: authenticated by {} (NTLMv2 over the NETLOGON secure channel)",
+            info.logon_domain_name.as_str(),
+            info.effective_name.as_str(),
+            dc.dc_name
+        );
+        println!("  full name:     {}", info.full_name.as_str());
+        println!("  SID:           {user_sid}");
+        println!("  primary group: {primary}");
+        println!("  groups:");
+        for g in &groups {
+            println!("    {g}");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_split_on_the_backslash() {
+        assert_eq!(
+            split_user(r"EXAMPLE\alice", "X").unwrap(),
+            ("EXAMPLE", "alice")
+        );
+        assert_eq!(
+            split_user("alice", "EXAMPLE").unwrap(),
+            ("EXAMPLE", "alice")
+        );
+        assert!(split_user(r"EXAMPLE\", "X").is_err());
+        assert!(split_user(r"a\b\c", "X").is_err());
+    }
+}

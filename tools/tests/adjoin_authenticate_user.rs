@@ -1,0 +1,152 @@
+//! `adjoin authenticate-user --ntlm` against the lab DC (MS-NRPC 3.1.4 secure channel,
+//! 3.3 Netlogon SSP sealing, 3.5.4.5.1 NetrLogonSamLogonEx): the machine joined with
+//! `domain-join`, the SIDs checked against what the DC's own database says (ldbsearch).
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use adjoin_tests::Lab;
+
+fn run(bin: &str, registry: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("ADJOIN_REGISTRY", registry)
+        .env_remove("ADJOIN_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
+    child.wait_with_output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// The objectSid the DC's database holds for `account`.
+fn object_sid(lab: &Lab, account: &str) -> String {
+    let out = Command::new("ldbsearch")
+        .args([
+            "-H",
+            &format!("{}/private/sam.ldb", lab.dir),
+            &format!("(sAMAccountName={account})"),
+            "objectSid",
+        ])
+        .output()
+        .unwrap();
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
+}
+
+fn authenticate(lab: &Lab, reg: &Path, user: &str, password: &str, json: bool) -> Output {
+    let mut args = vec![
+        "authenticate-user",
+        "--ntlm",
+        user,
+        "--password-stdin",
+        "--dns-server",
+        &lab.dc,
+    ];
+    if json {
+        args.push("--json");
+    }
+    run(env!("CARGO_BIN_EXE_adjoin"), reg, &args, password)
+}
+
+#[test]
+fn ms_nrpc_network_logon_through_the_secure_channel() {
+    let lab = Lab::get();
+    let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let join = run(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &[
+            "join",
+            &lab.domain,
+            &lab.admin,
+            "--name",
+            "ntlmtest.example.test",
+            "--dns-server",
+            &lab.dc,
+            "--keytab",
+            kt.to_str().unwrap(),
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(join.status.success(), "join: {}", text(&join.stderr));
+
+    // alice: her SID and the engineers group, as the DC's database has them.
+    let out = authenticate(&lab, &reg, r"EXAMPLE\alice", &lab.password("alice"), true);
+    assert!(out.status.success(), "alice: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sid"], object_sid(&lab, "alice").as_str(), "{v}");
+    let groups: Vec<&str> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.as_str())
+        .collect();
+    let engineers = object_sid(&lab, "engineers");
+    assert!(
+        groups.contains(&engineers.as_str()),
+        "{engineers} not in {groups:?}"
+    );
+    assert_eq!(v["user"], r"EXAMPLE\alice");
+    // The text form names the same SID.
+    let plain = authenticate(&lab, &reg, "alice", &lab.password("alice"), false);
+    assert!(text(&plain.stdout).contains(&object_sid(&lab, "alice")));
+
+    // Each refusal with its own message.
+    for (user, password, expected) in [
+        (
+            r"EXAMPLE\bob",
+            "not-bobs-password",
+            "wrong password (STATUS_WRONG_PASSWORD)",
+        ),
+        (
+            r"EXAMPLE\dave",
+            lab.password("dave").as_str(),
+            "STATUS_ACCOUNT_DISABLED",
+        ),
+        (
+            r"EXAMPLE\carol",
+            lab.password("carol").as_str(),
+            "STATUS_PASSWORD_MUST_CHANGE",
+        ),
+        (r"EXAMPLE\nobody-here", "x", "STATUS_NO_SUCH_USER"),
+    ] {
+        let out = authenticate(&lab, &reg, user, password, false);
+        assert!(!out.status.success(), "{user} logged on");
+        let err = text(&out.stderr);
+        assert!(err.contains(expected), "{user}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(
+            !err.contains(password) || password.len() < 3,
+            "password echoed: {err}"
+        );
+    }
+
+    let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
+}
+
+#[test]
+fn not_joined_is_a_clear_error() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let out = authenticate(&lab, &dir.path().join("registry.db"), "alice", "x", false);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not joined"),
+        "{}",
+        text(&out.stderr)
+    );
+}
