@@ -64,14 +64,18 @@ pub fn registry_dns_servers(registry: &Registry) -> Result<Vec<SocketAddr>, Stri
 /// Finds a DC of the joined domain and prepares a secure channel to it
 /// (established on first use).
 pub async fn secure_channel(
-    registry: &Registry,
+    membership: &Membership,
     opts: &DiscoverOptions,
     timeout: Duration,
 ) -> Result<(SecureChannel, DomainController), String> {
-    let m = membership(registry)?;
-    let dc = discover::discover(&m.dns_domain, opts)
+    let dc = discover::discover(&membership.dns_domain, opts)
         .await
         .map_err(|e| e.to_string())?;
-    let channel = SecureChannel::new(dc.dc_address, &dc.dc_name, m.account, timeout);
+    let channel = SecureChannel::new(
+        dc.dc_address,
+        &dc.dc_name,
+        membership.account.clone(),
+        timeout,
+    );
     Ok((channel, dc))
 }

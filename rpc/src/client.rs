@@ -8,7 +8,7 @@ use crate::error::{DecodeError, EncodeError, ReassemblyError};
 use crate::fragment::{Reassembler, fragment_request};
 use crate::pdu::{
     AuthLevel, AuthType, AuthVerifier, Bind, Body, ContextElement, FaultStatus, HEADER_LEN, Header,
-    PacketType, Pdu, PfcFlags, Request, SEC_TRAILER_LEN,
+    PacketType, Pdu, Request, SEC_TRAILER_LEN,
 };
 use crate::schannel::{self, SIGNATURE_LEN, Schannel, SchannelError};
 use crate::uuid::SyntaxId;
@@ -54,13 +54,12 @@ pub enum RpcError {
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
     /// The transport failed.
-    #[error("{context}: {source}")]
+    #[error("{context}: {error}")]
     Io {
         /// What was being done.
         context: String,
-        /// The error.
-        #[source]
-        source: std::io::Error,
+        /// The error (not a `source`: the message carries it).
+        error: std::io::Error,
     },
     /// The server did not answer in time.
     #[error("{0}: no answer within the timeout")]
@@ -110,6 +109,8 @@ const AUTH_CONTEXT_ID: u32 = 1;
 struct Security {
     context: Schannel,
     level: AuthLevel,
+    /// The NL_AUTH_MESSAGE for the bind, until it is sent.
+    bind_token: Option<Vec<u8>>,
 }
 
 /// A binding's state between the bind and the calls.
@@ -119,8 +120,6 @@ pub struct ClientBinding {
     next_call_id: u32,
     max_xmit: u16,
     security: Option<Security>,
-    bind_token: Option<Vec<u8>>,
-    bind_level: AuthLevel,
 }
 
 impl core::fmt::Debug for ClientBinding {
@@ -137,18 +136,18 @@ impl core::fmt::Debug for ClientBinding {
 impl ClientBinding {
     /// A binding to `syntax` (named `interface` in errors) with `auth`.
     pub fn new(interface: &'static str, auth: BindAuth) -> Self {
-        let (security, bind_token, bind_level) = match auth {
-            BindAuth::None => (None, None, AuthLevel::NONE),
+        let security = match auth {
+            BindAuth::None => None,
             BindAuth::Schannel {
                 context,
                 domain,
                 computer,
                 level,
-            } => (
-                Some(Security { context, level }),
-                Some(schannel::negotiate_message(&domain, &computer)),
+            } => Some(Security {
+                context,
                 level,
-            ),
+                bind_token: Some(schannel::negotiate_message(&domain, &computer)),
+            }),
         };
         Self {
             interface,
@@ -156,8 +155,6 @@ impl ClientBinding {
             next_call_id: 1,
             max_xmit: MAX_FRAG,
             security,
-            bind_token,
-            bind_level,
         }
     }
 
@@ -183,10 +180,11 @@ impl ClientBinding {
                 }],
             }),
         );
-        if let Some(token) = self.bind_token.take() {
+        if let Some(sec) = &mut self.security {
+            let token = sec.bind_token.take().unwrap_or_default();
             pdu.auth = Some(AuthVerifier::new(
                 AuthType::NETLOGON,
-                self.bind_level,
+                sec.level,
                 AUTH_CONTEXT_ID,
                 token,
             ));
@@ -257,6 +255,7 @@ impl ClientBinding {
             let Body::Request(req) = &pdu.body else {
                 unreachable!("fragment_request yields requests");
             };
+            let data_start = HEADER_LEN + req.header_len();
             let body_len = req.header_len() + req.stub.len();
             let verifier = AuthVerifier::new(
                 AuthType::NETLOGON,
@@ -268,7 +267,6 @@ impl ClientBinding {
             let data_end = HEADER_LEN + body_len + usize::from(verifier.pad_length);
             pdu.auth = Some(verifier);
             let mut raw = pdu.to_bytes()?;
-            let data_start = HEADER_LEN + req_header_len(&raw);
             let sig_at = raw.len() - SIGNATURE_LEN;
             let signature = sec
                 .context
@@ -334,12 +332,3 @@ impl ClientBinding {
 
 /// alloc_hint, p_cont_id, cancel_count, reserved.
 const RESPONSE_HEADER_LEN: usize = 8;
-
-/// The request body header's length (object UUID or not) of an encoded PDU.
-fn req_header_len(raw: &[u8]) -> usize {
-    if raw[3] & PfcFlags::OBJECT_UUID.bits() != 0 {
-        24
-    } else {
-        8
-    }
-}

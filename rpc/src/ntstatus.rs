@@ -19,7 +19,7 @@ open_enum! {
         /// STATUS_OBJECT_NAME_NOT_FOUND.
         OBJECT_NAME_NOT_FOUND = 0xc000_0034 => "object name not found (STATUS_OBJECT_NAME_NOT_FOUND)",
         /// STATUS_NO_SUCH_USER.
-        NO_SUCH_USER = 0xc000_0064 => "no such user (STATUS_NO_SUCH_USER)",
+        NO_SUCH_USER = 0xc000_0064 => "no such user in the domain (STATUS_NO_SUCH_USER)",
         /// STATUS_WRONG_PASSWORD.
         WRONG_PASSWORD = 0xc000_006a => "wrong password (STATUS_WRONG_PASSWORD)",
         /// STATUS_LOGON_FAILURE.
@@ -31,9 +31,9 @@ open_enum! {
         /// STATUS_INVALID_WORKSTATION.
         INVALID_WORKSTATION = 0xc000_0070 => "the account may not log on from this workstation (STATUS_INVALID_WORKSTATION)",
         /// STATUS_PASSWORD_EXPIRED.
-        PASSWORD_EXPIRED = 0xc000_0071 => "password expired (STATUS_PASSWORD_EXPIRED)",
+        PASSWORD_EXPIRED = 0xc000_0071 => "the password has expired (STATUS_PASSWORD_EXPIRED)",
         /// STATUS_ACCOUNT_DISABLED.
-        ACCOUNT_DISABLED = 0xc000_0072 => "account disabled (STATUS_ACCOUNT_DISABLED)",
+        ACCOUNT_DISABLED = 0xc000_0072 => "the account is disabled (STATUS_ACCOUNT_DISABLED)",
         /// STATUS_NONE_MAPPED.
         NONE_MAPPED = 0xc000_0073 => "none of the names or SIDs could be mapped (STATUS_NONE_MAPPED)",
         /// STATUS_INVALID_INFO_CLASS.
@@ -53,9 +53,9 @@ open_enum! {
         /// STATUS_ACCOUNT_EXPIRED.
         ACCOUNT_EXPIRED = 0xc000_0193 => "account expired (STATUS_ACCOUNT_EXPIRED)",
         /// STATUS_PASSWORD_MUST_CHANGE.
-        PASSWORD_MUST_CHANGE = 0xc000_0224 => "password expired: it must be changed before logon (STATUS_PASSWORD_MUST_CHANGE)",
+        PASSWORD_MUST_CHANGE = 0xc000_0224 => "the password has expired: it must be changed before the first logon (STATUS_PASSWORD_MUST_CHANGE)",
         /// STATUS_ACCOUNT_LOCKED_OUT.
-        ACCOUNT_LOCKED_OUT = 0xc000_0234 => "account locked out (STATUS_ACCOUNT_LOCKED_OUT)",
+        ACCOUNT_LOCKED_OUT = 0xc000_0234 => "the account is locked out (STATUS_ACCOUNT_LOCKED_OUT)",
         /// STATUS_DOWNGRADE_DETECTED.
         DOWNGRADE_DETECTED = 0xc000_0388 => "downgrade detected (STATUS_DOWNGRADE_DETECTED)",
         /// STATUS_RPC_PROTOCOL_ERROR.

@@ -114,12 +114,11 @@ impl Schannel {
     /// A context for the client (`initiator`) or server side; `seal` for
     /// auth level privacy, otherwise integrity only.
     pub fn new(key: SessionKey, initiator: bool, seal: bool) -> Self {
-        let mut xored = *key.as_bytes();
-        for b in &mut xored {
+        let mut xored = Zeroizing::new(*key.as_bytes());
+        for b in xored.iter_mut() {
             *b ^= 0xf0;
         }
-        let seal_key = SessionKey::from_bytes(xored);
-        xored.iter_mut().for_each(|b| *b = 0);
+        let seal_key = SessionKey::from_bytes(*xored);
         Self {
             key,
             seal_key,

@@ -35,13 +35,12 @@ impl TcpConnection {
         auth: BindAuth,
         timeout: Duration,
     ) -> Result<Self, RpcError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| RpcError::Timeout(format!("connecting to {addr}")))?
-            .map_err(|source| RpcError::Io {
-                context: format!("connecting to {interface} at {addr}"),
-                source,
-            })?;
+        let stream = io(
+            timeout,
+            || format!("connecting to {interface} at {addr}"),
+            TcpStream::connect(addr),
+        )
+        .await?;
         let _ = stream.set_nodelay(true);
         let mut conn = Self {
             stream,
@@ -63,38 +62,28 @@ impl TcpConnection {
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), RpcError> {
         let peer = self.peer;
-        tokio::time::timeout(self.timeout, self.stream.write_all(bytes))
-            .await
-            .map_err(|_| RpcError::Timeout(format!("sending to {peer}")))?
-            .map_err(|source| RpcError::Io {
-                context: format!("sending to {peer}"),
-                source,
-            })
+        io(
+            self.timeout,
+            || format!("sending to {peer}"),
+            self.stream.write_all(bytes),
+        )
+        .await
     }
 
+    /// Reads one fragment: the common header, then the rest of `frag_length`.
     async fn read_fragment(&mut self) -> Result<Vec<u8>, RpcError> {
         let peer = self.peer;
-        let read = async {
-            let mut buf = vec![0; HEADER_LEN];
-            self.stream.read_exact(&mut buf).await?;
-            Ok::<_, std::io::Error>(buf)
-        };
-        let mut buf = tokio::time::timeout(self.timeout, read)
-            .await
-            .map_err(|_| RpcError::Timeout(format!("waiting for {peer}")))?
-            .map_err(|source| RpcError::Io {
-                context: format!("reading from {peer}"),
-                source,
-            })?;
+        let context = || format!("reading from {peer}");
+        let mut buf = vec![0; HEADER_LEN];
+        io(self.timeout, context, self.stream.read_exact(&mut buf)).await?;
         let header = Header::peek(&buf)?.ok_or(RpcError::Protocol("short header"))?;
         buf.resize(usize::from(header.frag_length), 0);
-        tokio::time::timeout(self.timeout, self.stream.read_exact(&mut buf[HEADER_LEN..]))
-            .await
-            .map_err(|_| RpcError::Timeout(format!("waiting for {peer}")))?
-            .map_err(|source| RpcError::Io {
-                context: format!("reading from {peer}"),
-                source,
-            })?;
+        io(
+            self.timeout,
+            context,
+            self.stream.read_exact(&mut buf[HEADER_LEN..]),
+        )
+        .await?;
         Ok(buf)
     }
 
@@ -120,6 +109,22 @@ impl TcpConnection {
     ) -> Result<Resp, RpcError> {
         let stub = self.call_raw(opnum, request.to_stub()).await?;
         Ok(Resp::from_stub(&stub)?)
+    }
+}
+
+/// Runs one transport operation under `timeout`; errors name `context`.
+async fn io<T>(
+    timeout: Duration,
+    context: impl Fn() -> String,
+    operation: impl Future<Output = std::io::Result<T>>,
+) -> Result<T, RpcError> {
+    match tokio::time::timeout(timeout, operation).await {
+        Err(_) => Err(RpcError::Timeout(context())),
+        Ok(Err(error)) => Err(RpcError::Io {
+            context: context(),
+            error,
+        }),
+        Ok(Ok(v)) => Ok(v),
     }
 }
 

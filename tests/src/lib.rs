@@ -3,8 +3,9 @@
 //! The tests in `tests/tests/` talk to the real Samba AD DC that `tools/lab up` runs. They
 //! never skip: without the lab they fail and say how to bring it up.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
 use adjoin_auth::keytab::{Keytab, KeytabEntry};
@@ -202,7 +203,7 @@ impl Lab {
     }
 
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
-    pub fn samba_tool(&self, args: &[&str]) -> std::process::Output {
+    pub fn samba_tool(&self, args: &[&str]) -> Output {
         let admin = format!("{}%{}", self.admin, self.admin_password);
         let url = format!("ldap://{}", self.dc);
         Command::new("samba-tool")
@@ -266,7 +267,29 @@ impl Lab {
 pub const KPASSWD_PSO: &str = "adjoin-kpasswd-tests";
 
 /// Panics with the command's output unless it succeeded.
-pub fn succeeded(out: &std::process::Output, what: &str) {
+/// Runs one of Adjoin's binaries (`bin`, e.g. `env!("CARGO_BIN_EXE_adjoin")`) with its own
+/// registry, no admin password in the environment, and `stdin` as its first input line.
+pub fn run_tool(bin: &str, registry: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("ADJOIN_REGISTRY", registry)
+        .env_remove("ADJOIN_ADMIN_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    // Commands that take no input (query) may exit before reading it.
+    let _ = writeln!(child.stdin.take().expect("piped stdin"), "{stdin}");
+    child.wait_with_output().expect("wait for the tool")
+}
+
+/// Program output as text (lossy).
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub fn succeeded(out: &Output, what: &str) {
     assert!(
         out.status.success(),
         "{what}: {}{}",

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adjoin_auth::ntlm::{AvId, AvPair, AvPairs, Ntlmv2Response, nt_hash, ntowf_v2};
+use adjoin_auth::pac::unix_to_filetime;
 use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member;
 use adjoin_registry::Registry;
@@ -14,15 +15,11 @@ use anyhow::{Context, anyhow, bail};
 use super::AuthenticateUserArgs;
 use crate::cli;
 
-/// Seconds between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
-const FILETIME_UNIX_OFFSET: u64 = 11_644_473_600;
-
 fn filetime_now() -> u64 {
     let since_unix = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    (since_unix.as_secs() + FILETIME_UNIX_OFFSET) * 10_000_000
-        + u64::from(since_unix.subsec_nanos() / 100)
+    unix_to_filetime(i64::try_from(since_unix.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 fn random8() -> anyhow::Result<[u8; 8]> {
@@ -75,30 +72,17 @@ fn network_logon(
     })
 }
 
-/// The message for a refused logon (the status names stay visible for scripts).
+/// The message for a refused logon: the status (its text names the NTSTATUS, for
+/// scripts) and what to do about it.
 fn refusal(status: NtStatus) -> String {
-    match status {
-        NtStatus::WRONG_PASSWORD => "wrong password (STATUS_WRONG_PASSWORD)".into(),
-        NtStatus::NO_SUCH_USER => "no such user in the domain (STATUS_NO_SUCH_USER)".into(),
-        NtStatus::ACCOUNT_DISABLED => {
-            "the account is disabled (STATUS_ACCOUNT_DISABLED); an administrator must enable it"
-                .into()
+    let hint = match status {
+        NtStatus::ACCOUNT_DISABLED => "; an administrator must enable it",
+        NtStatus::PASSWORD_EXPIRED | NtStatus::PASSWORD_MUST_CHANGE => {
+            "; change it first, e.g. with `adjoin kpasswd`"
         }
-        NtStatus::PASSWORD_EXPIRED => {
-            "the password has expired (STATUS_PASSWORD_EXPIRED); change it first, e.g. with \
-             `adjoin kpasswd`"
-                .into()
-        }
-        NtStatus::PASSWORD_MUST_CHANGE => {
-            "the password has expired: it must be changed before the first logon \
-             (STATUS_PASSWORD_MUST_CHANGE); change it first, e.g. with `adjoin kpasswd`"
-                .into()
-        }
-        NtStatus::ACCOUNT_LOCKED_OUT => {
-            "the account is locked out (STATUS_ACCOUNT_LOCKED_OUT)".into()
-        }
-        other => other.to_string(),
-    }
+        _ => "",
+    };
+    format!("{status}{hint}")
 }
 
 pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Result<()> {
@@ -121,7 +105,7 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
         ..DiscoverOptions::default()
     };
     let timeout = Duration::from_secs(args.timeout.clamp(1, 120));
-    let (mut channel, dc) = member::secure_channel(&registry, &opts, timeout)
+    let (mut channel, dc) = member::secure_channel(&m, &opts, timeout)
         .await
         .map_err(|e| anyhow!(e))?;
     drop(registry);
@@ -145,7 +129,8 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
     let primary = info
         .logon_domain_id
         .as_ref()
-        .map(|d| d.with_rid(info.primary_group_id).to_string())
+        .and_then(|d| d.with_rid(info.primary_group_id).ok())
+        .map(|sid| sid.to_string())
         .unwrap_or_default();
     if args.json {
         let out = serde_json::json!({

@@ -2,29 +2,10 @@
 //! 3.3 Netlogon SSP sealing, 3.5.4.5.1 NetrLogonSamLogonEx): the machine joined with
 //! `domain-join`, the SIDs checked against what the DC's own database says (ldbsearch).
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use adjoin_tests::Lab;
-
-fn run(bin: &str, registry: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("ADJOIN_REGISTRY", registry)
-        .env_remove("ADJOIN_ADMIN_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
-    child.wait_with_output().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
+use adjoin_tests::{Lab, run_tool as run, text};
 
 /// The objectSid the DC's database holds for `account`.
 fn object_sid(lab: &Lab, account: &str) -> String {

@@ -6,28 +6,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use adjoin_tests::Lab;
+use adjoin_tests::{Lab, run_tool, text};
 
 /// Runs domain-join with its own registry, the lab's DNS and the admin password on stdin.
-fn domain_join(lab: &Lab, registry: &Path, args: &[&str], password: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_domain-join"))
-        .args(args)
-        .env("ADJOIN_REGISTRY", registry)
-        .env_remove("ADJOIN_ADMIN_PASSWORD")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Commands that take no password (query) may exit before reading it.
-    let _ = writeln!(child.stdin.take().unwrap(), "{password}");
-    let out = child.wait_with_output().unwrap();
-    let _ = lab;
-    out
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+fn domain_join(_lab: &Lab, registry: &Path, args: &[&str], password: &str) -> Output {
+    run_tool(env!("CARGO_BIN_EXE_domain-join"), registry, args, password)
 }
 
 fn samba_tool(lab: &Lab, args: &[&str]) -> Output {

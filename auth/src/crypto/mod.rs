@@ -30,11 +30,11 @@ mod cts;
 mod error;
 mod key;
 mod nfold;
-mod primitives;
+pub(crate) mod primitives;
 mod rc4_hmac;
 mod s2k;
 #[cfg(test)]
-mod test_util;
+pub(crate) mod test_util;
 mod types;
 
 pub use error::CryptoError;

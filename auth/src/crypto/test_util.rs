@@ -1,7 +1,9 @@
-//! Test helpers: hex decoding and a deterministic RNG.
+//! Test helpers: hex decoding, a deterministic RNG, and mutated copies of
+//! real messages for the decoders' no-panic properties.
 
 use core::convert::Infallible;
 
+use proptest::prelude::*;
 use rand_core::{TryCryptoRng, TryRng};
 
 /// Decodes hex, ignoring whitespace, so vectors paste straight from the RFCs.
@@ -21,6 +23,30 @@ pub(crate) fn unhex(text: &str) -> Vec<u8> {
         "odd number of hex digits in {text:?}"
     );
     digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
+}
+
+/// One of `bases` with up to `max_edits` bytes overwritten, bit-flipped,
+/// inserted or cut off.
+pub(crate) fn mutated(bases: Vec<Vec<u8>>, max_edits: usize) -> impl Strategy<Value = Vec<u8>> {
+    let edits = prop::collection::vec(
+        (any::<prop::sample::Index>(), any::<u8>(), 0u8..4),
+        1..max_edits,
+    );
+    (prop::sample::select(bases), edits).prop_map(|(mut bytes, edits)| {
+        for (at, value, kind) in edits {
+            if bytes.is_empty() {
+                break;
+            }
+            let i = at.index(bytes.len());
+            match kind {
+                0 => bytes[i] = value,
+                1 => bytes[i] ^= 1 << (value % 8),
+                2 => bytes.insert(i, value),
+                _ => bytes.truncate(i),
+            }
+        }
+        bytes
+    })
 }
 
 /// An RNG that returns 0, 1, 2, ... (wrapping), starting at its seed.

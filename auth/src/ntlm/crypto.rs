@@ -17,7 +17,7 @@
 
 use core::fmt;
 
-use hmac::{Hmac, KeyInit as _, Mac as _};
+use hmac::KeyInit as _;
 use md4::Md4;
 use md5::{Digest as _, Md5};
 use rc4::{Rc4, StreamCipher as _};
@@ -346,13 +346,9 @@ pub fn verify_mic(
 
 /// HMAC-MD5 of the concatenation of `parts`.
 pub(super) fn hmac_md5(key: &[u8], parts: &[&[u8]]) -> [u8; 16] {
-    // RFC 2104 defines HMAC for keys of any length and the hmac crate's
-    // new_from_slice has no failing path for it.
-    let mut mac = Hmac::<Md5>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    for part in parts {
-        mac.update(part);
-    }
-    mac.finalize().into_bytes().into()
+    let mut out = [0; 16];
+    out.copy_from_slice(&crate::crypto::primitives::hmac::<Md5>(key, parts));
+    out
 }
 
 /// MD5 of the concatenation of `parts`.

@@ -587,28 +587,8 @@ mod tests {
 
     /// A published message with some bytes overwritten, inserted or cut.
     fn mutated() -> impl Strategy<Value = Vec<u8>> {
-        let base = prop_oneof![
-            Just(NEGOTIATE_MESSAGE),
-            Just(CHALLENGE_MESSAGE),
-            Just(AUTHENTICATE_MESSAGE)
-        ];
-        let edits =
-            prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..3), 1..6);
-        (base, edits).prop_map(|(base, edits)| {
-            let mut bytes = unhex(base);
-            for (at, value, kind) in edits {
-                if bytes.is_empty() {
-                    break;
-                }
-                let i = at.index(bytes.len());
-                match kind {
-                    0 => bytes[i] = value,
-                    1 => bytes.insert(i, value),
-                    _ => bytes.truncate(i),
-                }
-            }
-            bytes
-        })
+        let bases = [NEGOTIATE_MESSAGE, CHALLENGE_MESSAGE, AUTHENTICATE_MESSAGE];
+        crate::crypto::test_util::mutated(bases.map(unhex).to_vec(), 6)
     }
 
     proptest! {

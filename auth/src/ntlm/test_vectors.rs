@@ -62,21 +62,7 @@ pub(super) const SEALED: &str = "54e50165bf1936dc996020c1811b0f06fb5f";
 /// 4.2.4.4: the signature, sequence number 0.
 pub(super) const MESSAGE_SIGNATURE: &str = "01000000 7fb38ec5c55d4976 00000000";
 
-/// Decodes hex, ignoring whitespace, so vectors paste straight from the spec.
-pub(super) fn unhex(text: &str) -> Vec<u8> {
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .map(|b| match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => panic!("not a hex digit: {:?}", char::from(b)),
-        })
-        .collect();
-    assert!(digits.len().is_multiple_of(2), "odd number of hex digits");
-    digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
-}
+pub(super) use crate::crypto::test_util::unhex;
 
 /// [`unhex`] into a fixed-size array.
 pub(super) fn unhex16(text: &str) -> [u8; 16] {

@@ -24,24 +24,7 @@ fn decode_all(bytes: &[u8]) {
 
 /// A real PAC with some bytes overwritten, some inserted or some cut.
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
-    let base = prop_oneof![Just(HEIMDAL), Just(EXTRA), Just(LAB)];
-    let edits = prop::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..8);
-    (base, edits).prop_map(|(base, edits)| {
-        let mut bytes = base.to_vec();
-        for (at, value, kind) in edits {
-            if bytes.is_empty() {
-                break;
-            }
-            let i = at.index(bytes.len());
-            match kind {
-                0 => bytes[i] = value,
-                1 => bytes[i] ^= 1 << (value % 8),
-                2 => bytes.insert(i, value),
-                _ => bytes.truncate(i),
-            }
-        }
-        bytes
-    })
+    crate::crypto::test_util::mutated(vec![HEIMDAL.to_vec(), EXTRA.to_vec(), LAB.to_vec()], 8)
 }
 
 proptest! {

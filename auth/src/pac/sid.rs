@@ -142,6 +142,13 @@ impl Sid {
     }
 }
 
+impl Default for Sid {
+    /// `S-1-0` with no sub-authorities (a value to overwrite while decoding).
+    fn default() -> Self {
+        Self::PLACEHOLDER
+    }
+}
+
 impl fmt::Display for Sid {
     /// MS-DTYP 2.4.2.1: the authority in decimal below 2^32, else in hex.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

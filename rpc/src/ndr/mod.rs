@@ -24,7 +24,7 @@ mod string;
 use crate::codec::{Reader, padding};
 use crate::error::DecodeError;
 
-pub use sid::{ParseSidError, Sid};
+pub use sid::Sid;
 pub use string::{NetlogonString, UnicodeString, WideString};
 
 /// The first referent id written for a non-null pointer (Windows and Samba
@@ -379,11 +379,12 @@ impl<T: Ndr> Ndr for ConformantArray<T> {
     }
 }
 
-/// Declares an NDR structure: the Rust struct (with `Debug`, `Clone`,
-/// `Default`, `PartialEq`, `Eq`) and its [`Ndr`](crate::ndr::Ndr)
-/// implementation, fields in wire order.
+/// The Rust side of [`ndr_struct!`](crate::ndr_struct) and
+/// [`ndr_params!`](crate::ndr_params): the struct with the derives every NDR
+/// value has.
+#[doc(hidden)]
 #[macro_export]
-macro_rules! ndr_struct {
+macro_rules! ndr_declare {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
@@ -400,6 +401,32 @@ macro_rules! ndr_struct {
                 $(#[$fmeta])*
                 $fvis $field: $ty,
             )*
+        }
+    };
+}
+
+/// Declares an NDR structure: the Rust struct (with `Debug`, `Clone`,
+/// `Default`, `PartialEq`, `Eq`) and its [`Ndr`](crate::ndr::Ndr)
+/// implementation, fields in wire order.
+#[macro_export]
+macro_rules! ndr_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $fvis:vis $field:ident : $ty:ty,
+            )*
+        }
+    ) => {
+        $crate::ndr_declare! {
+            $(#[$meta])*
+            $vis struct $name {
+                $(
+                    $(#[$fmeta])*
+                    $fvis $field: $ty,
+                )*
+            }
         }
 
         impl $crate::ndr::Ndr for $name {
@@ -452,13 +479,14 @@ macro_rules! ndr_params {
             )*
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Default, PartialEq, Eq)]
-        $vis struct $name {
-            $(
-                $(#[$fmeta])*
-                $fvis $field: $ty,
-            )*
+        $crate::ndr_declare! {
+            $(#[$meta])*
+            $vis struct $name {
+                $(
+                    $(#[$fmeta])*
+                    $fvis $field: $ty,
+                )*
+            }
         }
 
         impl $crate::ndr::NdrParams for $name {

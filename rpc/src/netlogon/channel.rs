@@ -9,15 +9,18 @@ use std::time::Duration;
 
 use zeroize::Zeroizing;
 
-use super::credential::{CredentialChain, CredentialMismatch, nt_hash};
+use adjoin_auth::ntlm::nt_hash;
+
+use super::credential::{CredentialChain, CredentialMismatch};
 use super::{
-    Credential, LogonLevel, LogonSamLogonExRequest, LogonSamLogonExResponse, NegotiateFlags,
+    Credential, LogonIdentityInfo, LogonLevel, LogonSamLogonExRequest, LogonSamLogonExResponse,
+    MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT, MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT, NegotiateFlags,
     NetworkInfo, Opnum, SecureChannelType, ServerAuthenticate3Request, ServerAuthenticate3Response,
     ServerReqChallengeRequest, ServerReqChallengeResponse, VALIDATION_SAM_INFO2, Validation,
     ValidationSamInfo2,
 };
 use crate::client::{BindAuth, RpcError};
-use crate::ndr::WideString;
+use crate::ndr::{NetlogonString, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;
 use crate::pdu::AuthLevel;
 use crate::schannel::Schannel;
@@ -190,9 +193,25 @@ impl SecureChannel {
         WideString::new(format!(r"\\{}", self.dc_name))
     }
 
-    /// Establishes the channel now (MS-NRPC 3.1.4.1 and 3.4.5.1.1).
+    /// Establishes the channel now, replacing any current one.
     pub async fn establish(&mut self) -> Result<(), ChannelError> {
         self.current = None;
+        self.current = Some(self.connect().await?);
+        Ok(())
+    }
+
+    /// The sealed connection, established first if there is none.
+    async fn connection(&mut self) -> Result<&mut TcpConnection, ChannelError> {
+        let established = match self.current.take() {
+            Some(e) => e,
+            None => self.connect().await?,
+        };
+        Ok(&mut self.current.insert(established).conn)
+    }
+
+    /// MS-NRPC 3.1.4.1 and 3.4.5.1.1: challenge, authenticate, then an
+    /// Schannel-sealed binding on a second connection.
+    async fn connect(&mut self) -> Result<Established, ChannelError> {
         let port = map_tcp_port(self.dc, SyntaxId::NETLOGON, self.timeout)
             .await
             .map_err(|e| self.rpc(e))?;
@@ -226,7 +245,7 @@ impl SecureChannel {
         let server_challenge = challenge.server_challenge.data;
         let hash = nt_hash(&self.account.password);
         let (chain, client_credential) =
-            CredentialChain::new(&hash, &client_challenge, &server_challenge);
+            CredentialChain::new(hash.as_bytes(), &client_challenge, &server_challenge);
         let auth: ServerAuthenticate3Response = plain
             .call(
                 Opnum::SERVER_AUTHENTICATE3.value(),
@@ -283,11 +302,10 @@ impl SecureChannel {
         .map_err(|e| self.rpc(e))?;
         self.establishments += 1;
         tracing::debug!(dc = %self.dc_name, port, flags = auth.negotiate_flags.bits(), "secure channel established");
-        self.current = Some(Established {
+        Ok(Established {
             conn: sealed,
             flags: auth.negotiate_flags,
-        });
-        Ok(())
+        })
     }
 
     fn check(
@@ -316,37 +334,12 @@ impl SecureChannel {
         &mut self,
         logon: &NetworkLogon,
     ) -> Result<LogonOutcome, ChannelError> {
-        let request = LogonSamLogonExRequest {
-            logon_server: Some(self.server_name()),
-            computer_name: Some(WideString::new(self.account.netbios_name.clone())),
-            logon_level: 2,
-            logon_information: LogonLevel::Network(Box::new(NetworkInfo {
-                identity: super::LogonIdentityInfo {
-                    logon_domain_name: crate::ndr::UnicodeString::new(logon.domain.clone()),
-                    parameter_control: super::MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT
-                        | super::MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
-                    reserved_low: 0,
-                    reserved_high: 0,
-                    user_name: crate::ndr::UnicodeString::new(logon.user.clone()),
-                    workstation: crate::ndr::UnicodeString::new(logon.workstation.clone()),
-                },
-                lm_challenge: logon.challenge,
-                nt_response: crate::ndr::NetlogonString(Some(logon.nt_response.clone())),
-                lm_response: crate::ndr::NetlogonString(Some(logon.lm_response.clone())),
-            })),
-            validation_level: VALIDATION_SAM_INFO2,
-            extra_flags: 0,
-        };
+        let request = self.network_request(logon);
         let mut retried = false;
         loop {
-            if self.current.is_none() {
-                self.establish().await?;
-            }
-            let Some(current) = self.current.as_mut() else {
-                continue;
-            };
-            let result: Result<LogonSamLogonExResponse, RpcError> = current
-                .conn
+            let result: Result<LogonSamLogonExResponse, RpcError> = self
+                .connection()
+                .await?
                 .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
                 .await;
             match result {
@@ -364,6 +357,34 @@ impl SecureChannel {
             }
             self.current = None;
             retried = true;
+        }
+    }
+}
+
+impl SecureChannel {
+    /// The NetrLogonSamLogonEx arguments for `logon`, asking for SAM_INFO2.
+    fn network_request(&self, logon: &NetworkLogon) -> LogonSamLogonExRequest {
+        let info = LogonLevel::Network(Box::new(NetworkInfo {
+            identity: LogonIdentityInfo {
+                logon_domain_name: UnicodeString::new(logon.domain.clone()),
+                parameter_control: MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT
+                    | MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
+                reserved_low: 0,
+                reserved_high: 0,
+                user_name: UnicodeString::new(logon.user.clone()),
+                workstation: UnicodeString::new(logon.workstation.clone()),
+            },
+            lm_challenge: logon.challenge,
+            nt_response: NetlogonString(Some(logon.nt_response.clone())),
+            lm_response: NetlogonString(Some(logon.lm_response.clone())),
+        }));
+        LogonSamLogonExRequest {
+            logon_server: Some(self.server_name()),
+            computer_name: Some(WideString::new(self.account.netbios_name.clone())),
+            logon_level: info.class(),
+            logon_information: info,
+            validation_level: VALIDATION_SAM_INFO2,
+            extra_flags: 0,
         }
     }
 }

@@ -4,7 +4,6 @@
 use aes::Aes128;
 use aes::cipher::{BlockCipherEncrypt, KeyInit};
 use hmac::{Hmac, Mac};
-use md4::{Digest, Md4};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
 
@@ -50,17 +49,6 @@ impl SessionKey {
     pub(crate) fn cipher(&self) -> Aes128 {
         Aes128::new_from_slice(&self.0[..]).expect("16-byte AES key")
     }
-}
-
-/// MD4 of the UTF-16LE password: the NT hash ("NTOWFv1").
-pub fn nt_hash(password: &str) -> Zeroizing<[u8; 16]> {
-    let mut units = Zeroizing::new(Vec::with_capacity(password.len() * 2));
-    for u in password.encode_utf16() {
-        units.extend_from_slice(&u.to_le_bytes());
-    }
-    let mut out = Zeroizing::new([0; 16]);
-    out.copy_from_slice(&Md4::digest(&units[..]));
-    out
 }
 
 /// AES-128 in 8-bit cipher feedback mode (NIST SP 800-38A 6.3), encrypting
@@ -139,12 +127,7 @@ impl CredentialChain {
         server_challenge: &[u8; 8],
         received: &Credential,
     ) -> Result<(), CredentialMismatch> {
-        let expected = compute_credential(server_challenge, &self.key);
-        if subtle::ConstantTimeEq::ct_eq(&expected[..], &received.data[..]).into() {
-            Ok(())
-        } else {
-            Err(CredentialMismatch)
-        }
+        matches(&compute_credential(server_challenge, &self.key), received)
     }
 
     /// The session key.
@@ -177,13 +160,21 @@ impl CredentialChain {
         let mut next = *self.stored;
         let low = u32::from_le_bytes([next[0], next[1], next[2], next[3]]).wrapping_add(1);
         next[..4].copy_from_slice(&low.to_le_bytes());
-        let expected = compute_credential(&next, &self.key);
-        if subtle::ConstantTimeEq::ct_eq(&expected[..], &ret.credential.data[..]).into() {
-            *self.stored = next;
-            Ok(())
-        } else {
-            Err(CredentialMismatch)
-        }
+        matches(&compute_credential(&next, &self.key), &ret.credential)?;
+        *self.stored = next;
+        Ok(())
+    }
+}
+
+/// Compares a computed credential with a received one in constant time.
+fn matches(expected: &[u8; 8], received: &Credential) -> Result<(), CredentialMismatch> {
+    if bool::from(subtle::ConstantTimeEq::ct_eq(
+        &expected[..],
+        &received.data[..],
+    )) {
+        Ok(())
+    } else {
+        Err(CredentialMismatch)
     }
 }
 
@@ -210,20 +201,11 @@ mod tests {
     }
 
     #[test]
-    fn nt_hash_of_password() {
-        // MS-NLMP 4.2.2.1.2: NTOWFv1("Password").
-        assert_eq!(
-            *nt_hash("Password"),
-            *b"\xa4\xf4\x9c\x40\x65\x10\xbd\xca\xb6\x82\x4e\xe7\xc3\x0f\xd8\x52"
-        );
-    }
-
-    #[test]
     fn chain_round_trip_between_client_and_server_views() {
-        let hash = nt_hash("machine password");
+        let hash = adjoin_auth::ntlm::nt_hash("machine password");
         let (client_c, server_c) = ([1; 8], [2; 8]);
-        let (mut chain, cred) = CredentialChain::new(&hash, &client_c, &server_c);
-        let key = SessionKey::compute(&hash, &client_c, &server_c);
+        let (mut chain, cred) = CredentialChain::new(hash.as_bytes(), &client_c, &server_c);
+        let key = SessionKey::compute(hash.as_bytes(), &client_c, &server_c);
         assert_eq!(cred.data, compute_credential(&client_c, &key));
         let server_cred = Credential {
             data: compute_credential(&server_c, &key),

@@ -157,12 +157,12 @@ fn netr_logon_sam_logon_ex_response_decodes_samba_validation() {
         bytes(0x60, 4)
     );
     assert_eq!(info.user_account_control(), 0x10);
-    assert_eq!(info.user_sid(), Some(domain.with_rid(1103)));
+    assert_eq!(info.user_sid(), domain.with_rid(1103).ok());
     assert_eq!(
         info.group_sids(),
         vec![
-            domain.with_rid(513),
-            domain.with_rid(1105),
+            domain.with_rid(513).unwrap(),
+            domain.with_rid(1105).unwrap(),
             "S-1-18-1".parse().unwrap()
         ]
     );

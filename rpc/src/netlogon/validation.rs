@@ -92,9 +92,7 @@ ndr_struct! {
 impl ValidationSamInfo2 {
     /// The user's SID: the logon domain's SID and `UserId`.
     pub fn user_sid(&self) -> Option<Sid> {
-        self.logon_domain_id
-            .as_ref()
-            .map(|d| d.with_rid(self.user_id))
+        self.logon_domain_id.as_ref()?.with_rid(self.user_id).ok()
     }
 
     /// Every group SID, domain groups first (primary group included as
@@ -102,7 +100,12 @@ impl ValidationSamInfo2 {
     pub fn group_sids(&self) -> Vec<Sid> {
         let mut out = Vec::new();
         if let (Some(domain), Some(groups)) = (&self.logon_domain_id, &self.group_ids) {
-            out.extend(groups.0.iter().map(|g| domain.with_rid(g.relative_id)));
+            out.extend(
+                groups
+                    .0
+                    .iter()
+                    .filter_map(|g| domain.with_rid(g.relative_id).ok()),
+            );
         }
         if let Some(extra) = &self.extra_sids {
             out.extend(extra.0.iter().filter_map(|s| s.sid.clone()));
