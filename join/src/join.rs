@@ -29,6 +29,7 @@ use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::pac::Sid;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_registry::{Registry, Value};
+use adjoin_rpc::netlogon::channel::SecureChannel;
 use rasn_ldap::{ResultCode, SearchRequestScope};
 use serde::Serialize;
 use zeroize::Zeroizing;
@@ -40,6 +41,8 @@ use crate::names::MachineNames;
 
 /// The registry key the join state lives under.
 pub const JOIN_KEY: &str = r"HKEY_THIS_MACHINE\Join";
+/// How long `rotate` waits for each NETLOGON answer.
+const NETLOGON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// The registry key of the machine account's secrets.
 pub const SECRET_KEY: &str = r"HKEY_THIS_MACHINE\Secrets\MachineAccount";
 /// MS-ADTS 2.2.16: WORKSTATION_TRUST_ACCOUNT.
@@ -873,22 +876,48 @@ pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, 
     }
 }
 
-/// Changes the machine password with the machine's own credentials (kpasswd change),
-/// adds the new keys to the keytab beside the previous kvno's (older ones are dropped),
-/// verifies them, and records the new password and kvno. Returns the new kvno.
+/// How `rotate` tells the domain the new machine password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateMethod {
+    /// NetrServerPasswordSet2 over the NETLOGON secure channel (what Windows members do).
+    Netlogon,
+    /// A Kerberos kpasswd change with the machine's own credentials.
+    Kpasswd,
+}
+
+/// Changes the machine password (over NETLOGON or kpasswd, as `method` says), adds the
+/// new keys to the keytab beside the previous kvno's (older ones are dropped), verifies
+/// them, and records the new password and kvno. Returns the new kvno.
 pub async fn rotate(
     registry: &mut Registry,
     opts: &DiscoverOptions,
     enctypes: &[EncryptionType],
+    method: RotateMethod,
 ) -> Result<u32, String> {
     let j = joined(registry)?;
-    let old = stored_password(registry)?;
-    let kdcs = kdcs_for(&j.domain, opts).await?;
-    let new = machine::generate_password().map_err(|e| e.to_string())?;
-    let servers = kpasswd::kpasswd_servers(&kdcs);
-    kpasswd::change_password(j.account.clone(), old, &new, &kdcs, &servers)
+    let dc = discover::discover(&j.domain, opts)
         .await
-        .map_err(|e| format!("kpasswd change of {}: {e}", j.account))?;
+        .map_err(|e| e.to_string())?;
+    let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
+    let new = machine::generate_password().map_err(|e| e.to_string())?;
+    match method {
+        RotateMethod::Netlogon => {
+            let m = crate::member::membership(registry)?;
+            let mut channel =
+                SecureChannel::new(dc.dc_address, &dc.dc_name, m.account, NETLOGON_TIMEOUT);
+            channel
+                .set_password(&new)
+                .await
+                .map_err(|e| format!("NetrServerPasswordSet2 for {}: {e}", j.account))?;
+        }
+        RotateMethod::Kpasswd => {
+            let old = stored_password(registry)?;
+            let servers = kpasswd::kpasswd_servers(&kdcs);
+            kpasswd::change_password(j.account.clone(), old, &new, &kdcs, &servers)
+                .await
+                .map_err(|e| format!("kpasswd change of {}: {e}", j.account))?;
+        }
+    }
     // AD raises the key version by one with every password change.
     let kvno = j.kvno + 1;
     let entries = machine::keytab_entries(&j.names, &j.realm, &new, kvno, enctypes)

@@ -3,10 +3,12 @@
 //! the registry, to a DC found by discovery.
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use adjoin_auth::ntlm::{AvId, AvPair, AvPairs, Ntlmv2Response, nt_hash, ntowf_v2};
+use adjoin_auth::pac::unix_to_filetime;
 use adjoin_registry::{Registry, Value};
-use adjoin_rpc::netlogon::channel::{MachineAccount, SecureChannel};
+use adjoin_rpc::netlogon::channel::{MachineAccount, NetworkLogon, SecureChannel};
 
 use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::join::{query, stored_password};
@@ -78,4 +80,52 @@ pub async fn secure_channel(
         timeout,
     );
     Ok((channel, dc))
+}
+
+fn filetime_now() -> u64 {
+    let since_unix = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    unix_to_filetime(i64::try_from(since_unix.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
+}
+
+fn random8() -> Result<[u8; 8], String> {
+    let mut out = [0; 8];
+    getrandom::fill(&mut out).map_err(|e| format!("the system random source failed: {e}"))?;
+    Ok(out)
+}
+
+/// What the client side of an NTLM logon sends: an NTLMv2 response to a fresh challenge,
+/// with the target information a Windows server would have offered.
+pub fn network_logon(
+    domain: &str,
+    user: &str,
+    password: &str,
+    workstation: &str,
+    dns_domain: &str,
+) -> Result<NetworkLogon, String> {
+    let challenge = random8()?;
+    let client_challenge = random8()?;
+    let timestamp = filetime_now();
+    let mut target = AvPairs::new();
+    target.push(AvPair::string(AvId::NB_DOMAIN_NAME, domain).map_err(|e| e.to_string())?);
+    target.push(AvPair::string(AvId::NB_COMPUTER_NAME, workstation).map_err(|e| e.to_string())?);
+    target.push(AvPair::string(AvId::DNS_DOMAIN_NAME, dns_domain).map_err(|e| e.to_string())?);
+    target.push(AvPair::timestamp(timestamp));
+    let owf = ntowf_v2(&nt_hash(password), user, domain);
+    let response = Ntlmv2Response::compute(
+        &owf,
+        &challenge,
+        &client_challenge,
+        timestamp,
+        &target.encode(),
+    );
+    Ok(NetworkLogon {
+        domain: domain.to_owned(),
+        user: user.to_owned(),
+        workstation: workstation.to_owned(),
+        challenge,
+        nt_response: response.nt_challenge_response().to_vec(),
+        lm_response: response.lm_challenge_response().to_vec(),
+    })
 }

@@ -1,32 +1,17 @@
 //! `adjoin authenticate-user`: a domain logon verified by the DC over the NETLOGON
 //! secure channel, as the SMB server will do it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use adjoin_auth::ntlm::{AvId, AvPair, AvPairs, Ntlmv2Response, nt_hash, ntowf_v2};
-use adjoin_auth::pac::unix_to_filetime;
 use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member;
 use adjoin_registry::Registry;
-use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
+use adjoin_rpc::netlogon::channel::LogonOutcome;
 use adjoin_rpc::ntstatus::NtStatus;
 use anyhow::{Context, anyhow, bail};
 
 use super::AuthenticateUserArgs;
 use crate::cli;
-
-fn filetime_now() -> u64 {
-    let since_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    unix_to_filetime(i64::try_from(since_unix.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
-}
-
-fn random8() -> anyhow::Result<[u8; 8]> {
-    let mut out = [0; 8];
-    getrandom::fill(&mut out).map_err(|e| anyhow!("the system random source failed: {e}"))?;
-    Ok(out)
-}
 
 /// Splits `DOMAIN\user` (or `user`, in `default_domain`).
 fn split_user<'a>(given: &'a str, default_domain: &'a str) -> anyhow::Result<(&'a str, &'a str)> {
@@ -35,41 +20,6 @@ fn split_user<'a>(given: &'a str, default_domain: &'a str) -> anyhow::Result<(&'
         bail!("{given:?}: give the user as DOMAIN\\user");
     }
     Ok((domain, user))
-}
-
-/// What the client side of an NTLM logon sends: an NTLMv2 response to a fresh challenge,
-/// with the target information a Windows server would have offered.
-fn network_logon(
-    domain: &str,
-    user: &str,
-    password: &str,
-    workstation: &str,
-    dns_domain: &str,
-) -> anyhow::Result<NetworkLogon> {
-    let challenge = random8()?;
-    let client_challenge = random8()?;
-    let timestamp = filetime_now();
-    let mut target = AvPairs::new();
-    target.push(AvPair::string(AvId::NB_DOMAIN_NAME, domain)?);
-    target.push(AvPair::string(AvId::NB_COMPUTER_NAME, workstation)?);
-    target.push(AvPair::string(AvId::DNS_DOMAIN_NAME, dns_domain)?);
-    target.push(AvPair::timestamp(timestamp));
-    let owf = ntowf_v2(&nt_hash(password), user, domain);
-    let response = Ntlmv2Response::compute(
-        &owf,
-        &challenge,
-        &client_challenge,
-        timestamp,
-        &target.encode(),
-    );
-    Ok(NetworkLogon {
-        domain: domain.to_owned(),
-        user: user.to_owned(),
-        workstation: workstation.to_owned(),
-        challenge,
-        nt_response: response.nt_challenge_response().to_vec(),
-        lm_response: response.lm_challenge_response().to_vec(),
-    })
 }
 
 /// The message for a refused logon: the status (its text names the NTSTATUS, for
@@ -109,13 +59,14 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
         .await
         .map_err(|e| anyhow!(e))?;
     drop(registry);
-    let logon = network_logon(
+    let logon = member::network_logon(
         domain,
         user,
         &password,
         &m.account.netbios_name,
         &m.dns_domain,
-    )?;
+    )
+    .map_err(|e| anyhow!(e))?;
     drop(password);
     let outcome = channel.logon_network(&logon).await?;
     let info = match outcome {

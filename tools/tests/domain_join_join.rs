@@ -331,6 +331,43 @@ fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
     }
     let t = domain_join(&lab, &reg, &["testjoin", "--dns-server", &lab.dc], "");
     assert!(t.status.success(), "testjoin: {}", text(&t.stderr));
+
+    // The default rotate went through NetrServerPasswordSet2; the secure channel now
+    // opens with the new password from the registry (NetrServerAuthenticate3 checks it).
+    let logon = run_tool(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &[
+            "authenticate-user",
+            "--ntlm",
+            "alice",
+            "--password-stdin",
+            "--dns-server",
+            &lab.dc,
+        ],
+        &lab.password("alice"),
+    );
+    assert!(
+        logon.status.success(),
+        "logon after rotate: {}",
+        text(&logon.stderr)
+    );
+
+    // The kpasswd way still works too, and AD counts it the same.
+    let rot = domain_join(
+        &lab,
+        &reg,
+        &["rotate", "--kpasswd", "--dns-server", &lab.dc],
+        "",
+    );
+    assert!(
+        rot.status.success(),
+        "rotate --kpasswd: {}",
+        text(&rot.stderr)
+    );
+    assert_eq!(kvno_in_ad(), after + 1);
+    let kinit = mit_kinit_k(&lab, kt_s, "ROTATE", dir.path());
+    assert!(kinit.status.success(), "{}", text(&kinit.stderr));
     let leave = domain_join(
         &lab,
         &reg,

@@ -11,12 +11,13 @@ use zeroize::Zeroizing;
 
 use adjoin_auth::ntlm::nt_hash;
 
-use super::credential::{CredentialChain, CredentialMismatch};
+use super::credential::{CredentialChain, CredentialMismatch, aes_cfb8_encrypt};
 use super::{
     Credential, LogonIdentityInfo, LogonLevel, LogonSamLogonExRequest, LogonSamLogonExResponse,
     MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT, MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT, NegotiateFlags,
     NetworkInfo, Opnum, SecureChannelType, ServerAuthenticate3Request, ServerAuthenticate3Response,
-    ServerReqChallengeRequest, ServerReqChallengeResponse, VALIDATION_SAM_INFO2, Validation,
+    ServerPasswordSet2Request, ServerPasswordSet2Response, ServerReqChallengeRequest,
+    ServerReqChallengeResponse, TrustPassword, VALIDATION_SAM_INFO2, Validation,
     ValidationSamInfo2,
 };
 use crate::client::{BindAuth, RpcError};
@@ -93,6 +94,12 @@ pub enum ChannelError {
     /// The system random source failed.
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
+    /// A new machine password longer than NL_TRUST_PASSWORD holds.
+    #[error("a machine password of {chars} characters is longer than the 256 NETLOGON can set")]
+    PasswordTooLong {
+        /// Its length in UTF-16 units.
+        chars: usize,
+    },
 }
 
 /// A network (challenge/response) logon to verify.
@@ -132,8 +139,36 @@ pub enum LogonOutcome {
 }
 
 struct Established {
+    /// The sealed binding the channel's own calls use.
     conn: TcpConnection,
     flags: NegotiateFlags,
+    /// The credential chain (authenticators for PasswordSet2) and session key.
+    chain: CredentialChain,
+    /// NETLOGON's endpoint, for more sealed bindings.
+    addr: SocketAddr,
+}
+
+/// One more Schannel-sealed binding of an established secure channel: it
+/// shares the channel's session key (NetrLogonSamLogonEx needs no
+/// authenticator, so bindings work in parallel), for callers that verify
+/// logons concurrently. It is not re-established by itself.
+#[derive(Debug)]
+pub struct LogonBinding {
+    conn: TcpConnection,
+    server_name: WideString,
+    computer: WideString,
+}
+
+impl LogonBinding {
+    /// Has the DC verify a network logon over this binding.
+    pub async fn logon_network(&mut self, logon: &NetworkLogon) -> Result<LogonOutcome, RpcError> {
+        let request = network_request(&self.server_name, &self.computer, logon);
+        let resp: LogonSamLogonExResponse = self
+            .conn
+            .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
+            .await?;
+        Ok(outcome(resp))
+    }
 }
 
 /// A secure channel to one DC, established on first use and again
@@ -200,13 +235,13 @@ impl SecureChannel {
         Ok(())
     }
 
-    /// The sealed connection, established first if there is none.
-    async fn connection(&mut self) -> Result<&mut TcpConnection, ChannelError> {
+    /// The channel, established first if it is not.
+    async fn established(&mut self) -> Result<&mut Established, ChannelError> {
         let established = match self.current.take() {
             Some(e) => e,
             None => self.connect().await?,
         };
-        Ok(&mut self.current.insert(established).conn)
+        Ok(self.current.insert(established))
     }
 
     /// MS-NRPC 3.1.4.1 and 3.4.5.1.1: challenge, authenticate, then an
@@ -286,7 +321,25 @@ impl SecureChannel {
             });
         }
         drop(plain);
-        let sealed = TcpConnection::connect(
+        let sealed = self.bind_sealed(addr, &chain).await?;
+        self.establishments += 1;
+        tracing::debug!(dc = %self.dc_name, port, flags = auth.negotiate_flags.bits(), "secure channel established");
+        Ok(Established {
+            conn: sealed,
+            flags: auth.negotiate_flags,
+            chain,
+            addr,
+        })
+    }
+
+    /// A new NETLOGON binding sealed with the channel's session key
+    /// (MS-NRPC 3.3: Netlogon SSP at privacy level).
+    async fn bind_sealed(
+        &self,
+        addr: SocketAddr,
+        chain: &CredentialChain,
+    ) -> Result<TcpConnection, ChannelError> {
+        TcpConnection::connect(
             addr,
             "NETLOGON",
             SyntaxId::NETLOGON,
@@ -299,13 +352,78 @@ impl SecureChannel {
             self.timeout,
         )
         .await
-        .map_err(|e| self.rpc(e))?;
-        self.establishments += 1;
-        tracing::debug!(dc = %self.dc_name, port, flags = auth.negotiate_flags.bits(), "secure channel established");
-        Ok(Established {
-            conn: sealed,
-            flags: auth.negotiate_flags,
+        .map_err(|e| self.rpc(e))
+    }
+
+    /// Another sealed binding of this channel (established first if
+    /// needed), for a concurrent caller.
+    pub async fn logon_binding(&mut self) -> Result<LogonBinding, ChannelError> {
+        let est = self.established().await?;
+        let (addr, chain) = (est.addr, est.chain.clone());
+        let conn = self.bind_sealed(addr, &chain).await?;
+        Ok(LogonBinding {
+            conn,
+            server_name: self.server_name(),
+            computer: self.computer(),
         })
+    }
+
+    /// MS-NRPC 3.5.4.4.5 NetrServerPasswordSet2: sets the machine account's
+    /// password in the domain to `new_password`, authenticated by the
+    /// credential chain and sent AES-encrypted with the session key. The
+    /// caller records the new password (and keys) once this returns.
+    pub async fn set_password(&mut self, new_password: &str) -> Result<(), ChannelError> {
+        let mut clear = encode_trust_password(new_password)?;
+        let server_name = self.server_name();
+        let computer = self.computer();
+        let account = WideString::new(format!("{}$", self.account.netbios_name));
+        let dc = self.dc_name.clone();
+        let est = self.established().await?;
+        aes_cfb8_encrypt(
+            &est.chain.session_key().cipher(),
+            &[0; 16],
+            &mut clear.0[..],
+        );
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as u32);
+        let request = ServerPasswordSet2Request {
+            primary_name: Some(server_name),
+            account_name: account,
+            secure_channel_type: SecureChannelType::WORKSTATION,
+            computer_name: computer,
+            authenticator: est.chain.next_authenticator(now),
+            clear_new_password: clear,
+        };
+        let result: Result<ServerPasswordSet2Response, RpcError> = est
+            .conn
+            .call(Opnum::SERVER_PASSWORD_SET2.value(), &request)
+            .await;
+        let resp = match result {
+            Ok(resp) => resp,
+            Err(error) => {
+                // The chain may now be out of step with the DC's.
+                self.current = None;
+                return Err(ChannelError::Rpc { dc, error });
+            }
+        };
+        if resp.status != NtStatus::SUCCESS {
+            self.current = None;
+            return Err(ChannelError::Status {
+                call: "NetrServerPasswordSet2",
+                dc,
+                status: resp.status,
+                hint: "",
+            });
+        }
+        let verified = est.chain.verify_return(&resp.return_authenticator);
+        // The password changed: this channel's session key belongs to the old one.
+        self.current = None;
+        verified.map_err(|mismatch| ChannelError::Credential { dc, mismatch })
+    }
+
+    fn computer(&self) -> WideString {
+        WideString::new(self.account.netbios_name.clone())
     }
 
     fn check(
@@ -334,12 +452,13 @@ impl SecureChannel {
         &mut self,
         logon: &NetworkLogon,
     ) -> Result<LogonOutcome, ChannelError> {
-        let request = self.network_request(logon);
+        let request = network_request(&self.server_name(), &self.computer(), logon);
         let mut retried = false;
         loop {
             let result: Result<LogonSamLogonExResponse, RpcError> = self
-                .connection()
+                .established()
                 .await?
+                .conn
                 .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
                 .await;
             match result {
@@ -361,32 +480,50 @@ impl SecureChannel {
     }
 }
 
-impl SecureChannel {
-    /// The NetrLogonSamLogonEx arguments for `logon`, asking for SAM_INFO2.
-    fn network_request(&self, logon: &NetworkLogon) -> LogonSamLogonExRequest {
-        let info = LogonLevel::Network(Box::new(NetworkInfo {
-            identity: LogonIdentityInfo {
-                logon_domain_name: UnicodeString::new(logon.domain.clone()),
-                parameter_control: MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT
-                    | MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
-                reserved_low: 0,
-                reserved_high: 0,
-                user_name: UnicodeString::new(logon.user.clone()),
-                workstation: UnicodeString::new(logon.workstation.clone()),
-            },
-            lm_challenge: logon.challenge,
-            nt_response: NetlogonString(Some(logon.nt_response.clone())),
-            lm_response: NetlogonString(Some(logon.lm_response.clone())),
-        }));
-        LogonSamLogonExRequest {
-            logon_server: Some(self.server_name()),
-            computer_name: Some(WideString::new(self.account.netbios_name.clone())),
-            logon_level: info.class(),
-            logon_information: info,
-            validation_level: VALIDATION_SAM_INFO2,
-            extra_flags: 0,
-        }
+/// The NetrLogonSamLogonEx arguments for `logon`, asking for SAM_INFO2.
+fn network_request(
+    server_name: &WideString,
+    computer: &WideString,
+    logon: &NetworkLogon,
+) -> LogonSamLogonExRequest {
+    let info = LogonLevel::Network(Box::new(NetworkInfo {
+        identity: LogonIdentityInfo {
+            logon_domain_name: UnicodeString::new(logon.domain.clone()),
+            parameter_control: MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT
+                | MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
+            reserved_low: 0,
+            reserved_high: 0,
+            user_name: UnicodeString::new(logon.user.clone()),
+            workstation: UnicodeString::new(logon.workstation.clone()),
+        },
+        lm_challenge: logon.challenge,
+        nt_response: NetlogonString(Some(logon.nt_response.clone())),
+        lm_response: NetlogonString(Some(logon.lm_response.clone())),
+    }));
+    LogonSamLogonExRequest {
+        logon_server: Some(server_name.clone()),
+        computer_name: Some(computer.clone()),
+        logon_level: info.class(),
+        logon_information: info,
+        validation_level: VALIDATION_SAM_INFO2,
+        extra_flags: 0,
     }
+}
+
+/// MS-NRPC 2.2.1.3.7 NL_TRUST_PASSWORD in the clear: random filler, the
+/// UTF-16LE password at the end of the 512-byte buffer, then its length.
+fn encode_trust_password(password: &str) -> Result<TrustPassword, ChannelError> {
+    let mut out = TrustPassword::default();
+    let units: Zeroizing<Vec<u8>> =
+        Zeroizing::new(password.encode_utf16().flat_map(u16::to_le_bytes).collect());
+    let len = units.len();
+    if len > 512 {
+        return Err(ChannelError::PasswordTooLong { chars: len / 2 });
+    }
+    getrandom::fill(&mut out.0[..512 - len]).map_err(ChannelError::Random)?;
+    out.0[512 - len..512].copy_from_slice(&units[..len]);
+    out.0[512..].copy_from_slice(&(len as u32).to_le_bytes());
+    Ok(out)
 }
 
 /// Statuses with which a DC says it no longer honours the channel.

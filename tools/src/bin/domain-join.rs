@@ -83,6 +83,10 @@ struct RotateArgs {
     /// Encryption types of the new keys (aes256, aes128, rc4), comma-separated.
     #[arg(long, default_value = "aes256,aes128")]
     enctypes: String,
+    /// Change the password with a Kerberos kpasswd change instead of NETLOGON's
+    /// NetrServerPasswordSet2 over the secure channel.
+    #[arg(long)]
+    kpasswd: bool,
 }
 
 #[derive(Debug, Args)]
@@ -250,7 +254,12 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
             let mut registry = open_registry()?;
             let enctypes = machine::parse_enctypes(&args.enctypes)?;
             let opts = machine_discover(args.machine)?;
-            let kvno = join::rotate(&mut registry, &opts, &enctypes)
+            let method = if args.kpasswd {
+                join::RotateMethod::Kpasswd
+            } else {
+                join::RotateMethod::Netlogon
+            };
+            let kvno = join::rotate(&mut registry, &opts, &enctypes, method)
                 .await
                 .map_err(anyhow::Error::msg)?;
             println!("machine password changed; new key version {kvno}");
