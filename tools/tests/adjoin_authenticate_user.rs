@@ -116,6 +116,54 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
         );
     }
 
+    // The load generator: every timed logon verified, the wrong-password check done.
+    let bench = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &[
+            "logon-bench",
+            "alice",
+            "--password-stdin",
+            "--dns-server",
+            &lab.dc,
+            "--count",
+            "40",
+            "--concurrency",
+            "3",
+            "--json",
+        ],
+        &lab.password("alice"),
+    );
+    assert!(
+        bench.status.success(),
+        "logon-bench: {}",
+        text(&bench.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&bench.stdout).unwrap();
+    assert_eq!(v["logons"], 40, "{v}");
+    assert_eq!(v["concurrency"], 3);
+    assert_eq!(v["secure_channel_establishments"], 1);
+    assert!(
+        v["wrong_password_status"]
+            .as_str()
+            .unwrap()
+            .contains("STATUS_WRONG_PASSWORD")
+    );
+    let bench = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &[
+            "logon-bench",
+            "bob",
+            "--password-stdin",
+            "--dns-server",
+            &lab.dc,
+        ],
+        "not-bobs-password",
+    );
+    assert!(!bench.status.success());
+    assert!(text(&bench.stderr).contains("STATUS_WRONG_PASSWORD"));
+
     let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
 }
 

@@ -50,21 +50,19 @@ enum Command {
     /// Have the DC verify a domain user's password over the NETLOGON secure channel and
     /// print the user's SID and groups (the path the SMB server's logons take).
     AuthenticateUser(AuthenticateUserArgs),
+    /// Load generator: NTLM logons per second through one NETLOGON secure channel, with
+    /// concurrent callers (each on its own sealed binding of the channel).
+    LogonBench(LogonBenchArgs),
 }
 
+/// How to reach the DC for a logon (shared by authenticate-user and logon-bench).
 #[derive(Debug, Args)]
-struct AuthenticateUserArgs {
+struct ChannelArgs {
     /// The user, as DOMAIN\user (or user, in the joined domain).
     user: String,
-    /// Verify with an NTLMv2 challenge/response through NETLOGON (the only method so far).
-    #[arg(long, required = true)]
-    ntlm: bool,
     /// Read the password from the first line of standard input instead of prompting.
     #[arg(long)]
     password_stdin: bool,
-    /// Print the result as JSON.
-    #[arg(long)]
-    json: bool,
     /// DNS server for finding the DC, as IP or IP:PORT (repeatable); default: the
     /// registry's Join\DnsServers, else /etc/resolv.conf.
     #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
@@ -72,6 +70,34 @@ struct AuthenticateUserArgs {
     /// Seconds to wait for each answer from the DC.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     timeout: u64,
+}
+
+#[derive(Debug, Args)]
+struct LogonBenchArgs {
+    #[command(flatten)]
+    channel: ChannelArgs,
+    /// Logons to time (after one that must succeed and one with a wrong password that
+    /// must be refused).
+    #[arg(long, default_value_t = 2000)]
+    count: u64,
+    /// Concurrent callers, each on its own sealed binding of the one secure channel.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
+    /// Print the figures as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AuthenticateUserArgs {
+    #[command(flatten)]
+    channel: ChannelArgs,
+    /// Verify with an NTLMv2 challenge/response through NETLOGON (the only method so far).
+    #[arg(long, required = true)]
+    ntlm: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -183,6 +209,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kvno(args) => kvno(args).await,
         Command::Kpasswd(args) => kpasswd_cmd(args).await,
         Command::AuthenticateUser(args) => logon::authenticate_user(args).await,
+        Command::LogonBench(args) => logon::logon_bench(args).await,
     }
 }
 
