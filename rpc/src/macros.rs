@@ -83,3 +83,30 @@ macro_rules! open_enum {
         }
     };
 }
+
+/// The NDR form of an [`open_enum!`] type: its integer, aligned to its size
+/// (an NDR `enum` is 16 bits, a `v1_enum` or NTSTATUS 32), and the zero
+/// value as `Default` (what a structure holds before it is decoded).
+macro_rules! ndr_enum {
+    ($($name:ident => $repr:ident),* $(,)?) => {$(
+        impl $crate::ndr::Ndr for $name {
+            const ALIGN: usize = core::mem::size_of::<$repr>();
+
+            fn encode_scalars(&self, w: &mut $crate::ndr::NdrWriter) {
+                w.$repr(self.value());
+            }
+
+            fn decode_scalars(
+                r: &mut $crate::ndr::NdrReader<'_>,
+            ) -> Result<Self, $crate::error::DecodeError> {
+                r.$repr().map(Self::new)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new(0)
+            }
+        }
+    )*};
+}

@@ -70,22 +70,4 @@ impl NtStatus {
     }
 }
 
-impl crate::ndr::Ndr for NtStatus {
-    const ALIGN: usize = 4;
-
-    fn encode_scalars(&self, w: &mut crate::ndr::NdrWriter) {
-        w.u32(self.0);
-    }
-
-    fn decode_scalars(
-        r: &mut crate::ndr::NdrReader<'_>,
-    ) -> Result<Self, crate::error::DecodeError> {
-        r.u32().map(Self)
-    }
-}
-
-impl Default for NtStatus {
-    fn default() -> Self {
-        Self::SUCCESS
-    }
-}
+ndr_enum!(NtStatus => u32);

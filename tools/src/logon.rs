@@ -2,6 +2,7 @@
 //! secure channel, as the SMB server will do it; `adjoin logon-bench`, the same logons
 //! as a load generator.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -9,13 +10,14 @@ use std::time::{Duration, Instant};
 use adjoin_join::discover::{DiscoverOptions, DomainController};
 use adjoin_join::member::{self, Membership};
 use adjoin_registry::Registry;
+use adjoin_rpc::ndr::Sid;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon, SecureChannel};
 use adjoin_rpc::ntstatus::NtStatus;
 use anyhow::{Context, anyhow, bail};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
-use super::{AuthenticateUserArgs, ChannelArgs, LogonBenchArgs};
+use super::{AuthenticateUserArgs, ChannelArgs, DcArgs, LogonBenchArgs, LookupArgs};
 use crate::cli;
 
 /// Splits `DOMAIN\user` (or `user`, in `default_domain`).
@@ -51,30 +53,39 @@ struct Session {
     password: Zeroizing<String>,
 }
 
+/// The joined machine's membership and a secure channel to a DC of its domain (not yet
+/// established: that happens on the first call).
+async fn open_channel(
+    args: &DcArgs,
+) -> anyhow::Result<(Membership, SecureChannel, DomainController)> {
+    let path = Registry::default_path();
+    let registry = Registry::open(&path)
+        .with_context(|| format!("cannot open the registry {}", path.display()))?;
+    let membership = member::membership(&registry).map_err(|e| anyhow!(e))?;
+    let dns_servers = if args.dns_servers.is_empty() {
+        member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
+    } else {
+        args.dns_servers.clone()
+    };
+    let opts = DiscoverOptions {
+        dns_servers,
+        ..DiscoverOptions::default()
+    };
+    let timeout = Duration::from_secs(args.timeout.clamp(1, 120));
+    let (channel, dc) = member::secure_channel(&membership, &opts, timeout)
+        .await
+        .map_err(|e| anyhow!(e))?;
+    Ok((membership, channel, dc))
+}
+
 impl Session {
     async fn open(args: &ChannelArgs) -> anyhow::Result<Self> {
-        let path = Registry::default_path();
-        let registry = Registry::open(&path)
-            .with_context(|| format!("cannot open the registry {}", path.display()))?;
-        let membership = member::membership(&registry).map_err(|e| anyhow!(e))?;
+        let (membership, channel, dc) = open_channel(&args.dc).await?;
         let (domain, user) = split_user(&args.user, &membership.account.netbios_domain)?;
         let password = cli::read_secret(
             &format!("Password for {domain}\\{user}: "),
             args.password_stdin,
         )?;
-        let dns_servers = if args.dns_servers.is_empty() {
-            member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
-        } else {
-            args.dns_servers.clone()
-        };
-        let opts = DiscoverOptions {
-            dns_servers,
-            ..DiscoverOptions::default()
-        };
-        let timeout = Duration::from_secs(args.timeout.clamp(1, 120));
-        let (channel, dc) = member::secure_channel(&membership, &opts, timeout)
-            .await
-            .map_err(|e| anyhow!(e))?;
         Ok(Self {
             domain: domain.to_owned(),
             user: user.to_owned(),
@@ -118,20 +129,37 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
     let user_sid = info
         .user_sid()
         .ok_or(anyhow!("the DC's answer names no logon domain SID"))?;
-    let groups: Vec<String> = info.group_sids().iter().map(ToString::to_string).collect();
+    let group_sids = info.group_sids();
     let primary = info
         .logon_domain_id
         .as_ref()
-        .and_then(|d| d.with_rid(info.primary_group_id).ok())
-        .map(|sid| sid.to_string())
-        .unwrap_or_default();
+        .and_then(|d| d.with_rid(info.primary_group_id).ok());
+    // Names through LSA on the same secure channel; a failed lookup only costs the names.
+    let mut all = vec![user_sid.clone()];
+    all.extend(group_sids.iter().cloned());
+    let names: HashMap<Sid, String> = match s.channel.lookup_sids(&all).await {
+        Ok(t) => t
+            .into_iter()
+            .flatten()
+            .map(|t| (t.sid.clone(), t.qualified()))
+            .collect(),
+        Err(e) => {
+            eprintln!("adjoin: warning: SIDs not translated to names: {e}");
+            HashMap::new()
+        }
+    };
+    let named = |sid: &Sid| match names.get(sid) {
+        Some(n) => format!("{sid} ({n})"),
+        None => sid.to_string(),
+    };
     if args.json {
         let out = serde_json::json!({
             "user": format!("{}\\{}", info.logon_domain_name.as_str(), info.effective_name.as_str()),
             "full_name": info.full_name.as_str(),
             "sid": user_sid.to_string(),
-            "primary_group": primary,
-            "groups": groups,
+            "primary_group": primary.as_ref().map(ToString::to_string).unwrap_or_default(),
+            "groups": group_sids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "names": names.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>(),
             "logon_server": info.logon_server.as_str(),
             "dc": dc.dc_name,
             "user_flags": info.user_flags,
@@ -146,11 +174,13 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
             dc.dc_name
         );
         println!("  full name:     {}", info.full_name.as_str());
-        println!("  SID:           {user_sid}");
-        println!("  primary group: {primary}");
+        println!("  SID:           {}", named(&user_sid));
+        if let Some(p) = &primary {
+            println!("  primary group: {}", named(p));
+        }
         println!("  groups:");
-        for g in &groups {
-            println!("    {g}");
+        for g in &group_sids {
+            println!("    {}", named(g));
         }
     }
     Ok(())
@@ -235,6 +265,76 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
             latencies.len(),
             args.concurrency
         );
+    }
+    Ok(())
+}
+
+fn is_sid(item: &str) -> bool {
+    item.get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("S-1-"))
+}
+
+/// `adjoin lookup`: names to SIDs and SIDs to names, through LSA on the secure channel.
+/// One row per item, in the order given; exits non-zero if any is unknown.
+pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
+    let (_, mut channel, _) = open_channel(&args.dc).await?;
+    let (sids, names): (Vec<&str>, Vec<&str>) = args
+        .items
+        .iter()
+        .map(String::as_str)
+        .partition(|i| is_sid(i));
+    let sids: Vec<Sid> = sids
+        .iter()
+        .map(|s| s.parse().map_err(|e| anyhow!("{s}: {e}")))
+        .collect::<anyhow::Result<_>>()?;
+    let mut by_name = channel.lookup_names(&names).await?.into_iter();
+    let mut by_sid = channel.lookup_sids(&sids).await?.into_iter().zip(&sids);
+    let mut rows = Vec::with_capacity(args.items.len());
+    for item in &args.items {
+        let found = if is_sid(item) {
+            let (t, sid) = by_sid.next().unzip();
+            t.flatten().map(|t| {
+                (
+                    sid.map(ToString::to_string).unwrap_or_default(),
+                    t.qualified(),
+                    t.sid_use,
+                )
+            })
+        } else {
+            by_name
+                .next()
+                .flatten()
+                .map(|(sid, sid_use)| (sid.to_string(), item.clone(), sid_use))
+        };
+        rows.push((item, found));
+    }
+    if args.json {
+        let out: Vec<_> = rows
+            .iter()
+            .map(|(query, found)| match found {
+                Some((sid, name, kind)) => serde_json::json!(
+                    {"query": query, "sid": sid, "name": name, "type": kind.to_string()}),
+                None => {
+                    serde_json::json!({"query": query, "sid": null, "name": null, "type": null})
+                }
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for (query, found) in &rows {
+            match found {
+                Some((sid, name, kind)) => println!("{sid}  {name}  ({kind})"),
+                None => println!("{query}  not found"),
+            }
+        }
+    }
+    let missing: Vec<&str> = rows
+        .iter()
+        .filter(|(_, found)| found.is_none())
+        .map(|(query, _)| query.as_str())
+        .collect();
+    if !missing.is_empty() {
+        bail!("not found in the domain: {}", missing.join(", "));
     }
     Ok(())
 }

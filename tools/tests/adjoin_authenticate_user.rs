@@ -82,6 +82,12 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
         "{engineers} not in {groups:?}"
     );
     assert_eq!(v["user"], r"EXAMPLE\alice");
+    // Names from LSA LookupSids3 over the same secure channel.
+    assert_eq!(v["names"][engineers.as_str()], r"EXAMPLE\engineers", "{v}");
+    assert_eq!(
+        v["names"][object_sid(&lab, "alice").as_str()],
+        r"EXAMPLE\alice"
+    );
     // The text form names the same SID.
     let plain = authenticate(&lab, &reg, "alice", &lab.password("alice"), false);
     assert!(text(&plain.stdout).contains(&object_sid(&lab, "alice")));
@@ -163,6 +169,36 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
     );
     assert!(!bench.status.success());
     assert!(text(&bench.stderr).contains("STATUS_WRONG_PASSWORD"));
+
+    // MS-LSAT LookupNames4 / LookupSids3 through the secure channel, against ldbsearch.
+    let alice_sid = object_sid(&lab, "alice");
+    let out = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &[
+            "lookup",
+            r"EXAMPLE\engineers",
+            &alice_sid,
+            "--json",
+            "--dns-server",
+            &lab.dc,
+        ],
+        "",
+    );
+    assert!(out.status.success(), "lookup: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["sid"], engineers.as_str(), "{v}");
+    assert_eq!(v[0]["type"], "group");
+    assert_eq!(v[1]["name"], r"EXAMPLE\alice");
+    assert_eq!(v[1]["type"], "user");
+    let out = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &["lookup", "no-such-account-here", "--dns-server", &lab.dc],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not found in the domain: no-such-account-here"));
 
     let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
 }

@@ -21,7 +21,11 @@ use super::{
     ValidationSamInfo2,
 };
 use crate::client::{BindAuth, RpcError};
-use crate::ndr::{NetlogonString, UnicodeString, WideString};
+use crate::lsa::{
+    self, LookupNames4Request, LookupNames4Response, LookupSids3Request, LookupSids3Response,
+    SidNameUse, Translation,
+};
+use crate::ndr::{NdrParams, NetlogonString, Sid, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;
 use crate::pdu::AuthLevel;
 use crate::schannel::Schannel;
@@ -146,6 +150,8 @@ struct Established {
     chain: CredentialChain,
     /// NETLOGON's endpoint, for more sealed bindings.
     addr: SocketAddr,
+    /// The LSA binding for name lookups, once used.
+    lsa: Option<TcpConnection>,
 }
 
 /// One more Schannel-sealed binding of an established secure channel: it
@@ -321,7 +327,9 @@ impl SecureChannel {
             });
         }
         drop(plain);
-        let sealed = self.bind_sealed(addr, &chain).await?;
+        let sealed = self
+            .bind_sealed(addr, SyntaxId::NETLOGON, "NETLOGON", &chain)
+            .await?;
         self.establishments += 1;
         tracing::debug!(dc = %self.dc_name, port, flags = auth.negotiate_flags.bits(), "secure channel established");
         Ok(Established {
@@ -329,6 +337,7 @@ impl SecureChannel {
             flags: auth.negotiate_flags,
             chain,
             addr,
+            lsa: None,
         })
     }
 
@@ -337,12 +346,14 @@ impl SecureChannel {
     async fn bind_sealed(
         &self,
         addr: SocketAddr,
+        syntax: SyntaxId,
+        interface: &'static str,
         chain: &CredentialChain,
     ) -> Result<TcpConnection, ChannelError> {
         TcpConnection::connect(
             addr,
-            "NETLOGON",
-            SyntaxId::NETLOGON,
+            interface,
+            syntax,
             BindAuth::Schannel {
                 context: Schannel::new(chain.session_key().clone(), true, true),
                 domain: self.account.netbios_domain.clone(),
@@ -360,7 +371,9 @@ impl SecureChannel {
     pub async fn logon_binding(&mut self) -> Result<LogonBinding, ChannelError> {
         let est = self.established().await?;
         let (addr, chain) = (est.addr, est.chain.clone());
-        let conn = self.bind_sealed(addr, &chain).await?;
+        let conn = self
+            .bind_sealed(addr, SyntaxId::NETLOGON, "NETLOGON", &chain)
+            .await?;
         Ok(LogonBinding {
             conn,
             server_name: self.server_name(),
@@ -453,31 +466,139 @@ impl SecureChannel {
         logon: &NetworkLogon,
     ) -> Result<LogonOutcome, ChannelError> {
         let request = network_request(&self.server_name(), &self.computer(), logon);
+        let resp: LogonSamLogonExResponse = self
+            .call_sealed(
+                Interface::Netlogon,
+                Opnum::LOGON_SAM_LOGON_EX.value(),
+                &request,
+                |r: &LogonSamLogonExResponse| channel_lost(r.status),
+            )
+            .await?;
+        Ok(outcome(resp))
+    }
+
+    /// MS-LSAT 3.1.4.8 LsarLookupSids3 over an LSA binding sealed with this
+    /// channel's session key: `DOMAIN\name` for each SID, in order (`None`
+    /// where the DC maps nothing).
+    pub async fn lookup_sids(
+        &mut self,
+        sids: &[Sid],
+    ) -> Result<Vec<Option<Translation>>, ChannelError> {
+        if sids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resp: LookupSids3Response = self
+            .call_sealed(
+                Interface::Lsa,
+                lsa::LOOKUP_SIDS3,
+                &LookupSids3Request::new(sids),
+                |r: &LookupSids3Response| channel_lost(r.status),
+            )
+            .await?;
+        self.lookup_status("LsarLookupSids3", resp.status)?;
+        Ok(resp.translations(sids))
+    }
+
+    /// MS-LSAT 3.1.4.7 LsarLookupNames4: the SID of each name (`DOMAIN\name`
+    /// or `name`), in order (`None` where nothing maps).
+    pub async fn lookup_names(
+        &mut self,
+        names: &[&str],
+    ) -> Result<Vec<Option<(Sid, SidNameUse)>>, ChannelError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let resp: LookupNames4Response = self
+            .call_sealed(
+                Interface::Lsa,
+                lsa::LOOKUP_NAMES4,
+                &LookupNames4Request::new(names),
+                |r: &LookupNames4Response| channel_lost(r.status),
+            )
+            .await?;
+        self.lookup_status("LsarLookupNames4", resp.status)?;
+        Ok(resp.sids())
+    }
+
+    /// SOME_NOT_MAPPED and NONE_MAPPED are answers (the `None`s), not failures.
+    fn lookup_status(&self, call: &'static str, status: NtStatus) -> Result<(), ChannelError> {
+        match status {
+            NtStatus::SOME_NOT_MAPPED | NtStatus::NONE_MAPPED => Ok(()),
+            status => self.check(call, status, ""),
+        }
+    }
+
+    /// Calls `opnum` on the sealed binding of `interface` (binding it on first
+    /// use). If the call fails, or `lost` says the DC no longer honours the
+    /// channel, the channel is re-established once and the call retried.
+    async fn call_sealed<Req: NdrParams, Resp: NdrParams>(
+        &mut self,
+        interface: Interface,
+        opnum: u16,
+        request: &Req,
+        lost: impl Fn(&Resp) -> bool,
+    ) -> Result<Resp, ChannelError> {
         let mut retried = false;
         loop {
-            let result: Result<LogonSamLogonExResponse, RpcError> = self
-                .established()
-                .await?
-                .conn
-                .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
-                .await;
+            let result = match self.binding(interface).await {
+                Ok(conn) => conn.call(opnum, request).await.map_err(|e| self.rpc(e)),
+                Err(e) => Err(e),
+            };
             match result {
-                Ok(resp) if channel_lost(resp.status) && !retried => {
-                    tracing::info!(dc = %self.dc_name, status = %resp.status, "secure channel lost; re-establishing");
+                Ok(resp) if lost(&resp) && !retried => {
+                    tracing::info!(dc = %self.dc_name, "secure channel lost; re-establishing");
                 }
-                Ok(resp) => return Ok(outcome(resp)),
-                Err(e) if !retried => {
+                Ok(resp) => return Ok(resp),
+                // Transport and protocol failures may be a restarted DC: once more.
+                Err(e @ ChannelError::Rpc { .. }) if !retried => {
                     tracing::info!(dc = %self.dc_name, error = %e, "secure channel failed; re-establishing");
                 }
                 Err(e) => {
                     self.current = None;
-                    return Err(self.rpc(e));
+                    return Err(e);
                 }
             }
             self.current = None;
             retried = true;
         }
     }
+
+    /// The sealed connection for `interface`, binding the channel (and the
+    /// interface) first if needed.
+    async fn binding(&mut self, interface: Interface) -> Result<&mut TcpConnection, ChannelError> {
+        self.established().await?;
+        if interface == Interface::Lsa && self.current.as_ref().is_some_and(|e| e.lsa.is_none()) {
+            let port = map_tcp_port(self.dc, SyntaxId::LSA, self.timeout)
+                .await
+                .map_err(|e| self.rpc(e))?;
+            let chain = match &self.current {
+                Some(e) => e.chain.clone(),
+                None => return Err(self.rpc(RpcError::Protocol("channel lost while binding LSA"))),
+            };
+            let conn = self
+                .bind_sealed(SocketAddr::new(self.dc, port), SyntaxId::LSA, "LSA", &chain)
+                .await?;
+            if let Some(e) = self.current.as_mut() {
+                e.lsa = Some(conn);
+            }
+        }
+        let dc = self.dc_name.clone();
+        match (interface, self.current.as_mut()) {
+            (Interface::Netlogon, Some(e)) => Ok(&mut e.conn),
+            (Interface::Lsa, Some(Established { lsa: Some(c), .. })) => Ok(c),
+            _ => Err(ChannelError::Rpc {
+                dc,
+                error: RpcError::Protocol("channel lost while binding"),
+            }),
+        }
+    }
+}
+
+/// The interfaces a secure channel binds with its session key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Interface {
+    Netlogon,
+    Lsa,
 }
 
 /// The NetrLogonSamLogonEx arguments for `logon`, asking for SAM_INFO2.

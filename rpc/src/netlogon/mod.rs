@@ -127,23 +127,7 @@ open_enum! {
     }
 }
 
-impl Ndr for SecureChannelType {
-    const ALIGN: usize = 2;
-
-    fn encode_scalars(&self, w: &mut NdrWriter) {
-        w.u16(self.value());
-    }
-
-    fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
-        r.u16().map(Self::new)
-    }
-}
-
-impl Default for SecureChannelType {
-    fn default() -> Self {
-        Self::WORKSTATION
-    }
-}
+ndr_enum!(SecureChannelType => u16);
 
 ndr_struct! {
     /// MS-NRPC 2.2.1.3.4 NETLOGON_CREDENTIAL: 8 opaque bytes.

@@ -53,6 +53,33 @@ enum Command {
     /// Load generator: NTLM logons per second through one NETLOGON secure channel, with
     /// concurrent callers (each on its own sealed binding of the channel).
     LogonBench(LogonBenchArgs),
+    /// Translate names to SIDs and SIDs to names through the DC (LSA over the secure
+    /// channel).
+    Lookup(LookupArgs),
+}
+
+#[derive(Debug, Args)]
+struct LookupArgs {
+    /// Names (DOMAIN\name or name) and SIDs (S-1-...), in any mix.
+    #[arg(required = true)]
+    items: Vec<String>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    dc: DcArgs,
+}
+
+/// How to find the joined domain's DC.
+#[derive(Debug, Args)]
+struct DcArgs {
+    /// DNS server for finding the DC, as IP or IP:PORT (repeatable); default: the
+    /// registry's Join\DnsServers, else /etc/resolv.conf.
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
+    /// Seconds to wait for each answer from the DC.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    timeout: u64,
 }
 
 /// How to reach the DC for a logon (shared by authenticate-user and logon-bench).
@@ -63,13 +90,8 @@ struct ChannelArgs {
     /// Read the password from the first line of standard input instead of prompting.
     #[arg(long)]
     password_stdin: bool,
-    /// DNS server for finding the DC, as IP or IP:PORT (repeatable); default: the
-    /// registry's Join\DnsServers, else /etc/resolv.conf.
-    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
-    dns_servers: Vec<SocketAddr>,
-    /// Seconds to wait for each answer from the DC.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    timeout: u64,
+    #[command(flatten)]
+    dc: DcArgs,
 }
 
 #[derive(Debug, Args)]
@@ -210,6 +232,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Kpasswd(args) => kpasswd_cmd(args).await,
         Command::AuthenticateUser(args) => logon::authenticate_user(args).await,
         Command::LogonBench(args) => logon::logon_bench(args).await,
+        Command::Lookup(args) => logon::lookup(args).await,
     }
 }
 
