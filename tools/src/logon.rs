@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use adjoin_join::discover::{DiscoverOptions, DomainController};
 use adjoin_join::member::{self, Membership};
 use adjoin_registry::Registry;
-use adjoin_rpc::ndr::Sid;
+use adjoin_rpc::ndr::{Sid, WideString};
+use adjoin_rpc::netlogon::DS_DIRECTORY_SERVICE_REQUIRED;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon, SecureChannel};
 use adjoin_rpc::ntstatus::NtStatus;
 use anyhow::{Context, anyhow, bail};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
-use super::{AuthenticateUserArgs, ChannelArgs, DcArgs, LogonBenchArgs, LookupArgs};
+use super::{AuthenticateUserArgs, ChannelArgs, DcArgs, DcnameArgs, LogonBenchArgs, LookupArgs};
 use crate::cli;
 
 /// Splits `DOMAIN\user` (or `user`, in `default_domain`).
@@ -335,6 +336,42 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         .collect();
     if !missing.is_empty() {
         bail!("not found in the domain: {}", missing.join(", "));
+    }
+    Ok(())
+}
+
+/// `adjoin dcname`: DsrGetDcNameEx2 through the secure channel.
+pub(crate) async fn dcname(args: DcnameArgs) -> anyhow::Result<()> {
+    let (membership, mut channel, _) = open_channel(&args.dc).await?;
+    let domain = args.domain.unwrap_or(membership.dns_domain);
+    let flags = if args.ds_required {
+        DS_DIRECTORY_SERVICE_REQUIRED
+    } else {
+        0
+    };
+    let info = channel.dc_name(&domain, flags).await?;
+    let text = |s: &Option<WideString>| {
+        s.as_ref()
+            .map(|w| w.0.trim_start_matches('\\').to_owned())
+            .unwrap_or_default()
+    };
+    let fields = [
+        ("DC name", text(&info.domain_controller_name)),
+        ("DC address", text(&info.domain_controller_address)),
+        ("Domain", text(&info.domain_name)),
+        ("Forest", text(&info.dns_forest_name)),
+        ("Domain GUID", info.domain_guid.to_string()),
+        ("Server site", text(&info.dc_site_name)),
+        ("Client site", text(&info.client_site_name)),
+        ("Flags", format!("{:#010x}", info.flags)),
+    ];
+    if args.json {
+        let map: BTreeMap<&str, &String> = fields.iter().map(|(k, v)| (*k, v)).collect();
+        println!("{}", serde_json::to_string_pretty(&map)?);
+    } else {
+        for (k, v) in &fields {
+            println!("{k:<12}: {v}");
+        }
     }
     Ok(())
 }

@@ -13,12 +13,13 @@ use adjoin_auth::ntlm::nt_hash;
 
 use super::credential::{CredentialChain, CredentialMismatch, aes_cfb8_encrypt};
 use super::{
-    Credential, LogonIdentityInfo, LogonLevel, LogonSamLogonExRequest, LogonSamLogonExResponse,
-    MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT, MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT, NegotiateFlags,
-    NetworkInfo, Opnum, SecureChannelType, ServerAuthenticate3Request, ServerAuthenticate3Response,
-    ServerPasswordSet2Request, ServerPasswordSet2Response, ServerReqChallengeRequest,
-    ServerReqChallengeResponse, TrustPassword, VALIDATION_SAM_INFO2, Validation,
-    ValidationSamInfo2,
+    Credential, DS_RETURN_DNS_NAME, DomainControllerInfo, DsrGetDcNameEx2Request,
+    DsrGetDcNameEx2Response, LogonIdentityInfo, LogonLevel, LogonSamLogonExRequest,
+    LogonSamLogonExResponse, MSV1_0_ALLOW_SERVER_TRUST_ACCOUNT,
+    MSV1_0_ALLOW_WORKSTATION_TRUST_ACCOUNT, NegotiateFlags, NetworkInfo, Opnum, SecureChannelType,
+    ServerAuthenticate3Request, ServerAuthenticate3Response, ServerPasswordSet2Request,
+    ServerPasswordSet2Response, ServerReqChallengeRequest, ServerReqChallengeResponse,
+    TrustPassword, VALIDATION_SAM_INFO2, Validation, ValidationSamInfo2,
 };
 use crate::client::{BindAuth, RpcError};
 use crate::lsa::{
@@ -98,6 +99,16 @@ pub enum ChannelError {
     /// The system random source failed.
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
+    /// A call that returns a Win32 error code failed.
+    #[error("{call} on {dc} failed: {}", win32_message(*code))]
+    Win32 {
+        /// The call.
+        call: &'static str,
+        /// The DC.
+        dc: String,
+        /// The Win32 error code.
+        code: u32,
+    },
     /// A new machine password longer than NL_TRUST_PASSWORD holds.
     #[error("a machine password of {chars} characters is longer than the 256 NETLOGON can set")]
     PasswordTooLong {
@@ -477,6 +488,41 @@ impl SecureChannel {
         Ok(outcome(resp))
     }
 
+    /// MS-NRPC 3.5.4.3.1 DsrGetDcNameEx2: the DC's own locator, asked over
+    /// the secure channel for a DC of `domain` (DNS or NetBIOS name) with
+    /// DS_* `flags` (DS_RETURN_DNS_NAME is always added).
+    pub async fn dc_name(
+        &mut self,
+        domain: &str,
+        flags: u32,
+    ) -> Result<DomainControllerInfo, ChannelError> {
+        let request = DsrGetDcNameEx2Request {
+            computer_name: Some(self.server_name()),
+            account_name: None,
+            allowable_account_control_bits: 0,
+            domain_name: Some(WideString::new(domain)),
+            domain_guid: None,
+            site_name: None,
+            flags: flags | DS_RETURN_DNS_NAME,
+        };
+        let resp: DsrGetDcNameEx2Response = self
+            .call_sealed(
+                Interface::Netlogon,
+                Opnum::DSR_GET_DC_NAME_EX2.value(),
+                &request,
+                |_: &DsrGetDcNameEx2Response| false,
+            )
+            .await?;
+        match (resp.status, resp.info) {
+            (0, Some(info)) => Ok(info),
+            (code, _) => Err(ChannelError::Win32 {
+                call: "DsrGetDcNameEx2",
+                dc: self.dc_name.clone(),
+                code,
+            }),
+        }
+    }
+
     /// MS-LSAT 3.1.4.8 LsarLookupSids3 over an LSA binding sealed with this
     /// channel's session key: `DOMAIN\name` for each SID, in order (`None`
     /// where the DC maps nothing).
@@ -645,6 +691,17 @@ fn encode_trust_password(password: &str) -> Result<TrustPassword, ChannelError> 
     out.0[512 - len..512].copy_from_slice(&units[..len]);
     out.0[512..].copy_from_slice(&(len as u32).to_le_bytes());
     Ok(out)
+}
+
+/// MS-ERREF 2.2 Win32 error codes DsrGetDcNameEx2 returns, with their meaning.
+fn win32_message(code: u32) -> String {
+    match code {
+        1355 => "no such domain, or no DC of it answers (ERROR_NO_SUCH_DOMAIN)".into(),
+        1004 => "invalid flags (ERROR_INVALID_FLAGS)".into(),
+        87 => "invalid parameter (ERROR_INVALID_PARAMETER)".into(),
+        5 => "access denied (ERROR_ACCESS_DENIED)".into(),
+        code => format!("Win32 error {code}"),
+    }
 }
 
 /// Statuses with which a DC says it no longer honours the channel.

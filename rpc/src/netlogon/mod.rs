@@ -466,5 +466,64 @@ ndr_params! {
     }
 }
 
+ndr_params! {
+    /// MS-NRPC 3.5.4.3.1 DsrGetDcNameEx2, `[in]`.
+    pub struct DsrGetDcNameEx2Request {
+        /// `[in, unique, string] LOGONSRV_HANDLE ComputerName`: the server asked.
+        pub computer_name: Option<WideString>,
+        /// `[in, unique, string] wchar_t* AccountName`.
+        pub account_name: Option<WideString>,
+        /// `[in] ULONG AllowableAccountControlBits`.
+        pub allowable_account_control_bits: u32,
+        /// `[in, unique, string] wchar_t* DomainName`.
+        pub domain_name: Option<WideString>,
+        /// `[in, unique] GUID* DomainGuid`.
+        pub domain_guid: Option<crate::uuid::Uuid>,
+        /// `[in, unique, string] wchar_t* SiteName`.
+        pub site_name: Option<WideString>,
+        /// `[in] ULONG Flags` (DS_* flags, MS-NRPC 3.5.4.3.1).
+        pub flags: u32,
+    }
+}
+
+/// DsrGetDcNameEx2 Flags: DS_RETURN_DNS_NAME (names in DNS form).
+pub const DS_RETURN_DNS_NAME: u32 = 0x4000_0000;
+/// DsrGetDcNameEx2 Flags: DS_DIRECTORY_SERVICE_REQUIRED.
+pub const DS_DIRECTORY_SERVICE_REQUIRED: u32 = 0x0000_0010;
+
+ndr_struct! {
+    /// MS-NRPC 2.2.1.2.1 DOMAIN_CONTROLLER_INFOW.
+    pub struct DomainControllerInfo {
+        /// `DomainControllerName` (`\\name`).
+        pub domain_controller_name: Option<WideString>,
+        /// `DomainControllerAddress` (`\\address`).
+        pub domain_controller_address: Option<WideString>,
+        /// `DomainControllerAddressType` (1: IP, 2: NetBIOS).
+        pub domain_controller_address_type: u32,
+        /// `DomainGuid`.
+        pub domain_guid: crate::uuid::Uuid,
+        /// `DomainName`.
+        pub domain_name: Option<WideString>,
+        /// `DnsForestName`.
+        pub dns_forest_name: Option<WideString>,
+        /// `Flags` (DS_*_FLAG).
+        pub flags: u32,
+        /// `DcSiteName`.
+        pub dc_site_name: Option<WideString>,
+        /// `ClientSiteName`.
+        pub client_site_name: Option<WideString>,
+    }
+}
+
+ndr_params! {
+    /// MS-NRPC 3.5.4.3.1 DsrGetDcNameEx2, `[out]`.
+    pub struct DsrGetDcNameEx2Response {
+        /// `[out] PDOMAIN_CONTROLLER_INFOW* DomainControllerInfo`.
+        pub info: Option<DomainControllerInfo>,
+        /// The return value, a Win32 error code (0: success).
+        pub status: u32,
+    }
+}
+
 #[cfg(test)]
 mod tests;

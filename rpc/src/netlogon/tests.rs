@@ -195,3 +195,37 @@ fn truncated_validation_is_an_error_at_every_length() {
         );
     }
 }
+
+#[test]
+fn dsr_get_dc_name_ex2_matches_samba() {
+    check(
+        "dsr_get_dc_name_ex2_in",
+        &DsrGetDcNameEx2Request {
+            computer_name: Some(WideString::new(r"\\dc1.example.test")),
+            account_name: None,
+            allowable_account_control_bits: 0,
+            domain_name: Some(WideString::new("example.test")),
+            domain_guid: None,
+            site_name: None,
+            flags: DS_RETURN_DNS_NAME | 0x1000,
+        },
+    );
+    let s = |v: &str| Some(WideString::new(v));
+    check(
+        "dsr_get_dc_name_ex2_out",
+        &DsrGetDcNameEx2Response {
+            info: Some(DomainControllerInfo {
+                domain_controller_name: s(r"\\dc1.example.test"),
+                domain_controller_address: s(r"\\127.0.0.2"),
+                domain_controller_address_type: 1,
+                domain_guid: "0f2c1b77-2b9c-4b2e-9d8e-1234567890ab".parse().unwrap(),
+                domain_name: s("example.test"),
+                dns_forest_name: s("example.test"),
+                flags: 0xe000_13fd,
+                dc_site_name: s("Default-First-Site-Name"),
+                client_site_name: s("Default-First-Site-Name"),
+            }),
+            status: 0,
+        },
+    );
+}

@@ -143,3 +143,27 @@ r2.out_authoritative = 1
 r2.out_flags = 0
 r2.result = 0xC000006A
 out("sam_logon_ex_out_wrong_password", ndr.ndr_pack_out(r2))
+
+from samba.dcerpc import misc
+r = netlogon.netr_DsRGetDCNameEx2()
+r.in_server_unc = "\\\\dc1.example.test"
+r.in_client_account = None
+r.in_mask = 0
+r.in_domain_name = "example.test"
+r.in_domain_guid = None
+r.in_site_name = None
+r.in_flags = 0x40001000
+out("dsr_get_dc_name_ex2_in", ndr.ndr_pack_in(r))
+info = netlogon.netr_DsRGetDCNameInfo()
+info.dc_unc = "\\\\dc1.example.test"
+info.dc_address = "\\\\127.0.0.2"
+info.dc_address_type = 1
+info.domain_guid = misc.GUID("0f2c1b77-2b9c-4b2e-9d8e-1234567890ab")
+info.domain_name = "example.test"
+info.forest_name = "example.test"
+info.dc_flags = 0xe00013fd
+info.dc_site_name = "Default-First-Site-Name"
+info.client_site_name = "Default-First-Site-Name"
+r.out_info = info
+r.result = 0
+out("dsr_get_dc_name_ex2_out", ndr.ndr_pack_out(r))

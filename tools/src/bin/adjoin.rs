@@ -56,6 +56,23 @@ enum Command {
     /// Translate names to SIDs and SIDs to names through the DC (LSA over the secure
     /// channel).
     Lookup(LookupArgs),
+    /// Ask a DC of the joined domain for a DC of DOMAIN (DsrGetDcNameEx2 over the secure
+    /// channel): the DC locator as Windows members use it.
+    Dcname(DcnameArgs),
+}
+
+#[derive(Debug, Args)]
+struct DcnameArgs {
+    /// The domain (DNS or NetBIOS name); default: the joined domain.
+    domain: Option<String>,
+    /// Require a DC that runs the directory service (DS_DIRECTORY_SERVICE_REQUIRED).
+    #[arg(long)]
+    ds_required: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    dc: DcArgs,
 }
 
 #[derive(Debug, Args)]
@@ -233,6 +250,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::AuthenticateUser(args) => logon::authenticate_user(args).await,
         Command::LogonBench(args) => logon::logon_bench(args).await,
         Command::Lookup(args) => logon::lookup(args).await,
+        Command::Dcname(args) => logon::dcname(args).await,
     }
 }
 

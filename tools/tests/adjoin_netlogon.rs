@@ -1,6 +1,8 @@
-//! `adjoin authenticate-user --ntlm` against the lab DC (MS-NRPC 3.1.4 secure channel,
-//! 3.3 Netlogon SSP sealing, 3.5.4.5.1 NetrLogonSamLogonEx): the machine joined with
-//! `domain-join`, the SIDs checked against what the DC's own database says (ldbsearch).
+//! The secure channel's commands against the lab DC: `adjoin authenticate-user --ntlm`
+//! (MS-NRPC 3.1.4 secure channel, 3.3 Netlogon SSP sealing, 3.5.4.5.1 NetrLogonSamLogonEx),
+//! `adjoin lookup` (MS-LSAT LookupNames4/LookupSids3), `adjoin logon-bench` and
+//! `adjoin dcname` (MS-NRPC 3.5.4.3.1 DsrGetDcNameEx2). The machine is joined with
+//! `domain-join`; answers are checked against the DC's own tools (ldbsearch, samba-tool).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -199,6 +201,30 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
     );
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("not found in the domain: no-such-account-here"));
+
+    // DsrGetDcNameEx2 agrees with samba-tool domain info (a CLDAP ping of its own).
+    let out = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &["dcname", "--json", "--dns-server", &lab.dc],
+        "",
+    );
+    assert!(out.status.success(), "dcname: {}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let info = lab.samba_domain_info();
+    for key in ["DC name", "Domain", "Forest", "Server site", "Client site"] {
+        let want = &info.iter().find(|(k, _)| k == key).unwrap().1;
+        assert_eq!(v[key], want.as_str(), "{key}: {v}");
+    }
+    assert_eq!(v["DC address"], lab.dc.as_str());
+    let out = run(
+        env!("CARGO_BIN_EXE_adjoin"),
+        &reg,
+        &["dcname", "no-such-domain.test", "--dns-server", &lab.dc],
+        "",
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("ERROR_NO_SUCH_DOMAIN"));
 
     let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
 }
