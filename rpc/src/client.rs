@@ -7,10 +7,12 @@
 use crate::error::{DecodeError, EncodeError, ReassemblyError};
 use crate::fragment::{Reassembler, fragment_request};
 use crate::pdu::{
-    AuthLevel, AuthType, AuthVerifier, Bind, Body, ContextElement, FaultStatus, HEADER_LEN, Header,
-    PacketType, Pdu, Request, SEC_TRAILER_LEN,
+    Auth3, AuthLevel, AuthType, AuthVerifier, Bind, Body, ContextElement, FaultStatus, HEADER_LEN,
+    Header, PacketType, Pdu, Request, SEC_TRAILER_LEN,
 };
-use crate::schannel::{self, SIGNATURE_LEN, Schannel, SchannelError};
+use adjoin_auth::ntlm::{self, ClientNonces, NtlmClient, NtlmSession};
+
+use crate::schannel::{self, Schannel, SchannelError};
 use crate::uuid::SyntaxId;
 
 /// The fragment size Adjoin offers (what Windows offers on TCP).
@@ -53,6 +55,10 @@ pub enum RpcError {
     /// The system random source failed.
     #[error("the system random source failed: {0}")]
     Random(getrandom::Error),
+    /// The NTLMSSP exchange failed (a malformed CHALLENGE, or one without the
+    /// security Adjoin requires).
+    #[error("NTLM: {0}")]
+    Ntlm(String),
     /// The transport failed.
     #[error("{context}: {error}")]
     Io {
@@ -101,16 +107,117 @@ pub enum BindAuth {
         /// Integrity or privacy.
         level: AuthLevel,
     },
+    /// NTLMSSP (MS-RPCE 3.3.1.5.2.1: bind with NEGOTIATE, bind_ack with CHALLENGE,
+    /// rpc_auth_3 with AUTHENTICATE), as a domain user.
+    Ntlm {
+        /// The exchange, after its NEGOTIATE_MESSAGE.
+        client: NtlmClient,
+        /// The NEGOTIATE_MESSAGE for the bind.
+        negotiate: Vec<u8>,
+        /// Integrity or privacy.
+        level: AuthLevel,
+    },
 }
 
 /// The auth context id Adjoin uses for its one auth context per binding.
 const AUTH_CONTEXT_ID: u32 = 1;
 
+/// A binding's security provider, by stage.
+enum Provider {
+    Schannel(Schannel),
+    /// NTLMSSP before the CHALLENGE arrived.
+    NtlmPending(NtlmClient),
+    Ntlm(Box<NtlmSession>),
+    /// The exchange failed part-way: the binding cannot protect anything.
+    Failed,
+}
+
+impl Provider {
+    fn auth_type(&self) -> AuthType {
+        match self {
+            Self::Schannel(_) => AuthType::NETLOGON,
+            Self::NtlmPending(_) | Self::Ntlm(_) | Self::Failed => AuthType::WINNT,
+        }
+    }
+
+    fn signature_len(&self) -> usize {
+        match self {
+            Self::Schannel(_) => schannel::SIGNATURE_LEN,
+            Self::NtlmPending(_) | Self::Ntlm(_) | Self::Failed => ntlm::SIGNATURE_LEN,
+        }
+    }
+}
+
 struct Security {
-    context: Schannel,
+    provider: Provider,
     level: AuthLevel,
-    /// The NL_AUTH_MESSAGE for the bind, until it is sent.
+    /// The first token for the bind, until it is sent.
     bind_token: Option<Vec<u8>>,
+}
+
+impl Security {
+    /// Signs (and at privacy level seals) the PDU in `raw`: its stub and padding are
+    /// `data`, its signature goes at `sig_at` (the end).
+    fn protect(
+        &mut self,
+        raw: &mut [u8],
+        data: core::ops::Range<usize>,
+        sig_at: usize,
+    ) -> Result<(), RpcError> {
+        let seal = self.level == AuthLevel::PKT_PRIVACY;
+        let (pdu, sig) = raw.split_at_mut(sig_at);
+        match &mut self.provider {
+            // The Netlogon SSP signs the stub only (no header signing is negotiated).
+            Provider::Schannel(s) => {
+                let signature = s.protect(&mut pdu[data]).map_err(RpcError::Random)?;
+                sig.copy_from_slice(&signature);
+            }
+            // NTLMSSP signs the whole PDU up to the signature, sealing only the stub.
+            Provider::Ntlm(n) if seal => {
+                let (before, rest) = pdu.split_at_mut(data.start);
+                let (stub, after) = rest.split_at_mut(data.len());
+                sig.copy_from_slice(&n.seal_parts(before, stub, after));
+            }
+            Provider::Ntlm(n) => sig.copy_from_slice(&n.sign(pdu)),
+            Provider::NtlmPending(_) | Provider::Failed => {
+                return Err(RpcError::Protocol(
+                    "a call before the NTLM exchange finished",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks (and at privacy level unseals) a received PDU, the inverse of
+    /// [`Security::protect`].
+    fn unprotect(
+        &mut self,
+        raw: &mut [u8],
+        data: core::ops::Range<usize>,
+        sig_at: usize,
+    ) -> Result<(), RpcError> {
+        let seal = self.level == AuthLevel::PKT_PRIVACY;
+        let (pdu, sig) = raw.split_at_mut(sig_at);
+        match &mut self.provider {
+            Provider::Schannel(s) => s.unprotect(&mut pdu[data], sig)?,
+            Provider::Ntlm(n) => {
+                let checked = if seal {
+                    let (before, rest) = pdu.split_at_mut(data.start);
+                    let (stub, after) = rest.split_at_mut(data.len());
+                    n.unseal_parts(before, stub, after, sig)
+                } else {
+                    n.verify(pdu, sig)
+                };
+                checked.map_err(|e| RpcError::Ntlm(format!("reply signature: {e}")))?;
+            }
+            Provider::NtlmPending(_) | Provider::Failed => {
+                return Err(RpcError::Protocol(
+                    "a reply before the NTLM exchange finished",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A binding's state between the bind and the calls.
@@ -144,9 +251,18 @@ impl ClientBinding {
                 computer,
                 level,
             } => Some(Security {
-                context,
+                provider: Provider::Schannel(context),
                 level,
                 bind_token: Some(schannel::negotiate_message(&domain, &computer)),
+            }),
+            BindAuth::Ntlm {
+                client,
+                negotiate,
+                level,
+            } => Some(Security {
+                provider: Provider::NtlmPending(client),
+                level,
+                bind_token: Some(negotiate),
             }),
         };
         Self {
@@ -183,7 +299,7 @@ impl ClientBinding {
         if let Some(sec) = &mut self.security {
             let token = sec.bind_token.take().unwrap_or_default();
             pdu.auth = Some(AuthVerifier::new(
-                AuthType::NETLOGON,
+                sec.provider.auth_type(),
                 sec.level,
                 AUTH_CONTEXT_ID,
                 token,
@@ -192,8 +308,9 @@ impl ClientBinding {
         Ok(pdu.to_bytes()?)
     }
 
-    /// Checks the server's answer to the bind.
-    pub fn handle_bind_reply(&mut self, raw: &[u8]) -> Result<(), RpcError> {
+    /// Checks the server's answer to the bind; returns the rpc_auth_3 PDU to send
+    /// next when the provider has a third leg (NTLMSSP).
+    pub fn handle_bind_reply(&mut self, raw: &[u8]) -> Result<Option<Vec<u8>>, RpcError> {
         let pdu = Pdu::decode(raw)?;
         match pdu.body {
             Body::BindAck(ack) => {
@@ -209,13 +326,36 @@ impl ClientBinding {
                 // C706 12.6.3.1: never send fragments larger than the peer
                 // receives.
                 self.max_xmit = ack.max_recv_frag.min(MAX_FRAG);
-                if self.security.is_some() {
-                    let auth = pdu.auth.ok_or(RpcError::Protocol(
-                        "bind_ack without the Netlogon auth verifier",
-                    ))?;
-                    schannel::check_negotiate_reply(&auth.value)?;
+                let Some(sec) = &mut self.security else {
+                    return Ok(None);
+                };
+                let auth = pdu.auth.ok_or(RpcError::Protocol(
+                    "bind_ack without the auth verifier of the bind's provider",
+                ))?;
+                match core::mem::replace(&mut sec.provider, Provider::Failed) {
+                    Provider::Schannel(s) => {
+                        sec.provider = Provider::Schannel(s);
+                        schannel::check_negotiate_reply(&auth.value)?;
+                        Ok(None)
+                    }
+                    Provider::NtlmPending(client) => {
+                        let (authenticate, session) = client
+                            .authenticate(&auth.value, &nonces()?)
+                            .map_err(|e| RpcError::Ntlm(e.to_string()))?;
+                        sec.provider = Provider::Ntlm(Box::new(session));
+                        let mut auth3 = Pdu::new(pdu.call_id, Body::Auth3(Auth3::default()));
+                        auth3.auth = Some(AuthVerifier::new(
+                            AuthType::WINNT,
+                            sec.level,
+                            AUTH_CONTEXT_ID,
+                            authenticate,
+                        ));
+                        Ok(Some(auth3.to_bytes()?))
+                    }
+                    Provider::Ntlm(_) | Provider::Failed => {
+                        Err(RpcError::Protocol("a second bind_ack"))
+                    }
                 }
-                Ok(())
             }
             Body::BindNak(nak) => Err(RpcError::BindRefused {
                 interface: self.interface,
@@ -240,11 +380,10 @@ impl ClientBinding {
             object: None,
             stub,
         };
-        let room = if self.security.is_some() {
+        let room = match &self.security {
             // sec_trailer, signature, and up to 8 bytes of auth padding.
-            (SEC_TRAILER_LEN + SIGNATURE_LEN + 8) as u16
-        } else {
-            0
+            Some(sec) => (SEC_TRAILER_LEN + sec.provider.signature_len() + 8) as u16,
+            None => 0,
         };
         let mut out = Vec::new();
         for mut pdu in fragment_request(call_id, &request, self.max_xmit.saturating_sub(room))? {
@@ -257,22 +396,19 @@ impl ClientBinding {
             };
             let data_start = HEADER_LEN + req.header_len();
             let body_len = req.header_len() + req.stub.len();
+            let sig_len = sec.provider.signature_len();
             let verifier = AuthVerifier::new(
-                AuthType::NETLOGON,
+                sec.provider.auth_type(),
                 sec.level,
                 AUTH_CONTEXT_ID,
-                vec![0; SIGNATURE_LEN],
+                vec![0; sig_len],
             )
             .pad_for(body_len);
             let data_end = HEADER_LEN + body_len + usize::from(verifier.pad_length);
             pdu.auth = Some(verifier);
             let mut raw = pdu.to_bytes()?;
-            let sig_at = raw.len() - SIGNATURE_LEN;
-            let signature = sec
-                .context
-                .protect(&mut raw[data_start..data_end])
-                .map_err(RpcError::Random)?;
-            raw[sig_at..].copy_from_slice(&signature);
+            let sig_at = raw.len() - sig_len;
+            sec.protect(&mut raw, data_start..data_end, sig_at)?;
             out.push(raw);
         }
         Ok((out, Reassembler::new(call_id, MAX_RESPONSE)))
@@ -314,20 +450,31 @@ impl ClientBinding {
             .len()
             .checked_sub(auth_len + SEC_TRAILER_LEN)
             .filter(|&at| auth_len > 0 && at >= HEADER_LEN + RESPONSE_HEADER_LEN)
-            .ok_or(RpcError::Protocol(
-                "response without the Netlogon signature",
-            ))?;
-        let (body, trailer) = raw.split_at_mut(trailer_at);
-        if trailer[1] != sec.level.value() {
+            .ok_or(RpcError::Protocol("response without a signature"))?;
+        if raw[trailer_at + 1] != sec.level.value() {
             return Err(RpcError::Protocol(
                 "response at another auth level than the binding",
             ));
         }
-        let signature = &trailer[SEC_TRAILER_LEN..];
-        sec.context
-            .unprotect(&mut body[HEADER_LEN + RESPONSE_HEADER_LEN..], signature)?;
-        Ok(())
+        let sig_at = trailer_at + SEC_TRAILER_LEN;
+        sec.unprotect(raw, HEADER_LEN + RESPONSE_HEADER_LEN..trailer_at, sig_at)
     }
+}
+
+/// Fresh client challenge, session key and time for an NTLMSSP exchange.
+fn nonces() -> Result<ClientNonces, RpcError> {
+    let mut client_challenge = [0; 8];
+    let mut session_key = [0; 16];
+    getrandom::fill(&mut client_challenge).map_err(RpcError::Random)?;
+    getrandom::fill(&mut session_key).map_err(RpcError::Random)?;
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Ok(ClientNonces {
+        client_challenge,
+        session_key,
+        timestamp: (unix + 11_644_473_600) * 10_000_000,
+    })
 }
 
 /// alloc_hint, p_cont_id, cancel_count, reserved.

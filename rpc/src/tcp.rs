@@ -51,7 +51,10 @@ impl TcpConnection {
         let bind = conn.binding.bind_pdu(syntax)?;
         conn.send(&bind).await?;
         let reply = conn.read_fragment().await?;
-        conn.binding.handle_bind_reply(&reply)?;
+        // A three-leg provider (NTLMSSP) sends rpc_auth_3, which has no reply.
+        if let Some(auth3) = conn.binding.handle_bind_reply(&reply)? {
+            conn.send(&auth3).await?;
+        }
         Ok(conn)
     }
 

@@ -7,6 +7,7 @@
 //! | 2.2.2.1 – 2.2.2.2 | AV_PAIR lists (TargetInfo) | `av_pair.rs` |
 //! | 3.3.2, 3.1.5.1.2, 3.2.5.1.2 | NTOWFv2, NTLMv2 responses, KXKEY, key exchange, MIC | `crypto.rs` |
 //! | 3.4.2 – 3.4.5 | SIGNKEY, SEALKEY, MAC, SEAL with extended session security | `session.rs` |
+//! | 3.1.5 | the client's exchange (NEGOTIATE, AUTHENTICATE with MIC) | `client.rs` |
 //!
 //! Nothing here does I/O or reads the clock: the caller passes the client challenge,
 //! the timestamp and the random session key in, so the same code runs in tests.
@@ -24,6 +25,7 @@
 //! ```
 
 mod av_pair;
+mod client;
 mod crypto;
 mod error;
 mod flags;
@@ -34,6 +36,7 @@ mod test_vectors;
 mod wire;
 
 pub use av_pair::{AvFlags, AvId, AvPair, AvPairs};
+pub use client::{CLIENT_FLAGS, ClientNonces, NtlmClient};
 pub use crypto::{
     NtHash, Ntlmv2ClientChallenge, Ntlmv2Response, SessionKey, compute_mic, decrypt_session_key,
     encrypt_session_key, exported_session_key, nt_hash, ntowf_v2, verify_mic,

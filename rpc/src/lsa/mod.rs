@@ -3,10 +3,12 @@
 //! MS-LSAT 3.1.4.7, 3.1.4.8; the DC accepts them only over a secure
 //! channel's Netlogon SSP).
 
-use crate::ndr::{ConformantArray, Sid, UnicodeString};
+use crate::ndr::{ConformantArray, Sid, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;
 use crate::{ndr_params, ndr_struct};
 
+/// LsarGetUserName's operation number.
+pub const GET_USER_NAME: u16 = 45;
 /// LsarLookupSids3's operation number.
 pub const LOOKUP_SIDS3: u16 = 76;
 /// LsarLookupNames4's operation number.
@@ -215,6 +217,42 @@ ndr_params! {
         pub translated_sids: TranslatedSidsEx2,
         /// `MappedCount`.
         pub mapped_count: u32,
+        /// The return value.
+        pub status: NtStatus,
+    }
+}
+
+ndr_params! {
+    /// MS-LSAT 3.1.4.4.4 LsarGetUserName, `[in]`: who the binding authenticated as.
+    pub struct GetUserNameRequest {
+        /// `[in, unique, string] wchar_t* SystemName`.
+        pub system_name: Option<WideString>,
+        /// `[in, out] PRPC_UNICODE_STRING* UserName` (null on input).
+        pub user_name: Option<UnicodeString>,
+        /// `[in, out, unique] PRPC_UNICODE_STRING* DomainName` (set, pointing to null,
+        /// to ask for the domain too).
+        pub domain_name: Option<Option<UnicodeString>>,
+    }
+}
+
+impl GetUserNameRequest {
+    /// Asks for the user and the domain.
+    pub fn with_domain() -> Self {
+        Self {
+            system_name: None,
+            user_name: None,
+            domain_name: Some(None),
+        }
+    }
+}
+
+ndr_params! {
+    /// MS-LSAT 3.1.4.4.4 LsarGetUserName, `[out]`.
+    pub struct GetUserNameResponse {
+        /// `UserName`.
+        pub user_name: Option<UnicodeString>,
+        /// `DomainName`.
+        pub domain_name: Option<Option<UnicodeString>>,
         /// The return value.
         pub status: NtStatus,
     }

@@ -68,3 +68,13 @@ fn truncated_replies_are_errors() {
         );
     }
 }
+
+#[test]
+fn lsar_get_user_name_matches_samba() {
+    let wire = reference("get_user_name_in");
+    assert_eq!(GetUserNameRequest::with_domain().to_stub(), wire);
+    let resp = GetUserNameResponse::from_stub(&reference("get_user_name_out")).unwrap();
+    assert_eq!(resp.user_name, Some(UnicodeString::new("alice")));
+    assert_eq!(resp.domain_name, Some(Some(UnicodeString::new("EXAMPLE"))));
+    assert_eq!(resp.status, NtStatus::SUCCESS);
+}

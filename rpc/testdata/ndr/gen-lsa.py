@@ -96,3 +96,20 @@ r.out_sids = sids
 r.out_count = 1
 r.result = 0
 out("lookup_names4_out", ndr.ndr_pack_out(r))
+
+from samba.dcerpc import base
+
+r = lsa.GetUserName()
+r.in_system_name = None
+r.in_account_name = None
+# [in,out,unique] lsa_String **authority_name: the outer pointer set, the inner null.
+r.in_authority_name = base.ndr_pointer(None)
+out("get_user_name_in", ndr.ndr_pack_in(r))
+acct = lsa.String()
+acct.string = "alice"
+r.out_account_name = acct
+auth = lsa.String()
+auth.string = "EXAMPLE"
+r.out_authority_name = base.ndr_pointer(auth)
+r.result = 0
+out("get_user_name_out", ndr.ndr_pack_out(r))

@@ -1,13 +1,19 @@
-//! NDR stubs from a DC: the NETLOGON and endpoint mapper responses Adjoin decodes, and
-//! Schannel-protected response fragments; whatever decodes re-encodes and decodes equal.
+//! What a DC sends a member, as the client decodes it: NDR stubs of the NETLOGON, LSA and
+//! endpoint mapper responses (whatever decodes re-encodes and decodes equal), Schannel
+//! signatures, and whole response fragments through a sealed binding's receive path.
 #![no_main]
 
+use adjoin_rpc::client::{BindAuth, ClientBinding};
 use adjoin_rpc::epm::EptMapResponse;
+use adjoin_rpc::fragment::Reassembler;
+use adjoin_rpc::lsa::{LookupNames4Response, LookupSids3Response};
 use adjoin_rpc::ndr::NdrParams;
 use adjoin_rpc::netlogon::credential::SessionKey;
 use adjoin_rpc::netlogon::{
-    LogonSamLogonExResponse, ServerAuthenticate3Response, ServerReqChallengeResponse,
+    DsrGetDcNameEx2Response, LogonSamLogonExResponse, ServerAuthenticate3Response,
+    ServerPasswordSet2Response, ServerReqChallengeResponse,
 };
+use adjoin_rpc::pdu::AuthLevel;
 use adjoin_rpc::schannel::Schannel;
 use libfuzzer_sys::fuzz_target;
 
@@ -23,6 +29,21 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<ServerAuthenticate3Response>(data);
     round_trip::<ServerReqChallengeResponse>(data);
     round_trip::<EptMapResponse>(data);
+    round_trip::<ServerPasswordSet2Response>(data);
+    round_trip::<DsrGetDcNameEx2Response>(data);
+    round_trip::<LookupSids3Response>(data);
+    round_trip::<LookupNames4Response>(data);
+    let mut binding = ClientBinding::new(
+        "fuzz",
+        BindAuth::Schannel {
+            context: Schannel::new(SessionKey::from_bytes([7; 16]), true, true),
+            domain: "EXAMPLE".into(),
+            computer: "FUZZ".into(),
+            level: AuthLevel::PKT_PRIVACY,
+        },
+    );
+    let mut reassembler = Reassembler::new(1, 1 << 20);
+    let _ = binding.response_fragment(&mut reassembler, data.to_vec());
     if data.len() > 56 {
         let (sig, body) = data.split_at(56);
         let mut body = body.to_vec();
