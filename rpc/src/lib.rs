@@ -18,6 +18,7 @@ pub mod ndr;
 pub mod netlogon;
 pub mod ntstatus;
 pub mod pdu;
+pub mod samr;
 pub mod schannel;
 pub mod tcp;
 pub mod uuid;

@@ -18,12 +18,14 @@
 //! Decoding never trusts a count: arrays grow element by element, so a
 //! count larger than the data is a truncation error, not an allocation.
 
+mod handle;
 mod sid;
 mod string;
 
 use crate::codec::{Reader, padding};
 use crate::error::DecodeError;
 
+pub use handle::ContextHandle;
 pub use sid::Sid;
 pub use string::{NetlogonString, UnicodeString, WideString};
 
