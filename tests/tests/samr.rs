@@ -13,7 +13,7 @@ use adjoin_rpc::client::BindAuth;
 use adjoin_rpc::ndr::{ContextHandle, NdrParams, Sid, UnicodeString};
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_rpc::pdu::AuthLevel;
-use adjoin_rpc::samr::{self, *};
+use adjoin_rpc::samr::*;
 use adjoin_rpc::tcp::{TcpConnection, map_tcp_port};
 use adjoin_rpc::uuid::SyntaxId;
 use adjoin_tests::{Lab, text};
@@ -40,7 +40,7 @@ fn object_sid(lab: &Lab, account: &str) -> Sid {
 
 async fn call<Req: NdrParams, Resp: NdrParams>(
     conn: &mut TcpConnection,
-    opnum: samr::Opnum,
+    opnum: Opnum,
     request: &Req,
 ) -> Resp {
     conn.call(opnum.value(), request)
