@@ -21,6 +21,8 @@ pub mod pdu;
 pub mod samr;
 pub mod schannel;
 pub mod tcp;
+#[cfg(test)]
+mod testdata;
 pub mod uuid;
 
 pub use error::{DecodeError, EncodeError, ReassemblyError};

@@ -202,6 +202,45 @@ impl Lab {
         (spn, keytab)
     }
 
+    /// The objectSid the DC's own database holds for `account` (read with ldbsearch).
+    pub fn object_sid(&self, account: &str) -> String {
+        let out = Command::new("ldbsearch")
+            .args([
+                "-H",
+                &format!("{}/private/sam.ldb", self.dir),
+                &format!("(sAMAccountName={account})"),
+                "objectSid",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run ldbsearch: {e}"));
+        text(&out.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_owned))
+            .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
+    }
+
+    /// Joins a machine named `fqdn` with `domain-join` (`bin`, the test's
+    /// `CARGO_BIN_EXE_domain-join`) into `registry` as the lab's administrator, with the
+    /// lab's DNS and `extra` arguments (e.g. `--keytab FILE` or `--no-keytab`); asserts it
+    /// worked. An account left by an earlier run is deleted first.
+    pub fn join_machine(&self, bin: &str, registry: &Path, fqdn: &str, extra: &[&str]) {
+        let netbios = fqdn.split('.').next().unwrap_or(fqdn).to_ascii_uppercase();
+        let _ = self.samba_tool(&["computer", "delete", &netbios]);
+        let mut args = vec![
+            "join",
+            &self.domain,
+            &self.admin,
+            "--name",
+            fqdn,
+            "--dns-server",
+            &self.dc,
+            "--password-stdin",
+        ];
+        args.extend_from_slice(extra);
+        let out = run_tool(bin, registry, &args, &self.admin_password);
+        assert!(out.status.success(), "join {fqdn}: {}", text(&out.stderr));
+    }
+
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
     pub fn samba_tool(&self, args: &[&str]) -> Output {
         let admin = format!("{}%{}", self.admin, self.admin_password);

@@ -5,7 +5,6 @@
 //! own database (ldbsearch).
 
 use std::net::{IpAddr, SocketAddr};
-use std::process::Command;
 use std::time::Duration;
 
 use adjoin_auth::ntlm::NtlmClient;
@@ -16,26 +15,12 @@ use adjoin_rpc::pdu::AuthLevel;
 use adjoin_rpc::samr::*;
 use adjoin_rpc::tcp::{TcpConnection, map_tcp_port};
 use adjoin_rpc::uuid::SyntaxId;
-use adjoin_tests::{Lab, text};
+use adjoin_tests::Lab;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 fn object_sid(lab: &Lab, account: &str) -> Sid {
-    let out = Command::new("ldbsearch")
-        .args([
-            "-H",
-            &format!("{}/private/sam.ldb", lab.dir),
-            &format!("(sAMAccountName={account})"),
-            "objectSid",
-        ])
-        .output()
-        .unwrap();
-    text(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("objectSid: "))
-        .unwrap_or_else(|| panic!("no objectSid for {account}"))
-        .parse()
-        .unwrap()
+    lab.object_sid(account).parse().unwrap()
 }
 
 async fn call<Req: NdrParams, Resp: NdrParams>(

@@ -5,27 +5,11 @@
 //! `domain-join`; answers are checked against the DC's own tools (ldbsearch, samba-tool).
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use adjoin_tests::{Lab, run_tool as run, text};
 
 /// The objectSid the DC's database holds for `account`.
-fn object_sid(lab: &Lab, account: &str) -> String {
-    let out = Command::new("ldbsearch")
-        .args([
-            "-H",
-            &format!("{}/private/sam.ldb", lab.dir),
-            &format!("(sAMAccountName={account})"),
-            "objectSid",
-        ])
-        .output()
-        .unwrap();
-    text(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_owned))
-        .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
-}
-
 fn authenticate(lab: &Lab, reg: &Path, user: &str, password: &str, json: bool) -> Output {
     let mut args = vec![
         "authenticate-user",
@@ -44,41 +28,28 @@ fn authenticate(lab: &Lab, reg: &Path, user: &str, password: &str, json: bool) -
 #[test]
 fn ms_nrpc_network_logon_through_the_secure_channel() {
     let lab = Lab::get();
-    let _ = lab.samba_tool(&["computer", "delete", "NTLMTEST"]);
     let dir = tempfile::tempdir().unwrap();
     let reg = dir.path().join("registry.db");
     let kt = dir.path().join("krb5.keytab");
-    let join = run(
+    lab.join_machine(
         env!("CARGO_BIN_EXE_domain-join"),
         &reg,
-        &[
-            "join",
-            &lab.domain,
-            &lab.admin,
-            "--name",
-            "ntlmtest.example.test",
-            "--dns-server",
-            &lab.dc,
-            "--keytab",
-            kt.to_str().unwrap(),
-            "--password-stdin",
-        ],
-        &lab.admin_password,
+        "ntlmtest.example.test",
+        &["--keytab", kt.to_str().unwrap()],
     );
-    assert!(join.status.success(), "join: {}", text(&join.stderr));
 
     // alice: her SID and the engineers group, as the DC's database has them.
     let out = authenticate(&lab, &reg, r"EXAMPLE\alice", &lab.password("alice"), true);
     assert!(out.status.success(), "alice: {}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["sid"], object_sid(&lab, "alice").as_str(), "{v}");
+    assert_eq!(v["sid"], lab.object_sid("alice").as_str(), "{v}");
     let groups: Vec<&str> = v["groups"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|g| g.as_str())
         .collect();
-    let engineers = object_sid(&lab, "engineers");
+    let engineers = lab.object_sid("engineers");
     assert!(
         groups.contains(&engineers.as_str()),
         "{engineers} not in {groups:?}"
@@ -87,12 +58,12 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
     // Names from LSA LookupSids3 over the same secure channel.
     assert_eq!(v["names"][engineers.as_str()], r"EXAMPLE\engineers", "{v}");
     assert_eq!(
-        v["names"][object_sid(&lab, "alice").as_str()],
+        v["names"][lab.object_sid("alice").as_str()],
         r"EXAMPLE\alice"
     );
     // The text form names the same SID.
     let plain = authenticate(&lab, &reg, "alice", &lab.password("alice"), false);
-    assert!(text(&plain.stdout).contains(&object_sid(&lab, "alice")));
+    assert!(text(&plain.stdout).contains(&lab.object_sid("alice")));
 
     // Each refusal with its own message.
     for (user, password, expected) in [
@@ -173,7 +144,7 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
     assert!(text(&bench.stderr).contains("STATUS_WRONG_PASSWORD"));
 
     // MS-LSAT LookupNames4 / LookupSids3 through the secure channel, against ldbsearch.
-    let alice_sid = object_sid(&lab, "alice");
+    let alice_sid = lab.object_sid("alice");
     let out = run(
         env!("CARGO_BIN_EXE_adjoin"),
         &reg,

@@ -10,31 +10,19 @@ use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member;
 use adjoin_registry::Registry;
 use adjoin_rpc::netlogon::channel::LogonOutcome;
-use adjoin_tests::{Lab, repo_root, run_tool, succeeded, text};
+use adjoin_tests::{Lab, repo_root, succeeded};
 
 #[tokio::test(flavor = "current_thread")]
 async fn ms_nrpc_channel_survives_a_dc_restart() {
     let lab = Lab::get();
-    let _ = lab.samba_tool(&["computer", "delete", "RESTART"]);
     let dir = tempfile::tempdir().unwrap();
     let reg = dir.path().join("registry.db");
-    let join = run_tool(
+    lab.join_machine(
         env!("CARGO_BIN_EXE_domain-join"),
         &reg,
-        &[
-            "join",
-            &lab.domain,
-            &lab.admin,
-            "--name",
-            "restart.example.test",
-            "--dns-server",
-            &lab.dc,
-            "--no-keytab",
-            "--password-stdin",
-        ],
-        &lab.admin_password,
+        "restart.example.test",
+        &["--no-keytab"],
     );
-    assert!(join.status.success(), "join: {}", text(&join.stderr));
 
     let registry = Registry::open(&reg).unwrap();
     let m = member::membership(&registry).unwrap();

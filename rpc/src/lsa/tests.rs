@@ -5,15 +5,7 @@ use super::*;
 use crate::ndr::NdrParams;
 
 fn reference(name: &str) -> Vec<u8> {
-    let text = include_str!("../../testdata/ndr/lsa.txt");
-    let hex = text
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no reference {name}"));
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
+    crate::testdata::reference(include_str!("../../testdata/ndr/lsa.txt"), name)
 }
 
 fn sid(s: &str) -> Sid {

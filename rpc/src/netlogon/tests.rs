@@ -7,15 +7,7 @@ use super::*;
 use crate::ndr::{ConformantArray, NdrParams, Sid};
 
 fn reference(name: &str) -> Vec<u8> {
-    let text = include_str!("../../testdata/ndr/netlogon.txt");
-    let hex = text
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no reference {name}"));
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
+    crate::testdata::reference(include_str!("../../testdata/ndr/netlogon.txt"), name)
 }
 
 fn cred(start: u8) -> Credential {
@@ -31,13 +23,7 @@ fn bytes(start: u8, len: usize) -> Vec<u8> {
 }
 
 fn check<T: NdrParams + PartialEq + core::fmt::Debug>(name: &str, value: &T) {
-    let wire = reference(name);
-    assert_eq!(
-        value.to_stub(),
-        wire,
-        "{name}: encoding differs from Samba's"
-    );
-    assert_eq!(&T::from_stub(&wire).unwrap(), value, "{name}: decoding");
+    crate::testdata::check(name, &reference(name), value);
 }
 
 #[test]

@@ -9,26 +9,11 @@ use crate::ndr::NdrParams;
 use crate::uuid::Uuid;
 
 fn reference(name: &str) -> Vec<u8> {
-    let text = include_str!("../../testdata/ndr/samr.txt");
-    let hex = text
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no reference {name}"));
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
+    crate::testdata::reference(include_str!("../../testdata/ndr/samr.txt"), name)
 }
 
-/// Our encoding is Samba's bytes, and Samba's bytes decode to our value.
 fn check<T: NdrParams + PartialEq + core::fmt::Debug>(name: &str, value: &T) {
-    let wire = reference(name);
-    assert_eq!(T::from_stub(&wire).unwrap(), *value, "{name}: decoding");
-    assert_eq!(
-        value.to_stub(),
-        wire,
-        "{name}: encoding differs from Samba's"
-    );
+    crate::testdata::check(name, &reference(name), value);
 }
 
 fn sid(s: &str) -> Sid {
