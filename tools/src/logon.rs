@@ -305,7 +305,7 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
             by_name
                 .next()
                 .flatten()
-                .map(|(sid, sid_use)| (sid.to_string(), item.clone(), sid_use))
+                .map(|t| (t.sid.to_string(), t.qualified(), t.sid_use))
         };
         rows.push((item, found));
     }

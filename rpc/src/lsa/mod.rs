@@ -316,11 +316,7 @@ impl LookupSids3Response {
                 if matches!(n.sid_use, SidNameUse::INVALID | SidNameUse::UNKNOWN) {
                     return None;
                 }
-                let domain = u32::try_from(n.domain_index)
-                    .ok()
-                    .and_then(|d| self.referenced_domains.as_ref()?.domain(d))
-                    .map(|d| d.name.as_str().to_owned())
-                    .unwrap_or_default();
+                let domain = domain_name(self.referenced_domains.as_ref(), n.domain_index);
                 Some(Translation {
                     sid: sid.clone(),
                     domain,
@@ -351,16 +347,36 @@ impl LookupNames4Request {
 }
 
 impl LookupNames4Response {
-    /// The SIDs of the request's names, in order; `None` where nothing mapped.
-    pub fn sids(&self) -> Vec<Option<(Sid, SidNameUse)>> {
-        self.translated_sids
-            .sids
-            .as_ref()
-            .map_or(&[][..], |s| &s.0)
+    /// The translations of the request's `names`, in order; `None` where nothing
+    /// mapped. The name comes back qualified with its domain as the DC knows it.
+    pub fn translations(&self, names: &[&str]) -> Vec<Option<Translation>> {
+        let sids = self.translated_sids.sids.as_ref().map_or(&[][..], |s| &s.0);
+        names
             .iter()
-            .map(|t| Some((t.sid.clone()?, t.sid_use)))
+            .enumerate()
+            .map(|(i, name)| {
+                let t = sids.get(i)?;
+                let domain = domain_name(self.referenced_domains.as_ref(), t.domain_index);
+                // The account part of `DOMAIN\name` (or the name as given).
+                let account = name.rsplit_once('\\').map_or(*name, |(_, n)| n);
+                Some(Translation {
+                    sid: t.sid.clone()?,
+                    domain,
+                    name: account.to_owned(),
+                    sid_use: t.sid_use,
+                })
+            })
             .collect()
     }
+}
+
+/// The NetBIOS name of the referenced domain at `index` (-1 or out of range: none).
+fn domain_name(domains: Option<&ReferencedDomainList>, index: i32) -> String {
+    u32::try_from(index)
+        .ok()
+        .and_then(|d| domains?.domain(d))
+        .map(|d| d.name.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

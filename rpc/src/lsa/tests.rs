@@ -44,10 +44,11 @@ fn lsar_lookup_names4_matches_samba() {
     assert_eq!(request.to_stub(), wire);
     let resp = LookupNames4Response::from_stub(&reference("lookup_names4_out")).unwrap();
     assert_eq!(resp.status, NtStatus::SUCCESS);
-    assert_eq!(
-        resp.sids(),
-        vec![Some((sid("S-1-5-21-1-2-3-1103"), SidNameUse::USER))]
-    );
+    let t = resp.translations(&[r"EXAMPLE\alice"]);
+    let alice = t[0].as_ref().unwrap();
+    assert_eq!(alice.sid, sid("S-1-5-21-1-2-3-1103"));
+    assert_eq!(alice.sid_use, SidNameUse::USER);
+    assert_eq!(alice.qualified(), r"EXAMPLE\alice");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use super::{
 use crate::client::{BindAuth, RpcError};
 use crate::lsa::{
     self, LookupNames4Request, LookupNames4Response, LookupSids3Request, LookupSids3Response,
-    SidNameUse, Translation,
+    Translation,
 };
 use crate::ndr::{NdrParams, NetlogonString, Sid, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;
@@ -550,7 +550,7 @@ impl SecureChannel {
     pub async fn lookup_names(
         &mut self,
         names: &[&str],
-    ) -> Result<Vec<Option<(Sid, SidNameUse)>>, ChannelError> {
+    ) -> Result<Vec<Option<Translation>>, ChannelError> {
         if names.is_empty() {
             return Ok(Vec::new());
         }
@@ -563,7 +563,7 @@ impl SecureChannel {
             )
             .await?;
         self.lookup_status("LsarLookupNames4", resp.status)?;
-        Ok(resp.sids())
+        Ok(resp.translations(names))
     }
 
     /// SOME_NOT_MAPPED and NONE_MAPPED are answers (the `None`s), not failures.
