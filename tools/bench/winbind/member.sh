@@ -81,10 +81,12 @@ install_packages() {
 }
 
 add_address() {
-  if ! ip -4 addr show dev lo | grep -q "inet $WB_IP/"; then
-    say "adding $WB_IP to lo"
-    ip addr add "$WB_IP/8" dev lo
-  fi
+  ip -4 -o addr show 2>/dev/null | grep -q "inet $WB_IP/" && return 0
+  say "adding $WB_IP to lo"
+  # Tolerate a pre-assigned address (some sandboxes have one ip cannot see).
+  ip addr add "$WB_IP/8" dev lo 2>/dev/null \
+    || /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_INET,socket.SOCK_DGRAM).bind((sys.argv[1],0))' "$WB_IP" \
+    || { echo "member: cannot add $WB_IP to lo" >&2; exit 1; }
 }
 
 winbindd_pid() {
