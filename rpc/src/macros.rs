@@ -6,6 +6,9 @@
 /// Values we do not know stay representable. `Debug` prints the constant's
 /// name, or the type and the number in hex; `Display` prints the
 /// specification's name, or the number in hex.
+///
+/// Exported for the crates above this one (smb's commands and dialects).
+#[macro_export]
 macro_rules! open_enum {
     (
         $(#[$meta:meta])*

@@ -58,6 +58,40 @@ open_enum! {
         ACCOUNT_LOCKED_OUT = 0xc000_0234 => "the account is locked out (STATUS_ACCOUNT_LOCKED_OUT)",
         /// STATUS_DOWNGRADE_DETECTED.
         DOWNGRADE_DETECTED = 0xc000_0388 => "downgrade detected (STATUS_DOWNGRADE_DETECTED)",
+        /// STATUS_PENDING (an SMB2 interim response).
+        PENDING = 0x0000_0103 => "the operation is pending (STATUS_PENDING)",
+        /// STATUS_BUFFER_OVERFLOW (more of a pipe message is waiting).
+        BUFFER_OVERFLOW = 0x8000_0005 => "more data is available (STATUS_BUFFER_OVERFLOW)",
+        /// STATUS_NO_MORE_FILES.
+        NO_MORE_FILES = 0x8000_0006 => "no more files (STATUS_NO_MORE_FILES)",
+        /// STATUS_INVALID_HANDLE.
+        INVALID_HANDLE = 0xc000_0008 => "invalid handle (STATUS_INVALID_HANDLE)",
+        /// STATUS_INVALID_DEVICE_REQUEST.
+        INVALID_DEVICE_REQUEST = 0xc000_0010 => "invalid device request (STATUS_INVALID_DEVICE_REQUEST)",
+        /// STATUS_END_OF_FILE.
+        END_OF_FILE = 0xc000_0011 => "end of file (STATUS_END_OF_FILE)",
+        /// STATUS_MORE_PROCESSING_REQUIRED (an authentication exchange goes on).
+        MORE_PROCESSING_REQUIRED = 0xc000_0016 => "more processing required (STATUS_MORE_PROCESSING_REQUIRED)",
+        /// STATUS_OBJECT_PATH_NOT_FOUND.
+        OBJECT_PATH_NOT_FOUND = 0xc000_003a => "object path not found (STATUS_OBJECT_PATH_NOT_FOUND)",
+        /// STATUS_PIPE_NOT_AVAILABLE.
+        PIPE_NOT_AVAILABLE = 0xc000_00ac => "the pipe is not available (STATUS_PIPE_NOT_AVAILABLE)",
+        /// STATUS_PIPE_DISCONNECTED.
+        PIPE_DISCONNECTED = 0xc000_00b0 => "the pipe is disconnected (STATUS_PIPE_DISCONNECTED)",
+        /// STATUS_NETWORK_NAME_DELETED.
+        NETWORK_NAME_DELETED = 0xc000_00c9 => "the share was disconnected (STATUS_NETWORK_NAME_DELETED)",
+        /// STATUS_BAD_NETWORK_NAME.
+        BAD_NETWORK_NAME = 0xc000_00cc => "no such share (STATUS_BAD_NETWORK_NAME)",
+        /// STATUS_REQUEST_NOT_ACCEPTED.
+        REQUEST_NOT_ACCEPTED = 0xc000_00d0 => "the server accepts no more connections (STATUS_REQUEST_NOT_ACCEPTED)",
+        /// STATUS_FILE_CLOSED.
+        FILE_CLOSED = 0xc000_0128 => "the file was closed (STATUS_FILE_CLOSED)",
+        /// STATUS_PIPE_BROKEN.
+        PIPE_BROKEN = 0xc000_014b => "the pipe is broken (STATUS_PIPE_BROKEN)",
+        /// STATUS_USER_SESSION_DELETED.
+        USER_SESSION_DELETED = 0xc000_0203 => "the session was deleted (STATUS_USER_SESSION_DELETED)",
+        /// STATUS_NETWORK_SESSION_EXPIRED.
+        NETWORK_SESSION_EXPIRED = 0xc000_035c => "the session expired (STATUS_NETWORK_SESSION_EXPIRED)",
         /// STATUS_RPC_PROTOCOL_ERROR.
         RPC_PROTOCOL_ERROR = 0xc002_001d => "RPC protocol error (STATUS_RPC_PROTOCOL_ERROR)",
     }

@@ -1,0 +1,1 @@
+//! Codec tests against captured traffic and property-based round trips.
