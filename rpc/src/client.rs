@@ -4,14 +4,19 @@
 //!
 //! A transport (see [`crate::tcp`]) moves the bytes; nothing here blocks.
 
+use std::time::SystemTime;
+
 use crate::error::{DecodeError, EncodeError, ReassemblyError};
 use crate::fragment::{Reassembler, fragment_request};
 use crate::pdu::{
     Auth3, AuthLevel, AuthType, AuthVerifier, Bind, Body, ContextElement, FaultStatus, HEADER_LEN,
     Header, PacketType, Pdu, Request, SEC_TRAILER_LEN,
 };
+use adjoin_auth::gss::GssError;
+use adjoin_auth::krb::Credentials;
 use adjoin_auth::ntlm::{self, ClientNonces, NtlmClient, NtlmSession};
 
+use crate::krb5::KerberosProvider;
 use crate::schannel::{self, Schannel, SchannelError};
 use crate::uuid::SyntaxId;
 
@@ -59,6 +64,10 @@ pub enum RpcError {
     /// security Adjoin requires).
     #[error("NTLM: {0}")]
     Ntlm(String),
+    /// The Kerberos exchange failed (the DC refused the ticket, or its AP-REP does not
+    /// prove it holds the key), or a Kerberos-protected PDU failed its checks.
+    #[error("Kerberos: {0}")]
+    Kerberos(GssError),
     /// The transport failed.
     #[error("{context}: {error}")]
     Io {
@@ -88,7 +97,8 @@ from_error!(
     DecodeError => Decode,
     EncodeError => Encode,
     ReassemblyError => Reassembly,
-    SchannelError => Security
+    SchannelError => Security,
+    GssError => Kerberos
 );
 
 /// How a binding is authenticated.
@@ -117,6 +127,15 @@ pub enum BindAuth {
         /// Integrity or privacy.
         level: AuthLevel,
     },
+    /// Kerberos, DCE style (MS-RPCE 3.3.1.5.2, MS-KILE 3.4.5: bind with an AP-REQ,
+    /// bind_ack with the server's AP-REP, rpc_auth_3 with the client's AP-REP).
+    Kerberos {
+        /// A service ticket for the server (e.g. `host/dc1.example.test` or the DC's
+        /// account) and its session key.
+        credentials: Box<Credentials>,
+        /// Integrity or privacy.
+        level: AuthLevel,
+    },
 }
 
 /// The auth context id Adjoin uses for its one auth context per binding.
@@ -128,6 +147,7 @@ enum Provider {
     /// NTLMSSP before the CHALLENGE arrived.
     NtlmPending(NtlmClient),
     Ntlm(Box<NtlmSession>),
+    Kerberos(KerberosProvider),
     /// The exchange failed part-way: the binding cannot protect anything.
     Failed,
 }
@@ -136,14 +156,16 @@ impl Provider {
     fn auth_type(&self) -> AuthType {
         match self {
             Self::Schannel(_) => AuthType::NETLOGON,
+            Self::Kerberos(_) => AuthType::GSS_KERBEROS,
             Self::NtlmPending(_) | Self::Ntlm(_) | Self::Failed => AuthType::WINNT,
         }
     }
 
-    fn signature_len(&self) -> usize {
+    fn signature_len(&self, seal: bool) -> Result<usize, RpcError> {
         match self {
-            Self::Schannel(_) => schannel::SIGNATURE_LEN,
-            Self::NtlmPending(_) | Self::Ntlm(_) | Self::Failed => ntlm::SIGNATURE_LEN,
+            Self::Schannel(_) => Ok(schannel::SIGNATURE_LEN),
+            Self::Kerberos(k) => k.signature_len(seal),
+            Self::NtlmPending(_) | Self::Ntlm(_) | Self::Failed => Ok(ntlm::SIGNATURE_LEN),
         }
     }
 }
@@ -156,6 +178,11 @@ struct Security {
 }
 
 impl Security {
+    fn signature_len(&self) -> Result<usize, RpcError> {
+        self.provider
+            .signature_len(self.level == AuthLevel::PKT_PRIVACY)
+    }
+
     /// Signs (and at privacy level seals) the PDU in `raw`: its stub and padding are
     /// `data`, its signature goes at `sig_at` (the end).
     fn protect(
@@ -179,6 +206,16 @@ impl Security {
                 sig.copy_from_slice(&n.seal_parts(before, stub, after));
             }
             Provider::Ntlm(n) => sig.copy_from_slice(&n.sign(pdu)),
+            // Kerberos protects the stub and auth padding only (no header signing).
+            Provider::Kerberos(k) => {
+                let token = k.protect(&mut pdu[data], seal)?;
+                if token.len() != sig.len() {
+                    return Err(RpcError::Protocol(
+                        "the Kerberos signature is not the length reserved for it",
+                    ));
+                }
+                sig.copy_from_slice(&token);
+            }
             Provider::NtlmPending(_) | Provider::Failed => {
                 return Err(RpcError::Protocol(
                     "a call before the NTLM exchange finished",
@@ -210,6 +247,7 @@ impl Security {
                 };
                 checked.map_err(|e| RpcError::Ntlm(format!("reply signature: {e}")))?;
             }
+            Provider::Kerberos(k) => k.unprotect(&mut pdu[data], sig, seal)?,
             Provider::NtlmPending(_) | Provider::Failed => {
                 return Err(RpcError::Protocol(
                     "a reply before the NTLM exchange finished",
@@ -264,6 +302,11 @@ impl ClientBinding {
                 level,
                 bind_token: Some(negotiate),
             }),
+            BindAuth::Kerberos { credentials, level } => Some(Security {
+                provider: Provider::Kerberos(KerberosProvider::Start(credentials)),
+                level,
+                bind_token: None,
+            }),
         };
         Self {
             interface,
@@ -297,7 +340,10 @@ impl ClientBinding {
             }),
         );
         if let Some(sec) = &mut self.security {
-            let token = sec.bind_token.take().unwrap_or_default();
+            let token = match &mut sec.provider {
+                Provider::Kerberos(k) => k.bind_token(sec.level, SystemTime::now())?,
+                _ => sec.bind_token.take().unwrap_or_default(),
+            };
             pdu.auth = Some(AuthVerifier::new(
                 sec.provider.auth_type(),
                 sec.level,
@@ -309,7 +355,7 @@ impl ClientBinding {
     }
 
     /// Checks the server's answer to the bind; returns the rpc_auth_3 PDU to send
-    /// next when the provider has a third leg (NTLMSSP).
+    /// next when the provider has a third leg (NTLMSSP, Kerberos).
     pub fn handle_bind_reply(&mut self, raw: &[u8]) -> Result<Option<Vec<u8>>, RpcError> {
         let pdu = Pdu::decode(raw)?;
         match pdu.body {
@@ -352,6 +398,23 @@ impl ClientBinding {
                         ));
                         Ok(Some(auth3.to_bytes()?))
                     }
+                    Provider::Kerberos(mut k) => {
+                        if auth.auth_type != AuthType::GSS_KERBEROS {
+                            return Err(RpcError::Protocol(
+                                "bind_ack with another security provider than the bind's",
+                            ));
+                        }
+                        let reply = k.bind_reply(&auth.value)?;
+                        sec.provider = Provider::Kerberos(k);
+                        let mut auth3 = Pdu::new(pdu.call_id, Body::Auth3(Auth3::default()));
+                        auth3.auth = Some(AuthVerifier::new(
+                            AuthType::GSS_KERBEROS,
+                            sec.level,
+                            AUTH_CONTEXT_ID,
+                            reply,
+                        ));
+                        Ok(Some(auth3.to_bytes()?))
+                    }
                     Provider::Ntlm(_) | Provider::Failed => {
                         Err(RpcError::Protocol("a second bind_ack"))
                     }
@@ -382,7 +445,7 @@ impl ClientBinding {
         };
         let room = match &self.security {
             // sec_trailer, signature, and up to 8 bytes of auth padding.
-            Some(sec) => (SEC_TRAILER_LEN + sec.provider.signature_len() + 8) as u16,
+            Some(sec) => (SEC_TRAILER_LEN + sec.signature_len()? + 8) as u16,
             None => 0,
         };
         let mut out = Vec::new();
@@ -396,7 +459,7 @@ impl ClientBinding {
             };
             let data_start = HEADER_LEN + req.header_len();
             let body_len = req.header_len() + req.stub.len();
-            let sig_len = sec.provider.signature_len();
+            let sig_len = sec.signature_len()?;
             let verifier = AuthVerifier::new(
                 sec.provider.auth_type(),
                 sec.level,
@@ -467,7 +530,7 @@ fn nonces() -> Result<ClientNonces, RpcError> {
     let mut session_key = [0; 16];
     getrandom::fill(&mut client_challenge).map_err(RpcError::Random)?;
     getrandom::fill(&mut session_key).map_err(RpcError::Random)?;
-    let unix = std::time::SystemTime::now()
+    let unix = SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     Ok(ClientNonces {

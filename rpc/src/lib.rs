@@ -13,6 +13,7 @@ pub mod codec;
 pub mod epm;
 pub mod error;
 pub mod fragment;
+mod krb5;
 pub mod lsa;
 pub mod ndr;
 pub mod netlogon;
