@@ -22,6 +22,7 @@ pub mod pdu;
 pub mod samr;
 pub mod schannel;
 pub mod tcp;
+pub mod transport;
 #[cfg(test)]
 mod testdata;
 pub mod uuid;

@@ -1,6 +1,6 @@
-//! ncacn_ip_tcp (MS-RPCE 2.1.1.1): a thin tokio driver around
-//! [`ClientBinding`], and the endpoint mapper lookup (C706 Appendix O
-//! `ept_map`) that finds an interface's dynamic port.
+//! ncacn_ip_tcp (MS-RPCE 2.1.1.1): a thin tokio [`Transport`] over a TCP
+//! stream, and the endpoint mapper lookup (C706 Appendix O `ept_map`) that
+//! finds an interface's dynamic port.
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -8,73 +8,66 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::client::{BindAuth, ClientBinding, RpcError};
+use crate::client::{BindAuth, RpcError};
 use crate::epm::{EptMapRequest, EptMapResponse, tcp_tower};
-use crate::ndr::NdrParams;
 use crate::pdu::{HEADER_LEN, Header};
+use crate::transport::{Connection, Transport};
 use crate::uuid::SyntaxId;
 
 /// The endpoint mapper's well-known port.
 pub const EPM_PORT: u16 = 135;
 
 /// One TCP connection carrying one binding.
+pub type TcpConnection = Connection<TcpTransport>;
+
+/// A TCP stream carrying DCE/RPC fragments, each operation under a timeout.
 #[derive(Debug)]
-pub struct TcpConnection {
+pub struct TcpTransport {
     stream: TcpStream,
-    binding: ClientBinding,
     timeout: Duration,
     peer: SocketAddr,
 }
 
-impl TcpConnection {
-    /// Connects to `addr` and binds `syntax` with `auth`.
+impl TcpTransport {
+    /// Connects to `addr`; `what` names the service in errors.
     pub async fn connect(
         addr: SocketAddr,
-        interface: &'static str,
-        syntax: SyntaxId,
-        auth: BindAuth,
+        what: &str,
         timeout: Duration,
     ) -> Result<Self, RpcError> {
         let stream = io(
             timeout,
-            || format!("connecting to {interface} at {addr}"),
+            || format!("connecting to {what} at {addr}"),
             TcpStream::connect(addr),
         )
         .await?;
         let _ = stream.set_nodelay(true);
-        let mut conn = Self {
+        Ok(Self {
             stream,
-            binding: ClientBinding::new(interface, auth),
             timeout,
             peer: addr,
-        };
-        let bind = conn.binding.bind_pdu(syntax)?;
-        conn.send(&bind).await?;
-        let reply = conn.read_fragment().await?;
-        // A three-leg provider (NTLMSSP) sends rpc_auth_3, which has no reply.
-        if let Some(auth3) = conn.binding.handle_bind_reply(&reply)? {
-            conn.send(&auth3).await?;
-        }
-        Ok(conn)
+        })
     }
 
     /// The server's address.
     pub fn peer(&self) -> SocketAddr {
         self.peer
     }
+}
 
-    async fn send(&mut self, bytes: &[u8]) -> Result<(), RpcError> {
+impl Transport for TcpTransport {
+    async fn send(&mut self, fragment: &[u8]) -> Result<(), RpcError> {
         let peer = self.peer;
         io(
             self.timeout,
             || format!("sending to {peer}"),
-            self.stream.write_all(bytes),
+            self.stream.write_all(fragment),
         )
         .await
     }
 
     /// Reads one fragment: the common header, then the rest of `frag_length`.
-    async fn read_fragment(&mut self) -> Result<Vec<u8>, RpcError> {
+    async fn receive(&mut self) -> Result<Vec<u8>, RpcError> {
         let peer = self.peer;
         let context = || format!("reading from {peer}");
         let mut buf = vec![0; HEADER_LEN];
@@ -89,29 +82,24 @@ impl TcpConnection {
         .await?;
         Ok(buf)
     }
+}
 
-    /// Calls `opnum` with a raw stub; returns the response stub.
-    pub async fn call_raw(&mut self, opnum: u16, stub: Vec<u8>) -> Result<Vec<u8>, RpcError> {
-        let (fragments, mut reassembler) = self.binding.request(opnum, stub)?;
-        for fragment in fragments {
-            self.send(&fragment).await?;
-        }
-        loop {
-            let raw = self.read_fragment().await?;
-            if let Some(stub) = self.binding.response_fragment(&mut reassembler, raw)? {
-                return Ok(stub);
-            }
-        }
+impl Connection<TcpTransport> {
+    /// Connects to `addr` and binds `syntax` with `auth`.
+    pub async fn connect(
+        addr: SocketAddr,
+        interface: &'static str,
+        syntax: SyntaxId,
+        auth: BindAuth,
+        timeout: Duration,
+    ) -> Result<Self, RpcError> {
+        let transport = TcpTransport::connect(addr, interface, timeout).await?;
+        Self::bind(transport, interface, syntax, auth).await
     }
 
-    /// Calls `opnum` with typed arguments.
-    pub async fn call<Req: NdrParams, Resp: NdrParams>(
-        &mut self,
-        opnum: u16,
-        request: &Req,
-    ) -> Result<Resp, RpcError> {
-        let stub = self.call_raw(opnum, request.to_stub()).await?;
-        Ok(Resp::from_stub(&stub)?)
+    /// The server's address.
+    pub fn peer(&self) -> SocketAddr {
+        self.transport().peer()
     }
 }
 

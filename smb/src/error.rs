@@ -25,7 +25,9 @@ pub enum SmbError {
         why: &'static str,
     },
     /// An offset/length pair that points outside the message.
-    #[error("malformed SMB2 message: {what} at {offset}+{len} lies outside the {message}-byte message")]
+    #[error(
+        "malformed SMB2 message: {what} at {offset}+{len} lies outside the {message}-byte message"
+    )]
     BufferOutOfRange {
         /// The buffer.
         what: &'static str,

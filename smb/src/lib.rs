@@ -2,7 +2,7 @@
 //! message signing ([`signing`]), and a client ([`client`]) that carries DCE/RPC
 //! over named pipes (ncacn_np) to domain controllers. See ../shared/DESIGN.md.
 
-
+pub mod client;
 pub mod error;
 pub mod proto;
 pub mod signing;

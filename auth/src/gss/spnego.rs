@@ -34,6 +34,7 @@ use super::GssError;
 use super::krb5::{self, GssFlags, InitStep, Initiator, SecurityContext};
 use crate::krb::acceptor::{Accepted, Acceptor};
 use crate::krb::{Credentials, wire};
+use crate::ntlm::{ClientNonces, NtlmClient, NtlmSession};
 
 /// SPNEGO's own OID, 1.3.6.1.5.5.2, DER body.
 const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -41,6 +42,8 @@ const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
 const KRB5: &[u32] = &[1, 2, 840, 113_554, 1, 2, 2];
 /// Microsoft's historical Kerberos OID, 1.2.840.48018.1.2.2, which Windows lists first.
 const MS_KRB5: &[u32] = &[1, 2, 840, 48_018, 1, 2, 2];
+/// NTLMSSP, 1.3.6.1.4.1.311.2.2.10 (MS-NLMP 1.9).
+const NTLMSSP: &[u32] = &[1, 3, 6, 1, 4, 1, 311, 2, 2, 10];
 
 /// RFC 4178 4.2.1 NegTokenInit.
 #[derive(AsnType, Encode, Decode, Debug, Clone, PartialEq, Eq)]
@@ -224,6 +227,113 @@ impl SpnegoInitiator {
             mech_list_mic: Some(mic.into()),
         });
         Ok(SpnegoStep::Done(ctx, Some(out)))
+    }
+}
+
+/// An SPNEGO initiator offering NTLMSSP only (MS-SPNG 3.1.5), for servers and
+/// identities without Kerberos: NegTokenInit with the NEGOTIATE_MESSAGE, then the
+/// AUTHENTICATE_MESSAGE with a mechListMIC signed by the NTLM session, then the
+/// acceptor's MIC checked by [`SpnegoNtlmFinish::finish`].
+#[derive(Debug)]
+pub struct SpnegoNtlmInitiator {
+    client: NtlmClient,
+}
+
+/// The NTLM exchange after the AUTHENTICATE_MESSAGE went out: the acceptor's last
+/// NegTokenResp (accept-completed, with its mechListMIC) remains.
+#[derive(Debug)]
+pub struct SpnegoNtlmFinish {
+    session: NtlmSession,
+}
+
+fn ntlm_failure(e: crate::ntlm::NtlmError) -> GssError {
+    GssError::Malformed {
+        reason: format!("NTLM: {e}"),
+    }
+}
+
+impl SpnegoNtlmInitiator {
+    /// The first token: NegTokenInit offering NTLMSSP with `negotiate` as its token.
+    pub fn start(client: NtlmClient, negotiate: Vec<u8>) -> (Self, Vec<u8>) {
+        let init = NegTokenInit {
+            mech_types: vec![oid(NTLMSSP)],
+            req_flags: None,
+            mech_token: Some(negotiate.into()),
+            mech_list_mic: None,
+        };
+        (Self { client }, frame_init(init))
+    }
+
+    /// Reads the acceptor's NegTokenResp carrying the CHALLENGE_MESSAGE; returns the
+    /// NegTokenResp with the AUTHENTICATE_MESSAGE and this side's mechListMIC.
+    pub fn step(
+        self,
+        token: &[u8],
+        nonces: &ClientNonces,
+    ) -> Result<(SpnegoNtlmFinish, Vec<u8>), GssError> {
+        let NegotiationToken::Resp(resp) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "NegTokenInit where a NegTokenResp was expected".into(),
+            });
+        };
+        if resp.neg_state == Some(NegState::Reject) {
+            return Err(GssError::Malformed {
+                reason: "the acceptor rejected NTLMSSP".into(),
+            });
+        }
+        if let Some(mech) = &resp.supported_mech
+            && mech.as_ref() != NTLMSSP
+        {
+            return Err(GssError::WrongMechanism);
+        }
+        let challenge = resp.response_token.ok_or(GssError::Malformed {
+            reason: "no NTLM CHALLENGE_MESSAGE in the acceptor's response".into(),
+        })?;
+        let (authenticate, mut session) = self
+            .client
+            .authenticate(&challenge, nonces)
+            .map_err(ntlm_failure)?;
+        // MS-SPNG 3.1.5.1: with NTLM's MIC in the AUTHENTICATE_MESSAGE the initiator
+        // must send a mechListMIC, made with the new NTLM session's signing key.
+        let mic = session.sign(&mech_list_der(&[oid(NTLMSSP)]));
+        let out = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: Some(authenticate.into()),
+            mech_list_mic: Some(mic.to_vec().into()),
+        });
+        Ok((SpnegoNtlmFinish { session }, out))
+    }
+}
+
+impl SpnegoNtlmFinish {
+    /// Checks the acceptor's final NegTokenResp (accept-completed and, when present,
+    /// its mechListMIC) and returns the NTLM session.
+    pub fn finish(mut self, token: &[u8]) -> Result<NtlmSession, GssError> {
+        let NegotiationToken::Resp(resp) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "NegTokenInit where a NegTokenResp was expected".into(),
+            });
+        };
+        if resp.neg_state != Some(NegState::AcceptCompleted) {
+            return Err(GssError::Malformed {
+                reason: format!(
+                    "the acceptor ended the exchange with {:?}, not accept-completed",
+                    resp.neg_state
+                ),
+            });
+        }
+        if let Some(mic) = &resp.mech_list_mic {
+            self.session
+                .verify(&mech_list_der(&[oid(NTLMSSP)]), mic)
+                .map_err(|_| GssError::BadSignature)?;
+        }
+        Ok(self.session)
+    }
+
+    /// The NTLM session, when the acceptor sends no final token.
+    pub fn into_session(self) -> NtlmSession {
+        self.session
     }
 }
 

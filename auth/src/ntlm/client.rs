@@ -25,6 +25,24 @@ pub struct ClientNonces {
     pub timestamp: u64,
 }
 
+impl ClientNonces {
+    /// Fresh values: a random client challenge and session key, and the time now.
+    pub fn fresh() -> Result<Self, getrandom::Error> {
+        let mut client_challenge = [0; 8];
+        let mut session_key = [0; 16];
+        getrandom::fill(&mut client_challenge)?;
+        getrandom::fill(&mut session_key)?;
+        let unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(Self {
+            client_challenge,
+            session_key,
+            timestamp: (unix + 11_644_473_600) * 10_000_000,
+        })
+    }
+}
+
 impl core::fmt::Debug for ClientNonces {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("ClientNonces(<redacted>)")

@@ -104,6 +104,7 @@ pub struct NtlmSession {
     send: Direction,
     recv: Direction,
     key_exch: bool,
+    exported_session_key: SessionKey,
 }
 
 impl NtlmSession {
@@ -133,7 +134,13 @@ impl NtlmSession {
             send,
             recv,
             key_exch: flags.contains(NegotiateFlags::NEGOTIATE_KEY_EXCH),
+            exported_session_key: exported_session_key.clone(),
         })
+    }
+
+    /// The ExportedSessionKey: what SMB2 derives its signing keys from (MS-SMB2 3.2.5.3.1).
+    pub fn exported_session_key(&self) -> &SessionKey {
+        &self.exported_session_key
     }
 
     /// The next outgoing sequence number.

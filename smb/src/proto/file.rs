@@ -3,7 +3,10 @@
 
 use adjoin_rpc::codec::{Codec, Reader};
 
-use super::{Body, Command, Header, align8, buffer, from_utf16, patch_u16, patch_u32, utf16};
+use super::{
+    Body, Command, Header, align8, buffer, from_utf16, offset_here_u16, offset_here_u32, patch_u16,
+    patch_u32, utf16,
+};
 use crate::error::SmbError;
 
 /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write a message to a pipe and read its reply.
@@ -154,7 +157,7 @@ impl Body for CreateRequest {
         let ctx_at = out.len();
         0u64.encode(out);
         let name = utf16(&self.name);
-        patch_u16(out, name_at, out.len());
+        offset_here_u16(out, name_at);
         patch_u16(out, name_at + 2, name.len());
         // MS-SMB2 2.2.13: the buffer is at least one byte even for an empty name.
         if name.is_empty() && self.contexts.is_empty() {
@@ -163,7 +166,7 @@ impl Body for CreateRequest {
         out.extend_from_slice(&name);
         if !self.contexts.is_empty() {
             align8(out);
-            patch_u32(out, ctx_at, out.len());
+            offset_here_u32(out, ctx_at);
             patch_u32(out, ctx_at + 4, self.contexts.len());
             out.extend_from_slice(&self.contexts);
         }
@@ -185,7 +188,10 @@ impl Body for CreateRequest {
         let name_len = usize::from(r.u16()?);
         let ctx_offset = r.u32()? as usize;
         let ctx_len = r.u32()? as usize;
-        let name = from_utf16(buffer(msg, name_offset, name_len, "CREATE name")?, "CREATE name")?;
+        let name = from_utf16(
+            buffer(msg, name_offset, name_len, "CREATE name")?,
+            "CREATE name",
+        )?;
         let contexts = buffer(msg, ctx_offset, ctx_len, "CREATE contexts")?.to_vec();
         Ok(Self {
             oplock_level,
@@ -284,7 +290,7 @@ impl Body for CreateResponse {
         let ctx_at = out.len();
         0u64.encode(out);
         if !self.contexts.is_empty() {
-            patch_u32(out, ctx_at, out.len());
+            offset_here_u32(out, ctx_at);
             patch_u32(out, ctx_at + 4, self.contexts.len());
             out.extend_from_slice(&self.contexts);
         }
@@ -603,7 +609,7 @@ impl Body for IoctlRequest {
         self.flags.encode(out);
         0u32.encode(out);
         if !self.input.is_empty() {
-            patch_u32(out, input_at, out.len());
+            offset_here_u32(out, input_at);
             patch_u32(out, input_at + 4, self.input.len());
             out.extend_from_slice(&self.input);
         }
@@ -660,7 +666,7 @@ impl Body for IoctlResponse {
         0u64.encode(out);
         0u64.encode(out);
         if !self.output.is_empty() {
-            patch_u32(out, output_at, out.len());
+            offset_here_u32(out, output_at);
             patch_u32(out, output_at + 4, self.output.len());
             out.extend_from_slice(&self.output);
         }
@@ -764,7 +770,9 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            ReadRequest::from_message(&r.to_message(&Header::default())).unwrap().1,
+            ReadRequest::from_message(&r.to_message(&Header::default()))
+                .unwrap()
+                .1,
             r
         );
         let rr = ReadResponse {

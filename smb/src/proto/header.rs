@@ -217,9 +217,7 @@ pub const MAX_MESSAGE: usize = 0x00ff_ffff;
 /// MS-SMB2 2.1 Direct TCP framing: a zero byte and a 24-bit big-endian length.
 pub fn frame(message: &[u8]) -> Result<Vec<u8>, SmbError> {
     if message.len() > MAX_MESSAGE {
-        return Err(SmbError::TooLarge {
-            len: message.len(),
-        });
+        return Err(SmbError::TooLarge { len: message.len() });
     }
     let len = u32::try_from(message.len()).unwrap_or(u32::MAX);
     let mut out = Vec::with_capacity(4 + message.len());

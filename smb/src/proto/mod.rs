@@ -106,15 +106,25 @@ pub(crate) fn buffer<'a>(
 }
 
 /// Writes `value` into the little-endian `u16` at `at` of `out`.
-pub(crate) fn patch_u16(out: &mut Vec<u8>, at: usize, value: usize) {
+pub(crate) fn patch_u16(out: &mut [u8], at: usize, value: usize) {
     let v = u16::try_from(value).unwrap_or(u16::MAX).to_le_bytes();
     out[at..at + 2].copy_from_slice(&v);
 }
 
 /// Writes `value` into the little-endian `u32` at `at` of `out`.
-pub(crate) fn patch_u32(out: &mut Vec<u8>, at: usize, value: usize) {
+pub(crate) fn patch_u32(out: &mut [u8], at: usize, value: usize) {
     let v = u32::try_from(value).unwrap_or(u32::MAX).to_le_bytes();
     out[at..at + 4].copy_from_slice(&v);
+}
+
+/// Points the `u16` offset at `at` to the end of `out` (where a buffer starts next).
+pub(crate) fn offset_here_u16(out: &mut [u8], at: usize) {
+    patch_u16(out, at, out.len());
+}
+
+/// Points the `u32` offset at `at` to the end of `out`.
+pub(crate) fn offset_here_u32(out: &mut [u8], at: usize) {
+    patch_u32(out, at, out.len());
 }
 
 /// Pads `out` with zeros to a multiple of 8 (from the header's start).
@@ -129,13 +139,15 @@ pub(crate) fn utf16(text: &str) -> Vec<u8> {
 
 /// `text` from UTF-16LE bytes.
 pub(crate) fn from_utf16(bytes: &[u8], what: &'static str) -> Result<String, SmbError> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return Err(SmbError::Malformed {
             what,
             why: "odd length for UTF-16",
         });
     }
-    let units = bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]]));
+    let units = bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]));
     char::decode_utf16(units)
         .collect::<Result<String, _>>()
         .map_err(|_| SmbError::Malformed {

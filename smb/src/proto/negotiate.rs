@@ -3,7 +3,7 @@
 use adjoin_rpc::codec::{Codec, Reader};
 use adjoin_rpc::open_enum;
 
-use super::{Body, Command, align8, buffer, patch_u16, patch_u32};
+use super::{Body, Command, align8, buffer, offset_here_u16, patch_u16, patch_u32};
 use crate::error::SmbError;
 
 open_enum! {
@@ -242,7 +242,12 @@ fn read_contexts(msg: &[u8], offset: usize, n: u16) -> Result<Vec<NegotiateConte
     if n == 0 {
         return Ok(Vec::new());
     }
-    let list = buffer(msg, offset, msg.len().saturating_sub(offset), "negotiate contexts")?;
+    let list = buffer(
+        msg,
+        offset,
+        msg.len().saturating_sub(offset),
+        "negotiate contexts",
+    )?;
     let mut r = Reader::new("negotiate contexts", list);
     let mut out = Vec::with_capacity(usize::from(n.min(16)));
     for i in 0..n {
@@ -384,7 +389,7 @@ impl Body for NegotiateResponse {
         let ctx_at = out.len();
         0u32.encode(out);
         if !self.security_buffer.is_empty() {
-            patch_u16(out, sec_at, out.len());
+            offset_here_u16(out, sec_at);
             patch_u16(out, sec_at + 2, self.security_buffer.len());
             out.extend_from_slice(&self.security_buffer);
         }

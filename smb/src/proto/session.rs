@@ -2,7 +2,7 @@
 
 use adjoin_rpc::codec::{Codec, Reader};
 
-use super::{Body, Command, buffer, from_utf16, patch_u16, utf16};
+use super::{Body, Command, buffer, from_utf16, offset_here_u16, patch_u16, utf16};
 use crate::error::SmbError;
 
 bitflags::bitflags! {
@@ -50,7 +50,7 @@ impl Body for SessionSetupRequest {
         let sec_at = out.len();
         0u32.encode(out);
         self.previous_session_id.encode(out);
-        patch_u16(out, sec_at, out.len());
+        offset_here_u16(out, sec_at);
         patch_u16(out, sec_at + 2, self.security_buffer.len());
         out.extend_from_slice(&self.security_buffer);
     }
@@ -96,7 +96,7 @@ impl Body for SessionSetupResponse {
         let at = out.len();
         0u32.encode(out);
         if !self.security_buffer.is_empty() {
-            patch_u16(out, at, out.len());
+            offset_here_u16(out, at);
             patch_u16(out, at + 2, self.security_buffer.len());
             out.extend_from_slice(&self.security_buffer);
         }
@@ -170,7 +170,7 @@ impl Body for TreeConnectRequest {
         let path = utf16(&self.path);
         let at = out.len();
         0u32.encode(out);
-        patch_u16(out, at, out.len());
+        offset_here_u16(out, at);
         patch_u16(out, at + 2, path.len());
         out.extend_from_slice(&path);
     }
@@ -180,7 +180,10 @@ impl Body for TreeConnectRequest {
         let flags = r.u16()?;
         let offset = usize::from(r.u16()?);
         let len = usize::from(r.u16()?);
-        let path = from_utf16(buffer(msg, offset, len, "TREE_CONNECT path")?, "TREE_CONNECT path")?;
+        let path = from_utf16(
+            buffer(msg, offset, len, "TREE_CONNECT path")?,
+            "TREE_CONNECT path",
+        )?;
         Ok(Self { flags, path })
     }
 }

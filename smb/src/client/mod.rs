@@ -1,0 +1,580 @@
+//! An SMB2/3 client over Direct TCP: negotiate, authenticate (SPNEGO with
+//! Kerberos or NTLM), sign, connect to a share and open, read, write and
+//! transact on files and named pipes. [`pipe::NamedPipe`] carries DCE/RPC
+//! (`ncacn_np`) on it.
+//!
+//! [`ClientCore`] holds the protocol state without I/O; [`SmbClient`] is the thin
+//! tokio driver around it.
+
+pub mod pipe;
+mod state;
+
+use std::net::SocketAddr;
+use std::time::{Duration, SystemTime};
+
+use adjoin_auth::gss::krb5::GssFlags;
+use adjoin_auth::gss::spnego::{SpnegoInitiator, SpnegoNtlmInitiator, SpnegoStep};
+use adjoin_auth::krb::Credentials;
+use adjoin_auth::ntlm::{ClientNonces, NtlmClient};
+use adjoin_rpc::ntstatus::NtStatus;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use zeroize::Zeroizing;
+
+pub use self::state::{ClientCore, Negotiated};
+use crate::error::SmbError;
+use crate::proto::{
+    Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
+    FSCTL_PIPE_TRANSCEIVE, FileId, HashAlgorithm, Header, IoctlRequest, IoctlResponse,
+    LogoffRequest, LogoffResponse, NegotiateContext, NegotiateRequest, NegotiateResponse,
+    ReadRequest, ReadResponse, SecurityMode, SessionFlags, SessionSetupRequest,
+    SessionSetupResponse, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest,
+    TreeDisconnectResponse, WriteRequest, WriteResponse, frame, frame_len,
+};
+use crate::signing::Signer;
+
+/// The dialects Adjoin's client offers, oldest first.
+pub const DIALECTS: [Dialect; 5] = [
+    Dialect::SMB202,
+    Dialect::SMB210,
+    Dialect::SMB300,
+    Dialect::SMB302,
+    Dialect::SMB311,
+];
+
+/// The largest single read or write the client issues: one credit's worth
+/// (it does not negotiate SMB2_GLOBAL_CAP_LARGE_MTU).
+const MAX_IO: u32 = 65536;
+
+/// Who the session authenticates as.
+pub enum SessionAuth {
+    /// NTLMv2 through SPNEGO, with a password.
+    Ntlm {
+        /// The account name.
+        user: String,
+        /// Its NetBIOS domain.
+        domain: String,
+        /// The password.
+        password: Zeroizing<String>,
+        /// This computer's name, as NTLM reports it.
+        workstation: String,
+    },
+    /// Kerberos through SPNEGO, with a service ticket for `cifs/<server>`.
+    Kerberos(Box<Credentials>),
+}
+
+impl core::fmt::Debug for SessionAuth {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Ntlm { user, domain, .. } => write!(f, "Ntlm({domain}\\{user})"),
+            Self::Kerberos(c) => write!(f, "Kerberos({:?})", c.server),
+        }
+    }
+}
+
+/// An established session, as the server described it.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionInfo {
+    /// The session id.
+    pub session_id: u64,
+    /// `SessionFlags` (guest, null, encryption required).
+    pub flags: SessionFlags,
+}
+
+/// A connected share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tree {
+    /// The tree id.
+    pub id: u32,
+    /// `ShareType`.
+    pub share_type: u8,
+}
+
+/// One SMB2 connection and (at most) one session on it.
+#[derive(Debug)]
+pub struct SmbClient {
+    stream: TcpStream,
+    peer: SocketAddr,
+    server: String,
+    timeout: Duration,
+    core: ClientCore,
+    negotiated: Negotiated,
+}
+
+impl SmbClient {
+    /// Connects to `addr` (port 445) and negotiates; `server` is the name used in
+    /// share paths (`\\server\share`).
+    pub async fn connect(
+        addr: SocketAddr,
+        server: &str,
+        timeout: Duration,
+    ) -> Result<Self, SmbError> {
+        Self::connect_with(addr, server, timeout, &DIALECTS).await
+    }
+
+    /// [`SmbClient::connect`] offering only `dialects` (a subset of [`DIALECTS`]).
+    pub async fn connect_with(
+        addr: SocketAddr,
+        server: &str,
+        timeout: Duration,
+        dialects: &[Dialect],
+    ) -> Result<Self, SmbError> {
+        let stream = io(
+            timeout,
+            || format!("connecting to SMB at {addr}"),
+            TcpStream::connect(addr),
+        )
+        .await?;
+        let _ = stream.set_nodelay(true);
+        let mut core = ClientCore::new();
+        let request = negotiate_request(dialects)?;
+        let (id, msg) = core.request(0, &request)?;
+        let mut client = Self {
+            stream,
+            peer: addr,
+            server: server.to_owned(),
+            timeout,
+            core,
+            negotiated: Negotiated {
+                dialect: Dialect::SMB202,
+                signing_required: false,
+                max_transact: 0,
+                max_read: 0,
+                max_write: 0,
+                server_guid: [0; 16],
+            },
+        };
+        client.send(&msg).await?;
+        let (header, reply) = client.receive(id).await?;
+        let resp: NegotiateResponse = expect(&header, &reply, &[])?;
+        client.negotiated = Negotiated::from_response(&resp, dialects)?;
+        if resp.dialect == Dialect::SMB311 {
+            check_preauth_context(&resp)?;
+            client.core.connection_preauth.update(&msg);
+            client.core.connection_preauth.update(&reply);
+        }
+        tracing::debug!(dialect = %resp.dialect, peer = %addr, "SMB2 negotiated");
+        Ok(client)
+    }
+
+    /// What NEGOTIATE settled.
+    pub fn negotiated(&self) -> &Negotiated {
+        &self.negotiated
+    }
+
+    /// Authenticates the session; every later request is signed.
+    pub async fn session_setup(&mut self, auth: SessionAuth) -> Result<SessionInfo, SmbError> {
+        match auth {
+            SessionAuth::Ntlm {
+                user,
+                domain,
+                password,
+                workstation,
+            } => {
+                self.setup_ntlm(&user, &domain, &password, &workstation)
+                    .await
+            }
+            SessionAuth::Kerberos(creds) => self.setup_kerberos(*creds).await,
+        }
+    }
+
+    async fn setup_ntlm(
+        &mut self,
+        user: &str,
+        domain: &str,
+        password: &str,
+        workstation: &str,
+    ) -> Result<SessionInfo, SmbError> {
+        let (client, negotiate) = NtlmClient::new(user, domain, password, workstation)
+            .map_err(|e| SmbError::Auth(format!("NTLM: {e}")))?;
+        let (initiator, token) = SpnegoNtlmInitiator::start(client, negotiate);
+        let mut setup = SessionSetup::new(&self.core);
+        let (status, challenge) = self.setup_leg(&mut setup, token).await?;
+        if status != NtStatus::MORE_PROCESSING_REQUIRED {
+            return Err(SmbError::Auth(format!(
+                "the server ended the NTLM exchange after one leg ({status})"
+            )));
+        }
+        let nonces = ClientNonces::fresh()
+            .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
+        let (finish, token) = initiator
+            .step(&challenge.security_buffer, &nonces)
+            .map_err(|e| SmbError::Auth(e.to_string()))?;
+        let (status, last) = self.setup_leg(&mut setup, token).await?;
+        if status != NtStatus::SUCCESS {
+            return Err(SmbError::Auth(format!("NTLM: unexpected {status}")));
+        }
+        let session = if last.security_buffer.is_empty() {
+            finish.into_session()
+        } else {
+            finish
+                .finish(&last.security_buffer)
+                .map_err(|e| SmbError::Auth(e.to_string()))?
+        };
+        self.establish(setup, session.exported_session_key().as_bytes(), last)
+    }
+
+    async fn setup_kerberos(&mut self, creds: Credentials) -> Result<SessionInfo, SmbError> {
+        let flags = GssFlags::MUTUAL | GssFlags::INTEG | GssFlags::CONF | GssFlags::SEQUENCE;
+        let (initiator, token) = SpnegoInitiator::start(creds, flags, SystemTime::now())
+            .map_err(|e| SmbError::Auth(format!("Kerberos: {e}")))?;
+        let mut setup = SessionSetup::new(&self.core);
+        let (status, resp) = self.setup_leg(&mut setup, token).await?;
+        let step = initiator
+            .step(&resp.security_buffer)
+            .map_err(|e| SmbError::Auth(format!("Kerberos: {e}")))?;
+        let SpnegoStep::Done(ctx, more) = step else {
+            return Err(SmbError::Auth(
+                "Kerberos: the server wants more than one round trip".into(),
+            ));
+        };
+        let last = match (status, more) {
+            (NtStatus::SUCCESS, _) => resp,
+            (NtStatus::MORE_PROCESSING_REQUIRED, Some(token)) => {
+                let (status, last) = self.setup_leg(&mut setup, token).await?;
+                if status != NtStatus::SUCCESS {
+                    return Err(SmbError::Auth(format!("Kerberos: unexpected {status}")));
+                }
+                last
+            }
+            (status, _) => {
+                return Err(SmbError::Auth(format!("Kerberos: unexpected {status}")));
+            }
+        };
+        self.establish(setup, ctx.session_key().as_bytes(), last)
+    }
+
+    /// Sends one SESSION_SETUP leg; returns its status and body. Failures other than
+    /// MORE_PROCESSING_REQUIRED end the exchange with [`SmbError::Status`].
+    async fn setup_leg(
+        &mut self,
+        setup: &mut SessionSetup,
+        token: Vec<u8>,
+    ) -> Result<(NtStatus, SessionSetupResponse), SmbError> {
+        let request = SessionSetupRequest {
+            security_mode: SecurityMode::SIGNING_ENABLED.bits() as u8,
+            security_buffer: token,
+            ..SessionSetupRequest::default()
+        };
+        let (id, msg) = self.core.request(0, &request)?;
+        setup.hash(self.negotiated.dialect, &msg);
+        self.send(&msg).await?;
+        let (header, reply) = self.receive(id).await?;
+        let resp: SessionSetupResponse =
+            expect(&header, &reply, &[NtStatus::MORE_PROCESSING_REQUIRED])?;
+        self.core.session_id = header.session_id;
+        if header.status == NtStatus::MORE_PROCESSING_REQUIRED {
+            setup.hash(self.negotiated.dialect, &reply);
+        } else {
+            setup.last = reply;
+        }
+        Ok((header.status, resp))
+    }
+
+    /// Derives the signing key and checks the server's signature on the final
+    /// SESSION_SETUP response (MS-SMB2 3.2.5.3.1: required for 3.1.1).
+    fn establish(
+        &mut self,
+        setup: SessionSetup,
+        session_key: &[u8],
+        last: SessionSetupResponse,
+    ) -> Result<SessionInfo, SmbError> {
+        let flags = last.session_flags;
+        if flags.contains(SessionFlags::ENCRYPT_DATA) {
+            return Err(SmbError::Negotiation(
+                "the server requires SMB3 encryption for this session, which this client does not \
+                 implement"
+                    .into(),
+            ));
+        }
+        let signer = Signer::derive(self.negotiated.dialect, session_key, &setup.preauth);
+        let header = ClientCore::read_header(&setup.last)?;
+        let signed = header.flags.contains(crate::proto::HeaderFlags::SIGNED);
+        if signed {
+            signer.verify(&setup.last)?;
+        } else if self.negotiated.dialect == Dialect::SMB311
+            && !flags.contains(SessionFlags::IS_GUEST)
+        {
+            return Err(SmbError::Signature(
+                "the final SESSION_SETUP response of an SMB 3.1.1 session is not signed",
+            ));
+        }
+        if flags.intersects(SessionFlags::IS_GUEST | SessionFlags::IS_NULL) {
+            return Err(SmbError::Auth(
+                "the server logged the session on as guest or anonymous".into(),
+            ));
+        }
+        self.core.set_signer(signer);
+        Ok(SessionInfo {
+            session_id: self.core.session_id,
+            flags,
+        })
+    }
+
+    /// Connects to `share` on the server.
+    pub async fn tree_connect(&mut self, share: &str) -> Result<Tree, SmbError> {
+        let request = TreeConnectRequest {
+            flags: 0,
+            path: format!(r"\\{}\{share}", self.server),
+        };
+        let (header, resp): (_, TreeConnectResponse) = self.call(0, &request, &[]).await?;
+        Ok(Tree {
+            id: header.tree_id,
+            share_type: resp.share_type,
+        })
+    }
+
+    /// Disconnects a share.
+    pub async fn tree_disconnect(&mut self, tree: Tree) -> Result<(), SmbError> {
+        let _: (_, TreeDisconnectResponse) =
+            self.call(tree.id, &TreeDisconnectRequest, &[]).await?;
+        Ok(())
+    }
+
+    /// Opens the named pipe `name` (such as `lsarpc`) on an IPC$ tree.
+    pub async fn open_pipe(&mut self, tree: Tree, name: &str) -> Result<FileId, SmbError> {
+        let request = CreateRequest {
+            impersonation_level: CreateRequest::IMPERSONATION,
+            // FILE_READ_DATA | FILE_WRITE_DATA | FILE_APPEND_DATA | FILE_READ_EA |
+            // FILE_WRITE_EA | FILE_READ_ATTRIBUTES | FILE_WRITE_ATTRIBUTES | READ_CONTROL |
+            // SYNCHRONIZE: what Windows asks for on a pipe.
+            desired_access: 0x0012_019f,
+            share_access: 0x3,
+            create_disposition: CreateRequest::FILE_OPEN,
+            name: name.to_owned(),
+            ..CreateRequest::default()
+        };
+        let (_, resp): (_, CreateResponse) = self.call(tree.id, &request, &[]).await?;
+        Ok(resp.file_id)
+    }
+
+    /// Closes an open.
+    pub async fn close(&mut self, tree: Tree, file: FileId) -> Result<(), SmbError> {
+        let request = CloseRequest {
+            flags: 0,
+            file_id: file,
+        };
+        let _: (_, CloseResponse) = self.call(tree.id, &request, &[]).await?;
+        Ok(())
+    }
+
+    /// Writes `data` at `offset`; returns the count written.
+    pub async fn write(
+        &mut self,
+        tree: Tree,
+        file: FileId,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<u32, SmbError> {
+        let limit = self.negotiated.max_write.min(MAX_IO) as usize;
+        if data.len() > limit {
+            return Err(SmbError::TooLarge { len: data.len() });
+        }
+        let request = WriteRequest {
+            offset,
+            file_id: file,
+            flags: 0,
+            data: data.to_vec(),
+        };
+        let (_, resp): (_, WriteResponse) = self.call(tree.id, &request, &[]).await?;
+        Ok(resp.count)
+    }
+
+    /// Reads up to `len` bytes at `offset`. For a message-mode pipe, `more` says
+    /// the message continues (STATUS_BUFFER_OVERFLOW).
+    pub async fn read(
+        &mut self,
+        tree: Tree,
+        file: FileId,
+        offset: u64,
+        len: u32,
+    ) -> Result<(Vec<u8>, bool), SmbError> {
+        let request = ReadRequest {
+            length: len.min(self.negotiated.max_read).min(MAX_IO),
+            offset,
+            file_id: file,
+            ..ReadRequest::default()
+        };
+        let (header, resp): (_, ReadResponse) = self
+            .call(tree.id, &request, &[NtStatus::BUFFER_OVERFLOW])
+            .await?;
+        Ok((resp.data, header.status == NtStatus::BUFFER_OVERFLOW))
+    }
+
+    /// FSCTL_PIPE_TRANSCEIVE: writes a message to a pipe and reads the reply
+    /// (`more` as for [`SmbClient::read`]).
+    pub async fn transceive(
+        &mut self,
+        tree: Tree,
+        file: FileId,
+        input: &[u8],
+    ) -> Result<(Vec<u8>, bool), SmbError> {
+        let request = IoctlRequest {
+            ctl_code: FSCTL_PIPE_TRANSCEIVE,
+            file_id: file,
+            max_input_response: 0,
+            max_output_response: self.negotiated.max_transact.min(MAX_IO),
+            flags: IoctlRequest::IS_FSCTL,
+            input: input.to_vec(),
+        };
+        let (header, resp): (_, IoctlResponse) = self
+            .call(tree.id, &request, &[NtStatus::BUFFER_OVERFLOW])
+            .await?;
+        Ok((resp.output, header.status == NtStatus::BUFFER_OVERFLOW))
+    }
+
+    /// Ends the session.
+    pub async fn logoff(&mut self) -> Result<(), SmbError> {
+        let _: (_, LogoffResponse) = self.call(0, &LogoffRequest, &[]).await?;
+        Ok(())
+    }
+
+    /// Sends `body` on `tree_id` and decodes the reply as `R`; statuses other than
+    /// success and `also_ok` become [`SmbError::Status`].
+    async fn call<B: Body, R: Body>(
+        &mut self,
+        tree_id: u32,
+        body: &B,
+        also_ok: &[NtStatus],
+    ) -> Result<(Header, R), SmbError> {
+        let (id, msg) = self.core.request(tree_id, body)?;
+        self.send(&msg).await?;
+        let (header, reply) = self.receive(id).await?;
+        let resp = expect(&header, &reply, also_ok)?;
+        Ok((header, resp))
+    }
+
+    async fn send(&mut self, msg: &[u8]) -> Result<(), SmbError> {
+        let framed = frame(msg)?;
+        let peer = self.peer;
+        io(
+            self.timeout,
+            || format!("sending to {peer}"),
+            self.stream.write_all(&framed),
+        )
+        .await
+    }
+
+    /// Reads messages until the final response to `message_id`.
+    async fn receive(&mut self, message_id: u64) -> Result<(Header, Vec<u8>), SmbError> {
+        loop {
+            let msg = self.read_frame().await?;
+            if let Some(header) = self.core.response(&msg, message_id)? {
+                return Ok((header, msg));
+            }
+        }
+    }
+
+    async fn read_frame(&mut self) -> Result<Vec<u8>, SmbError> {
+        let peer = self.peer;
+        let context = || format!("reading from {peer}");
+        let mut prefix = [0u8; 4];
+        io(self.timeout, context, self.stream.read_exact(&mut prefix)).await?;
+        let mut msg = vec![0; frame_len(prefix)?];
+        io(self.timeout, context, self.stream.read_exact(&mut msg)).await?;
+        Ok(msg)
+    }
+}
+
+/// The SESSION_SETUP exchange's running state: its pre-authentication hash
+/// (3.1.1) and the final response, whose signature is checked once the key exists.
+struct SessionSetup {
+    preauth: crate::signing::PreauthHash,
+    last: Vec<u8>,
+}
+
+impl SessionSetup {
+    fn new(core: &ClientCore) -> Self {
+        Self {
+            preauth: core.connection_preauth.clone(),
+            last: Vec::new(),
+        }
+    }
+
+    fn hash(&mut self, dialect: Dialect, msg: &[u8]) {
+        if dialect == Dialect::SMB311 {
+            self.preauth.update(msg);
+        }
+    }
+}
+
+/// Decodes a reply as `R` when its status is success or in `also_ok`; otherwise
+/// the status becomes the error (after checking the error body is well-formed).
+fn expect<R: Body>(header: &Header, msg: &[u8], also_ok: &[NtStatus]) -> Result<R, SmbError> {
+    let ok = header.status == NtStatus::SUCCESS || also_ok.contains(&header.status);
+    // A READ or IOCTL answered with STATUS_BUFFER_OVERFLOW carries a normal body;
+    // any other status carries the ERROR body.
+    if ok {
+        return Ok(R::from_message(msg)?.1);
+    }
+    ErrorResponse::from_message(msg)?;
+    Err(SmbError::Status {
+        command: header.command,
+        status: header.status,
+    })
+}
+
+fn negotiate_request(dialects: &[Dialect]) -> Result<NegotiateRequest, SmbError> {
+    if dialects.is_empty() || dialects.iter().any(|d| !DIALECTS.contains(d)) {
+        return Err(SmbError::Negotiation(format!(
+            "cannot offer {dialects:?}: the client speaks {DIALECTS:?}"
+        )));
+    }
+    // Negotiate contexts go only with 3.1.1 (MS-SMB2 2.2.3).
+    let contexts = if dialects.contains(&Dialect::SMB311) {
+        vec![NegotiateContext::PreauthIntegrity {
+            hash_algorithms: vec![HashAlgorithm::SHA512],
+            salt: random::<32>()?.to_vec(),
+        }]
+    } else {
+        Vec::new()
+    };
+    Ok(NegotiateRequest {
+        security_mode: SecurityMode::SIGNING_ENABLED,
+        capabilities: crate::proto::Capabilities::empty(),
+        client_guid: random()?,
+        dialects: dialects.to_vec(),
+        contexts,
+    })
+}
+
+/// MS-SMB2 3.2.5.2: a 3.1.1 response must carry exactly one preauth integrity
+/// context naming SHA-512.
+fn check_preauth_context(resp: &NegotiateResponse) -> Result<(), SmbError> {
+    let mut preauth = resp.contexts.iter().filter_map(|c| match c {
+        NegotiateContext::PreauthIntegrity {
+            hash_algorithms, ..
+        } => Some(hash_algorithms),
+        _ => None,
+    });
+    match (preauth.next(), preauth.next()) {
+        (Some(algs), None) if algs.as_slice() == [HashAlgorithm::SHA512] => Ok(()),
+        _ => Err(SmbError::Negotiation(
+            "the SMB 3.1.1 response lacks a single SHA-512 pre-authentication integrity context"
+                .into(),
+        )),
+    }
+}
+
+fn random<const N: usize>() -> Result<[u8; N], SmbError> {
+    let mut out = [0; N];
+    getrandom::fill(&mut out)
+        .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
+    Ok(out)
+}
+
+/// Runs one transport operation under `timeout`; errors name `context`.
+async fn io<T>(
+    timeout: Duration,
+    context: impl Fn() -> String,
+    operation: impl Future<Output = std::io::Result<T>>,
+) -> Result<T, SmbError> {
+    match tokio::time::timeout(timeout, operation).await {
+        Err(_) => Err(SmbError::Timeout(context())),
+        Ok(Err(error)) => Err(SmbError::Io {
+            context: context(),
+            error,
+        }),
+        Ok(Ok(v)) => Ok(v),
+    }
+}

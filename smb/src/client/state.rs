@@ -1,0 +1,223 @@
+//! The client's bookkeeping without I/O: message ids and credits (MS-SMB2
+//! 3.2.4.1.2, 3.2.5.1.4), signing of requests and verification of responses
+//! (3.2.4.1.1, 3.2.5.1.3), the negotiated limits, and the session and
+//! pre-authentication state the session setup builds.
+
+use adjoin_rpc::codec::{Codec, Reader};
+use adjoin_rpc::ntstatus::NtStatus;
+
+use crate::error::SmbError;
+use crate::proto::{Body, Command, Dialect, Header, HeaderFlags, NegotiateResponse, SecurityMode};
+use crate::signing::{PreauthHash, Signer};
+
+/// Credits asked for in each request: enough for a pipeline of RPC calls.
+const CREDIT_REQUEST: u16 = 64;
+
+/// What NEGOTIATE settled for the connection.
+#[derive(Debug, Clone)]
+pub struct Negotiated {
+    /// The dialect.
+    pub dialect: Dialect,
+    /// Whether the server requires signing.
+    pub signing_required: bool,
+    /// `MaxTransactSize`.
+    pub max_transact: u32,
+    /// `MaxReadSize`.
+    pub max_read: u32,
+    /// `MaxWriteSize`.
+    pub max_write: u32,
+    /// The server's GUID.
+    pub server_guid: [u8; 16],
+}
+
+impl Negotiated {
+    /// Reads the limits out of a NEGOTIATE response, refusing what Adjoin will not use.
+    pub fn from_response(resp: &NegotiateResponse, offered: &[Dialect]) -> Result<Self, SmbError> {
+        // MS-SMB2 3.2.5.2: a dialect the client did not offer ends the connection.
+        if !offered.contains(&resp.dialect) {
+            return Err(SmbError::Negotiation(format!(
+                "the server chose {}, which was not offered",
+                resp.dialect
+            )));
+        }
+        Ok(Self {
+            dialect: resp.dialect,
+            signing_required: resp.security_mode.contains(SecurityMode::SIGNING_REQUIRED),
+            max_transact: resp.max_transact_size,
+            max_read: resp.max_read_size,
+            max_write: resp.max_write_size,
+            server_guid: resp.server_guid,
+        })
+    }
+}
+
+/// One connection's request/response state.
+#[derive(Debug, Default)]
+pub struct ClientCore {
+    next_message_id: u64,
+    /// Credits the server has granted and the client has not spent.
+    credits: u64,
+    /// The connection's pre-authentication hash (3.1.1).
+    pub connection_preauth: PreauthHash,
+    /// The session id, once the server assigned one.
+    pub session_id: u64,
+    signer: Option<Signer>,
+}
+
+impl ClientCore {
+    /// A connection before NEGOTIATE: one credit, for message id 0.
+    pub fn new() -> Self {
+        Self {
+            credits: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Starts signing requests and checking responses with `signer`.
+    pub fn set_signer(&mut self, signer: Signer) {
+        self.signer = Some(signer);
+    }
+
+    /// Whether the session signs.
+    pub fn signing(&self) -> bool {
+        self.signer.is_some()
+    }
+
+    /// Encodes `body` as the next request on `tree_id`, signed once the session has
+    /// a signing key. Returns the message id and the bytes.
+    pub fn request<B: Body>(&mut self, tree_id: u32, body: &B) -> Result<(u64, Vec<u8>), SmbError> {
+        // MS-SMB2 3.2.4.1.3: a request needs a credit; without one, wait or fail.
+        if self.credits == 0 {
+            return Err(SmbError::Malformed {
+                what: "SMB2 credits",
+                why: "the server granted no credits for another request",
+            });
+        }
+        self.credits -= 1;
+        let message_id = self.next_message_id;
+        self.next_message_id += 1;
+        let header = Header {
+            credit_charge: u16::from(B::COMMAND != Command::NEGOTIATE),
+            credits: CREDIT_REQUEST,
+            message_id,
+            tree_id,
+            session_id: self.session_id,
+            ..Header::request(B::COMMAND)
+        };
+        let mut msg = body.to_message(&header);
+        if let Some(signer) = &self.signer
+            && B::COMMAND != Command::NEGOTIATE
+            && B::COMMAND != Command::SESSION_SETUP
+        {
+            signer.sign(&mut msg);
+        }
+        Ok((message_id, msg))
+    }
+
+    /// Reads the header of a received message and accounts for it. `Ok(None)` for an
+    /// interim STATUS_PENDING reply (the final one follows).
+    pub fn response(&mut self, msg: &[u8], message_id: u64) -> Result<Option<Header>, SmbError> {
+        let header = Header::read(&mut Reader::new("SMB2 header", msg))?;
+        if !header.is_response() {
+            return Err(SmbError::Malformed {
+                what: "SMB2 header",
+                why: "a request where a response was expected",
+            });
+        }
+        if header.message_id != message_id {
+            return Err(SmbError::Malformed {
+                what: "SMB2 header",
+                why: "a response to a message id that is not outstanding",
+            });
+        }
+        self.credits = self.credits.saturating_add(u64::from(header.credits));
+        if header.is_interim() {
+            return Ok(None);
+        }
+        self.check_signature(&header, msg)?;
+        Ok(Some(header))
+    }
+
+    /// MS-SMB2 3.2.5.1.3: a signed response must verify; once the session signs,
+    /// an unsigned one is refused (only interim responses and the failures that
+    /// cannot be signed, such as an unknown session, come unsigned).
+    fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), SmbError> {
+        let Some(signer) = &self.signer else {
+            return Ok(());
+        };
+        if header.flags.contains(HeaderFlags::SIGNED) {
+            return signer.verify(msg);
+        }
+        let unsignable = header.command == Command::SESSION_SETUP
+            || header.status == NtStatus::USER_SESSION_DELETED
+            || header.status == NtStatus::NETWORK_SESSION_EXPIRED;
+        if unsignable {
+            Ok(())
+        } else {
+            Err(SmbError::Signature(
+                "an unsigned response on a signed session",
+            ))
+        }
+    }
+
+    /// Reads the header at the front of a message.
+    pub fn read_header(msg: &[u8]) -> Result<Header, SmbError> {
+        Ok(Header::read(&mut Reader::new("SMB2 header", msg))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{EchoRequest, EchoResponse, Header};
+    use crate::signing::{PreauthHash, Signer};
+
+    fn signer(byte: u8) -> Signer {
+        Signer::derive(Dialect::SMB311, &[byte; 16], &PreauthHash::default())
+    }
+
+    fn reply(message_id: u64, credits: u16) -> Vec<u8> {
+        let header = Header {
+            message_id,
+            credits,
+            flags: HeaderFlags::SERVER_TO_REDIR,
+            ..Header::request(Command::ECHO)
+        };
+        EchoResponse.to_message(&header)
+    }
+
+    #[test]
+    fn requests_are_signed_and_responses_checked() {
+        let mut core = ClientCore::new();
+        core.set_signer(signer(1));
+        let (id, req) = core.request(0, &EchoRequest).unwrap();
+        signer(1).verify(&req).unwrap();
+
+        // Unsigned, signed with another key, then properly signed.
+        assert!(core.response(&reply(id, 1), id).is_err());
+        let mut bad = reply(id, 1);
+        signer(2).sign(&mut bad);
+        assert!(matches!(
+            core.response(&bad, id),
+            Err(SmbError::Signature(_))
+        ));
+        let mut good = reply(id, 1);
+        signer(1).sign(&mut good);
+        assert!(core.response(&good, id).unwrap().is_some());
+    }
+
+    #[test]
+    fn credits_and_message_ids_are_enforced() {
+        let mut core = ClientCore::new();
+        let (id, _) = core.request(0, &EchoRequest).unwrap();
+        // One credit at start: a second request must wait for the grant.
+        assert!(core.request(0, &EchoRequest).is_err());
+        assert!(core.response(&reply(id + 5, 3), id).is_err());
+        core.response(&reply(id, 3), id).unwrap();
+        let (next, _) = core.request(0, &EchoRequest).unwrap();
+        assert_eq!(next, id + 1);
+        // A request where a response belongs.
+        let req = EchoRequest.to_message(&Header::request(Command::ECHO));
+        assert!(core.response(&req, next).is_err());
+    }
+}
