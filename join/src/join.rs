@@ -664,7 +664,7 @@ pub fn query(registry: &Registry) -> Result<Option<JoinState>, adjoin_registry::
     let mut values = Vec::new();
     for name in STATE_VALUES {
         match registry.stored_value(JOIN_KEY, name)? {
-            Some(Value::Sz(s)) => values.push(((*name).to_owned(), s)),
+            Some(Value::Sz(ref s)) => values.push(((*name).to_owned(), s.clone())),
             Some(Value::Dword(d)) => values.push(((*name).to_owned(), d.to_string())),
             Some(Value::Qword(q)) => values.push(((*name).to_owned(), q.to_string())),
             Some(other) => values.push(((*name).to_owned(), format!("{other:?}"))),
@@ -865,15 +865,15 @@ pub async fn testjoin(registry: &Registry, opts: &DiscoverOptions) -> Result<Str
 }
 
 pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
-    match registry
+    registry
         .stored_value(SECRET_KEY, "Password")
         .map_err(|e| e.to_string())?
-    {
-        Some(Value::Sz(pw)) => Ok(Zeroizing::new(pw)),
-        _ => {
-            Err("the registry holds no machine password (Secrets\\MachineAccount\\Password)".into())
-        }
-    }
+        .filter(|v| matches!(v, Value::Sz(_)))
+        .and_then(Value::into_string)
+        .map(Zeroizing::new)
+        .ok_or_else(|| {
+            "the registry holds no machine password (Secrets\\MachineAccount\\Password)".into()
+        })
 }
 
 /// How `rotate` tells the domain the new machine password.

@@ -49,7 +49,7 @@ pub fn registry_dns_servers(registry: &Registry) -> Result<Vec<SocketAddr>, Stri
         .get_value(crate::join::JOIN_KEY, "DnsServers")
         .map_err(|e| e.to_string())?
     {
-        Value::MultiSz(list) => list
+        Value::MultiSz(ref list) => list
             .iter()
             .map(|s| {
                 discover::parse_dns_server(s)

@@ -105,7 +105,29 @@ pub enum Value {
     Binary(Vec<u8>),
 }
 
+/// Values may be secrets (the machine password under `Secrets`): their text and bytes are
+/// wiped when the value is dropped, wherever it was read or built.
+impl Drop for Value {
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        match self {
+            Self::Sz(s) | Self::ExpandSz(s) => s.zeroize(),
+            Self::MultiSz(list) => list.zeroize(),
+            Self::Binary(bytes) => bytes.zeroize(),
+            Self::Dword(_) | Self::Qword(_) => {}
+        }
+    }
+}
+
 impl Value {
+    /// The text of a `REG_SZ` or `REG_EXPAND_SZ` (moved out; the value is wiped on drop).
+    pub fn into_string(mut self) -> Option<String> {
+        match &mut self {
+            Self::Sz(s) | Self::ExpandSz(s) => Some(std::mem::take(s)),
+            _ => None,
+        }
+    }
+
     /// This value's type.
     pub fn value_type(&self) -> ValueType {
         match self {
