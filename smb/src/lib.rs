@@ -3,6 +3,7 @@
 //! over named pipes (ncacn_np) to domain controllers. See ../shared/DESIGN.md.
 
 pub mod client;
+pub mod encryption;
 pub mod error;
 pub mod proto;
 pub mod signing;

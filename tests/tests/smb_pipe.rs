@@ -105,6 +105,43 @@ async fn ms_smb2_signed_sessions_in_every_dialect_carry_lsa_over_ncacn_np() {
 }
 
 #[tokio::test]
+async fn ms_smb2_3_1_4_3_encrypted_sessions_carry_lsa() {
+    let lab = Lab::get();
+    // Samba offers encryption without requiring it; the client asks for it anyway, so
+    // every request after the session setup travels in a TRANSFORM_HEADER and every reply
+    // must decrypt (AES-128-CCM for 3.0.x, the server's pick of GCM/CCM for 3.1.1).
+    for dialect in [Dialect::SMB300, Dialect::SMB302, Dialect::SMB311] {
+        let mut client = SmbClient::connect_with(smb_addr(&lab), &lab.dc_name, TIMEOUT, &[dialect])
+            .await
+            .unwrap();
+        assert!(client.negotiated().cipher.is_some(), "{dialect}");
+        client.encrypt_always();
+        client
+            .session_setup(ntlm(&lab, "alice", &lab.password("alice")))
+            .await
+            .unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        assert!(client.encrypting());
+        let (domain, user) = who_am_i(client).await;
+        assert_eq!(
+            (domain.as_str(), user.as_str()),
+            (lab.netbios.as_str(), "alice"),
+            "{dialect}"
+        );
+    }
+    // SMB 2.x has no encryption: asking for it fails at session setup, saying why.
+    let mut client =
+        SmbClient::connect_with(smb_addr(&lab), &lab.dc_name, TIMEOUT, &[Dialect::SMB210])
+            .await
+            .unwrap();
+    client.encrypt_always();
+    let e = client
+        .session_setup(ntlm(&lab, "alice", &lab.password("alice")))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no cipher"), "{e}");
+}
+
+#[tokio::test]
 async fn ms_smb2_kerberos_session_through_spnego() {
     let lab = Lab::get();
     let creds = cifs_ticket(&lab, "bob").await;

@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
 pub use self::state::{ClientCore, Negotiated};
+use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
@@ -99,7 +100,15 @@ pub struct SmbClient {
     timeout: Duration,
     core: ClientCore,
     negotiated: Negotiated,
+    /// Encrypt even when the server does not require it.
+    encrypt_always: bool,
+    /// The session's encryption keys, derived at session setup and used once the
+    /// server requires encryption for the session or a share (or always, if asked).
+    encryptor: Option<Encryptor>,
 }
+
+/// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10).
+const SHAREFLAG_ENCRYPT_DATA: u32 = 0x0000_8000;
 
 impl SmbClient {
     /// Connects to `addr` (port 445) and negotiates; `server` is the name used in
@@ -142,7 +151,10 @@ impl SmbClient {
                 max_read: 0,
                 max_write: 0,
                 server_guid: [0; 16],
+                cipher: None,
             },
+            encrypt_always: false,
+            encryptor: None,
         };
         client.send(&msg).await?;
         let (header, reply) = client.receive(id).await?;
@@ -160,6 +172,19 @@ impl SmbClient {
     /// What NEGOTIATE settled.
     pub fn negotiated(&self) -> &Negotiated {
         &self.negotiated
+    }
+
+    /// Asks for every message after the session setup to be encrypted, whether or not the
+    /// server requires it (MS-SMB2 3.2.4.1.8 lets a client encrypt when the server
+    /// supports it). Call before [`SmbClient::session_setup`]; the setup fails if the
+    /// server cannot encrypt.
+    pub fn encrypt_always(&mut self) {
+        self.encrypt_always = true;
+    }
+
+    /// Whether messages are encrypted.
+    pub fn encrypting(&self) -> bool {
+        self.core.encrypting()
     }
 
     /// Authenticates the session; every later request is signed.
@@ -280,13 +305,6 @@ impl SmbClient {
         last: SessionSetupResponse,
     ) -> Result<SessionInfo, SmbError> {
         let flags = last.session_flags;
-        if flags.contains(SessionFlags::ENCRYPT_DATA) {
-            return Err(SmbError::Negotiation(
-                "the server requires SMB3 encryption for this session, which this client does not \
-                 implement"
-                    .into(),
-            ));
-        }
         let signer = Signer::derive(self.negotiated.dialect, session_key, &setup.preauth);
         let header = ClientCore::read_header(&setup.last)?;
         let signed = header.flags.contains(crate::proto::HeaderFlags::SIGNED);
@@ -305,10 +323,38 @@ impl SmbClient {
             ));
         }
         self.core.set_signer(signer);
+        self.encryptor = match self.negotiated.cipher {
+            Some(cipher) => Some(Encryptor::derive(
+                self.negotiated.dialect,
+                cipher,
+                session_key,
+                &setup.preauth,
+                Side::Client,
+                random()?,
+            )?),
+            None => None,
+        };
+        if flags.contains(SessionFlags::ENCRYPT_DATA) || self.encrypt_always {
+            self.start_encrypting()?;
+        }
         Ok(SessionInfo {
             session_id: self.core.session_id,
             flags,
         })
+    }
+
+    fn start_encrypting(&mut self) -> Result<(), SmbError> {
+        if self.core.encrypting() {
+            return Ok(());
+        }
+        let encryptor = self.encryptor.take().ok_or_else(|| {
+            SmbError::Negotiation(format!(
+                "encryption is required, but the server negotiated no cipher with {}",
+                self.negotiated.dialect
+            ))
+        })?;
+        self.core.set_encryptor(encryptor);
+        Ok(())
     }
 
     /// Connects to `share` on the server.
@@ -318,6 +364,10 @@ impl SmbClient {
             path: format!(r"\\{}\{share}", self.server),
         };
         let (header, resp): (_, TreeConnectResponse) = self.call(0, &request, &[]).await?;
+        // MS-SMB2 3.2.5.5: a share that requires encryption gets only encrypted requests.
+        if resp.share_flags & SHAREFLAG_ENCRYPT_DATA != 0 {
+            self.start_encrypting()?;
+        }
         Ok(Tree {
             id: header.tree_id,
             share_type: resp.share_type,
@@ -458,9 +508,9 @@ impl SmbClient {
     /// Reads messages until the final response to `message_id`.
     async fn receive(&mut self, message_id: u64) -> Result<(Header, Vec<u8>), SmbError> {
         loop {
-            let msg = self.read_frame().await?;
-            if let Some(header) = self.core.response(&msg, message_id)? {
-                return Ok((header, msg));
+            let raw = self.read_frame().await?;
+            if let Some(reply) = self.core.response(raw, message_id)? {
+                return Ok(reply);
             }
         }
     }
@@ -522,16 +572,25 @@ fn negotiate_request(dialects: &[Dialect]) -> Result<NegotiateRequest, SmbError>
     }
     // Negotiate contexts go only with 3.1.1 (MS-SMB2 2.2.3).
     let contexts = if dialects.contains(&Dialect::SMB311) {
-        vec![NegotiateContext::PreauthIntegrity {
-            hash_algorithms: vec![HashAlgorithm::SHA512],
-            salt: random::<32>()?.to_vec(),
-        }]
+        vec![
+            NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![HashAlgorithm::SHA512],
+                salt: random::<32>()?.to_vec(),
+            },
+            NegotiateContext::Encryption(Encryptor::CIPHERS.to_vec()),
+        ]
     } else {
         Vec::new()
     };
+    // 3.0 and 3.0.2 announce encryption (AES-128-CCM) as a capability.
+    let capabilities = if dialects.iter().any(|d| d.is_smb3()) {
+        crate::proto::Capabilities::ENCRYPTION
+    } else {
+        crate::proto::Capabilities::empty()
+    };
     Ok(NegotiateRequest {
         security_mode: SecurityMode::SIGNING_ENABLED,
-        capabilities: crate::proto::Capabilities::empty(),
+        capabilities,
         client_guid: random()?,
         dialects: dialects.to_vec(),
         contexts,

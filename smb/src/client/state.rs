@@ -6,8 +6,12 @@
 use adjoin_rpc::codec::{Codec, Reader};
 use adjoin_rpc::ntstatus::NtStatus;
 
+use crate::encryption::Encryptor;
 use crate::error::SmbError;
-use crate::proto::{Body, Command, Dialect, Header, HeaderFlags, NegotiateResponse, SecurityMode};
+use crate::proto::{
+    Body, Capabilities, Cipher, Command, Dialect, Header, HeaderFlags, NegotiateContext,
+    NegotiateResponse, SecurityMode, TransformHeader,
+};
 use crate::signing::{PreauthHash, Signer};
 
 /// Credits asked for in each request: enough for a pipeline of RPC calls.
@@ -28,6 +32,8 @@ pub struct Negotiated {
     pub max_write: u32,
     /// The server's GUID.
     pub server_guid: [u8; 16],
+    /// The cipher for encrypted sessions, when the server supports encryption.
+    pub cipher: Option<Cipher>,
 }
 
 impl Negotiated {
@@ -41,6 +47,7 @@ impl Negotiated {
             )));
         }
         Ok(Self {
+            cipher: negotiated_cipher(resp)?,
             dialect: resp.dialect,
             signing_required: resp.security_mode.contains(SecurityMode::SIGNING_REQUIRED),
             max_transact: resp.max_transact_size,
@@ -49,6 +56,28 @@ impl Negotiated {
             server_guid: resp.server_guid,
         })
     }
+}
+
+/// MS-SMB2 3.2.5.2: 3.0/3.0.2 servers announce encryption as a capability (always
+/// AES-128-CCM); 3.1.1 servers name one of the offered ciphers in their encryption
+/// context (0 for none).
+fn negotiated_cipher(resp: &NegotiateResponse) -> Result<Option<Cipher>, SmbError> {
+    if resp.dialect == Dialect::SMB311 {
+        let chosen = resp.contexts.iter().find_map(|c| match c {
+            NegotiateContext::Encryption(ciphers) => Some(ciphers.clone()),
+            _ => None,
+        });
+        return match chosen.as_deref() {
+            None | Some([]) => Ok(None),
+            Some([c]) if c.value() == 0 => Ok(None),
+            Some([c]) if Encryptor::CIPHERS.contains(c) => Ok(Some(*c)),
+            Some(_) => Err(SmbError::Negotiation(
+                "the server chose a cipher that was not offered".into(),
+            )),
+        };
+    }
+    let capable = resp.dialect.is_smb3() && resp.capabilities.contains(Capabilities::ENCRYPTION);
+    Ok(capable.then_some(Cipher::AES128_CCM))
 }
 
 /// One connection's request/response state.
@@ -62,6 +91,7 @@ pub struct ClientCore {
     /// The session id, once the server assigned one.
     pub session_id: u64,
     signer: Option<Signer>,
+    encryptor: Option<Encryptor>,
 }
 
 impl ClientCore {
@@ -81,6 +111,16 @@ impl ClientCore {
     /// Whether the session signs.
     pub fn signing(&self) -> bool {
         self.signer.is_some()
+    }
+
+    /// Encrypts every later request with `encryptor` (and expects encrypted replies).
+    pub fn set_encryptor(&mut self, encryptor: Encryptor) {
+        self.encryptor = Some(encryptor);
+    }
+
+    /// Whether the session encrypts.
+    pub fn encrypting(&self) -> bool {
+        self.encryptor.is_some()
     }
 
     /// Encodes `body` as the next request on `tree_id`, signed once the session has
@@ -105,19 +145,34 @@ impl ClientCore {
             ..Header::request(B::COMMAND)
         };
         let mut msg = body.to_message(&header);
-        if let Some(signer) = &self.signer
-            && B::COMMAND != Command::NEGOTIATE
-            && B::COMMAND != Command::SESSION_SETUP
-        {
+        let established = B::COMMAND != Command::NEGOTIATE && B::COMMAND != Command::SESSION_SETUP;
+        // MS-SMB2 3.2.4.1.8: an encrypted message is not also signed.
+        if let Some(encryptor) = self.encryptor.as_mut().filter(|_| established) {
+            msg = encryptor.seal(self.session_id, &msg)?;
+        } else if let Some(signer) = self.signer.as_ref().filter(|_| established) {
             signer.sign(&mut msg);
         }
         Ok((message_id, msg))
     }
 
-    /// Reads the header of a received message and accounts for it. `Ok(None)` for an
-    /// interim STATUS_PENDING reply (the final one follows).
-    pub fn response(&mut self, msg: &[u8], message_id: u64) -> Result<Option<Header>, SmbError> {
-        let header = Header::read(&mut Reader::new("SMB2 header", msg))?;
+    /// Reads a received message (decrypting it if it is in a TRANSFORM_HEADER) and
+    /// accounts for it; returns its header and plain bytes. `Ok(None)` for an interim
+    /// STATUS_PENDING reply (the final one follows).
+    pub fn response(
+        &mut self,
+        raw: Vec<u8>,
+        message_id: u64,
+    ) -> Result<Option<(Header, Vec<u8>)>, SmbError> {
+        let (msg, encrypted) = if TransformHeader::is_transform(&raw) {
+            let encryptor = self.encryptor.as_ref().ok_or(SmbError::Malformed {
+                what: "SMB2 TRANSFORM_HEADER",
+                why: "an encrypted message on a session without encryption",
+            })?;
+            (encryptor.open(self.session_id, &raw)?, true)
+        } else {
+            (raw, false)
+        };
+        let header = Header::read(&mut Reader::new("SMB2 header", &msg))?;
         if !header.is_response() {
             return Err(SmbError::Malformed {
                 what: "SMB2 header",
@@ -134,8 +189,18 @@ impl ClientCore {
         if header.is_interim() {
             return Ok(None);
         }
-        self.check_signature(&header, msg)?;
-        Ok(Some(header))
+        // MS-SMB2 3.2.5.1.1.1: decryption authenticated the message; it carries no
+        // signature. Once the session encrypts, a plain reply is refused like an
+        // unsigned one.
+        if !encrypted {
+            self.check_signature(&header, &msg)?;
+            if self.encryptor.is_some() && header.command != Command::SESSION_SETUP {
+                return Err(SmbError::Signature(
+                    "a plain response on an encrypted session",
+                ));
+            }
+        }
+        Ok(Some((header, msg)))
     }
 
     /// MS-SMB2 3.2.5.1.3: a signed response must verify; once the session signs,
@@ -194,7 +259,7 @@ mod tests {
         signer(1).verify(&req).unwrap();
 
         // Unsigned, signed with another key, then properly signed.
-        assert!(core.response(&reply(id, 1), id).is_err());
+        assert!(core.response(reply(id, 1), id).is_err());
         let mut bad = reply(id, 1);
         signer(2).sign(&mut bad);
         assert!(matches!(
@@ -203,7 +268,7 @@ mod tests {
         ));
         let mut good = reply(id, 1);
         signer(1).sign(&mut good);
-        assert!(core.response(&good, id).unwrap().is_some());
+        assert!(core.response(good, id).unwrap().is_some());
     }
 
     #[test]
@@ -212,12 +277,12 @@ mod tests {
         let (id, _) = core.request(0, &EchoRequest).unwrap();
         // One credit at start: a second request must wait for the grant.
         assert!(core.request(0, &EchoRequest).is_err());
-        assert!(core.response(&reply(id + 5, 3), id).is_err());
-        core.response(&reply(id, 3), id).unwrap();
+        assert!(core.response(reply(id + 5, 3), id).is_err());
+        core.response(reply(id, 3), id).unwrap();
         let (next, _) = core.request(0, &EchoRequest).unwrap();
         assert_eq!(next, id + 1);
         // A request where a response belongs.
         let req = EchoRequest.to_message(&Header::request(Command::ECHO));
-        assert!(core.response(&req, next).is_err());
+        assert!(core.response(req, next).is_err());
     }
 }

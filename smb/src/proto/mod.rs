@@ -7,6 +7,7 @@ mod file;
 mod header;
 mod negotiate;
 mod session;
+mod transform;
 
 pub use file::{
     CloseRequest, CloseResponse, CreateRequest, CreateResponse, EchoRequest, EchoResponse,
@@ -24,6 +25,9 @@ pub use negotiate::{
 pub use session::{
     LogoffRequest, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,
     TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest, TreeDisconnectResponse,
+};
+pub use transform::{
+    TRANSFORM_AAD_AT, TRANSFORM_HEADER_LEN, TRANSFORM_PROTOCOL_ID, TransformHeader, read_transform,
 };
 
 use adjoin_rpc::codec::{Codec, Reader};

@@ -1,0 +1,274 @@
+//! MS-SMB2 3.1.4.3 encryption and 3.2.5.1.1.1 decryption of whole messages in a
+//! TRANSFORM_HEADER, with AES-128-CCM or AES-128-GCM under keys derived per
+//! direction (3.1.4.2): from a fixed context for 3.0/3.0.2, from the session's
+//! pre-authentication hash for 3.1.1.
+
+use adjoin_rpc::codec::Codec;
+use aes::Aes128;
+use aes_gcm::Aes128Gcm;
+use aes_gcm::aead::{AeadInOut, KeyInit};
+use ccm::Ccm;
+use ccm::consts::{U11, U16};
+use zeroize::Zeroizing;
+
+use crate::error::SmbError;
+use crate::proto::{
+    Cipher, Dialect, TRANSFORM_AAD_AT, TRANSFORM_HEADER_LEN, TransformHeader, read_transform,
+};
+use crate::signing::{PreauthHash, kdf};
+
+/// AES-128-CCM with SMB's 11-byte nonce and 16-byte tag.
+type Aes128Ccm = Ccm<Aes128, U16, U11>;
+
+/// Which side of the connection this is: the keys for sending and receiving swap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The client (encrypts with the client-to-server key).
+    Client,
+    /// The server.
+    Server,
+}
+
+/// One session's encryption state.
+pub struct Encryptor {
+    cipher: Cipher,
+    seal_key: Zeroizing<[u8; 16]>,
+    open_key: Zeroizing<[u8; 16]>,
+    /// Nonces are a per-key counter after a random prefix: never repeated under one key.
+    nonce_prefix: [u8; 4],
+    counter: u64,
+}
+
+impl core::fmt::Debug for Encryptor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Encryptor")
+            .field("cipher", &self.cipher)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Encryptor {
+    /// The ciphers this implementation offers, preferred first.
+    pub const CIPHERS: [Cipher; 2] = [Cipher::AES128_GCM, Cipher::AES128_CCM];
+
+    /// Derives both directions' keys for a session of `dialect` with `cipher` (3.0 and
+    /// 3.0.2 always use AES-128-CCM). `nonce_prefix` must be random.
+    pub fn derive(
+        dialect: Dialect,
+        cipher: Cipher,
+        session_key: &[u8],
+        preauth: &PreauthHash,
+        side: Side,
+        nonce_prefix: [u8; 4],
+    ) -> Result<Self, SmbError> {
+        if !Self::CIPHERS.contains(&cipher) {
+            return Err(SmbError::Negotiation(format!(
+                "cipher {cipher} is not supported (AES-128-GCM and AES-128-CCM are)"
+            )));
+        }
+        let mut key = Zeroizing::new([0u8; 16]);
+        let n = session_key.len().min(16);
+        key[..n].copy_from_slice(&session_key[..n]);
+        let (c2s, s2c) = if dialect == Dialect::SMB311 {
+            (
+                kdf(&key[..], b"SMBC2SCipherKey\0", preauth.value()),
+                kdf(&key[..], b"SMBS2CCipherKey\0", preauth.value()),
+            )
+        } else if dialect.is_smb3() {
+            (
+                kdf(&key[..], b"SMB2AESCCM\0", b"ServerIn \0"),
+                kdf(&key[..], b"SMB2AESCCM\0", b"ServerOut\0"),
+            )
+        } else {
+            return Err(SmbError::Negotiation(format!(
+                "{dialect} has no encryption"
+            )));
+        };
+        let (seal_key, open_key) = match side {
+            Side::Client => (c2s, s2c),
+            Side::Server => (s2c, c2s),
+        };
+        Ok(Self {
+            cipher,
+            seal_key,
+            open_key,
+            nonce_prefix,
+            counter: 0,
+        })
+    }
+
+    fn nonce_len(&self) -> usize {
+        if self.cipher == Cipher::AES128_GCM {
+            12
+        } else {
+            11
+        }
+    }
+
+    /// Wraps one message for `session_id` (MS-SMB2 3.1.4.3).
+    pub fn seal(&mut self, session_id: u64, message: &[u8]) -> Result<Vec<u8>, SmbError> {
+        self.counter = self.counter.checked_add(1).ok_or(SmbError::Signature(
+            "the encryption nonce space is exhausted",
+        ))?;
+        let mut nonce = [0u8; 16];
+        nonce[..8].copy_from_slice(&self.counter.to_le_bytes());
+        nonce[8..self.nonce_len()].copy_from_slice(&self.nonce_prefix[..self.nonce_len() - 8]);
+        let header = TransformHeader {
+            signature: [0; 16],
+            nonce,
+            original_message_size: u32::try_from(message.len())
+                .map_err(|_| SmbError::TooLarge { len: message.len() })?,
+            flags: TransformHeader::ENCRYPTED,
+            session_id,
+        };
+        let mut out = header.to_bytes();
+        out.extend_from_slice(message);
+        let (head, body) = out.split_at_mut(TRANSFORM_HEADER_LEN);
+        let tag = self.run(&self.seal_key, &head[TRANSFORM_AAD_AT..], body, None)?;
+        head[4..20].copy_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// Unwraps a received TRANSFORM message; the session id must be `session_id`.
+    pub fn open(&self, session_id: u64, msg: &[u8]) -> Result<Vec<u8>, SmbError> {
+        let (header, body) = read_transform(msg)?;
+        if header.session_id != session_id {
+            return Err(SmbError::Malformed {
+                what: "SMB2 TRANSFORM_HEADER",
+                why: "an encrypted message for another session",
+            });
+        }
+        let mut plain = body.to_vec();
+        self.run(
+            &self.open_key,
+            &msg[TRANSFORM_AAD_AT..TRANSFORM_HEADER_LEN],
+            &mut plain,
+            Some(header.signature),
+        )?;
+        Ok(plain)
+    }
+
+    /// Encrypts (`tag` None, returning the tag) or decrypts and verifies in place.
+    fn run(
+        &self,
+        key: &[u8; 16],
+        header_aad: &[u8],
+        data: &mut [u8],
+        tag: Option<[u8; 16]>,
+    ) -> Result<[u8; 16], SmbError> {
+        let nonce = &header_aad[..self.nonce_len()];
+        let failed = |_| SmbError::Signature("the encrypted message does not authenticate");
+        match self.cipher {
+            Cipher::AES128_GCM => {
+                let aead = Aes128Gcm::new(key.into());
+                let nonce = nonce
+                    .try_into()
+                    .map_err(|_| SmbError::Signature("bad nonce"))?;
+                match tag {
+                    None => Ok(aead
+                        .encrypt_inout_detached(nonce, header_aad, data.into())
+                        .map_err(failed)?
+                        .into()),
+                    Some(t) => aead
+                        .decrypt_inout_detached(nonce, header_aad, data.into(), &t.into())
+                        .map(|()| t)
+                        .map_err(failed),
+                }
+            }
+            _ => {
+                let aead = Aes128Ccm::new(key.into());
+                let nonce = nonce
+                    .try_into()
+                    .map_err(|_| SmbError::Signature("bad nonce"))?;
+                match tag {
+                    None => Ok(aead
+                        .encrypt_inout_detached(nonce, header_aad, data.into())
+                        .map_err(failed)?
+                        .into()),
+                    Some(t) => aead
+                        .decrypt_inout_detached(nonce, header_aad, data.into(), &t.into())
+                        .map(|()| t)
+                        .map_err(failed),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(dialect: Dialect, cipher: Cipher) -> (Encryptor, Encryptor) {
+        let preauth = PreauthHash::default();
+        let key = [0x5a; 16];
+        (
+            Encryptor::derive(dialect, cipher, &key, &preauth, Side::Client, [1; 4]).unwrap(),
+            Encryptor::derive(dialect, cipher, &key, &preauth, Side::Server, [2; 4]).unwrap(),
+        )
+    }
+
+    #[test]
+    fn both_sides_open_what_the_other_seals_and_refuse_tampering() {
+        for (dialect, cipher) in [
+            (Dialect::SMB300, Cipher::AES128_CCM),
+            (Dialect::SMB311, Cipher::AES128_CCM),
+            (Dialect::SMB311, Cipher::AES128_GCM),
+        ] {
+            let (mut client, mut server) = pair(dialect, cipher);
+            let sealed = client.seal(7, b"\xfeSMB a message").unwrap();
+            assert_eq!(sealed.len(), TRANSFORM_HEADER_LEN + 14);
+            assert_ne!(&sealed[TRANSFORM_HEADER_LEN..], b"\xfeSMB a message");
+            assert_eq!(server.open(7, &sealed).unwrap(), b"\xfeSMB a message");
+            // Its own key does not open it: the directions differ.
+            assert!(client.open(7, &sealed).is_err());
+            let reply = server.seal(7, b"reply").unwrap();
+            assert_eq!(client.open(7, &reply).unwrap(), b"reply");
+            for at in [10, 30, 50, TRANSFORM_HEADER_LEN + 1] {
+                let mut bad = sealed.clone();
+                bad[at] ^= 1;
+                assert!(
+                    server.open(7, &bad).is_err(),
+                    "{dialect} {cipher} byte {at}"
+                );
+            }
+            assert!(server.open(8, &sealed).is_err());
+        }
+    }
+
+    #[test]
+    fn nonces_never_repeat() {
+        let (mut client, _) = pair(Dialect::SMB311, Cipher::AES128_GCM);
+        let a = client.seal(1, b"x").unwrap();
+        let b = client.seal(1, b"x").unwrap();
+        assert_ne!(a[20..36], b[20..36]);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn smb2_dialects_and_unknown_ciphers_are_refused() {
+        let p = PreauthHash::default();
+        assert!(
+            Encryptor::derive(
+                Dialect::SMB210,
+                Cipher::AES128_CCM,
+                &[0; 16],
+                &p,
+                Side::Client,
+                [0; 4]
+            )
+            .is_err()
+        );
+        assert!(
+            Encryptor::derive(
+                Dialect::SMB311,
+                Cipher::AES256_GCM,
+                &[0; 16],
+                &p,
+                Side::Client,
+                [0; 4]
+            )
+            .is_err()
+        );
+    }
+}
