@@ -104,6 +104,25 @@ pub enum DecodeError {
         /// The conformance before it.
         max: usize,
     },
+    /// An array whose count on the wire disagrees with the `size_is` (or
+    /// `length_is`) value that describes it. C706 14.3.3.2 and MS-RPCE
+    /// 2.2.5.3.4: the conformance is the value of the `size_is` expression
+    /// (the actual count, of the `length_is` one); Samba's pidl code
+    /// rejects a mismatch with NDR_ERR_ARRAY_SIZE. A null pointer carries 0
+    /// elements.
+    #[error("{what}: {field} is {count} but {array} carries {wire} elements")]
+    SizeIs {
+        /// The structure (or argument list) holding both.
+        what: &'static str,
+        /// The array.
+        array: &'static str,
+        /// The count field, or the constant expression, that sizes it.
+        field: &'static str,
+        /// The value of that field or expression.
+        count: u32,
+        /// The array's count on the wire (0 for a null pointer).
+        wire: usize,
+    },
     /// A union discriminant (switch value) that names no arm this crate knows.
     #[error("{what}: unknown union arm {level}")]
     UnknownArm {

@@ -61,6 +61,7 @@ ndr_struct! {
         /// `SidInfo` (`[size_is(Entries)]`).
         pub sid_info: Option<ConformantArray<SidInformation>>,
     }
+    size_is { sid_info: entries }
 }
 
 impl SidEnumBuffer {
@@ -96,9 +97,10 @@ ndr_struct! {
         pub entries: u32,
         /// `Domains` (`[size_is(Entries)]`).
         pub domains: Option<ConformantArray<TrustInformation>>,
-        /// `MaxEntries`.
+        /// `MaxEntries` (MUST be ignored; it sizes no array).
         pub max_entries: u32,
     }
+    size_is { domains: entries }
 }
 
 impl ReferencedDomainList {
@@ -130,6 +132,7 @@ ndr_struct! {
         /// `Names` (`[size_is(Entries)]`).
         pub names: Option<ConformantArray<TranslatedNameEx>>,
     }
+    size_is { names: entries }
 }
 
 ndr_params! {
@@ -186,6 +189,7 @@ ndr_struct! {
         /// `Sids` (`[size_is(Entries)]`).
         pub sids: Option<ConformantArray<TranslatedSidEx2>>,
     }
+    size_is { sids: entries }
 }
 
 ndr_params! {
@@ -206,6 +210,7 @@ ndr_params! {
         /// `ClientRevision`.
         pub client_revision: u32,
     }
+    size_is { names: count }
 }
 
 ndr_params! {

@@ -17,6 +17,17 @@
 //!
 //! Decoding never trusts a count: arrays grow element by element, so a
 //! count larger than the data is a truncation error, not an allocation.
+//!
+//! A `size_is` count and its array must agree (C706 14.3.3.2, MS-RPCE
+//! 2.2.5.3.4: the conformance on the wire is the value of the `size_is`
+//! expression). The count lives in the enclosing structure and the array
+//! behind a pointer, so a structure declares the pairs once, in a
+//! `size_is { array: count }` clause of its macro, and decoding refuses a
+//! mismatch with [`DecodeError::SizeIs`] once the deferred referents are
+//! read; a null array must have a count of 0. Constant sizes (`size_is(1000)`,
+//! `size_is(1260)`) are checked by their array types, and a count that is
+//! not a plain field (`length_is((UnitsPerWeek+7)/8)`) by the [`SizeIs`]
+//! rule of the array's type.
 
 mod handle;
 mod sid;
@@ -342,8 +353,8 @@ impl<T: Ndr + Default> Ndr for Option<T> {
 /// (`[size_is(n)] T* p`): the maximum count, every element's scalars, then
 /// every element's buffers.
 ///
-/// The count field that `size_is` names lives in the enclosing structure;
-/// callers keep the two equal (decoding checks them where it matters).
+/// The count field that `size_is` names lives in the enclosing structure,
+/// which lists the pair in its `size_is { .. }` clause (see [`SizeIs`]).
 #[derive(Clone, PartialEq, Eq, Default, Debug)]
 pub struct ConformantArray<T>(pub Vec<T>);
 
@@ -381,6 +392,65 @@ impl<T: Ndr> Ndr for ConformantArray<T> {
     }
 }
 
+/// An array whose element count a field of the enclosing structure gives
+/// (`[size_is(Count)]`, `[length_is(Count)]`), as named in a
+/// [`ndr_struct!`](crate::ndr_struct) or [`ndr_params!`](crate::ndr_params)
+/// `size_is { array: count }` clause.
+pub trait SizeIs {
+    /// The count the wire carries for the array: its conformance (its
+    /// actual count where the field is a `length_is`); `None` for a null
+    /// pointer.
+    fn wire_count(&self) -> Option<usize>;
+
+    /// Whether a count field holding `count` describes an array with
+    /// `wire` elements (`None`: a null pointer). By default they are equal,
+    /// and a null pointer goes with a count of 0.
+    fn agrees(count: u32, wire: Option<usize>) -> bool {
+        usize::try_from(count).ok() == Some(wire.unwrap_or(0))
+    }
+}
+
+impl<T> SizeIs for ConformantArray<T> {
+    fn wire_count(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+/// A pointer to an array: null, or the array's own count and rule.
+impl<A: SizeIs> SizeIs for Option<A> {
+    fn wire_count(&self) -> Option<usize> {
+        self.as_ref()?.wire_count()
+    }
+
+    fn agrees(count: u32, wire: Option<usize>) -> bool {
+        A::agrees(count, wire)
+    }
+}
+
+/// The check behind a `size_is { array: count }` clause: the array `value`
+/// (the field `array` of `what`) against the count field `field` holding
+/// `count`.
+pub fn check_size_is<A: SizeIs>(
+    what: &'static str,
+    array: &'static str,
+    value: &A,
+    field: &'static str,
+    count: impl Into<u32>,
+) -> Result<(), DecodeError> {
+    let count = count.into();
+    let wire = value.wire_count();
+    if A::agrees(count, wire) {
+        return Ok(());
+    }
+    Err(DecodeError::SizeIs {
+        what,
+        array,
+        field,
+        count,
+        wire: wire.unwrap_or(0),
+    })
+}
+
 /// The Rust side of [`ndr_struct!`](crate::ndr_struct) and
 /// [`ndr_params!`](crate::ndr_params): the struct with the derives every NDR
 /// value has.
@@ -410,6 +480,24 @@ macro_rules! ndr_declare {
 /// Declares an NDR structure: the Rust struct (with `Debug`, `Clone`,
 /// `Default`, `PartialEq`, `Eq`) and its [`Ndr`](crate::ndr::Ndr)
 /// implementation, fields in wire order.
+///
+/// An optional clause after the fields ties each `size_is` array to its
+/// count field (C706 14.3.3.2: the conformance on the wire is the count):
+///
+/// ```text
+/// ndr_struct! {
+///     pub struct ValidationSamInfo2 { .., group_count: u32, group_ids: Option<ConformantArray<..>>, .. }
+///     size_is { group_ids: group_count, extra_sids: sid_count }
+/// }
+/// ```
+///
+/// Decoding checks every pair once the structure's deferred referents are
+/// read and fails with [`DecodeError::SizeIs`](crate::error::DecodeError::SizeIs);
+/// the array's [`SizeIs`](crate::ndr::SizeIs) rule decides (by default equal
+/// counts, a null pointer with a count of 0). Encoding writes the fields as
+/// they are: the count is not derived from the array, so values built by
+/// hand must agree (the types' constructors do), which a `debug_assert`
+/// checks.
 #[macro_export]
 macro_rules! ndr_struct {
     (
@@ -420,6 +508,7 @@ macro_rules! ndr_struct {
                 $fvis:vis $field:ident : $ty:ty,
             )*
         }
+        $(size_is { $($array:ident : $count:ident),+ $(,)? })?
     ) => {
         $crate::ndr_declare! {
             $(#[$meta])*
@@ -439,6 +528,7 @@ macro_rules! ndr_struct {
             };
 
             fn encode_scalars(&self, w: &mut $crate::ndr::NdrWriter) {
+                $crate::ndr_size_is!(debug_assert, $name, self, $($($array: $count),+)?);
                 w.align(<Self as $crate::ndr::Ndr>::ALIGN);
                 $($crate::ndr::Ndr::encode_scalars(&self.$field, w);)*
             }
@@ -461,6 +551,8 @@ macro_rules! ndr_struct {
                 _r: &mut $crate::ndr::NdrReader<'_>,
             ) -> Result<(), $crate::error::DecodeError> {
                 $($crate::ndr::Ndr::decode_buffers(&mut self.$field, _r)?;)*
+                // The arrays behind pointers are read only now.
+                $crate::ndr_size_is!(check, $name, self, $($($array: $count),+)?);
                 Ok(())
             }
         }
@@ -470,6 +562,10 @@ macro_rules! ndr_struct {
 /// Declares an operation's argument list (its `[in]` or its `[out]`
 /// arguments, in IDL order) and its [`NdrParams`](crate::ndr::NdrParams)
 /// implementation: each argument is written whole before the next.
+///
+/// Takes the same optional `size_is { array: count }` clause as
+/// [`ndr_struct!`](crate::ndr_struct), checked once every argument is read
+/// (`[in, size_is(Count)] PRPC_UNICODE_STRING Names`).
 #[macro_export]
 macro_rules! ndr_params {
     (
@@ -480,6 +576,7 @@ macro_rules! ndr_params {
                 $fvis:vis $field:ident : $ty:ty,
             )*
         }
+        $(size_is { $($array:ident : $count:ident),+ $(,)? })?
     ) => {
         $crate::ndr_declare! {
             $(#[$meta])*
@@ -493,17 +590,50 @@ macro_rules! ndr_params {
 
         impl $crate::ndr::NdrParams for $name {
             fn encode_params(&self, w: &mut $crate::ndr::NdrWriter) {
+                $crate::ndr_size_is!(debug_assert, $name, self, $($($array: $count),+)?);
                 $($crate::ndr::Ndr::encode_ndr(&self.$field, w);)*
             }
 
             fn decode_params(
                 r: &mut $crate::ndr::NdrReader<'_>,
             ) -> Result<Self, $crate::error::DecodeError> {
-                Ok(Self {
+                let value = Self {
                     $($field: <$ty as $crate::ndr::Ndr>::decode_ndr(r)?,)*
-                })
+                };
+                $crate::ndr_size_is!(check, $name, value, $($($array: $count),+)?);
+                Ok(value)
             }
         }
+    };
+}
+
+/// The `size_is` pairs of [`ndr_struct!`] and [`ndr_params!`]: `check`
+/// returns the first mismatch, `debug_assert` panics on one (encoding a
+/// value built inconsistently).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! ndr_size_is {
+    (check, $name:ident, $v:ident, $($array:ident : $count:ident),*) => {
+        $($crate::ndr::check_size_is(
+            stringify!($name),
+            stringify!($array),
+            &$v.$array,
+            stringify!($count),
+            $v.$count,
+        )?;)*
+    };
+    (debug_assert, $name:ident, $v:ident, $($array:ident : $count:ident),*) => {
+        $(debug_assert_eq!(
+            $crate::ndr::check_size_is(
+                stringify!($name),
+                stringify!($array),
+                &$v.$array,
+                stringify!($count),
+                $v.$count,
+            ),
+            Ok(()),
+            "encoding a count that disagrees with its array",
+        );)*
     };
 }
 

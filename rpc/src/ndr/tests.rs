@@ -100,7 +100,130 @@ fn embedded_pointers_are_deferred_after_the_structure() {
     );
 }
 
+crate::ndr_struct! {
+    /// A count and the array it sizes, as MS-SAMR's SAMPR_ULONG_ARRAY.
+    struct Counted {
+        count: u32,
+        element: Option<ConformantArray<u32>>,
+    }
+    size_is { element: count, }
+}
+
+fn counted(values: &[u32]) -> Counted {
+    Counted {
+        count: values.len() as u32,
+        element: Some(ConformantArray(values.to_vec())),
+    }
+}
+
+/// C706 14.3.3.2: the conformance on the wire is the `size_is` count.
+#[test]
+fn size_is_count_must_equal_the_conformance() {
+    let bytes = whole(&counted(&[7, 9]));
+    assert_eq!(
+        bytes,
+        [2, 0, 0, 0, 0, 0, 2, 0, 2, 0, 0, 0, 7, 0, 0, 0, 9, 0, 0, 0]
+    );
+    assert_eq!(read::<Counted>(&bytes).unwrap(), counted(&[7, 9]));
+    let mut bad = bytes;
+    bad[0] = 5;
+    assert_eq!(
+        read::<Counted>(&bad),
+        Err(DecodeError::SizeIs {
+            what: "Counted",
+            array: "element",
+            field: "count",
+            count: 5,
+            wire: 2,
+        })
+    );
+    assert_eq!(
+        bad_message(&bad),
+        "Counted: count is 5 but element carries 2 elements"
+    );
+}
+
+fn bad_message(bytes: &[u8]) -> String {
+    read::<Counted>(bytes).unwrap_err().to_string()
+}
+
+/// A null array goes with a count of 0.
+#[test]
+fn size_is_null_array_needs_count_zero() {
+    let null = Counted::default();
+    let bytes = whole(&null);
+    assert_eq!(read::<Counted>(&bytes).unwrap(), null);
+    let mut bad = bytes;
+    bad[0] = 1;
+    assert!(matches!(
+        read::<Counted>(&bad),
+        Err(DecodeError::SizeIs {
+            count: 1,
+            wire: 0,
+            ..
+        })
+    ));
+}
+
+/// Encoding does not derive the count: a hand-built value whose count
+/// disagrees trips the debug assertion.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "encoding a count that disagrees with its array")]
+fn size_is_encoding_an_inconsistent_count_panics_in_debug() {
+    let mut v = counted(&[1, 2, 3]);
+    v.count = 2;
+    whole(&v);
+}
+
+crate::ndr_params! {
+    /// A top-level `[in, size_is(Count)]` array.
+    struct CountedParams {
+        count: u32,
+        names: ConformantArray<u32>,
+    }
+    size_is { names: count }
+}
+
+#[test]
+fn size_is_in_argument_lists() {
+    let params = CountedParams {
+        count: 1,
+        names: ConformantArray(vec![4]),
+    };
+    let mut stub = params.to_stub();
+    assert_eq!(CountedParams::from_stub(&stub).unwrap(), params);
+    stub[0] = 0;
+    assert!(matches!(
+        CountedParams::from_stub(&stub),
+        Err(DecodeError::SizeIs {
+            what: "CountedParams",
+            count: 0,
+            wire: 1,
+            ..
+        })
+    ));
+}
+
 proptest! {
+    #[test]
+    fn size_is_pairs_round_trip_and_mismatches_are_refused(
+        values in proptest::collection::vec(any::<u32>(), 0..16),
+        count in 0u32..20,
+    ) {
+        let v = counted(&values);
+        let mut bytes = whole(&v);
+        prop_assert_eq!(read::<Counted>(&bytes), Ok(v));
+        bytes[..4].copy_from_slice(&count.to_le_bytes());
+        let decoded = read::<Counted>(&bytes);
+        if count as usize == values.len() {
+            prop_assert!(decoded.is_ok());
+        } else {
+            let is_size_is = matches!(decoded, Err(DecodeError::SizeIs { .. }));
+            prop_assert!(is_size_is);
+        }
+    }
+
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = LogonSamLogonExResponse::from_stub(&bytes);

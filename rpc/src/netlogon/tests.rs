@@ -4,6 +4,7 @@
 //! values as below.
 
 use super::*;
+use crate::error::DecodeError;
 use crate::ndr::{ConformantArray, NdrParams, Sid};
 
 fn reference(name: &str) -> Vec<u8> {
@@ -180,6 +181,78 @@ fn truncated_validation_is_an_error_at_every_length() {
             "{len}"
         );
     }
+}
+
+fn set_u32(wire: &mut [u8], at: usize, expected: u32, value: u32) {
+    assert_eq!(wire[at..at + 4], expected.to_le_bytes(), "offset {at}");
+    wire[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+// NETLOGON_VALIDATION's switch and referent (8 bytes), then the structure:
+// six times and six strings (96), LogonCount and BadPasswordCount (4),
+// UserId, PrimaryGroupId, GroupCount at 116 ... ExpansionRoom, SidCount at 204.
+const GROUP_COUNT: usize = 116;
+const SID_COUNT: usize = 204;
+
+/// MS-NRPC 2.2.1.4.11 `[size_is(GroupCount)] PGROUP_MEMBERSHIP GroupIds`:
+/// C706 14.3.3.2 makes the conformance GroupCount; Samba refuses a
+/// mismatch with NDR_ERR_ARRAY_SIZE, and so does the decoder.
+#[test]
+fn validation_group_count_must_match_group_ids() {
+    let mut wire = reference("sam_logon_ex_out");
+    set_u32(&mut wire, GROUP_COUNT, 2, 5);
+    assert_eq!(
+        LogonSamLogonExResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "ValidationSamInfo2",
+            array: "group_ids",
+            field: "group_count",
+            count: 5,
+            wire: 2,
+        })
+    );
+}
+
+/// MS-NRPC 2.2.1.4.13 `[size_is(SidCount)] PNETLOGON_SID_AND_ATTRIBUTES ExtraSids`.
+#[test]
+fn validation_sid_count_must_match_extra_sids() {
+    let mut wire = reference("sam_logon_ex_out");
+    set_u32(&mut wire, SID_COUNT, 1, 0);
+    assert_eq!(
+        LogonSamLogonExResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "ValidationSamInfo2",
+            array: "extra_sids",
+            field: "sid_count",
+            count: 0,
+            wire: 1,
+        })
+    );
+}
+
+/// Without LOGON_EXTRA_SIDS the DC sends a null ExtraSids and SidCount 0;
+/// a null array with a non-zero count is refused.
+#[test]
+fn validation_null_extra_sids_needs_sid_count_zero() {
+    let mut resp = LogonSamLogonExResponse::from_stub(&reference("sam_logon_ex_out")).unwrap();
+    let Validation::SamInfo2(info) = &mut resp.validation else {
+        panic!("no SAM_INFO2");
+    };
+    info.user_flags = 0;
+    info.sid_count = 0;
+    info.extra_sids = None;
+    let mut wire = resp.to_stub();
+    assert_eq!(LogonSamLogonExResponse::from_stub(&wire).unwrap(), resp);
+    set_u32(&mut wire, SID_COUNT, 0, 1);
+    assert!(matches!(
+        LogonSamLogonExResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            array: "extra_sids",
+            count: 1,
+            wire: 0,
+            ..
+        })
+    ));
 }
 
 #[test]

@@ -84,9 +84,11 @@ ndr_struct! {
         pub expansion_room: [u32; 10],
         /// `SidCount`.
         pub sid_count: u32,
-        /// `ExtraSids` (`[size_is(SidCount)]`).
+        /// `ExtraSids` (`[size_is(SidCount)]`; null with SidCount 0 when
+        /// UserFlags lacks LOGON_EXTRA_SIDS).
         pub extra_sids: Option<ConformantArray<SidAndAttributes>>,
     }
+    size_is { group_ids: group_count, extra_sids: sid_count }
 }
 
 impl ValidationSamInfo2 {

@@ -16,8 +16,8 @@
 //! `switch_type(uint16)`, USER_INFORMATION_CLASS being an NDR `enum`.
 
 use crate::ndr::{
-    ConformantArray, ContextHandle, Ndr, NdrReader, NdrWriter, Sid, UnicodeString, WideString,
-    max_align,
+    ConformantArray, ContextHandle, Ndr, NdrReader, NdrWriter, Sid, SizeIs, UnicodeString,
+    WideString, max_align,
 };
 use crate::ntstatus::NtStatus;
 use crate::{error::DecodeError, ndr_params, ndr_struct};
@@ -243,8 +243,28 @@ impl Ndr for ShortBlob {
 /// ```text
 /// max_count u32 (1260) | offset u32 (0) | actual_count u32 | bytes
 /// ```
+///
+/// Decoding requires the conformance `size_is(1260)` says; the actual
+/// count goes with `UnitsPerWeek` (see the [`SizeIs`] rule).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogonHoursBits(pub Vec<u8>);
+
+/// `length_is((UnitsPerWeek+7)/8)` (MS-SAMR 2.2.6.5). Samba's IDL says
+/// `UnitsPerWeek/8`, which differs only when UnitsPerWeek is not a
+/// multiple of 8 (SAM_DAYS_PER_WEEK, 7), so either length is accepted. As
+/// in pidl's code, a null pointer is not checked against UnitsPerWeek.
+impl SizeIs for LogonHoursBits {
+    fn wire_count(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+
+    fn agrees(units_per_week: u32, wire: Option<usize>) -> bool {
+        let Some(bytes) = wire.and_then(|n| u32::try_from(n).ok()) else {
+            return wire.is_none();
+        };
+        bytes == units_per_week / 8 || bytes == units_per_week.div_ceil(8)
+    }
+}
 
 impl Ndr for LogonHoursBits {
     const ALIGN: usize = 4;
@@ -257,7 +277,7 @@ impl Ndr for LogonHoursBits {
     }
 
     fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
-        let max = r.count()?;
+        let max = conformance(r, "SAMPR_LOGON_HOURS", "LogonHours", LOGON_HOURS_MAX)?;
         let actual = r.variance("SAMPR_LOGON_HOURS", max)?;
         Ok(Self(r.bytes(actual)?.to_vec()))
     }
@@ -275,6 +295,7 @@ ndr_struct! {
         /// `LogonHours` (`[size_is(1260), length_is((UnitsPerWeek+7)/8)]`).
         pub logon_hours: Option<LogonHoursBits>,
     }
+    size_is { logon_hours: units_per_week }
 }
 
 ndr_struct! {
@@ -290,6 +311,7 @@ ndr_struct! {
         /// `SecurityDescriptor` (`[size_is(Length)]`).
         pub security_descriptor: Option<ConformantArray<u8>>,
     }
+    size_is { security_descriptor: length }
 }
 
 ndr_struct! {
@@ -524,8 +546,40 @@ impl Ndr for RevisionInfo {
 /// ```text
 /// max_count u32 (1000) | offset u32 (0) | actual_count u32 | scalars..., buffers...
 /// ```
+///
+/// Decoding requires the conformance 1000; the actual count is what
+/// `Count` must equal (the argument list's `size_is` clause).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LookupArray<T>(pub Vec<T>);
+
+/// `length_is(Count)`: the actual count is the array's length.
+impl<T> SizeIs for LookupArray<T> {
+    fn wire_count(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+/// A conformance that a constant `size_is(1000)` or `size_is(1260)`
+/// fixes (C706 14.3.3.2: the conformance is the value of the size_is
+/// expression).
+fn conformance(
+    r: &mut NdrReader<'_>,
+    what: &'static str,
+    array: &'static str,
+    expected: usize,
+) -> Result<usize, DecodeError> {
+    let max = r.count()?;
+    if max != expected {
+        return Err(DecodeError::SizeIs {
+            what,
+            array,
+            field: "the constant size_is",
+            count: u32::try_from(expected).unwrap_or(u32::MAX),
+            wire: max,
+        });
+    }
+    Ok(max)
+}
 
 impl<T: Ndr> Ndr for LookupArray<T> {
     const ALIGN: usize = max_align(4, T::ALIGN);
@@ -546,7 +600,12 @@ impl<T: Ndr> Ndr for LookupArray<T> {
     }
 
     fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
-        let max = r.count()?;
+        let max = conformance(
+            r,
+            "[size_is(1000), length_is(Count)]",
+            "the array",
+            MAX_LOOKUP,
+        )?;
         let actual = r.variance("[size_is(1000), length_is(Count)]", max)?;
         let mut out = Vec::with_capacity(actual.min(r.remaining()));
         for _ in 0..actual {
@@ -571,6 +630,7 @@ ndr_struct! {
         /// `Element` (`[size_is(Count)]`).
         pub element: Option<ConformantArray<u32>>,
     }
+    size_is { element: count }
 }
 
 impl UlongArray {
@@ -605,6 +665,7 @@ ndr_struct! {
         /// `Sids` (`[size_is(Count)]`).
         pub sids: Option<ConformantArray<SidInformation>>,
     }
+    size_is { sids: count }
 }
 
 /// MS-SAMR 2.2.7.7 SAMPR_PSID_ARRAY_OUT: laid out as [`PsidArray`].
@@ -644,6 +705,7 @@ ndr_struct! {
         /// `Element` (`[size_is(Count)]`).
         pub element: Option<ConformantArray<UnicodeString>>,
     }
+    size_is { element: count }
 }
 
 ndr_struct! {
@@ -664,6 +726,7 @@ ndr_struct! {
         /// `Buffer` (`[size_is(EntriesRead)]`).
         pub buffer: Option<ConformantArray<RidEnumeration>>,
     }
+    size_is { buffer: entries_read }
 }
 
 impl EnumerationBuffer {
@@ -682,6 +745,7 @@ ndr_struct! {
         /// GROUP_MEMBERSHIP).
         pub groups: Option<ConformantArray<GroupMembership>>,
     }
+    size_is { groups: membership_count }
 }
 
 ndr_struct! {
@@ -695,6 +759,7 @@ ndr_struct! {
         /// `Attributes` (`[size_is(MemberCount)]`).
         pub attributes: Option<ConformantArray<u32>>,
     }
+    size_is { members: member_count, attributes: member_count }
 }
 
 ndr_params! {
@@ -912,6 +977,7 @@ ndr_params! {
         /// `[in, size_is(1000), length_is(Count)] RPC_UNICODE_STRING Names[*]`.
         pub names: LookupArray<UnicodeString>,
     }
+    size_is { names: count }
 }
 
 impl LookupNamesInDomainRequest {
@@ -947,6 +1013,7 @@ ndr_params! {
         /// `[in, size_is(1000), length_is(Count)] unsigned long* RelativeIds`.
         pub relative_ids: LookupArray<u32>,
     }
+    size_is { relative_ids: count }
 }
 
 impl LookupIdsInDomainRequest {

@@ -293,19 +293,223 @@ fn samr_lookup_ids_in_domain_matches_samba() {
     );
 }
 
+fn set_u32(wire: &mut [u8], at: usize, expected: u32, value: u32) {
+    assert_eq!(wire[at..at + 4], expected.to_le_bytes(), "offset {at}");
+    wire[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
 #[test]
 fn samr_lookup_array_refuses_an_actual_count_beyond_its_maximum() {
     let mut wire = reference("lookup_rids_in");
     // Handle (20) and Count (4), then max_count 1000, offset, actual.
-    wire[24..28].copy_from_slice(&2u32.to_le_bytes());
+    set_u32(&mut wire, 32, 3, 1001);
     assert!(matches!(
         LookupIdsInDomainRequest::from_stub(&wire),
         Err(DecodeError::Variance {
-            actual: 3,
-            max: 2,
+            actual: 1001,
+            max: 1000,
             ..
         })
     ));
+}
+
+/// C706 14.3.3.2: the conformance of a `size_is(1000)` array is 1000.
+#[test]
+fn samr_lookup_array_conformance_must_be_1000() {
+    let mut wire = reference("lookup_rids_in");
+    set_u32(&mut wire, 24, 1000, 3);
+    assert_eq!(
+        LookupIdsInDomainRequest::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "[size_is(1000), length_is(Count)]",
+            array: "the array",
+            field: "the constant size_is",
+            count: 1000,
+            wire: 3,
+        })
+    );
+}
+
+/// `length_is(Count)`: Count is the actual count of the lookup array.
+#[test]
+fn samr_lookup_count_must_match_the_array() {
+    let mut wire = reference("lookup_rids_in");
+    set_u32(&mut wire, 20, 3, 2);
+    assert_eq!(
+        LookupIdsInDomainRequest::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "LookupIdsInDomainRequest",
+            array: "relative_ids",
+            field: "count",
+            count: 2,
+            wire: 3,
+        })
+    );
+    let mut wire = reference("lookup_names_in");
+    set_u32(&mut wire, 20, 2, 4);
+    assert!(matches!(
+        LookupNamesInDomainRequest::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            array: "names",
+            count: 4,
+            wire: 2,
+            ..
+        })
+    ));
+}
+
+/// `size_is(Count)` pairs in the replies: a count field that disagrees with
+/// its array's conformance is a malformed stub (Samba: NDR_ERR_ARRAY_SIZE).
+#[test]
+fn samr_reply_counts_must_match_their_arrays() {
+    let size_is = |what, array, field, count, wire| DecodeError::SizeIs {
+        what,
+        array,
+        field,
+        count,
+        wire,
+    };
+    // EnumerationContext, Buffer referent, then EntriesRead.
+    let mut wire = reference("enum_domains_out");
+    set_u32(&mut wire, 8, 2, 3);
+    assert_eq!(
+        EnumerationResponse::from_stub(&wire),
+        Err(size_is("EnumerationBuffer", "buffer", "entries_read", 3, 2))
+    );
+    let mut wire = reference("get_alias_membership_out");
+    set_u32(&mut wire, 0, 1, 0);
+    assert_eq!(
+        GetAliasMembershipResponse::from_stub(&wire),
+        Err(size_is("UlongArray", "element", "count", 0, 1))
+    );
+    let mut wire = reference("lookup_rids_out");
+    set_u32(&mut wire, 0, 3, 5);
+    assert_eq!(
+        LookupIdsInDomainResponse::from_stub(&wire),
+        Err(size_is("ReturnedUstringArray", "element", "count", 5, 3))
+    );
+    let mut wire = reference("get_members_in_alias_out");
+    set_u32(&mut wire, 0, 2, 1);
+    assert_eq!(
+        GetMembersInAliasResponse::from_stub(&wire),
+        Err(size_is("PsidArray", "sids", "count", 1, 2))
+    );
+    let mut wire = reference("get_groups_for_user_out");
+    set_u32(&mut wire, 4, 2, 5);
+    assert_eq!(
+        GetGroupsForUserResponse::from_stub(&wire),
+        Err(size_is(
+            "GetGroupsBuffer",
+            "groups",
+            "membership_count",
+            5,
+            2
+        ))
+    );
+}
+
+/// SAMPR_GET_MEMBERS_BUFFER: one MemberCount sizes both arrays.
+#[test]
+fn samr_get_members_buffer_checks_both_arrays() {
+    // Referent, MemberCount, two referents, then Members and Attributes.
+    let mut wire = reference("get_members_in_group_out");
+    set_u32(&mut wire, 4, 2, 3);
+    assert!(matches!(
+        GetMembersInGroupResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            array: "members",
+            count: 3,
+            wire: 2,
+            ..
+        })
+    ));
+    let mut wire = reference("get_members_in_group_out");
+    set_u32(&mut wire, 28, 2, 1);
+    assert!(matches!(
+        GetMembersInGroupResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            array: "attributes",
+            count: 2,
+            wire: 1,
+            ..
+        })
+    ));
+}
+
+/// A null array goes with a count of 0 (and Samba's empty array behind a
+/// non-null pointer still decodes).
+#[test]
+fn samr_null_buffer_needs_a_zero_count() {
+    let empty = reference("enum_aliases_out_empty");
+    // Context, Buffer referent, EntriesRead, Buffer.Buffer referent, conformance 0.
+    let mut wire = [&empty[..12], &[0; 4], &empty[20..]].concat();
+    let null = EnumerationResponse::from_stub(&wire).unwrap();
+    assert_eq!(null.buffer.as_ref().unwrap().buffer, None);
+    assert_eq!(null.to_stub(), wire);
+    set_u32(&mut wire, 8, 0, 1);
+    assert!(matches!(
+        EnumerationResponse::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            array: "buffer",
+            count: 1,
+            wire: 0,
+            ..
+        })
+    ));
+}
+
+/// UserAllInformation's two sized referents: the security descriptor
+/// (`size_is(Length)`) and the logon hours (`size_is(1260),
+/// length_is((UnitsPerWeek+7)/8)`).
+#[test]
+fn samr_user_all_information_sizes_are_checked() {
+    // Referent, switch, then the structure at 8: 6 times, 13 strings and
+    // blobs, then SecurityDescriptor.Length at 160 and UnitsPerWeek at 184.
+    let mut wire = reference("query_user_info2_out");
+    set_u32(&mut wire, 160, 20, 21);
+    assert_eq!(
+        QueryInformationUser2Response::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "SrSecurityDescriptor",
+            array: "security_descriptor",
+            field: "length",
+            count: 21,
+            wire: 20,
+        })
+    );
+    let units = |wire: &mut [u8], units: u16| {
+        wire[184..186].copy_from_slice(&units.to_le_bytes());
+        QueryInformationUser2Response::from_stub(wire)
+    };
+    let mut wire = reference("query_user_info2_out");
+    assert_eq!(wire[184..186], 168u16.to_le_bytes());
+    assert_eq!(
+        units(&mut wire, 160),
+        Err(DecodeError::SizeIs {
+            what: "LogonHours",
+            array: "logon_hours",
+            field: "units_per_week",
+            count: 160,
+            wire: 21,
+        })
+    );
+    // 21 bytes are (167+7)/8 too.
+    assert!(units(&mut wire, 167).is_ok());
+    // The conformance of the 21 bytes is the constant 1260.
+    let mut wire = reference("query_user_info2_out");
+    let hours = [1260u32, 0, 21].map(u32::to_le_bytes).concat();
+    let at = wire.windows(12).position(|w| w == hours).unwrap();
+    set_u32(&mut wire, at, 1260, 1261);
+    assert_eq!(
+        QueryInformationUser2Response::from_stub(&wire),
+        Err(DecodeError::SizeIs {
+            what: "SAMPR_LOGON_HOURS",
+            array: "LogonHours",
+            field: "the constant size_is",
+            count: 1260,
+            wire: 1261,
+        })
+    );
 }
 
 #[test]
