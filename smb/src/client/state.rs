@@ -263,7 +263,7 @@ mod tests {
         let mut bad = reply(id, 1);
         signer(2).sign(&mut bad);
         assert!(matches!(
-            core.response(&bad, id),
+            core.response(bad, id),
             Err(SmbError::Signature(_))
         ));
         let mut good = reply(id, 1);
