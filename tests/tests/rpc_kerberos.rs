@@ -147,6 +147,17 @@ async fn samr_calls(lab: &Lab, conn: &mut TcpConnection) {
     assert_eq!(names.status, NtStatus::SUCCESS);
     assert_eq!(names.relative_ids.values(), [alice.rid().unwrap()]);
 
+    // A call of several fragments each way: every fragment carries its own token.
+    let many = vec!["alice"; 900];
+    let names: LookupNamesInDomainResponse = call(
+        conn,
+        Opnum::LOOKUP_NAMES_IN_DOMAIN,
+        &LookupNamesInDomainRequest::new(opened.handle, &many),
+    )
+    .await;
+    assert_eq!(names.status, NtStatus::SUCCESS);
+    assert_eq!(names.relative_ids.values(), vec![alice.rid().unwrap(); 900]);
+
     for handle in [opened.handle, server.server_handle] {
         let closed: CloseHandleResponse =
             call(conn, Opnum::CLOSE_HANDLE, &CloseHandleRequest { handle }).await;
