@@ -27,8 +27,9 @@ use zeroize::Zeroizing;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// alice's service ticket for `host/<dc>`, from the lab KDC through Adjoin's client.
-async fn alice_ticket_for_dc(lab: &Lab) -> Credentials {
+/// alice's service ticket for the DC, from the lab KDC through Adjoin's client: for
+/// `host/<dc>`, or with `machine_account` for the DC's account itself (`DC1$`).
+async fn alice_ticket(lab: &Lab, machine_account: bool) -> Credentials {
     let config = KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)]);
     let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, ["alice"], lab.realm.as_str());
     let secret = ClientSecret::Password(Zeroizing::new(lab.password("alice")));
@@ -40,14 +41,28 @@ async fn alice_ticket_for_dc(lab: &Lab) -> Credentials {
     .await
     .unwrap();
     let dc_name = lab.dc_name.to_ascii_lowercase();
-    let spn = PrincipalName::new(
-        PrincipalName::NT_SRV_HST,
-        ["host", dc_name.as_str()],
-        lab.realm.as_str(),
-    );
+    let spn = if machine_account {
+        let host = dc_name.split('.').next().unwrap().to_ascii_uppercase();
+        let account = format!("{host}$");
+        PrincipalName::new(
+            PrincipalName::NT_PRINCIPAL,
+            [account.as_str()],
+            lab.realm.as_str(),
+        )
+    } else {
+        PrincipalName::new(
+            PrincipalName::NT_SRV_HST,
+            ["host", dc_name.as_str()],
+            lab.realm.as_str(),
+        )
+    };
     kdc::service_ticket(tgt, spn, &config, &SystemTime::now)
         .await
         .unwrap()
+}
+
+async fn alice_ticket_for_dc(lab: &Lab) -> Credentials {
+    alice_ticket(lab, false).await
 }
 
 async fn connect(
@@ -168,7 +183,13 @@ async fn samr_calls(lab: &Lab, conn: &mut TcpConnection) {
 #[tokio::test(flavor = "current_thread")]
 async fn ms_rpce_3_3_1_5_2_kerberos_samr_at_packet_integrity() {
     let lab = Lab::get();
-    let ticket = alice_ticket_for_dc(&lab).await;
+    // The ticket names the DC's machine account here, host/<dc> elsewhere.
+    let ticket = alice_ticket(&lab, true).await;
+    assert!(
+        ticket.server.components[0].ends_with('$'),
+        "{}",
+        ticket.server
+    );
     let mut conn = connect(&lab, ticket, AuthLevel::PKT_INTEGRITY)
         .await
         .unwrap();
