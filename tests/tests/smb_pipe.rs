@@ -8,10 +8,14 @@ use std::time::{Duration, SystemTime};
 
 use adjoin_auth::krb::kdc::{self, KdcConfig};
 use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
+use adjoin_auth::ntlm::NtlmClient;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_rpc::client::BindAuth;
 use adjoin_rpc::lsa::{GET_USER_NAME, GetUserNameRequest, GetUserNameResponse};
+use adjoin_rpc::ndr::{NdrParams, Sid, UnicodeString};
 use adjoin_rpc::ntstatus::NtStatus;
+use adjoin_rpc::pdu::AuthLevel;
+use adjoin_rpc::samr::*;
 use adjoin_rpc::transport::Connection;
 use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::SmbError;
@@ -139,6 +143,93 @@ async fn ms_smb2_3_1_4_3_encrypted_sessions_carry_lsa() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("no cipher"), "{e}");
+}
+
+async fn samr<Req: NdrParams, Resp: NdrParams>(
+    conn: &mut Connection<NamedPipe>,
+    opnum: Opnum,
+    request: &Req,
+) -> Resp {
+    conn.call(opnum.value(), request)
+        .await
+        .unwrap_or_else(|e| panic!("{opnum}: {e}"))
+}
+
+/// SAMR over `\samr`, with calls of several fragments each way: the request's earlier
+/// fragments go out as WRITEs, its last one with the reply through FSCTL_PIPE_TRANSCEIVE,
+/// and the reply's later fragments come back through READs. `auth` adds NTLMSSP packet
+/// privacy inside the pipe, whose rpc_auth_3 has no reply (it must still reach the DC
+/// before the first call).
+async fn samr_lookups_over_the_pipe(lab: &Lab, auth: BindAuth) {
+    let mut client = SmbClient::connect(smb_addr(lab), &lab.dc_name, TIMEOUT)
+        .await
+        .unwrap();
+    client
+        .session_setup(ntlm(lab, "alice", &lab.password("alice")))
+        .await
+        .unwrap();
+    let pipe = NamedPipe::open(client, "samr").await.unwrap();
+    let mut conn = Connection::bind(pipe, "SAMR", SyntaxId::SAMR, auth)
+        .await
+        .unwrap();
+    let server: Connect5Response = samr(
+        &mut conn,
+        Opnum::CONNECT5,
+        &Connect5Request::new(
+            Some(&format!(r"\\{}", lab.dc_name)),
+            SAM_SERVER_CONNECT | SAM_SERVER_LOOKUP_DOMAIN,
+        ),
+    )
+    .await;
+    assert_eq!(server.status, NtStatus::SUCCESS);
+    let alice: Sid = lab.object_sid("alice").parse().unwrap();
+    let subs = alice.sub_authorities();
+    let domain_sid = Sid::new(alice.identifier_authority(), &subs[..subs.len() - 1]).unwrap();
+    let domain: LookupDomainInSamServerResponse = samr(
+        &mut conn,
+        Opnum::LOOKUP_DOMAIN_IN_SAM_SERVER,
+        &LookupDomainInSamServerRequest {
+            server_handle: server.server_handle,
+            name: UnicodeString::new(&lab.netbios),
+        },
+    )
+    .await;
+    assert_eq!(domain.domain_id.as_ref(), Some(&domain_sid));
+    let opened: OpenDomainResponse = samr(
+        &mut conn,
+        Opnum::OPEN_DOMAIN,
+        &OpenDomainRequest {
+            server_handle: server.server_handle,
+            desired_access: DOMAIN_LOOKUP,
+            domain_id: domain_sid,
+        },
+    )
+    .await;
+    assert_eq!(opened.status, NtStatus::SUCCESS);
+    let many = vec!["alice"; 900];
+    let names: LookupNamesInDomainResponse = samr(
+        &mut conn,
+        Opnum::LOOKUP_NAMES_IN_DOMAIN,
+        &LookupNamesInDomainRequest::new(opened.handle, &many),
+    )
+    .await;
+    assert_eq!(names.status, NtStatus::SUCCESS);
+    assert_eq!(names.relative_ids.values(), vec![alice.rid().unwrap(); 900]);
+    conn.into_transport().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn ms_rpce_2_1_1_2_samr_over_a_named_pipe_in_many_fragments() {
+    let lab = Lab::get();
+    samr_lookups_over_the_pipe(&lab, BindAuth::None).await;
+    let (client, negotiate) =
+        NtlmClient::new("alice", &lab.netbios, &lab.password("alice"), "PIPETEST").unwrap();
+    let ntlm = BindAuth::Ntlm {
+        client,
+        negotiate,
+        level: AuthLevel::PKT_PRIVACY,
+    };
+    samr_lookups_over_the_pipe(&lab, ntlm).await;
 }
 
 #[tokio::test]

@@ -160,6 +160,7 @@ impl SmbClient {
         let (header, reply) = client.receive(id).await?;
         let resp: NegotiateResponse = expect(&header, &reply, &[])?;
         client.negotiated = Negotiated::from_response(&resp, dialects)?;
+        client.core.set_dialect(resp.dialect);
         if resp.dialect == Dialect::SMB311 {
             check_preauth_context(&resp)?;
             client.core.connection_preauth.update(&msg);

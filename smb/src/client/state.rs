@@ -92,6 +92,8 @@ pub struct ClientCore {
     pub session_id: u64,
     signer: Option<Signer>,
     encryptor: Option<Encryptor>,
+    /// Whether CreditCharge is meaningful (every dialect after 2.0.2).
+    multi_credit: bool,
 }
 
 impl ClientCore {
@@ -101,6 +103,11 @@ impl ClientCore {
             credits: 1,
             ..Self::default()
         }
+    }
+
+    /// Records the dialect NEGOTIATE chose (it decides what CreditCharge means).
+    pub fn set_dialect(&mut self, dialect: Dialect) {
+        self.multi_credit = dialect != Dialect::SMB202;
     }
 
     /// Starts signing requests and checking responses with `signer`.
@@ -137,7 +144,9 @@ impl ClientCore {
         let message_id = self.next_message_id;
         self.next_message_id += 1;
         let header = Header {
-            credit_charge: u16::from(B::COMMAND != Command::NEGOTIATE),
+            // MS-SMB2 2.2.1.2: CreditCharge is reserved (zero) in 2.0.2 and in NEGOTIATE;
+            // otherwise each request here costs one credit (payloads stay under 64 KiB).
+            credit_charge: u16::from(self.multi_credit),
             credits: CREDIT_REQUEST,
             message_id,
             tree_id,
