@@ -16,6 +16,7 @@ use adjoin_auth::gss::krb5::GssFlags;
 use adjoin_auth::gss::spnego::{SpnegoInitiator, SpnegoNtlmInitiator, SpnegoStep};
 use adjoin_auth::krb::Credentials;
 use adjoin_auth::ntlm::{ClientNonces, NtlmClient};
+use adjoin_rpc::codec::Codec as _;
 use adjoin_rpc::ntstatus::NtStatus;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,11 +27,12 @@ use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
-    FSCTL_PIPE_TRANSCEIVE, FileId, HashAlgorithm, Header, IoctlRequest, IoctlResponse,
-    LogoffRequest, LogoffResponse, NegotiateContext, NegotiateRequest, NegotiateResponse,
-    ReadRequest, ReadResponse, SecurityMode, SessionFlags, SessionSetupRequest,
+    FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, HashAlgorithm, Header,
+    IoctlRequest, IoctlResponse, LogoffRequest, LogoffResponse, NegotiateContext, NegotiateRequest,
+    NegotiateResponse, ReadRequest, ReadResponse, SecurityMode, SessionFlags, SessionSetupRequest,
     SessionSetupResponse, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest,
-    TreeDisconnectResponse, WriteRequest, WriteResponse, frame, frame_len,
+    TreeDisconnectResponse, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
+    WriteRequest, WriteResponse, frame, frame_len,
 };
 use crate::signing::Signer;
 
@@ -105,6 +107,10 @@ pub struct SmbClient {
     /// The session's encryption keys, derived at session setup and used once the
     /// server requires encryption for the session or a share (or always, if asked).
     encryptor: Option<Encryptor>,
+    /// What this client's NEGOTIATE said, for secure dialect negotiation.
+    offered: ValidateNegotiateInfoRequest,
+    /// Whether secure dialect negotiation has been done (3.0 and 3.0.2).
+    validated: bool,
 }
 
 /// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10).
@@ -144,17 +150,16 @@ impl SmbClient {
             server: server.to_owned(),
             timeout,
             core,
-            negotiated: Negotiated {
-                dialect: Dialect::SMB202,
-                signing_required: false,
-                max_transact: 0,
-                max_read: 0,
-                max_write: 0,
-                server_guid: [0; 16],
-                cipher: None,
-            },
+            negotiated: Negotiated::default(),
             encrypt_always: false,
             encryptor: None,
+            offered: ValidateNegotiateInfoRequest {
+                capabilities: request.capabilities,
+                guid: request.client_guid,
+                security_mode: request.security_mode,
+                dialects: request.dialects.clone(),
+            },
+            validated: false,
         };
         client.send(&msg).await?;
         let (header, reply) = client.receive(id).await?;
@@ -369,10 +374,40 @@ impl SmbClient {
         if resp.share_flags & SHAREFLAG_ENCRYPT_DATA != 0 {
             self.start_encrypting()?;
         }
-        Ok(Tree {
+        let tree = Tree {
             id: header.tree_id,
             share_type: resp.share_type,
-        })
+        };
+        let dialect = self.negotiated.dialect;
+        if (dialect == Dialect::SMB300 || dialect == Dialect::SMB302) && !self.validated {
+            self.validate_negotiate(tree).await?;
+        }
+        Ok(tree)
+    }
+
+    /// MS-SMB2 3.2.5.5 / 3.2.5.14.12 secure dialect negotiation (3.0 and 3.0.2; 3.1.1
+    /// has the pre-authentication hash instead): the client repeats its NEGOTIATE in a
+    /// signed FSCTL and the server's signed answer must match what NEGOTIATE said, or a
+    /// man in the middle changed it.
+    async fn validate_negotiate(&mut self, tree: Tree) -> Result<(), SmbError> {
+        let request = IoctlRequest {
+            ctl_code: FSCTL_VALIDATE_NEGOTIATE_INFO,
+            file_id: FileId {
+                persistent: u64::MAX,
+                volatile: u64::MAX,
+            },
+            max_input_response: 0,
+            max_output_response: 24,
+            flags: IoctlRequest::IS_FSCTL,
+            input: self.offered.to_bytes(),
+        };
+        // The response is signed or encrypted: the core refuses it otherwise.
+        let (_, resp): (_, IoctlResponse) = self.call(tree.id, &request, &[]).await?;
+        let info =
+            ValidateNegotiateInfoResponse::read_bytes("VALIDATE_NEGOTIATE_INFO", &resp.output)?;
+        self.negotiated.validate(&info)?;
+        self.validated = true;
+        Ok(())
     }
 
     /// Disconnects a share.

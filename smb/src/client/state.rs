@@ -10,7 +10,7 @@ use crate::encryption::Encryptor;
 use crate::error::SmbError;
 use crate::proto::{
     Body, Capabilities, Cipher, Command, Dialect, Header, HeaderFlags, NegotiateContext,
-    NegotiateResponse, SecurityMode, TransformHeader,
+    NegotiateResponse, SecurityMode, TransformHeader, ValidateNegotiateInfoResponse,
 };
 use crate::signing::{PreauthHash, Signer};
 
@@ -18,7 +18,7 @@ use crate::signing::{PreauthHash, Signer};
 const CREDIT_REQUEST: u16 = 64;
 
 /// What NEGOTIATE settled for the connection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Negotiated {
     /// The dialect.
     pub dialect: Dialect,
@@ -34,6 +34,10 @@ pub struct Negotiated {
     pub server_guid: [u8; 16],
     /// The cipher for encrypted sessions, when the server supports encryption.
     pub cipher: Option<Cipher>,
+    /// The server's `Capabilities` (checked again by secure dialect negotiation).
+    pub server_capabilities: Capabilities,
+    /// The server's `SecurityMode`.
+    pub server_security_mode: SecurityMode,
 }
 
 impl Negotiated {
@@ -54,7 +58,29 @@ impl Negotiated {
             max_read: resp.max_read_size,
             max_write: resp.max_write_size,
             server_guid: resp.server_guid,
+            server_capabilities: resp.capabilities,
+            server_security_mode: resp.security_mode,
         })
+    }
+}
+
+impl Negotiated {
+    /// MS-SMB2 3.2.5.14.12: the server's signed VALIDATE_NEGOTIATE_INFO must repeat
+    /// exactly what its NEGOTIATE response said.
+    pub fn validate(&self, info: &ValidateNegotiateInfoResponse) -> Result<(), SmbError> {
+        let same = info.capabilities == self.server_capabilities
+            && info.guid == self.server_guid
+            && info.security_mode == self.server_security_mode
+            && info.dialect == self.dialect;
+        if same {
+            Ok(())
+        } else {
+            Err(SmbError::Negotiation(
+                "secure dialect negotiation failed: the server's signed VALIDATE_NEGOTIATE_INFO \
+                 differs from its NEGOTIATE response (a downgrade attempt?)"
+                    .into(),
+            ))
+        }
     }
 }
 
@@ -278,6 +304,45 @@ mod tests {
         let mut good = reply(id, 1);
         signer(1).sign(&mut good);
         assert!(core.response(good, id).unwrap().is_some());
+    }
+
+    #[test]
+    fn secure_dialect_negotiation_catches_any_difference() {
+        let negotiated = Negotiated {
+            dialect: Dialect::SMB302,
+            server_guid: [7; 16],
+            server_capabilities: Capabilities::ENCRYPTION,
+            server_security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+            ..Negotiated::default()
+        };
+        let honest = ValidateNegotiateInfoResponse {
+            capabilities: Capabilities::ENCRYPTION,
+            guid: [7; 16],
+            security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+            dialect: Dialect::SMB302,
+        };
+        negotiated.validate(&honest).unwrap();
+        let downgrades = [
+            ValidateNegotiateInfoResponse {
+                dialect: Dialect::SMB311,
+                ..honest
+            },
+            ValidateNegotiateInfoResponse {
+                capabilities: Capabilities::empty(),
+                ..honest
+            },
+            ValidateNegotiateInfoResponse {
+                guid: [8; 16],
+                ..honest
+            },
+            ValidateNegotiateInfoResponse {
+                security_mode: SecurityMode::SIGNING_ENABLED,
+                ..honest
+            },
+        ];
+        for info in downgrades {
+            assert!(negotiated.validate(&info).is_err(), "{info:?}");
+        }
     }
 
     #[test]

@@ -7,10 +7,99 @@ use super::{
     Body, Command, Header, align8, buffer, from_utf16, offset_here_u16, offset_here_u32, patch_u16,
     patch_u32, utf16,
 };
+use super::{Capabilities, Dialect, SecurityMode};
 use crate::error::SmbError;
 
 /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write a message to a pipe and read its reply.
 pub const FSCTL_PIPE_TRANSCEIVE: u32 = 0x0011_c017;
+
+/// FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 2.2.31): secure dialect negotiation for 3.0.x.
+pub const FSCTL_VALIDATE_NEGOTIATE_INFO: u32 = 0x0014_0204;
+
+/// MS-SMB2 2.2.31.4 VALIDATE_NEGOTIATE_INFO Request: the client's NEGOTIATE, repeated
+/// under the session's signature.
+///
+/// ```text
+/// Capabilities(4) Guid(16) SecurityMode(2) DialectCount(2) Dialects(2*n)
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidateNegotiateInfoRequest {
+    /// The client's `Capabilities`.
+    pub capabilities: Capabilities,
+    /// The client's `ClientGuid`.
+    pub guid: [u8; 16],
+    /// The client's `SecurityMode`.
+    pub security_mode: SecurityMode,
+    /// The dialects the client offered.
+    pub dialects: Vec<Dialect>,
+}
+
+impl Codec for ValidateNegotiateInfoRequest {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.capabilities.bits().encode(out);
+        out.extend_from_slice(&self.guid);
+        self.security_mode.bits().encode(out);
+        u16::try_from(self.dialects.len())
+            .unwrap_or(u16::MAX)
+            .encode(out);
+        for d in &self.dialects {
+            d.value().encode(out);
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, adjoin_rpc::DecodeError> {
+        r.set_what("VALIDATE_NEGOTIATE_INFO request");
+        let capabilities = Capabilities::from_bits_retain(r.u32()?);
+        let guid = r.array()?;
+        let security_mode = SecurityMode::from_bits_retain(r.u16()?);
+        let n = r.u16()?;
+        let dialects = (0..n)
+            .map(|_| r.u16().map(Dialect::new))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            capabilities,
+            guid,
+            security_mode,
+            dialects,
+        })
+    }
+}
+
+/// MS-SMB2 2.2.32.6 VALIDATE_NEGOTIATE_INFO Response: the server's side of NEGOTIATE.
+///
+/// ```text
+/// Capabilities(4) Guid(16) SecurityMode(2) Dialect(2)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ValidateNegotiateInfoResponse {
+    /// The server's `Capabilities`.
+    pub capabilities: Capabilities,
+    /// The server's `ServerGuid`.
+    pub guid: [u8; 16],
+    /// The server's `SecurityMode`.
+    pub security_mode: SecurityMode,
+    /// The dialect in use.
+    pub dialect: Dialect,
+}
+
+impl Codec for ValidateNegotiateInfoResponse {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.capabilities.bits().encode(out);
+        out.extend_from_slice(&self.guid);
+        self.security_mode.bits().encode(out);
+        self.dialect.value().encode(out);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, adjoin_rpc::DecodeError> {
+        r.set_what("VALIDATE_NEGOTIATE_INFO response");
+        Ok(Self {
+            capabilities: Capabilities::from_bits_retain(r.u32()?),
+            guid: r.array()?,
+            security_mode: SecurityMode::from_bits_retain(r.u16()?),
+            dialect: Dialect::new(r.u16()?),
+        })
+    }
+}
 
 /// MS-SMB2 2.2.14.1 SMB2_FILEID: `Persistent(8) Volatile(8)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -818,6 +907,33 @@ mod tests {
         let mut msg = rr.to_message(&Header::default());
         msg[66] = 10;
         assert!(ReadResponse::from_message(&msg).is_err());
+    }
+
+    #[test]
+    fn validate_negotiate_info_round_trips() {
+        let req = ValidateNegotiateInfoRequest {
+            capabilities: Capabilities::ENCRYPTION,
+            guid: [4; 16],
+            security_mode: SecurityMode::SIGNING_ENABLED,
+            dialects: vec![Dialect::SMB300, Dialect::SMB302],
+        };
+        let bytes = req.to_bytes();
+        assert_eq!(bytes.len(), 4 + 16 + 2 + 2 + 4);
+        assert_eq!(
+            ValidateNegotiateInfoRequest::read_bytes("v", &bytes).unwrap(),
+            req
+        );
+        let resp = ValidateNegotiateInfoResponse {
+            dialect: Dialect::SMB302,
+            ..Default::default()
+        };
+        let bytes = resp.to_bytes();
+        assert_eq!(bytes.len(), 24);
+        assert_eq!(
+            ValidateNegotiateInfoResponse::read_bytes("v", &bytes).unwrap(),
+            resp
+        );
+        assert!(ValidateNegotiateInfoResponse::read_bytes("v", &bytes[..23]).is_err());
     }
 
     #[test]

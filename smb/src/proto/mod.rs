@@ -11,8 +11,9 @@ mod transform;
 
 pub use file::{
     CloseRequest, CloseResponse, CreateRequest, CreateResponse, EchoRequest, EchoResponse,
-    ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FileId, IoctlRequest, IoctlResponse, ReadRequest,
-    ReadResponse, WriteRequest, WriteResponse,
+    ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, IoctlRequest,
+    IoctlResponse, ReadRequest, ReadResponse, ValidateNegotiateInfoRequest,
+    ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
 };
 pub use header::{
     Command, HEADER_LEN, Header, HeaderFlags, MAX_MESSAGE, PROTOCOL_ID, SIGNATURE_AT, frame,
