@@ -386,7 +386,10 @@ impl ClientBinding {
                     }
                     Provider::NtlmPending(client) => {
                         let (authenticate, session) = client
-                            .authenticate(&auth.value, &nonces()?)
+                            .authenticate(
+                                &auth.value,
+                                &ClientNonces::fresh().map_err(RpcError::Random)?,
+                            )
                             .map_err(|e| RpcError::Ntlm(e.to_string()))?;
                         sec.provider = Provider::Ntlm(Box::new(session));
                         let mut auth3 = Pdu::new(pdu.call_id, Body::Auth3(Auth3::default()));
@@ -522,22 +525,6 @@ impl ClientBinding {
         let sig_at = trailer_at + SEC_TRAILER_LEN;
         sec.unprotect(raw, HEADER_LEN + RESPONSE_HEADER_LEN..trailer_at, sig_at)
     }
-}
-
-/// Fresh client challenge, session key and time for an NTLMSSP exchange.
-fn nonces() -> Result<ClientNonces, RpcError> {
-    let mut client_challenge = [0; 8];
-    let mut session_key = [0; 16];
-    getrandom::fill(&mut client_challenge).map_err(RpcError::Random)?;
-    getrandom::fill(&mut session_key).map_err(RpcError::Random)?;
-    let unix = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    Ok(ClientNonces {
-        client_challenge,
-        session_key,
-        timestamp: (unix + 11_644_473_600) * 10_000_000,
-    })
 }
 
 /// alloc_hint, p_cont_id, cancel_count, reserved.

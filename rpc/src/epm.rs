@@ -16,23 +16,6 @@ const PROTO_NCACN: u8 = 0x0b;
 const PROTO_TCP: u8 = 0x07;
 const PROTO_IP: u8 = 0x09;
 
-/// A UUID in NDR: `{u32, u16, u16, u8[8]}`, 4-aligned.
-impl Ndr for Uuid {
-    const ALIGN: usize = 4;
-
-    fn encode_scalars(&self, w: &mut NdrWriter) {
-        w.align(4);
-        w.bytes(&self.to_bytes());
-    }
-
-    fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
-        r.align(4)?;
-        let mut raw = [0; 16];
-        raw.copy_from_slice(r.bytes(16)?);
-        Ok(Self::from_wire(raw))
-    }
-}
-
 /// C706 Appendix L `twr_t`: a conformant structure holding the tower's
 /// octets (floor count u16, then per floor: lhs length u16, lhs, rhs
 /// length u16, rhs; all little-endian except ports and addresses).

@@ -152,7 +152,7 @@ fn check_bob(lab: &Lab, accepted: &adjoin_auth::krb::Accepted) {
         .pac
         .as_ref()
         .expect("the ticket carries a verified PAC");
-    assert_eq!(pac.logon_info().effective_name, "bob");
+    assert_eq!(pac.logon_info().sam.effective_name, "bob");
     let user = pac.user_sid().unwrap().to_string();
     assert!(user.starts_with("S-1-5-21-"), "{user}");
     let groups = pac.group_sids().unwrap();

@@ -48,7 +48,7 @@ async fn rfc4120_3_2_3_accepts_an_rc4_ticket_for_a_user_spn() {
     let pac = a
         .pac
         .expect("the KDC put a PAC in the ticket; its signature verified");
-    assert_eq!(pac.logon_info().effective_name, "alice");
+    assert_eq!(pac.logon_info().sam.effective_name, "alice");
 }
 
 #[tokio::test]

@@ -185,10 +185,10 @@ async fn ms_pac_2_5_logon_info_names_alice_and_her_groups() {
     let info = issued.pac.logon_info();
     let alice = object_sid(&lab, "alice");
     assert_eq!(issued.pac.user_sid().unwrap(), alice);
-    assert_eq!(Some(info.user_id), alice.rid());
-    assert_eq!(info.effective_name, "alice");
-    assert_eq!(info.logon_domain_name, lab.netbios);
-    assert!(alice.is_in_domain(&info.logon_domain_id));
+    assert_eq!(Some(info.sam.user_id), alice.rid());
+    assert_eq!(info.sam.effective_name, "alice");
+    assert_eq!(info.sam.logon_domain_name, lab.netbios);
+    assert!(alice.is_in_domain(info.logon_domain_id().unwrap()));
     let groups: Vec<Sid> = issued
         .pac
         .group_sids()
@@ -197,10 +197,10 @@ async fn ms_pac_2_5_logon_info_names_alice_and_her_groups() {
         .map(|g| g.sid)
         .collect();
     let engineers = object_sid(&lab, "engineers");
-    let domain_users = info.logon_domain_id.with_rid(513).unwrap();
+    let domain_users = info.logon_domain_id().unwrap().with_rid(513).unwrap();
     assert!(groups.contains(&engineers), "{groups:?}");
     assert!(groups.contains(&domain_users), "{groups:?}");
-    assert_eq!(info.primary_group_id, 513);
+    assert_eq!(info.sam.primary_group_id, 513);
 }
 
 #[tokio::test]

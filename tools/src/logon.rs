@@ -163,8 +163,8 @@ pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Res
             "names": names.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>(),
             "logon_server": info.logon_server.as_str(),
             "dc": dc.dc_name,
-            "user_flags": info.user_flags,
-            "account_control": info.user_account_control(),
+            "user_flags": info.user_flags.bits(),
+            "account_control": info.user_account_control,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {

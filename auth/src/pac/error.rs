@@ -1,6 +1,8 @@
 //! Errors of the PAC layer: the container, its buffers, their NDR, SIDs and
 //! the signature checks.
 
+use adjoin_ndr::DecodeError;
+
 use super::PacBufferType;
 use crate::crypto::{ChecksumType, CryptoError};
 
@@ -71,26 +73,10 @@ pub enum PacError {
         /// The buffer's type.
         ty: PacBufferType,
     },
-    /// MS-RPCE 2.2.6: a type serialization header field with a bad value.
-    #[error("NDR type serialization header: {field} is {value:#x}, expected {expected:#x}")]
-    BadNdrHeader {
-        /// The header field.
-        field: &'static str,
-        /// The value found.
-        value: u32,
-        /// The value required.
-        expected: u32,
-    },
-    /// An NDR value contradicts another (a conformance, variance or count).
-    #[error("NDR {what}: {found} where {expected} was expected")]
-    NdrMismatch {
-        /// The value that is wrong.
-        what: &'static str,
-        /// The value found.
-        found: u32,
-        /// The value the other field implies.
-        expected: u32,
-    },
+    /// The NDR of a buffer (KERB_VALIDATION_INFO) is malformed: a
+    /// truncation, a bad header, a count that disagrees with its array.
+    #[error("NDR: {0}")]
+    Ndr(DecodeError),
     /// A pointer that must not be null is.
     #[error("NDR pointer {what} is null")]
     NullPointer {
@@ -170,4 +156,15 @@ pub enum PacError {
         /// What is wrong.
         reason: String,
     },
+}
+
+/// NDR errors (adjoin-ndr's) of the logon information and of SIDs; a SID
+/// that breaks MS-DTYP's rules stays [`PacError::InvalidSid`].
+impl From<DecodeError> for PacError {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::InvalidSid { reason } => Self::InvalidSid { reason },
+            e => Self::Ndr(e),
+        }
+    }
 }

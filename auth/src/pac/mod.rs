@@ -4,11 +4,11 @@
 //! | buffer | spec | file |
 //! |---|---|---|
 //! | PACTYPE, PAC_INFO_BUFFER | MS-PAC 2.3, 2.4 | here |
-//! | KERB_VALIDATION_INFO (NDR) | MS-PAC 2.5, MS-RPCE 2.2.6 | `logon_info.rs`, `ndr.rs` |
+//! | KERB_VALIDATION_INFO (NDR) | MS-PAC 2.5, MS-RPCE 2.2.6 | `logon_info.rs` (on adjoin-ndr) |
 //! | PAC_CLIENT_INFO | MS-PAC 2.7 | `client_info.rs` |
 //! | PAC_SIGNATURE_DATA and checks | MS-PAC 2.8, 2.8.1, 2.8.2 | `signature.rs` |
 //! | UPN_DNS_INFO | MS-PAC 2.10 | `upn_dns_info.rs` |
-//! | SID | MS-DTYP 2.4.2 | `sid.rs` |
+//! | SID | MS-DTYP 2.4.2 | adjoin-ndr's `sid.rs` (re-exported here) |
 //! | AD-IF-RELEVANT / AD-WIN2K-PAC | RFC 4120 5.2.6.1, MS-KILE 3.3.5.6.4 | `authorization_data.rs` |
 //!
 //! Other buffers (claims, delegation, device, ticket and full checksums, ...)
@@ -25,22 +25,21 @@ mod error;
 #[cfg(test)]
 mod fuzz;
 mod logon_info;
-mod ndr;
 mod reader;
-mod sid;
 mod signature;
 mod upn_dns_info;
 
 use std::ops::Range;
 use std::time::SystemTime;
 
+pub use adjoin_ndr::Sid;
 pub use authorization_data::{AD_WIN2K_PAC, find_pac};
 pub use client_info::{ClientInfo, filetime_to_unix, unix_to_filetime};
 pub use error::PacError;
 pub use logon_info::{
-    GroupAttributes, GroupMembership, KerbValidationInfo, SidAndAttributes, UserFlags,
+    GroupAttributes, GroupMembership, GroupSid, KerbValidationInfo, SidAndAttributes, UserFlags,
+    ValidationSamInfo2,
 };
-pub use sid::Sid;
 pub use signature::SignatureData;
 pub use upn_dns_info::{UpnDnsFlags, UpnDnsInfo};
 
@@ -208,7 +207,7 @@ impl Pac {
     }
 
     /// The user's group SIDs: see [`KerbValidationInfo::group_sids`].
-    pub fn group_sids(&self) -> Result<Vec<SidAndAttributes>, PacError> {
+    pub fn group_sids(&self) -> Result<Vec<GroupSid>, PacError> {
         self.logon_info.group_sids()
     }
 
@@ -385,7 +384,7 @@ mod tests {
         let types: Vec<u32> = pac.buffers().iter().map(|b| b.ty.value()).collect();
         assert_eq!(types, [1, 10, 6, 7]);
         assert_eq!(pac.buffers()[0].size, 472); // test_pac.c type_1_length
-        assert_eq!(pac.logon_info().effective_name, "W2003FINAL$");
+        assert_eq!(pac.logon_info().sam.effective_name, "W2003FINAL$");
         assert_eq!(pac.client_info().name, "w2003final$");
         assert!(pac.upn_dns_info().is_none());
         assert_eq!(pac.as_bytes(), HEIMDAL);
@@ -448,8 +447,8 @@ mod tests {
         let upn = pac.upn_dns_info().unwrap();
         assert_eq!(upn.sam_name.as_deref(), Some("c9d801a8_0"));
         assert_eq!(pac.user_sid().unwrap(), upn.sid.clone().unwrap());
-        assert_eq!(pac.logon_info().logon_server, "TEST-DC");
-        assert_eq!(pac.logon_info().logon_domain_name, "EXAMPLE");
+        assert_eq!(pac.logon_info().sam.logon_server, "TEST-DC");
+        assert_eq!(pac.logon_info().sam.logon_domain_name, "EXAMPLE");
         assert_eq!(
             pac.server_signature().signature_type,
             crate::crypto::ChecksumType::HMAC_SHA1_96_AES256
@@ -477,14 +476,14 @@ mod tests {
         let types: Vec<u32> = pac.buffers().iter().map(|b| b.ty.value()).collect();
         assert_eq!(types, [1, 10, 12, 6, 7]);
         let info = pac.logon_info();
-        assert_eq!(info.effective_name, "alice");
-        assert_eq!(info.full_name, "Alice Liddell");
-        assert_eq!(info.logon_server, "DC1");
-        assert_eq!(info.logon_domain_name, "EXAMPLE");
-        assert_eq!(info.primary_group_id, 513);
-        assert_eq!(info.user_flags, UserFlags::EXTRA_SIDS);
+        assert_eq!(info.sam.effective_name, "alice");
+        assert_eq!(info.sam.full_name, "Alice Liddell");
+        assert_eq!(info.sam.logon_server, "DC1");
+        assert_eq!(info.sam.logon_domain_name, "EXAMPLE");
+        assert_eq!(info.sam.primary_group_id, 513);
+        assert_eq!(info.sam.user_flags, UserFlags::EXTRA_SIDS);
         let domain = "S-1-5-21-946591105-186792026-1310701256";
-        assert_eq!(info.logon_domain_id.to_string(), domain);
+        assert_eq!(info.logon_domain_id().unwrap().to_string(), domain);
         assert_eq!(
             pac.user_sid().unwrap().to_string(),
             format!("{domain}-1103")

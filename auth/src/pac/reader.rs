@@ -22,11 +22,6 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The offset of the next byte, from the start of the buffer.
-    pub(crate) fn position(&self) -> usize {
-        self.pos
-    }
-
     /// How many bytes are left.
     pub(crate) fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
@@ -47,11 +42,6 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    /// Skips `len` bytes.
-    pub(crate) fn skip(&mut self, len: usize) -> Result<(), PacError> {
-        self.take(len).map(|_| ())
-    }
-
     /// Moves to absolute offset `pos` (at most the buffer's length).
     pub(crate) fn seek(&mut self, pos: usize) -> Result<(), PacError> {
         if pos > self.bytes.len() {
@@ -70,10 +60,6 @@ impl<'a> Reader<'a> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
-    }
-
-    pub(crate) fn u8(&mut self) -> Result<u8, PacError> {
-        Ok(self.array::<1>()?[0])
     }
 
     pub(crate) fn u16(&mut self) -> Result<u16, PacError> {
@@ -125,7 +111,7 @@ mod tests {
     fn reads_little_endian_fields_in_order() {
         let bytes = [1, 2, 0, 3, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0xff];
         let mut r = Reader::new("test", &bytes);
-        assert_eq!(r.u8().unwrap(), 1);
+        assert_eq!(r.take(1).unwrap(), [1]);
         assert_eq!(r.u16().unwrap(), 2);
         assert_eq!(r.u32().unwrap(), 3);
         assert_eq!(r.u64().unwrap(), 4);
@@ -138,7 +124,7 @@ mod tests {
     #[test]
     fn short_reads_name_the_structure_and_offset() {
         let mut r = Reader::new("PACTYPE", &[0, 0, 0]);
-        r.u8().unwrap();
+        r.take(1).unwrap();
         assert_eq!(
             r.u32(),
             Err(PacError::Truncated {

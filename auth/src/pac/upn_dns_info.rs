@@ -3,9 +3,9 @@
 
 use bitflags::bitflags;
 
+use super::Sid;
 use super::error::PacError;
 use super::reader::{Reader, utf16le};
-use super::sid::Sid;
 
 bitflags! {
     /// MS-PAC 2.10 `Flags`.

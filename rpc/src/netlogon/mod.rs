@@ -15,7 +15,9 @@ use crate::ndr::{Ndr, NdrReader, NdrWriter, NetlogonString, UnicodeString, WideS
 use crate::ntstatus::NtStatus;
 use crate::{error::DecodeError, ndr_params, ndr_struct};
 
-pub use validation::{GroupMembership, SidAndAttributes, ValidationSamInfo2};
+pub use validation::{
+    GroupAttributes, GroupMembership, SidAndAttributes, UserFlags, ValidationSamInfo2,
+};
 
 open_enum! {
     /// NETLOGON operation numbers (MS-NRPC 3.5.4).

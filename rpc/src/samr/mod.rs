@@ -147,35 +147,7 @@ pub const MAX_LOOKUP: usize = 1000;
 /// MS-SAMR 2.2.6.5: `LogonHours` is `size_is(1260)` (one bit per minute).
 const LOGON_HOURS_MAX: usize = 1260;
 
-/// MS-SAMR 6 (Appendix A) OLD_LARGE_INTEGER: a 64-bit FILETIME sent as
-/// two 32-bit halves, so 4-byte aligned.
-///
-/// ```text
-/// LowPart u32 | HighPart i32
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct OldLargeInteger(pub u64);
-
-impl OldLargeInteger {
-    /// "Never" (an account that does not expire, a password that need not
-    /// change).
-    pub const NEVER: Self = Self(0x7fff_ffff_ffff_ffff);
-}
-
-impl Ndr for OldLargeInteger {
-    const ALIGN: usize = 4;
-
-    fn encode_scalars(&self, w: &mut NdrWriter) {
-        w.u32(self.0 as u32);
-        w.u32((self.0 >> 32) as u32);
-    }
-
-    fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
-        let low = u64::from(r.u32()?);
-        let high = u64::from(r.u32()?);
-        Ok(Self(high << 32 | low))
-    }
-}
+pub use crate::ndr::OldLargeInteger;
 
 /// MS-SAMR 6 (Appendix A) RPC_SHORT_BLOB: byte lengths and a unique
 /// pointer to 16-bit units that need not be valid UTF-16 (`Parameters`,

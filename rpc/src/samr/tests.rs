@@ -6,6 +6,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::ndr::NdrParams;
+use crate::netlogon::GroupAttributes;
 use crate::uuid::Uuid;
 
 fn reference(name: &str) -> Vec<u8> {
@@ -617,7 +618,7 @@ fn alice() -> UserAllInformation {
         parameters: ShortBlob(Some(vec![0x20, 0x50])),
         lm_owf_password: ShortBlob(None),
         nt_owf_password: ShortBlob(None),
-        private_data: UnicodeString(None),
+        private_data: UnicodeString::NULL,
         security_descriptor: SrSecurityDescriptor {
             length: 20,
             security_descriptor: Some(ConformantArray(sd)),
@@ -691,7 +692,7 @@ fn samr_get_groups_for_user_matches_samba() {
     );
     let groups = [513, 1107].map(|relative_id| GroupMembership {
         relative_id,
-        attributes: SE_GROUP_DEFAULT,
+        attributes: GroupAttributes::from_bits_retain(SE_GROUP_DEFAULT),
     });
     check(
         "get_groups_for_user_out",

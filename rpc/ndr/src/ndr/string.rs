@@ -68,19 +68,43 @@ impl Ndr for WideString {
 }
 
 /// MS-DTYP 2.3.10 RPC_UNICODE_STRING: byte lengths and a unique pointer to
-/// the (unterminated) UTF-16 buffer; `None` is the null pointer.
+/// the (unterminated) UTF-16 buffer; `None` (or [`UnicodeString::NULL`]) is
+/// the null pointer.
 ///
 /// ```text
 /// Length u16 (bytes) | MaximumLength u16 (bytes) | Buffer referent u32
 /// deferred: max_count u32 | offset u32 | actual_count u32 | units
 /// ```
-#[derive(Clone, Default, PartialEq, Eq, Debug)]
-pub struct UnicodeString(pub Option<String>);
+///
+/// The buffer is `[size_is(MaximumLength/2), length_is(Length/2)]`, so
+/// decoding checks both counts against the lengths (as Samba's pidl code
+/// does), and that `Length` is even, at most `MaximumLength`, and 0 when
+/// the pointer is null. Encoding writes `MaximumLength` equal to `Length`.
+#[derive(Clone, Default)]
+pub struct UnicodeString(pub Option<String>, Lengths);
+
+/// `Length` and `MaximumLength` as the scalars carried them, kept only
+/// until the deferred buffer is read and checked against them.
+#[derive(Clone, Copy, Default, Debug)]
+struct Lengths {
+    length: u16,
+    maximum_length: u16,
+}
+
+impl Lengths {
+    const NONE: Self = Self {
+        length: 0,
+        maximum_length: 0,
+    };
+}
 
 impl UnicodeString {
+    /// The null pointer.
+    pub const NULL: Self = Self(None, Lengths::NONE);
+
     /// A non-null string.
     pub fn new(s: impl Into<String>) -> Self {
-        Self(Some(s.into()))
+        Self(Some(s.into()), Lengths::NONE)
     }
 
     /// The text, or `""` for a null pointer.
@@ -91,6 +115,58 @@ impl UnicodeString {
     fn byte_len(&self) -> u16 {
         let units = self.0.as_deref().map_or(0, |s| s.encode_utf16().count());
         u16::try_from(units * 2).unwrap_or(0xfffe)
+    }
+}
+
+impl From<Option<String>> for UnicodeString {
+    fn from(s: Option<String>) -> Self {
+        Self(s, Lengths::NONE)
+    }
+}
+
+impl core::fmt::Debug for UnicodeString {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_tuple("UnicodeString").field(&self.0).finish()
+    }
+}
+
+impl PartialEq for UnicodeString {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for UnicodeString {}
+
+/// The text (a null pointer reads as `""`).
+impl PartialEq<str> for UnicodeString {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for UnicodeString {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for UnicodeString {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+const RPC_UNICODE_STRING: &str = "RPC_UNICODE_STRING";
+
+/// A count of the buffer that disagrees with the length that sizes it.
+fn size_is(field: &'static str, count: u16, wire: usize) -> DecodeError {
+    DecodeError::SizeIs {
+        what: RPC_UNICODE_STRING,
+        array: "Buffer",
+        field,
+        count: count.into(),
+        wire,
     }
 }
 
@@ -117,17 +193,41 @@ impl Ndr for UnicodeString {
 
     fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
         r.align(4)?;
-        let _length = r.u16()?;
-        let _maximum = r.u16()?;
-        Ok(Self(r.referent()?.then(String::new)))
+        let lengths = Lengths {
+            length: r.u16()?,
+            maximum_length: r.u16()?,
+        };
+        let present = r.referent()?;
+        // MS-DTYP 2.3.10: Length is a byte count of UTF-16 units, at most
+        // MaximumLength.
+        if !lengths.length.is_multiple_of(2) || lengths.length > lengths.maximum_length {
+            return Err(DecodeError::Invalid {
+                what: RPC_UNICODE_STRING,
+                why: "Length is odd or above MaximumLength",
+            });
+        }
+        if !present && lengths.length != 0 {
+            return Err(size_is("Length / 2", lengths.length / 2, 0));
+        }
+        Ok(Self(present.then(String::new), lengths))
     }
 
     fn decode_buffers(&mut self, r: &mut NdrReader<'_>) -> Result<(), DecodeError> {
+        let Lengths {
+            length,
+            maximum_length,
+        } = core::mem::take(&mut self.1);
         if self.0.is_some() {
             let max = r.count()?;
-            let actual = r.variance("RPC_UNICODE_STRING", max)?;
+            if max != usize::from(maximum_length / 2) {
+                return Err(size_is("MaximumLength / 2", maximum_length / 2, max));
+            }
+            let actual = r.variance(RPC_UNICODE_STRING, max)?;
+            if actual != usize::from(length / 2) {
+                return Err(size_is("Length / 2", length / 2, actual));
+            }
             let units = decode_units(r, actual)?;
-            self.0 = Some(utf16_to_string("RPC_UNICODE_STRING", &units)?);
+            self.0 = Some(utf16_to_string(RPC_UNICODE_STRING, &units)?);
         }
         Ok(())
     }

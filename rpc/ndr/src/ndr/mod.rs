@@ -30,14 +30,18 @@
 //! rule of the array's type.
 
 mod handle;
-mod sid;
+mod large_integer;
+mod serialization;
 mod string;
 
 use crate::codec::{Reader, padding};
 use crate::error::DecodeError;
 
+pub use crate::sid::Sid;
+pub use crate::uuid::Uuid;
 pub use handle::ContextHandle;
-pub use sid::Sid;
+pub use large_integer::OldLargeInteger;
+pub use serialization::{decode_type_serialization_v1, encode_type_serialization_v1};
 pub use string::{NetlogonString, UnicodeString, WideString};
 
 /// The first referent id written for a non-null pointer (Windows and Samba

@@ -1,7 +1,6 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::netlogon::LogonSamLogonExResponse;
 
 fn whole<T: Ndr>(v: &T) -> Vec<u8> {
     let mut w = NdrWriter::new();
@@ -40,14 +39,14 @@ fn wide_string_layout() {
 
 #[test]
 fn unicode_string_null_and_empty_differ() {
-    let null = whole(&UnicodeString(None));
+    let null = whole(&UnicodeString::NULL);
     assert_eq!(null, [0, 0, 0, 0, 0, 0, 0, 0]);
     let empty = whole(&UnicodeString::new(""));
     assert_eq!(
         empty,
         [0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
     );
-    assert_eq!(read::<UnicodeString>(&null).unwrap(), UnicodeString(None));
+    assert_eq!(read::<UnicodeString>(&null).unwrap(), UnicodeString::NULL);
     assert_eq!(
         read::<UnicodeString>(&empty).unwrap(),
         UnicodeString::new("")
@@ -205,6 +204,90 @@ fn size_is_in_argument_lists() {
     ));
 }
 
+/// An aligned u8, u16, u32 and FILETIME (two u32 halves) in a row (moved
+/// from the PAC's reader).
+#[test]
+fn primitives_are_aligned_to_their_size() {
+    let body = [
+        7, 0, 0x34, 0x12, 0x78, 0x56, 0x34, 0x12, 1, 0, 0, 0, 2, 0, 0, 0,
+    ];
+    let mut r = NdrReader::new(&body);
+    assert_eq!(r.bytes(1).unwrap(), [7]);
+    assert_eq!(r.u16().unwrap(), 0x1234);
+    assert_eq!(r.u32().unwrap(), 0x1234_5678);
+    assert_eq!(
+        OldLargeInteger::decode_ndr(&mut r).unwrap(),
+        OldLargeInteger((2 << 32) | 1)
+    );
+    r.finish().unwrap();
+}
+
+/// MS-DTYP 2.3.10: the characters follow as a deferred conformant varying
+/// array `[size_is(MaximumLength/2), length_is(Length/2)]`.
+#[test]
+fn unicode_string_with_deferred_characters() {
+    let mut body = vec![4, 0, 6, 0, 0, 0, 2, 0]; // Length 4, Max 6, ptr
+    body.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0]);
+    body.extend_from_slice(&[b'h', 0, b'i', 0]);
+    assert_eq!(read::<UnicodeString>(&body).unwrap(), "hi");
+}
+
+#[test]
+fn unicode_string_counts_must_match_the_lengths() {
+    let mut body = vec![4, 0, 6, 0, 0, 0, 2, 0];
+    body.extend_from_slice(&[3, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0]); // actual 3 != 2
+    body.extend_from_slice(&[b'h', 0, b'i', 0, b'!', 0]);
+    assert_eq!(
+        read::<UnicodeString>(&body),
+        Err(DecodeError::SizeIs {
+            what: "RPC_UNICODE_STRING",
+            array: "Buffer",
+            field: "Length / 2",
+            count: 2,
+            wire: 3,
+        })
+    );
+    // The conformance is MaximumLength / 2.
+    body[8] = 2;
+    assert!(matches!(
+        read::<UnicodeString>(&body),
+        Err(DecodeError::SizeIs {
+            field: "MaximumLength / 2",
+            count: 3,
+            wire: 2,
+            ..
+        })
+    ));
+    // An odd Length, or one above MaximumLength.
+    for (length, maximum) in [(3, 6), (8, 6)] {
+        let bad = [length, 0, maximum, 0, 0, 0, 0, 0];
+        assert!(matches!(
+            read::<UnicodeString>(&bad),
+            Err(DecodeError::Invalid { .. })
+        ));
+    }
+}
+
+#[test]
+fn null_unicode_string_is_empty_only_with_zero_length() {
+    let empty = [0, 0, 0, 0, 0, 0, 0, 0];
+    assert_eq!(read::<UnicodeString>(&empty).unwrap(), "");
+    assert_eq!(read::<UnicodeString>(&empty).unwrap(), UnicodeString::NULL);
+    let bad = [2, 0, 2, 0, 0, 0, 0, 0];
+    assert!(read::<UnicodeString>(&bad).is_err());
+}
+
+/// MS-DTYP 2.4.2.3: RPC_SID's conformance is its SubAuthorityCount.
+#[test]
+fn rpc_sid_conformance_must_equal_the_count() {
+    let mut body = vec![2, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 5];
+    body.extend_from_slice(&32u32.to_le_bytes());
+    body.extend_from_slice(&544u32.to_le_bytes());
+    assert_eq!(read::<Sid>(&body).unwrap().to_string(), "S-1-5-32-544");
+    body[0] = 3;
+    assert!(read::<Sid>(&body).is_err());
+}
+
 proptest! {
     #[test]
     fn size_is_pairs_round_trip_and_mismatches_are_refused(
@@ -226,8 +309,8 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
-        let _ = LogonSamLogonExResponse::from_stub(&bytes);
-        let _ = crate::epm::EptMapResponse::from_stub(&bytes);
+        let _ = read::<crate::validation::ValidationSamInfo2>(&bytes);
+        let _ = read::<UnicodeString>(&bytes);
         let _ = read::<Sid>(&bytes);
         let _ = read::<WideString>(&bytes);
     }

@@ -1,4 +1,4 @@
-//! Helper macros shared by the crate's wire types.
+//! Macros for wire enums, shared by the crates above this one.
 
 /// Defines an open wire enum (after rustls' `enum_builder!`): a newtype over
 /// an integer with one named constant per known value.
@@ -7,7 +7,8 @@
 /// name, or the type and the number in hex; `Display` prints the
 /// specification's name, or the number in hex.
 ///
-/// Exported for the crates above this one (smb's commands and dialects).
+/// Exported for the crates above this one (rpc's opnums and NTSTATUS,
+/// smb's commands and dialects; adjoin-rpc re-exports it).
 #[macro_export]
 macro_rules! open_enum {
     (
@@ -90,6 +91,7 @@ macro_rules! open_enum {
 /// The NDR form of an [`open_enum!`] type: its integer, aligned to its size
 /// (an NDR `enum` is 16 bits, a `v1_enum` or NTSTATUS 32), and the zero
 /// value as `Default` (what a structure holds before it is decoded).
+#[macro_export]
 macro_rules! ndr_enum {
     ($($name:ident => $repr:ident),* $(,)?) => {$(
         impl $crate::ndr::Ndr for $name {

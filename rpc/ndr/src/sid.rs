@@ -1,11 +1,12 @@
 //! MS-DTYP 2.4.2 SID: its binary form (2.4.2.2), its NDR form RPC_SID
-//! (2.4.2.3, read in `ndr.rs`) and its string form (2.4.2.1).
+//! (2.4.2.3) and its string form (2.4.2.1).
 
 use core::fmt;
 use core::str::FromStr;
 
-use super::error::PacError;
-use super::reader::Reader;
+use crate::codec::Reader;
+use crate::error::DecodeError;
+use crate::ndr::{Ndr, NdrReader, NdrWriter};
 
 /// A security identifier (MS-DTYP 2.4.2).
 ///
@@ -33,7 +34,7 @@ impl Sid {
     /// MS-DTYP 2.4.2: "The maximum number of elements allowed is 15."
     pub const MAX_SUB_AUTHORITIES: usize = 15;
     /// `S-1-0` with no sub-authorities: a value to overwrite while decoding.
-    pub(crate) const PLACEHOLDER: Self = Self {
+    const PLACEHOLDER: Self = Self {
         authority: 0,
         sub_authorities: Vec::new(),
     };
@@ -42,14 +43,14 @@ impl Sid {
 
     /// A SID from its identifier authority (at most 48 bits) and up to 15
     /// sub-authorities.
-    pub fn new(authority: u64, sub_authorities: &[u32]) -> Result<Self, PacError> {
+    pub fn new(authority: u64, sub_authorities: &[u32]) -> Result<Self, DecodeError> {
         if authority > Self::MAX_AUTHORITY {
-            return Err(PacError::InvalidSid {
+            return Err(DecodeError::InvalidSid {
                 reason: "identifier authority above 48 bits",
             });
         }
         if sub_authorities.len() > Self::MAX_SUB_AUTHORITIES {
-            return Err(PacError::InvalidSid {
+            return Err(DecodeError::InvalidSid {
                 reason: "more than 15 sub-authorities",
             });
         }
@@ -75,7 +76,7 @@ impl Sid {
     }
 
     /// This (domain) SID with `rid` appended.
-    pub fn with_rid(&self, rid: u32) -> Result<Self, PacError> {
+    pub fn with_rid(&self, rid: u32) -> Result<Self, DecodeError> {
         let mut subs = self.sub_authorities.clone();
         subs.push(rid);
         Self::new(self.authority, &subs)
@@ -89,35 +90,35 @@ impl Sid {
     }
 
     /// Reads the binary form (MS-DTYP 2.4.2.2); `bytes` must hold exactly one SID.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PacError> {
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new("SID", bytes);
         let sid = Self::read(&mut r)?;
-        r.finish()?;
+        r.expect_empty()?;
         Ok(sid)
     }
 
     /// Reads one binary SID from `r`.
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, PacError> {
+    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let (revision, count) = (r.u8()?, r.u8()?);
         let authority = r.take(6)?;
         Self::read_body(r, revision, count, authority)
     }
 
     /// The rest of a SID after Revision, SubAuthorityCount and IdentifierAuthority.
-    pub(crate) fn read_body(
+    fn read_body(
         r: &mut Reader<'_>,
         revision: u8,
         count: u8,
         authority: &[u8],
-    ) -> Result<Self, PacError> {
+    ) -> Result<Self, DecodeError> {
         // MS-DTYP 2.4.2: Revision MUST be 0x01.
         if revision != Self::REVISION {
-            return Err(PacError::InvalidSid {
+            return Err(DecodeError::InvalidSid {
                 reason: "revision is not 1",
             });
         }
         if usize::from(count) > Self::MAX_SUB_AUTHORITIES {
-            return Err(PacError::InvalidSid {
+            return Err(DecodeError::InvalidSid {
                 reason: "more than 15 sub-authorities",
             });
         }
@@ -170,12 +171,12 @@ impl fmt::Debug for Sid {
 }
 
 impl FromStr for Sid {
-    type Err = PacError;
+    type Err = DecodeError;
 
     /// Parses `S-1-<authority>(-<sub>)*`: the authority in decimal or as
     /// `0x` and hex digits, sub-authorities in decimal.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = |reason| PacError::InvalidSid { reason };
+        let bad = |reason| DecodeError::InvalidSid { reason };
         let mut parts = s.split('-');
         if !parts.next().is_some_and(|p| p.eq_ignore_ascii_case("S")) {
             return Err(bad("does not start with S-"));
@@ -208,6 +209,52 @@ fn parse_digits(text: &str, radix: u32) -> Option<u64> {
     u64::from_str_radix(text, radix)
         .ok()
         .filter(|&v| v <= Sid::MAX_AUTHORITY)
+}
+
+/// MS-DTYP 2.4.2.3 RPC_SID: a conformant structure whose conformance (the
+/// sub-authority count) is written before it.
+///
+/// ```text
+/// max_count u32 (= SubAuthorityCount)
+/// Revision u8 (1) | SubAuthorityCount u8 | IdentifierAuthority [6] (big-endian)
+/// SubAuthority u32 [SubAuthorityCount]
+/// ```
+impl Ndr for Sid {
+    const ALIGN: usize = 4;
+
+    fn encode_scalars(&self, w: &mut NdrWriter) {
+        // A Sid holds at most 15 sub-authorities by construction.
+        let subs = self.sub_authorities();
+        w.count(subs.len());
+        w.bytes(&[Self::REVISION, subs.len() as u8]);
+        w.bytes(&self.identifier_authority().to_be_bytes()[2..]);
+        for s in subs {
+            w.u32(*s);
+        }
+    }
+
+    fn decode_scalars(r: &mut NdrReader<'_>) -> Result<Self, DecodeError> {
+        let max = r.count()?;
+        let [revision, count] = [r.bytes(1)?[0], r.bytes(1)?[0]];
+        let count = usize::from(count);
+        let bad = || DecodeError::BadSid {
+            revision,
+            count,
+            max,
+        };
+        // MS-DTYP 2.4.2.3: the conformance is the count; Sid::new checks
+        // the rest (revision 1 is checked here, at most 15 there).
+        if revision != Self::REVISION || count != max || count > Self::MAX_SUB_AUTHORITIES {
+            return Err(bad());
+        }
+        let mut authority = [0; 8];
+        authority[2..].copy_from_slice(r.bytes(6)?);
+        let mut subs = Vec::with_capacity(count);
+        for _ in 0..count {
+            subs.push(r.u32()?);
+        }
+        Self::new(u64::from_be_bytes(authority), &subs).map_err(|_| bad())
+    }
 }
 
 #[cfg(test)]
