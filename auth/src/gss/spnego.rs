@@ -34,7 +34,9 @@ use super::GssError;
 use super::krb5::{self, GssFlags, InitStep, Initiator, SecurityContext};
 use crate::krb::acceptor::{Accepted, Acceptor};
 use crate::krb::{Credentials, wire};
-use crate::ntlm::{ClientNonces, NtlmClient, NtlmSession};
+use crate::ntlm::{
+    ClientNonces, NtlmClient, NtlmServer, NtlmSession, PendingLogon, ServerIdentity, ServerNonces,
+};
 
 /// SPNEGO's own OID, 1.3.6.1.5.5.2, DER body.
 const SPNEGO_OID: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x02];
@@ -337,6 +339,114 @@ impl SpnegoNtlmFinish {
     }
 }
 
+/// An SPNEGO acceptor for NTLMSSP (MS-SPNG 3.2.5) on a domain member: NegTokenInit with
+/// the NEGOTIATE_MESSAGE in, NegTokenResp with the CHALLENGE_MESSAGE out; then
+/// [`SpnegoNtlmAcceptor::authenticate`] reads the AUTHENTICATE_MESSAGE, the DC verifies
+/// it, and [`SpnegoNtlmPending::complete`] checks the client's mechListMIC and returns the
+/// last token (accept-completed with this side's MIC).
+#[derive(Debug)]
+pub struct SpnegoNtlmAcceptor {
+    server: NtlmServer,
+    mech_types_der: Vec<u8>,
+}
+
+/// The acceptor waiting for the DC to verify the AUTHENTICATE_MESSAGE.
+#[derive(Debug)]
+pub struct SpnegoNtlmPending {
+    logon: PendingLogon,
+    mech_types_der: Vec<u8>,
+    client_mic: Option<Vec<u8>>,
+}
+
+impl SpnegoNtlmAcceptor {
+    /// Reads the initiator's NegTokenInit. NTLMSSP must be its first mechanism, with the
+    /// NEGOTIATE_MESSAGE as the optimistic token.
+    pub fn accept(
+        token: &[u8],
+        identity: &ServerIdentity,
+        nonces: ServerNonces,
+    ) -> Result<(Self, Vec<u8>), GssError> {
+        let NegotiationToken::Init(init) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "the first SPNEGO token must be a NegTokenInit".into(),
+            });
+        };
+        let first_is_ntlm = init
+            .mech_types
+            .first()
+            .is_some_and(|m| m.as_ref() == NTLMSSP);
+        let negotiate = init
+            .mech_token
+            .as_ref()
+            .filter(|_| first_is_ntlm)
+            .ok_or(GssError::WrongMechanism)?;
+        let (server, challenge) =
+            NtlmServer::challenge(negotiate, identity, nonces).map_err(ntlm_failure)?;
+        let resp = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(oid(NTLMSSP)),
+            response_token: Some(challenge.into()),
+            mech_list_mic: None,
+        });
+        let me = Self {
+            server,
+            mech_types_der: mech_list_der(&init.mech_types),
+        };
+        Ok((me, resp))
+    }
+
+    /// Reads the initiator's NegTokenResp with the AUTHENTICATE_MESSAGE.
+    pub fn authenticate(self, token: &[u8]) -> Result<SpnegoNtlmPending, GssError> {
+        let NegotiationToken::Resp(resp) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "NegTokenInit where a NegTokenResp was expected".into(),
+            });
+        };
+        let authenticate = resp.response_token.ok_or(GssError::Malformed {
+            reason: "no NTLM AUTHENTICATE_MESSAGE in the initiator's response".into(),
+        })?;
+        let logon = self
+            .server
+            .authenticate(&authenticate)
+            .map_err(ntlm_failure)?;
+        Ok(SpnegoNtlmPending {
+            logon,
+            mech_types_der: self.mech_types_der,
+            client_mic: resp.mech_list_mic.map(|m| m.to_vec()),
+        })
+    }
+}
+
+impl SpnegoNtlmPending {
+    /// The logon the DC must verify.
+    pub fn logon(&self) -> &PendingLogon {
+        &self.logon
+    }
+
+    /// Finishes with the SessionBaseKey the DC returned: the NTLM session and the last
+    /// token for the initiator.
+    pub fn complete(self, session_base_key: &[u8; 16]) -> Result<(NtlmSession, Vec<u8>), GssError> {
+        let mut session = self
+            .logon
+            .complete(session_base_key)
+            .map_err(ntlm_failure)?;
+        // MS-SPNG 3.2.5.1: the initiator's mechListMIC, when sent, must verify.
+        if let Some(mic) = &self.client_mic {
+            session
+                .verify(&self.mech_types_der, mic)
+                .map_err(|_| GssError::BadSignature)?;
+        }
+        let mic = session.sign(&self.mech_types_der);
+        let out = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            supported_mech: None,
+            response_token: None,
+            mech_list_mic: Some(mic.to_vec().into()),
+        });
+        Ok((session, out))
+    }
+}
+
 /// Accepts an SPNEGO NegTokenInit carrying a Kerberos AP-REQ. Returns the context, the
 /// NegTokenResp to send (accept-completed, with the AP-REP and Adjoin's mechListMIC), and
 /// what the AP-REQ established.
@@ -500,5 +610,78 @@ mod tests {
             let _ = parse(&data);
             let _ = accept(&mut Acceptor::new(keytab(3)), &data, t(0));
         }
+    }
+}
+
+#[cfg(test)]
+mod ntlm_tests {
+    use super::*;
+    use crate::ntlm::{nt_hash, ntowf_v2, verify_ntlmv2_response};
+
+    fn identity() -> ServerIdentity {
+        ServerIdentity {
+            netbios_domain: "EXAMPLE".into(),
+            netbios_computer: "FILES".into(),
+            dns_domain: "example.test".into(),
+            dns_computer: "files.example.test".into(),
+        }
+    }
+
+    /// Both SPNEGO sides over NTLMSSP, the DC's verification played locally: each side
+    /// checks the other's mechListMIC, and the sessions agree.
+    #[test]
+    fn ms_spng_ntlm_initiator_and_acceptor_agree() {
+        let (client, negotiate) = NtlmClient::new("bob", "EXAMPLE", "pw", "WS").unwrap();
+        let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
+        let nonces = ServerNonces {
+            server_challenge: [3; 8],
+            timestamp: 0x01db_0000_0000_0000,
+        };
+        let (acceptor, challenge) = SpnegoNtlmAcceptor::accept(&init, &identity(), nonces).unwrap();
+        let client_nonces = ClientNonces {
+            client_challenge: [4; 8],
+            session_key: [5; 16],
+            timestamp: 0,
+        };
+        let (finish, auth) = initiator.step(&challenge, &client_nonces).unwrap();
+        let pending = acceptor.authenticate(&auth).unwrap();
+        let logon = pending.logon();
+        let key = ntowf_v2(&nt_hash("pw"), &logon.user, &logon.domain);
+        let base =
+            verify_ntlmv2_response(&key, &logon.server_challenge, &logon.nt_response).unwrap();
+        let (mut server, last) = pending.complete(base.as_bytes()).unwrap();
+        let mut client = finish.finish(&last).unwrap();
+        server.verify(b"x", &client.sign(b"x")).unwrap();
+
+        // A changed last token (its MIC) is refused by the initiator.
+        let (client, negotiate) = NtlmClient::new("bob", "EXAMPLE", "pw", "WS").unwrap();
+        let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
+        let (acceptor, challenge) = SpnegoNtlmAcceptor::accept(&init, &identity(), nonces).unwrap();
+        let (finish, auth) = initiator.step(&challenge, &client_nonces).unwrap();
+        let pending = acceptor.authenticate(&auth).unwrap();
+        // The same nonces on both sides give the same response, so the same key.
+        let (_, mut last) = pending.complete(base.as_bytes()).unwrap();
+        let n = last.len();
+        last[n - 1] ^= 1;
+        assert!(finish.finish(&last).is_err());
+    }
+
+    #[test]
+    fn a_kerberos_first_init_is_not_taken_as_ntlm() {
+        let (client, negotiate) = NtlmClient::new("bob", "EXAMPLE", "pw", "WS").unwrap();
+        let (_, init) = SpnegoNtlmInitiator::start(client, negotiate);
+        let NegotiationToken::Init(mut parsed) = parse(&init).unwrap() else {
+            unreachable!()
+        };
+        parsed.mech_types.insert(0, oid(KRB5));
+        let token = frame_init(parsed);
+        let nonces = ServerNonces {
+            server_challenge: [3; 8],
+            timestamp: 0,
+        };
+        assert!(matches!(
+            SpnegoNtlmAcceptor::accept(&token, &identity(), nonces),
+            Err(GssError::WrongMechanism)
+        ));
     }
 }

@@ -8,6 +8,7 @@
 //! | 3.3.2, 3.1.5.1.2, 3.2.5.1.2 | NTOWFv2, NTLMv2 responses, KXKEY, key exchange, MIC | `crypto.rs` |
 //! | 3.4.2 – 3.4.5 | SIGNKEY, SEALKEY, MAC, SEAL with extended session security | `session.rs` |
 //! | 3.1.5 | the client's exchange (NEGOTIATE, AUTHENTICATE with MIC) | `client.rs` |
+//! | 3.2.5 | a member server's exchange, the DC verifying (pass-through) | `server.rs` |
 //!
 //! Nothing here does I/O or reads the clock: the caller passes the client challenge,
 //! the timestamp and the random session key in, so the same code runs in tests.
@@ -30,6 +31,7 @@ mod crypto;
 mod error;
 mod flags;
 mod messages;
+mod server;
 mod session;
 #[cfg(test)]
 mod test_vectors;
@@ -45,6 +47,7 @@ pub use crypto::{
 pub use error::NtlmError;
 pub use flags::{NegotiateFlags, Version};
 pub use messages::{AuthenticateMessage, ChallengeMessage, NegotiateMessage};
+pub use server::{NtlmServer, PendingLogon, ServerIdentity, ServerNonces};
 pub use session::{NtlmSession, Role, SIGNATURE_LEN};
 
 #[cfg(test)]

@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 use adjoin_auth::ntlm::nt_hash;
 
-use super::credential::{CredentialChain, CredentialMismatch, aes_cfb8_encrypt};
+use super::credential::{
+    CredentialChain, CredentialMismatch, SessionKey, aes_cfb8_decrypt, aes_cfb8_encrypt,
+};
 use super::{
     Credential, DS_RETURN_DNS_NAME, DomainControllerInfo, DsrGetDcNameEx2Request,
     DsrGetDcNameEx2Response, LogonIdentityInfo, LogonLevel, LogonSamLogonExRequest,
@@ -134,6 +136,22 @@ pub struct NetworkLogon {
     pub lm_response: Vec<u8>,
 }
 
+impl NetworkLogon {
+    /// The logon an NTLM acceptor hands to the DC to verify (pass-through
+    /// authentication, MS-APDS 3.1.5): the client's names and responses to the
+    /// acceptor's challenge.
+    pub fn from_ntlm(pending: &adjoin_auth::ntlm::PendingLogon) -> Self {
+        Self {
+            domain: pending.domain.clone(),
+            user: pending.user.clone(),
+            workstation: pending.workstation.clone(),
+            challenge: pending.server_challenge,
+            nt_response: pending.nt_response.clone(),
+            lm_response: pending.lm_response.clone(),
+        }
+    }
+}
+
 impl core::fmt::Debug for NetworkLogon {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("NetworkLogon")
@@ -174,6 +192,7 @@ pub struct LogonBinding {
     conn: TcpConnection,
     server_name: WideString,
     computer: WideString,
+    session_key: SessionKey,
 }
 
 impl LogonBinding {
@@ -184,7 +203,7 @@ impl LogonBinding {
             .conn
             .call(Opnum::LOGON_SAM_LOGON_EX.value(), &request)
             .await?;
-        Ok(outcome(resp))
+        Ok(outcome(resp, &self.session_key))
     }
 }
 
@@ -389,6 +408,7 @@ impl SecureChannel {
             conn,
             server_name: self.server_name(),
             computer: self.computer(),
+            session_key: chain.session_key().clone(),
         })
     }
 
@@ -485,7 +505,12 @@ impl SecureChannel {
                 |r: &LogonSamLogonExResponse| channel_lost(r.status),
             )
             .await?;
-        Ok(outcome(resp))
+        // The channel that answered (it may have been re-established for the retry).
+        let est = self.current.as_ref().ok_or(ChannelError::Rpc {
+            dc: self.dc_name.clone(),
+            error: RpcError::Protocol("the secure channel closed during the logon"),
+        })?;
+        Ok(outcome(resp, est.chain.session_key()))
     }
 
     /// MS-NRPC 3.5.4.3.1 DsrGetDcNameEx2: the DC's own locator, asked over
@@ -715,9 +740,23 @@ fn channel_lost(status: NtStatus) -> bool {
     )
 }
 
-fn outcome(resp: LogonSamLogonExResponse) -> LogonOutcome {
+/// The DC's verdict, with the UserSessionKey decrypted.
+///
+/// The DC encrypts a non-zero UserSessionKey with the channel's session key (AES-CFB8,
+/// zero IV; MS-NRPC 3.4.5.3.4 says so for NetrLogonSamLogon) even though
+/// NetrLogonSamLogonEx already travels sealed: Samba's DC does, for every validation level
+/// but 6, and its own clients decrypt the same way. Pass-through authentication needs the key in clear: it is the NTLMv2
+/// SessionBaseKey (MS-APDS 3.1.5) from which an NTLM server derives its session keys, and
+/// `tools/tests/ntlm_passthrough.rs` shows it against the DC (the client's MIC verifies
+/// only under the decrypted key).
+fn outcome(resp: LogonSamLogonExResponse, session_key: &SessionKey) -> LogonOutcome {
     match (resp.status, resp.validation) {
-        (NtStatus::SUCCESS, Validation::SamInfo2(info)) => LogonOutcome::Success(info),
+        (NtStatus::SUCCESS, Validation::SamInfo2(mut info)) => {
+            if info.user_session_key != [0; 16] {
+                aes_cfb8_decrypt(&session_key.cipher(), &[0; 16], &mut info.user_session_key);
+            }
+            LogonOutcome::Success(info)
+        }
         (NtStatus::SUCCESS, Validation::None) => {
             LogonOutcome::Refused(NtStatus::RPC_PROTOCOL_ERROR)
         }

@@ -1,0 +1,287 @@
+//! The server side of an NTLMSSP exchange (MS-NLMP 3.2.5) for a domain member, sans-IO:
+//! NEGOTIATE in, CHALLENGE out, AUTHENTICATE in — and then the member cannot check the
+//! response itself (it does not know the user's password). The DC does, over NETLOGON
+//! (NetrLogonSamLogonEx, pass-through authentication, MS-APDS 3.1.5), and answers with
+//! the SessionBaseKey; [`PendingLogon::complete`] turns that into the session key,
+//! checks the MIC and returns the signing and sealing context.
+
+use super::av_pair::{AvFlags, AvId, AvPair, AvPairs};
+use super::client::CLIENT_FLAGS;
+use super::crypto::{SessionKey, exported_session_key, verify_mic};
+use super::error::NtlmError;
+use super::flags::NegotiateFlags;
+use super::messages::{AuthenticateMessage, ChallengeMessage, NegotiateMessage};
+use super::session::{NtlmSession, Role};
+
+/// Who the server says it is in the CHALLENGE_MESSAGE's TargetInfo (MS-NLMP 2.2.1.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerIdentity {
+    /// The domain's NetBIOS name (also the TargetName).
+    pub netbios_domain: String,
+    /// This computer's NetBIOS name.
+    pub netbios_computer: String,
+    /// The domain's DNS name.
+    pub dns_domain: String,
+    /// This computer's FQDN.
+    pub dns_computer: String,
+}
+
+/// What the server brings that is random or time-dependent (kept out of the exchange
+/// so it stays deterministic under test).
+#[derive(Debug, Clone, Copy)]
+pub struct ServerNonces {
+    /// The 8-byte server challenge.
+    pub server_challenge: [u8; 8],
+    /// Now, as a FILETIME (MsvAvTimestamp).
+    pub timestamp: u64,
+}
+
+/// A server's exchange after its CHALLENGE_MESSAGE was sent.
+#[derive(Debug)]
+pub struct NtlmServer {
+    negotiate: Vec<u8>,
+    challenge: Vec<u8>,
+    flags: NegotiateFlags,
+    server_challenge: [u8; 8],
+}
+
+impl NtlmServer {
+    /// Reads the client's NEGOTIATE_MESSAGE and answers with a CHALLENGE_MESSAGE.
+    ///
+    /// The flags are what the client asked for among those Adjoin speaks; extended
+    /// session security (NTLMv2 session security) is required.
+    pub fn challenge(
+        negotiate: &[u8],
+        identity: &ServerIdentity,
+        nonces: ServerNonces,
+    ) -> Result<(Self, Vec<u8>), NtlmError> {
+        let neg = NegotiateMessage::decode(negotiate)?;
+        if !neg
+            .flags
+            .contains(NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY)
+        {
+            return Err(NtlmError::ExtendedSessionSecurityRequired);
+        }
+        if neg.flags.contains(NegotiateFlags::NEGOTIATE_DATAGRAM) {
+            return Err(NtlmError::DatagramNotSupported);
+        }
+        let flags = (neg.flags & CLIENT_FLAGS)
+            | NegotiateFlags::NEGOTIATE_TARGET_INFO
+            | NegotiateFlags::TARGET_TYPE_DOMAIN;
+        let mut info = AvPairs::new();
+        info.push(AvPair::string(
+            AvId::NB_DOMAIN_NAME,
+            &identity.netbios_domain,
+        )?);
+        info.push(AvPair::string(
+            AvId::NB_COMPUTER_NAME,
+            &identity.netbios_computer,
+        )?);
+        info.push(AvPair::string(AvId::DNS_DOMAIN_NAME, &identity.dns_domain)?);
+        info.push(AvPair::string(
+            AvId::DNS_COMPUTER_NAME,
+            &identity.dns_computer,
+        )?);
+        info.push(AvPair::timestamp(nonces.timestamp));
+        let challenge = ChallengeMessage {
+            flags,
+            target_name: identity.netbios_domain.clone(),
+            server_challenge: nonces.server_challenge,
+            target_info: info,
+            version: neg.version,
+        }
+        .encode()?;
+        let server = Self {
+            negotiate: negotiate.to_vec(),
+            challenge: challenge.clone(),
+            flags,
+            server_challenge: nonces.server_challenge,
+        };
+        Ok((server, challenge))
+    }
+
+    /// Reads the client's AUTHENTICATE_MESSAGE: who it claims to be and the responses
+    /// the DC must verify.
+    pub fn authenticate(self, authenticate: &[u8]) -> Result<PendingLogon, NtlmError> {
+        let auth = AuthenticateMessage::decode(authenticate)?;
+        // MS-NLMP 3.2.5.1.2: an NtChallengeResponse of 24 bytes is NTLMv1, which AD
+        // members should not accept; nor anonymous (empty) logons here.
+        if auth.nt_challenge_response.len() <= 24 {
+            return Err(NtlmError::ResponseTooShort {
+                len: auth.nt_challenge_response.len(),
+                min: 48,
+            });
+        }
+        let client = super::crypto::Ntlmv2ClientChallenge::decode(&auth.nt_challenge_response)?;
+        let mic_expected = client
+            .av_pairs
+            .flags()?
+            .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
+        Ok(PendingLogon {
+            user: auth.user_name.clone(),
+            domain: auth.domain_name.clone(),
+            workstation: auth.workstation.clone(),
+            server_challenge: self.server_challenge,
+            nt_response: auth.nt_challenge_response.clone(),
+            lm_response: auth.lm_challenge_response.clone(),
+            flags: self.flags & auth.flags,
+            encrypted_session_key: auth.encrypted_random_session_key,
+            mic_expected,
+            messages: [self.negotiate, self.challenge, authenticate.to_vec()],
+        })
+    }
+}
+
+/// An AUTHENTICATE_MESSAGE waiting for the DC's verdict.
+pub struct PendingLogon {
+    /// The account name the client gave.
+    pub user: String,
+    /// The domain the client gave.
+    pub domain: String,
+    /// The client's workstation name.
+    pub workstation: String,
+    /// The challenge the responses answer.
+    pub server_challenge: [u8; 8],
+    /// The NTLMv2 response, for the DC.
+    pub nt_response: Vec<u8>,
+    /// The LMv2 response, for the DC.
+    pub lm_response: Vec<u8>,
+    flags: NegotiateFlags,
+    encrypted_session_key: Option<[u8; 16]>,
+    mic_expected: bool,
+    messages: [Vec<u8>; 3],
+}
+
+impl core::fmt::Debug for PendingLogon {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PendingLogon")
+            .field("user", &self.user)
+            .field("domain", &self.domain)
+            .field("workstation", &self.workstation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PendingLogon {
+    /// Finishes the exchange with the SessionBaseKey the DC returned for this logon
+    /// (NETLOGON's UserSessionKey): derives the ExportedSessionKey (MS-NLMP 3.2.5.1.2,
+    /// KXKEY is the SessionBaseKey for NTLMv2), checks the MIC when the client said it
+    /// sent one, and returns the session.
+    pub fn complete(self, session_base_key: &[u8; 16]) -> Result<NtlmSession, NtlmError> {
+        let kxkey = SessionKey::from_bytes(*session_base_key);
+        let exported =
+            exported_session_key(self.flags, &kxkey, self.encrypted_session_key.as_ref())?;
+        if self.mic_expected {
+            let [negotiate, challenge, authenticate] = &self.messages;
+            verify_mic(&exported, negotiate, challenge, authenticate)?;
+        }
+        NtlmSession::new(&exported, self.flags, Role::Server)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ntlm::{ClientNonces, NtlmClient, nt_hash, ntowf_v2, verify_ntlmv2_response};
+
+    fn identity() -> ServerIdentity {
+        ServerIdentity {
+            netbios_domain: "EXAMPLE".into(),
+            netbios_computer: "FILES".into(),
+            dns_domain: "example.test".into(),
+            dns_computer: "files.example.test".into(),
+        }
+    }
+
+    const NONCES: ServerNonces = ServerNonces {
+        server_challenge: [9, 8, 7, 6, 5, 4, 3, 2],
+        timestamp: 0x01db_0000_0000_0000,
+    };
+
+    fn client_nonces() -> ClientNonces {
+        ClientNonces {
+            client_challenge: [1; 8],
+            session_key: [2; 16],
+            timestamp: 0,
+        }
+    }
+
+    /// The DC's part, played locally: verify the response, return the SessionBaseKey.
+    fn dc_verifies(pending: &PendingLogon, password: &str) -> Result<[u8; 16], NtlmError> {
+        let key = ntowf_v2(&nt_hash(password), &pending.user, &pending.domain);
+        verify_ntlmv2_response(&key, &pending.server_challenge, &pending.nt_response)
+            .map(|k| *k.as_bytes())
+    }
+
+    #[test]
+    fn client_and_member_server_agree_once_the_dc_answers() {
+        let (client, negotiate) = NtlmClient::new("alice", "EXAMPLE", "Secret1!", "WS1").unwrap();
+        let (server, challenge) = NtlmServer::challenge(&negotiate, &identity(), NONCES).unwrap();
+        let (authenticate, mut client_session) =
+            client.authenticate(&challenge, &client_nonces()).unwrap();
+        let pending = server.authenticate(&authenticate).unwrap();
+        assert_eq!(
+            (pending.user.as_str(), pending.domain.as_str()),
+            ("alice", "EXAMPLE")
+        );
+        let base = dc_verifies(&pending, "Secret1!").unwrap();
+        let mut server_session = pending.complete(&base).unwrap();
+
+        let sig = client_session.sign(b"hello");
+        server_session.verify(b"hello", &sig).unwrap();
+        let sig = server_session.sign(b"back");
+        client_session.verify(b"back", &sig).unwrap();
+    }
+
+    #[test]
+    fn a_wrong_key_from_the_dc_fails_the_mic() {
+        let (client, negotiate) = NtlmClient::new("alice", "EXAMPLE", "Secret1!", "WS1").unwrap();
+        let (server, challenge) = NtlmServer::challenge(&negotiate, &identity(), NONCES).unwrap();
+        let (authenticate, _) = client.authenticate(&challenge, &client_nonces()).unwrap();
+        let pending = server.authenticate(&authenticate).unwrap();
+        assert!(matches!(
+            pending.complete(&[0; 16]),
+            Err(NtlmError::MicMismatch)
+        ));
+    }
+
+    #[test]
+    fn a_changed_authenticate_message_fails_the_mic() {
+        let (client, negotiate) = NtlmClient::new("alice", "EXAMPLE", "Secret1!", "WS1").unwrap();
+        let (server, challenge) = NtlmServer::challenge(&negotiate, &identity(), NONCES).unwrap();
+        let (mut authenticate, _) = client.authenticate(&challenge, &client_nonces()).unwrap();
+        // Flip a bit of the VERSION field: covered by the MIC, not by the NTLMv2 response.
+        authenticate[AuthenticateMessage::MIC_OFFSET - 8] ^= 1;
+        let pending = server.authenticate(&authenticate).unwrap();
+        let base = dc_verifies(&pending, "Secret1!").unwrap();
+        assert!(matches!(
+            pending.complete(&base),
+            Err(NtlmError::MicMismatch)
+        ));
+    }
+
+    #[test]
+    fn ntlmv1_and_no_extended_session_security_are_refused() {
+        let mut neg =
+            NegotiateMessage::decode(&NtlmClient::new("a", "B", "c", "D").unwrap().1).unwrap();
+        neg.flags -= NegotiateFlags::NEGOTIATE_EXTENDED_SESSIONSECURITY;
+        assert!(NtlmServer::challenge(&neg.encode().unwrap(), &identity(), NONCES).is_err());
+
+        let (_, negotiate) = NtlmClient::new("alice", "EXAMPLE", "x", "WS1").unwrap();
+        let (server, _) = NtlmServer::challenge(&negotiate, &identity(), NONCES).unwrap();
+        let v1 = AuthenticateMessage {
+            flags: CLIENT_FLAGS,
+            lm_challenge_response: vec![0; 24],
+            nt_challenge_response: vec![0; 24],
+            domain_name: "EXAMPLE".into(),
+            user_name: "alice".into(),
+            workstation: "WS1".into(),
+            encrypted_random_session_key: None,
+            version: None,
+            mic: None,
+        }
+        .encode()
+        .unwrap();
+        assert!(server.authenticate(&v1).is_err());
+    }
+}
