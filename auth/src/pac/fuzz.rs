@@ -46,6 +46,16 @@ proptest! {
         }
     }
 
+    /// Whatever logon information decodes re-encodes (adjoin-ndr's
+    /// encoder) to bytes that decode to the same value.
+    #[test]
+    fn mutated_logon_info_round_trips(bytes in mutated()) {
+        if let Ok(pac) = Pac::parse(&bytes) {
+            let info = pac.logon_info();
+            prop_assert_eq!(&KerbValidationInfo::parse(&info.to_bytes()).unwrap(), info);
+        }
+    }
+
     #[test]
     fn sid_text_never_panics(text in "S-1-[0-9a-fx-]{0,60}") {
         if let Ok(sid) = text.parse::<Sid>() {
