@@ -4,8 +4,9 @@
 //! [`LengthPrefix`] guard that patches a 16-bit length once the bytes it
 //! covers have been written.
 //!
-//! Only little-endian data is accepted anywhere in this crate: the common
-//! header rejects any other `packed_drep` before a body is read.
+//! Only little-endian data is accepted: adjoin-rpc's common header rejects
+//! any other `packed_drep` before a body is read, and a type serialization
+//! header any other `Endianness`.
 
 use std::ops::{Deref, DerefMut};
 

@@ -4,7 +4,8 @@
 //! value. Its PDU variants (versions, `frag_length`, auth trailers) live here
 //! too so that one type crosses the layers without conversions.
 
-/// Bytes off the wire that are not a well-formed DCE/RPC structure.
+/// Bytes off the wire that are not a well-formed DCE/RPC or NDR structure
+/// (or text that is not a UUID or SID).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {

@@ -98,7 +98,7 @@ impl Sid {
     }
 
     /// Reads one binary SID from `r`.
-    pub fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let (revision, count) = (r.u8()?, r.u8()?);
         let authority = r.take(6)?;
         Self::read_body(r, revision, count, authority)

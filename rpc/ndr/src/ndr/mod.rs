@@ -1,5 +1,6 @@
 //! NDR 2.0 transfer syntax (C706 chapter 14, MS-RPCE 2.2.5) for the types
-//! the NETLOGON, LSA, SAMR and endpoint mapper interfaces use.
+//! the NETLOGON, LSA, SAMR and endpoint mapper interfaces use, and the PAC
+//! (MS-RPCE 2.2.6 type serialization, [`decode_type_serialization_v1`]).
 //!
 //! Every NDR type implements [`Ndr`] in two phases, as the transfer syntax
 //! lays them out: the *scalars* (the inline part, including the referent id

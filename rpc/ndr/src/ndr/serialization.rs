@@ -142,12 +142,7 @@ mod tests {
     #[test]
     fn encoding_round_trips_with_padding() {
         let bytes = encode_type_serialization_v1(&7u32);
-        assert_eq!(
-            bytes,
-            serialized(&[0, 0, 2, 0, 7, 0, 0, 0])
-                .into_iter()
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(bytes, serialized(&[0, 0, 2, 0, 7, 0, 0, 0]));
         assert_eq!(decode_type_serialization_v1::<u32>(&bytes), Ok(Some(7)));
         let bytes = encode_type_serialization_v1(&[1u8; 5]);
         assert_eq!(bytes.len(), 16 + 16);
