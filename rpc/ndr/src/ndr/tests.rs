@@ -99,6 +99,49 @@ fn embedded_pointers_are_deferred_after_the_structure() {
     );
 }
 
+/// C706 chapter 14, embedded pointers: an embedded structure's referents
+/// are deferred to the end of the enclosing structure, after all of its
+/// scalars, so a structure that embeds a prefix (KERB_VALIDATION_INFO
+/// embedding NETLOGON_VALIDATION_SAM_INFO2) has the NDR of the flat list.
+#[test]
+fn embedded_structures_defer_to_the_enclosing_structure() {
+    crate::ndr_struct! {
+        struct Prefix {
+            a: Option<u32>,
+            n: u16,
+        }
+    }
+    crate::ndr_struct! {
+        struct Nested {
+            prefix: Prefix,
+            b: Option<u32>,
+        }
+    }
+    crate::ndr_struct! {
+        struct Flat {
+            a: Option<u32>,
+            n: u16,
+            b: Option<u32>,
+        }
+    }
+    let nested = whole(&Nested {
+        prefix: Prefix { a: Some(7), n: 1 },
+        b: Some(9),
+    });
+    let flat = whole(&Flat {
+        a: Some(7),
+        n: 1,
+        b: Some(9),
+    });
+    assert_eq!(nested, flat);
+    // a's referent id, n and padding, b's referent id, then 7 and 9.
+    assert_eq!(
+        nested,
+        [0, 0, 2, 0, 1, 0, 0, 0, 4, 0, 2, 0, 7, 0, 0, 0, 9, 0, 0, 0]
+    );
+    assert_eq!(read::<Nested>(&flat).unwrap().b, Some(9));
+}
+
 crate::ndr_struct! {
     /// A count and the array it sizes, as MS-SAMR's SAMPR_ULONG_ARRAY.
     struct Counted {
