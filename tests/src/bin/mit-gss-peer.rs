@@ -8,8 +8,8 @@
 //! Establishment: each time the peer produces a token it prints it (or "-" for none) and
 //! then "DONE" when its context is complete or "MORE" when it waits for another token.
 //! Then the initiator prints a sealed wrap of "from mit", reads a wrap token and prints
-//! "MSG <text>"; the acceptor reads a wrap token, prints "MSG <text>", prints a sealed
-//! wrap of "from mit" and "CLIENT <name>" of the authenticated client.
+//! `MSG <text>`; the acceptor reads a wrap token, prints `MSG <text>`, prints a sealed
+//! wrap of "from mit" and `CLIENT <name>` of the authenticated client.
 
 use std::io::{BufRead, Write};
 

@@ -19,18 +19,19 @@ use clap::Parser;
 
 use regshell::{Flow, Shell, run_interactive, split_words};
 
-/// Browse and edit the Adjoin registry.
-///
-/// Keys live under HKEY_THIS_MACHINE; names are case-insensitive. Values under
-/// HKEY_THIS_MACHINE\Secrets are stored in a root-only file and cannot be read by other
-/// users. Commands: list_keys [KEY], list_values [KEY], add_key KEY, delete_key KEY,
-/// delete_tree KEY, set_value KEY NAME TYPE VALUE..., get_value KEY NAME,
-/// delete_value KEY NAME, export [KEY] FILE|-, import FILE|-, schema [KEY]
-/// (and cd, pwd, ls, help, exit in the shell and in scripts).
+/// Browse and edit the Adjoin registry (the long help below lists the commands).
 #[derive(Debug, Parser)]
 #[command(
     name = "regshell",
     version,
+    about = "Browse and edit the Adjoin registry.",
+    long_about = "Browse and edit the Adjoin registry.\n\n\
+        Keys live under HKEY_THIS_MACHINE; names are case-insensitive. Values under \
+        HKEY_THIS_MACHINE\\Secrets are stored in a root-only file and cannot be read by other \
+        users. Commands: list_keys [KEY], list_values [KEY], add_key KEY, delete_key KEY, \
+        delete_tree KEY, set_value KEY NAME TYPE VALUE..., get_value KEY NAME, \
+        delete_value KEY NAME, export [KEY] FILE|-, import FILE|-, schema [KEY] \
+        (and cd, pwd, ls, help, exit in the shell and in scripts).",
     after_help = "Examples:\n  regshell set_value 'HKEY_THIS_MACHINE\\Services\\test' Greeting REG_SZ hello\n  regshell get_value 'HKEY_THIS_MACHINE\\Services\\test' Greeting\n  regshell set_value 'HKEY_THIS_MACHINE\\Join' DnsServers REG_MULTI_SZ 10.0.0.1 10.0.0.2\n  regshell export backup.reg && regshell import backup.reg\n  regshell --file setup.cmds\n\nSee docs/registry.md for the full reference."
 )]
 struct Args {
