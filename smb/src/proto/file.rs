@@ -177,8 +177,9 @@ impl ErrorResponse {
         }
         let error_context_count = r.u8()?;
         r.u8()?;
+        // A ByteCount that runs past the message is malformed, not something to trim.
         let n = r.u32()? as usize;
-        let data = r.take(n.min(r.remaining()))?.to_vec();
+        let data = r.take(n)?.to_vec();
         Ok((
             header,
             Self {

@@ -1,11 +1,13 @@
 //! MS-NLMP NTLMSSP messages as an SMB or LDAP server and client receive them: NEGOTIATE,
 //! CHALLENGE and AUTHENTICATE decoders (what decodes must re-encode and decode back equal),
-//! AV_PAIR lists, the NTLMv2 client challenge, response and MIC checks, and unsealing.
+//! AV_PAIR lists, the NTLMv2 client challenge, response and MIC checks, unsealing, and a
+//! member server's exchange (`NtlmServer`) fed the input as NEGOTIATE and as AUTHENTICATE.
 #![no_main]
 
 use adjoin_auth::ntlm::{
-    AuthenticateMessage, AvPairs, ChallengeMessage, NegotiateFlags, NegotiateMessage, NtlmSession,
-    Ntlmv2ClientChallenge, Role, SessionKey, nt_hash, ntowf_v2, verify_mic, verify_ntlmv2_response,
+    AuthenticateMessage, AvPairs, ChallengeMessage, NegotiateFlags, NegotiateMessage, NtlmClient,
+    NtlmServer, NtlmSession, Ntlmv2ClientChallenge, Role, ServerIdentity, ServerNonces, SessionKey,
+    nt_hash, ntowf_v2, verify_mic, verify_ntlmv2_response,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -44,4 +46,21 @@ fuzz_target!(|data: &[u8]| {
     let mut session = NtlmSession::new(&key, flags, Role::Server).expect("ESS flags");
     let (signature, message) = data.split_at(data.len().min(16));
     let _ = session.unseal(&mut message.to_vec(), signature);
+
+    let identity = ServerIdentity {
+        netbios_domain: "EXAMPLE".into(),
+        netbios_computer: "FILES".into(),
+        dns_domain: "example.test".into(),
+        dns_computer: "files.example.test".into(),
+    };
+    let nonces = ServerNonces {
+        server_challenge: [7; 8],
+        timestamp: 1,
+    };
+    let _ = NtlmServer::challenge(data, &identity, nonces);
+    let (_, negotiate) = NtlmClient::new("alice", "EXAMPLE", "pw", "WS").expect("a client");
+    let (server, _) = NtlmServer::challenge(&negotiate, &identity, nonces).expect("a challenge");
+    if let Ok(pending) = server.authenticate(data) {
+        let _ = pending.complete(&[0x42; 16]);
+    }
 });

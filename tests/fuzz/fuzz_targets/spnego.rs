@@ -1,12 +1,14 @@
 //! RFC 4178 SPNEGO tokens as an SMB or LDAP server receives them: the NegotiationToken
-//! decoder and the acceptor that picks Kerberos out of it.
+//! decoder, the acceptor that picks Kerberos out of it, and the NTLMSSP acceptor (the input
+//! as its first token, and as the second after a genuine first).
 #![no_main]
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use adjoin_auth::gss::spnego;
+use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmInitiator};
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
+use adjoin_auth::ntlm::{NtlmClient, ServerIdentity, ServerNonces};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,4 +16,23 @@ fuzz_target!(|data: &[u8]| {
     let _ = spnego::mech_types_der(data);
     let now = UNIX_EPOCH + Duration::from_secs(1_000_000);
     let _ = spnego::accept(&mut Acceptor::new(Keytab::new()), data, now);
+
+    let identity = ServerIdentity {
+        netbios_domain: "EXAMPLE".into(),
+        netbios_computer: "FILES".into(),
+        dns_domain: "example.test".into(),
+        dns_computer: "files.example.test".into(),
+    };
+    let nonces = ServerNonces {
+        server_challenge: [7; 8],
+        timestamp: 1,
+    };
+    let _ = SpnegoNtlmAcceptor::accept(data, &identity, nonces);
+    let (client, negotiate) = NtlmClient::new("alice", "EXAMPLE", "pw", "WS").expect("a client");
+    let (_, init) = SpnegoNtlmInitiator::start(client, negotiate);
+    let (acceptor, _) =
+        SpnegoNtlmAcceptor::accept(&init, &identity, nonces).expect("a genuine NegTokenInit");
+    if let Ok(pending) = acceptor.authenticate(data) {
+        let _ = pending.complete(&[0x42; 16]);
+    }
 });
