@@ -1,9 +1,8 @@
-//! adjoin-auth: Kerberos, NTLM, SPNEGO and GSS for Adjoin (see shared/DESIGN.md).
-//!
-//! Built so far: [`crypto`], the Kerberos cryptosystems (RFC 3961, 3962, 4757, 8009).
-
-#[macro_use]
-mod macros;
+//! adjoin-auth: Kerberos, NTLM, SPNEGO and GSS for Adjoin (see shared/DESIGN.md), sans-IO
+//! but for the KDC transport in [`krb::kdc`]: [`crypto`] (RFC 3961, 3962, 4757, 8009),
+//! [`krb`] (AS, TGS, AP, kpasswd, the acceptor), [`gss`] (RFC 4121, DCE style, SPNEGO),
+//! [`ntlm`] (MS-NLMP client and member server), [`pac`] (MS-PAC), and the MIT
+//! [`keytab`] and [`ccache`] files.
 
 pub mod ccache;
 pub mod crypto;

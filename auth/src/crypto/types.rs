@@ -6,7 +6,8 @@
 //! are quoted in decimal everywhere (MIT, Heimdal and Windows logs), so unknown
 //! values print in decimal.
 
-open_enum! {
+adjoin_ndr::open_enum! {
+    decimal
     /// RFC 3961 section 8: an encryption type (`etype`, Int32 on the wire).
     pub struct EncryptionType(i32) {
         /// RFC 3962: AES-128 in CBC-CTS mode with HMAC-SHA1-96.
@@ -22,7 +23,8 @@ open_enum! {
     }
 }
 
-open_enum! {
+adjoin_ndr::open_enum! {
+    decimal
     /// RFC 3961 section 8: a checksum type (`cksumtype`, Int32 on the wire).
     pub struct ChecksumType(i32) {
         /// RFC 3962: HMAC-SHA1 truncated to 96 bits, keyed from an AES-128 key.
@@ -38,7 +40,8 @@ open_enum! {
     }
 }
 
-open_enum! {
+adjoin_ndr::open_enum! {
+    decimal
     /// RFC 4120 section 7.5.1: the key usage number that separates the keys
     /// derived for each purpose (RFC 3961 section 3).
     pub struct KeyUsage(u32) {

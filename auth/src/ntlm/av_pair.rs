@@ -6,7 +6,8 @@ use bitflags::bitflags;
 use super::error::NtlmError;
 use super::wire::{Reader, decode_string, encode_string};
 
-open_enum! {
+adjoin_ndr::open_enum! {
+    decimal
     /// MS-NLMP 2.2.2.1 AV_PAIR AvId.
     pub struct AvId(u16) {
         /// The last pair of a list.

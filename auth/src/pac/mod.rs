@@ -47,7 +47,8 @@ use crate::crypto::Key;
 use crate::principal::PrincipalName;
 use reader::Reader;
 
-open_enum! {
+adjoin_ndr::open_enum! {
+    decimal
     /// MS-PAC 2.4 `ulType`: what a PAC_INFO_BUFFER holds.
     pub struct PacBufferType(u32) {
         /// 2.5 KERB_VALIDATION_INFO.

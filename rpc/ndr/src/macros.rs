@@ -4,14 +4,21 @@
 /// an integer with one named constant per known value.
 ///
 /// Values we do not know stay representable. `Debug` prints the constant's
-/// name, or the type and the number in hex; `Display` prints the
-/// specification's name, or the number in hex.
+/// name, or the type and the number; `Display` prints the specification's
+/// name, or the number. Numbers print in hex (NTSTATUS, opnums, commands),
+/// or in decimal when the invocation starts with `decimal` (Kerberos
+/// enctypes and key usages, which admins know by their decimal numbers).
 ///
-/// Exported for the crates above this one (rpc's opnums and NTSTATUS,
-/// smb's commands and dialects; adjoin-rpc re-exports it).
+/// Exported for the crates above this one (auth's Kerberos and NTLM codes,
+/// rpc's opnums and NTSTATUS, smb's commands and dialects; adjoin-rpc
+/// re-exports it).
 #[macro_export]
 macro_rules! open_enum {
+    (decimal $($rest:tt)*) => {
+        $crate::open_enum!(@format "{}" $($rest)*);
+    };
     (
+        @format $fmt:literal
         $(#[$meta:meta])*
         $vis:vis struct $name:ident($repr:ty) {
             $(
@@ -72,7 +79,11 @@ macro_rules! open_enum {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 match self.const_name() {
                     Some(name) => f.write_str(name),
-                    None => write!(f, "{}({:#x})", stringify!($name), self.0),
+                    None => {
+                        write!(f, "{}(", stringify!($name))?;
+                        write!(f, $fmt, self.0)?;
+                        f.write_str(")")
+                    }
                 }
             }
         }
@@ -81,10 +92,13 @@ macro_rules! open_enum {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 match self.name() {
                     Some(name) => f.pad(name),
-                    None => f.pad(&format!("{:#x}", self.0)),
+                    None => f.pad(&format!($fmt, self.0)),
                 }
             }
         }
+    };
+    ($($rest:tt)*) => {
+        $crate::open_enum!(@format "{:#x}" $($rest)*);
     };
 }
 
@@ -114,4 +128,32 @@ macro_rules! ndr_enum {
             }
         }
     )*};
+}
+
+#[cfg(test)]
+mod tests {
+    crate::open_enum! {
+        /// A hex-printed code.
+        pub struct Hex(u32) {
+            /// One.
+            ONE = 1 => "one",
+        }
+    }
+
+    crate::open_enum! {
+        decimal
+        /// A decimal-printed code.
+        pub struct Dec(i32) {
+            /// One.
+            ONE = 1 => "one",
+        }
+    }
+
+    #[test]
+    fn unknown_values_print_in_the_chosen_base() {
+        assert_eq!(format!("{} {:?}", Hex::ONE, Hex::ONE), "one ONE");
+        assert_eq!(format!("{} {:?}", Hex::new(26), Hex::new(26)), "0x1a Hex(0x1a)");
+        assert_eq!(format!("{} {:?}", Dec::new(26), Dec::new(26)), "26 Dec(26)");
+        assert_eq!(format!("{:>5}|", Dec::new(7)), "    7|");
+    }
 }
