@@ -152,7 +152,10 @@ mod tests {
     #[test]
     fn unknown_values_print_in_the_chosen_base() {
         assert_eq!(format!("{} {:?}", Hex::ONE, Hex::ONE), "one ONE");
-        assert_eq!(format!("{} {:?}", Hex::new(26), Hex::new(26)), "0x1a Hex(0x1a)");
+        assert_eq!(
+            format!("{} {:?}", Hex::new(26), Hex::new(26)),
+            "0x1a Hex(0x1a)"
+        );
         assert_eq!(format!("{} {:?}", Dec::new(26), Dec::new(26)), "26 Dec(26)");
         assert_eq!(format!("{:>5}|", Dec::new(7)), "    7|");
     }
