@@ -3,10 +3,12 @@
 //! the registry, to a DC found by discovery.
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use adjoin_auth::ntlm::{AvId, AvPair, AvPairs, Ntlmv2Response, nt_hash, ntowf_v2};
-use adjoin_auth::pac::unix_to_filetime;
+use adjoin_auth::gss::spnego::{
+    SpnegoNtlmAcceptor, SpnegoNtlmFinish, SpnegoNtlmInitiator, SpnegoNtlmPending,
+};
+use adjoin_auth::ntlm::{ClientNonces, NtlmClient, ServerIdentity, ServerNonces};
 use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::{MachineAccount, NetworkLogon, SecureChannel};
 
@@ -18,6 +20,8 @@ use crate::join::{query, stored_password};
 pub struct Membership {
     /// The domain's DNS name.
     pub dns_domain: String,
+    /// This member's FQDN (as joined; not the OS hostname).
+    pub fqdn: String,
     /// The machine account (NetBIOS names and password).
     pub account: MachineAccount,
 }
@@ -34,6 +38,7 @@ pub fn membership(registry: &Registry) -> Result<Membership, String> {
     };
     Ok(Membership {
         dns_domain: field("DnsDomain")?,
+        fqdn: field("Fqdn")?,
         account: MachineAccount {
             netbios_domain: field("NetbiosDomain")?,
             netbios_name: field("NetbiosName")?,
@@ -82,50 +87,62 @@ pub async fn secure_channel(
     Ok((channel, dc))
 }
 
-fn filetime_now() -> u64 {
-    let since_unix = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    unix_to_filetime(i64::try_from(since_unix.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
+/// A user's NTLM logon as this member's SMB server sees one: the user's side (an NTLMSSP
+/// client in SPNEGO) and the server's (the acceptor, with this member's names) run in
+/// memory. The DC verifies [`NtlmLogon::network_logon`]; [`NtlmLogon::complete`] then
+/// proves both sides reach the same session key from the key the DC returned.
+#[derive(Debug)]
+pub struct NtlmLogon {
+    pending: SpnegoNtlmPending,
+    finish: SpnegoNtlmFinish,
 }
 
-fn random8() -> Result<[u8; 8], String> {
-    let mut out = [0; 8];
-    getrandom::fill(&mut out).map_err(|e| format!("the system random source failed: {e}"))?;
-    Ok(out)
-}
+impl NtlmLogon {
+    /// Runs the exchange up to the AUTHENTICATE_MESSAGE of `domain\user` with `password`.
+    pub fn start(m: &Membership, domain: &str, user: &str, password: &str) -> Result<Self, String> {
+        let random = |e: getrandom::Error| format!("the system random source failed: {e}");
+        let (client, negotiate) = NtlmClient::new(user, domain, password, &m.account.netbios_name)
+            .map_err(|e| e.to_string())?;
+        let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
+        let identity = ServerIdentity {
+            netbios_domain: m.account.netbios_domain.clone(),
+            netbios_computer: m.account.netbios_name.clone(),
+            dns_domain: m.dns_domain.clone(),
+            dns_computer: m.fqdn.clone(),
+        };
+        let nonces = ServerNonces::fresh().map_err(random)?;
+        let (acceptor, challenge) =
+            SpnegoNtlmAcceptor::accept(&init, &identity, nonces).map_err(|e| e.to_string())?;
+        let client_nonces = ClientNonces::fresh().map_err(random)?;
+        let (finish, authenticate) = initiator
+            .step(&challenge, &client_nonces)
+            .map_err(|e| e.to_string())?;
+        let pending = acceptor
+            .authenticate(&authenticate)
+            .map_err(|e| e.to_string())?;
+        Ok(Self { pending, finish })
+    }
 
-/// What the client side of an NTLM logon sends: an NTLMv2 response to a fresh challenge,
-/// with the target information a Windows server would have offered.
-pub fn network_logon(
-    domain: &str,
-    user: &str,
-    password: &str,
-    workstation: &str,
-    dns_domain: &str,
-) -> Result<NetworkLogon, String> {
-    let challenge = random8()?;
-    let client_challenge = random8()?;
-    let timestamp = filetime_now();
-    let mut target = AvPairs::new();
-    target.push(AvPair::string(AvId::NB_DOMAIN_NAME, domain).map_err(|e| e.to_string())?);
-    target.push(AvPair::string(AvId::NB_COMPUTER_NAME, workstation).map_err(|e| e.to_string())?);
-    target.push(AvPair::string(AvId::DNS_DOMAIN_NAME, dns_domain).map_err(|e| e.to_string())?);
-    target.push(AvPair::timestamp(timestamp));
-    let owf = ntowf_v2(&nt_hash(password), user, domain);
-    let response = Ntlmv2Response::compute(
-        &owf,
-        &challenge,
-        &client_challenge,
-        timestamp,
-        &target.encode(),
-    );
-    Ok(NetworkLogon {
-        domain: domain.to_owned(),
-        user: user.to_owned(),
-        workstation: workstation.to_owned(),
-        challenge,
-        nt_response: response.nt_challenge_response().to_vec(),
-        lm_response: response.lm_challenge_response().to_vec(),
-    })
+    /// What the DC must verify (NetrLogonSamLogonEx's network logon).
+    pub fn network_logon(&self) -> NetworkLogon {
+        NetworkLogon::from_ntlm(self.pending.logon())
+    }
+
+    /// Finishes with the SessionBaseKey the DC returned: the client's MIC and both
+    /// mechListMICs must verify, and a message signed by each side must verify on the other.
+    pub fn complete(self, session_base_key: &[u8; 16]) -> Result<(), String> {
+        let failed = |e: &dyn core::fmt::Display| {
+            format!("the DC accepted the logon but the session key does not agree: {e}")
+        };
+        let (mut server, last) = self
+            .pending
+            .complete(session_base_key)
+            .map_err(|e| failed(&e))?;
+        let mut client = self.finish.finish(&last).map_err(|e| failed(&e))?;
+        let probe = b"adjoin session key probe";
+        server
+            .verify(probe, &client.sign(probe))
+            .and_then(|()| client.verify(probe, &server.sign(probe)))
+            .map_err(|e| failed(&e))
+    }
 }

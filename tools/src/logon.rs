@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use adjoin_join::discover::{DiscoverOptions, DomainController};
-use adjoin_join::member::{self, Membership};
+use adjoin_join::member::{self, Membership, NtlmLogon};
 use adjoin_registry::Registry;
 use adjoin_rpc::ndr::{Sid, WideString};
 use adjoin_rpc::netlogon::DS_DIRECTORY_SERVICE_REQUIRED;
-use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon, SecureChannel};
+use adjoin_rpc::netlogon::channel::{LogonOutcome, SecureChannel};
 use adjoin_rpc::ntstatus::NtStatus;
 use anyhow::{Context, anyhow, bail};
 use tokio::task::JoinSet;
@@ -97,8 +97,8 @@ impl Session {
         })
     }
 
-    /// A fresh NTLMv2 logon of the user with `password`.
-    fn logon(&self, password: &str) -> anyhow::Result<NetworkLogon> {
+    /// A fresh NTLM logon of the user with `password`, through this member's acceptor.
+    fn logon(&self, password: &str) -> anyhow::Result<NtlmLogon> {
         logon_for(&self.membership, &self.domain, &self.user, password)
     }
 }
@@ -108,25 +108,23 @@ fn logon_for(
     domain: &str,
     user: &str,
     password: &str,
-) -> anyhow::Result<NetworkLogon> {
-    member::network_logon(
-        domain,
-        user,
-        password,
-        &m.account.netbios_name,
-        &m.dns_domain,
-    )
-    .map_err(|e| anyhow!(e))
+) -> anyhow::Result<NtlmLogon> {
+    NtlmLogon::start(m, domain, user, password).map_err(|e| anyhow!(e))
 }
 
 pub(crate) async fn authenticate_user(args: AuthenticateUserArgs) -> anyhow::Result<()> {
     let mut s = Session::open(&args.channel).await?;
     let logon = s.logon(&s.password)?;
     let (domain, user, dc) = (&s.domain, &s.user, &s.dc);
-    let info = match s.channel.logon_network(&logon).await? {
+    let info = match s.channel.logon_network(&logon.network_logon()).await? {
         LogonOutcome::Success(info) => info,
         LogonOutcome::Refused(status) => bail!("{domain}\\{user}: {}", refusal(status)),
     };
+    // What an SMB session would sign with: the key the DC returned must be the one the
+    // client derived (its MIC and both SPNEGO MICs verify under it).
+    logon
+        .complete(&info.user_session_key)
+        .map_err(|e| anyhow!("{domain}\\{user}: {e}"))?;
     let user_sid = info
         .user_sid()
         .ok_or(anyhow!("the DC's answer names no logon domain SID"))?;
@@ -197,13 +195,16 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
     let mut s = Session::open(&args.channel).await?;
     // Before timing: the right password is accepted and a wrong one refused, so the
     // figures are of real verification by the DC.
-    let ok = s.channel.logon_network(&s.logon(&s.password)?).await?;
+    let ok = s
+        .channel
+        .logon_network(&s.logon(&s.password)?.network_logon())
+        .await?;
     if let LogonOutcome::Refused(status) = ok {
         bail!("{}\\{}: {}", s.domain, s.user, refusal(status));
     }
     let wrong = s
         .channel
-        .logon_network(&s.logon("not-the-password")?)
+        .logon_network(&s.logon("not-the-password")?.network_logon())
         .await?;
     let LogonOutcome::Refused(wrong_status) = wrong else {
         bail!("a wrong password was accepted: the benchmark would measure nothing");
@@ -227,8 +228,13 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
                 let (m, domain, user, password) = &*who;
                 let logon = logon_for(m, domain, user, password)?;
                 let t0 = Instant::now();
-                match binding.logon_network(&logon).await? {
-                    LogonOutcome::Success(_) => latencies.push(t0.elapsed()),
+                match binding.logon_network(&logon.network_logon()).await? {
+                    LogonOutcome::Success(info) => {
+                        latencies.push(t0.elapsed());
+                        logon
+                            .complete(&info.user_session_key)
+                            .map_err(|e| anyhow!(e))?;
+                    }
                     LogonOutcome::Refused(status) => bail!("a timed logon was refused: {status}"),
                 }
             }

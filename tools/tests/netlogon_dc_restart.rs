@@ -34,14 +34,14 @@ async fn ms_nrpc_channel_survives_a_dc_restart() {
         .await
         .unwrap();
     let logon = || {
-        member::network_logon(
+        member::NtlmLogon::start(
+            &m,
             &m.account.netbios_domain,
             "alice",
             &lab.password("alice"),
-            &m.account.netbios_name,
-            &m.dns_domain,
         )
         .unwrap()
+        .network_logon()
     };
 
     let first = channel.logon_network(&logon()).await.unwrap();

@@ -3,7 +3,7 @@
 //! member, the DC verifying the response over the member's NETLOGON secure channel and
 //! returning the SessionBaseKey, from which both sides reach the same session keys.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use adjoin_auth::gss::spnego::{SpnegoNtlmAcceptor, SpnegoNtlmInitiator};
 use adjoin_auth::ntlm::{ClientNonces, NtlmClient, ServerIdentity, ServerNonces};
@@ -19,20 +19,7 @@ fn identity(m: &Membership) -> ServerIdentity {
         netbios_domain: m.account.netbios_domain.clone(),
         netbios_computer: m.account.netbios_name.clone(),
         dns_domain: m.dns_domain.clone(),
-        dns_computer: format!("passthru.{}", m.dns_domain),
-    }
-}
-
-fn server_nonces() -> ServerNonces {
-    let mut server_challenge = [0; 8];
-    getrandom::fill(&mut server_challenge).unwrap();
-    let unix = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    ServerNonces {
-        server_challenge,
-        timestamp: (unix + 11_644_473_600) * 10_000_000,
+        dns_computer: m.fqdn.clone(),
     }
 }
 
@@ -48,7 +35,7 @@ async fn exchange(
         NtlmClient::new(user, &m.account.netbios_domain, password, "CLIENTWS").unwrap();
     let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
     let (acceptor, challenge) =
-        SpnegoNtlmAcceptor::accept(&init, &identity(m), server_nonces()).unwrap();
+        SpnegoNtlmAcceptor::accept(&init, &identity(m), ServerNonces::fresh().unwrap()).unwrap();
     let (finish, auth) = initiator
         .step(&challenge, &ClientNonces::fresh().unwrap())
         .unwrap();

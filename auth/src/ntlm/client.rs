@@ -32,15 +32,20 @@ impl ClientNonces {
         let mut session_key = [0; 16];
         getrandom::fill(&mut client_challenge)?;
         getrandom::fill(&mut session_key)?;
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         Ok(Self {
             client_challenge,
             session_key,
-            timestamp: (unix + 11_644_473_600) * 10_000_000,
+            timestamp: filetime_now(),
         })
     }
+}
+
+/// Now as a FILETIME (100 ns units since 1601-01-01).
+pub(super) fn filetime_now() -> u64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (unix + 11_644_473_600) * 10_000_000
 }
 
 impl core::fmt::Debug for ClientNonces {

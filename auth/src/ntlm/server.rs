@@ -36,6 +36,18 @@ pub struct ServerNonces {
     pub timestamp: u64,
 }
 
+impl ServerNonces {
+    /// A random challenge and the time now.
+    pub fn fresh() -> Result<Self, getrandom::Error> {
+        let mut server_challenge = [0; 8];
+        getrandom::fill(&mut server_challenge)?;
+        Ok(Self {
+            server_challenge,
+            timestamp: super::client::filetime_now(),
+        })
+    }
+}
+
 /// A server's exchange after its CHALLENGE_MESSAGE was sent.
 #[derive(Debug)]
 pub struct NtlmServer {
