@@ -13,6 +13,7 @@ use adjoin_registry::Registry;
 use adjoin_rpc::ndr::{Sid, WideString};
 use adjoin_rpc::netlogon::DS_DIRECTORY_SERVICE_REQUIRED;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, SecureChannel};
+use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_rpc::ntstatus::NtStatus;
 use anyhow::{Context, anyhow, bail};
 use tokio::task::JoinSet;
@@ -209,26 +210,26 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
     let LogonOutcome::Refused(wrong_status) = wrong else {
         bail!("a wrong password was accepted: the benchmark would measure nothing");
     };
-    let mut bindings = Vec::with_capacity(args.concurrency);
-    for _ in 0..args.concurrency {
-        bindings.push(s.channel.logon_binding().await?);
-    }
-    let remaining = Arc::new(AtomicU64::new(args.count));
+    // One pool over the channel: up to C sealed bindings, re-established together if the
+    // DC drops the channel. C concurrent logons first, untimed, open the bindings.
+    let pool = Arc::new(LogonPool::new(s.channel, args.concurrency));
     let who = Arc::new((s.membership, s.domain, s.user, s.password));
-    let start = Instant::now();
-    let mut tasks = JoinSet::new();
-    for mut binding in bindings {
-        let (remaining, who) = (Arc::clone(&remaining), Arc::clone(&who));
-        tasks.spawn(async move {
+    let run = |timed: Option<Arc<AtomicU64>>| {
+        let (pool, who) = (Arc::clone(&pool), Arc::clone(&who));
+        async move {
             let mut latencies = Vec::new();
-            while remaining
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok()
-            {
+            loop {
+                if let Some(remaining) = &timed {
+                    let took = remaining
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+                    if took.is_err() {
+                        break;
+                    }
+                }
                 let (m, domain, user, password) = &*who;
                 let logon = logon_for(m, domain, user, password)?;
                 let t0 = Instant::now();
-                match binding.logon_network(&logon.network_logon()).await? {
+                match pool.logon_network(&logon.network_logon()).await? {
                     LogonOutcome::Success(info) => {
                         latencies.push(t0.elapsed());
                         logon
@@ -237,9 +238,25 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
                     }
                     LogonOutcome::Refused(status) => bail!("a timed logon was refused: {status}"),
                 }
+                if timed.is_none() {
+                    break;
+                }
             }
             Ok::<_, anyhow::Error>(latencies)
-        });
+        }
+    };
+    let mut warmup = JoinSet::new();
+    for _ in 0..args.concurrency {
+        warmup.spawn(run(None));
+    }
+    while let Some(done) = warmup.join_next().await {
+        done.context("a warm-up task panicked")??;
+    }
+    let remaining = Arc::new(AtomicU64::new(args.count));
+    let start = Instant::now();
+    let mut tasks = JoinSet::new();
+    for _ in 0..args.concurrency {
+        tasks.spawn(run(Some(Arc::clone(&remaining))));
     }
     let mut latencies = Vec::with_capacity(usize::try_from(args.count).unwrap_or(0));
     while let Some(done) = tasks.join_next().await {
@@ -263,7 +280,7 @@ pub(crate) async fn logon_bench(args: LogonBenchArgs) -> anyhow::Result<()> {
             "latency_ms": {"p50": pct(50), "p90": pct(90), "p99": pct(99)},
             "wrong_password_status": wrong_status.to_string(),
             "dc": s.dc.dc_name,
-            "secure_channel_establishments": s.channel.establishments(),
+            "secure_channel_establishments": pool.establishments().await,
         });
         println!("{out}");
     } else {

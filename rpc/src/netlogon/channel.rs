@@ -248,12 +248,18 @@ impl SecureChannel {
         self.establishments
     }
 
+    /// Forgets the established channel: the next call establishes a new one (for a
+    /// caller that saw the DC stop honouring it on a [`LogonBinding`]).
+    pub fn reset(&mut self) {
+        self.current = None;
+    }
+
     /// The flags the DC granted, once established.
     pub fn negotiated_flags(&self) -> Option<NegotiateFlags> {
         self.current.as_ref().map(|e| e.flags)
     }
 
-    fn rpc(&self, source: RpcError) -> ChannelError {
+    pub(crate) fn rpc(&self, source: RpcError) -> ChannelError {
         ChannelError::Rpc {
             dc: self.dc_name.clone(),
             error: source,
@@ -730,7 +736,7 @@ fn win32_message(code: u32) -> String {
 }
 
 /// Statuses with which a DC says it no longer honours the channel.
-fn channel_lost(status: NtStatus) -> bool {
+pub(crate) fn channel_lost(status: NtStatus) -> bool {
     matches!(
         status,
         NtStatus::ACCESS_DENIED

@@ -7,6 +7,7 @@
 
 pub mod channel;
 pub mod credential;
+pub mod pool;
 mod validation;
 
 use bitflags::bitflags;

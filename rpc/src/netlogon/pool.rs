@@ -1,0 +1,108 @@
+//! Many concurrent logons through one secure channel, as a daemon verifying SMB session
+//! setups needs them: a [`LogonPool`] hands each caller one of up to `size` sealed
+//! bindings of the channel ([`LogonBinding`], NetrLogonSamLogonEx needs no authenticator,
+//! so they work in parallel), and when the DC stops honouring the channel (a restart, a
+//! lost connection) it re-establishes it once for everyone and retries.
+//!
+//! Each binding carries the channel generation it was made in; a failure invalidates
+//! that generation only, so callers failing together cause one re-establishment, not one
+//! each.
+
+use tokio::sync::{Mutex, Semaphore};
+
+use super::channel::{
+    ChannelError, LogonBinding, LogonOutcome, NetworkLogon, SecureChannel, channel_lost,
+};
+
+/// A secure channel shared by concurrent callers.
+#[derive(Debug)]
+pub struct LogonPool {
+    channel: Mutex<Shared>,
+    idle: Mutex<Vec<(u64, LogonBinding)>>,
+    permits: Semaphore,
+}
+
+#[derive(Debug)]
+struct Shared {
+    channel: SecureChannel,
+    generation: u64,
+}
+
+impl LogonPool {
+    /// A pool of at most `size` concurrent logons over `channel` (at least one).
+    pub fn new(channel: SecureChannel, size: usize) -> Self {
+        Self {
+            channel: Mutex::new(Shared {
+                channel,
+                generation: 0,
+            }),
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(size.max(1)),
+        }
+    }
+
+    /// Has the DC verify a network logon. If the channel fails under it, the channel is
+    /// re-established (once, whoever else saw the same failure) and the logon retried once.
+    pub async fn logon_network(&self, logon: &NetworkLogon) -> Result<LogonOutcome, ChannelError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .unwrap_or_else(|_| unreachable!("the semaphore is never closed"));
+        let mut retried = false;
+        loop {
+            let (generation, mut binding) = self.checkout().await?;
+            let failed = match binding.logon_network(logon).await {
+                Ok(LogonOutcome::Refused(status)) if channel_lost(status) && !retried => {
+                    tracing::info!(%status, "secure channel lost under a pooled binding");
+                    None
+                }
+                Ok(outcome) => {
+                    self.idle.lock().await.push((generation, binding));
+                    return Ok(outcome);
+                }
+                Err(error) if !retried => {
+                    tracing::info!(%error, "a pooled binding failed; re-establishing");
+                    None
+                }
+                Err(error) => Some(error),
+            };
+            self.invalidate(generation).await;
+            if let Some(error) = failed {
+                let shared = self.channel.lock().await;
+                return Err(shared.channel.rpc(error));
+            }
+            retried = true;
+        }
+    }
+
+    /// How many times the channel has been (re-)established.
+    pub async fn establishments(&self) -> u64 {
+        self.channel.lock().await.channel.establishments()
+    }
+
+    /// An idle binding of the current generation, or a new one.
+    async fn checkout(&self) -> Result<(u64, LogonBinding), ChannelError> {
+        let mut shared = self.channel.lock().await;
+        let current = shared.generation;
+        {
+            let mut idle = self.idle.lock().await;
+            idle.retain(|(g, _)| *g == current);
+            if let Some(found) = idle.pop() {
+                return Ok(found);
+            }
+        }
+        let binding = shared.channel.logon_binding().await?;
+        Ok((current, binding))
+    }
+
+    /// Drops generation `generation` (if still current): its bindings and the channel.
+    async fn invalidate(&self, generation: u64) {
+        let mut shared = self.channel.lock().await;
+        if shared.generation == generation {
+            shared.channel.reset();
+            shared.generation += 1;
+            self.idle.lock().await.clear();
+        }
+    }
+}
