@@ -22,6 +22,7 @@ pub mod ntstatus;
 pub mod pdu;
 pub mod samr;
 pub mod schannel;
+pub mod server;
 pub mod tcp;
 #[cfg(test)]
 mod testdata;
