@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use crate::client::{BindAuth, RpcError};
 use crate::epm::{EptMapRequest, EptMapResponse, tcp_tower};
 use crate::pdu::{HEADER_LEN, Header};
+use crate::server::{ServerBinding, ServerError};
 use crate::transport::{Connection, Transport};
 use crate::uuid::SyntaxId;
 
@@ -116,6 +117,45 @@ async fn io<T>(
             error,
         }),
         Ok(Ok(v)) => Ok(v),
+    }
+}
+
+/// Serves one ncacn_ip_tcp connection with `binding`: reads fragments, writes the
+/// binding's replies, until the client closes the connection (at a fragment boundary) or
+/// breaks the protocol. Reads wait at most `idle` for a client that went quiet.
+pub async fn serve(
+    mut stream: TcpStream,
+    mut binding: ServerBinding,
+    idle: Duration,
+) -> Result<(), ServerError> {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "an RPC client".to_owned(), |a| a.to_string());
+    let failed = |doing: &str, error: std::io::Error| ServerError::Io {
+        context: format!("{doing} {peer}"),
+        error,
+    };
+    loop {
+        let mut fragment = vec![0; HEADER_LEN];
+        match tokio::time::timeout(idle, stream.read_exact(&mut fragment)).await {
+            Err(_) => return Ok(()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(failed("reading from", e)),
+            Ok(Ok(_)) => {}
+        }
+        let header = Header::peek(&fragment)?.ok_or(ServerError::Protocol("short header"))?;
+        fragment.resize(usize::from(header.frag_length), 0);
+        match tokio::time::timeout(idle, stream.read_exact(&mut fragment[HEADER_LEN..])).await {
+            Err(_) => return Err(ServerError::Protocol("the client stopped mid-fragment")),
+            Ok(Err(e)) => return Err(failed("reading from", e)),
+            Ok(Ok(_)) => {}
+        }
+        for reply in binding.handle_fragment(&fragment)? {
+            stream
+                .write_all(&reply)
+                .await
+                .map_err(|e| failed("writing to", e))?;
+        }
     }
 }
 
