@@ -23,11 +23,13 @@ pub mod pdu;
 pub mod samr;
 pub mod schannel;
 pub mod server;
+pub mod srvsvc;
 pub mod tcp;
 #[cfg(test)]
 mod testdata;
 pub mod transport;
 pub mod uuid;
+pub mod wkssvc;
 
 /// The little-endian codec (adjoin-ndr's): [`Reader`](codec::Reader),
 /// [`Codec`](codec::Codec), [`LengthPrefix`](codec::LengthPrefix).

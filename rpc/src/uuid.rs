@@ -84,6 +84,30 @@ impl SyntaxId {
         0,
     );
 
+    /// MS-SRVS 1.9: srvsvc, 4b324fc8-1670-01d3-1278-5a47bf6ee188 v3.0.
+    pub const SRVSVC: Self = Self::new(
+        Uuid::from_fields(
+            0x4b32_4fc8,
+            0x1670,
+            0x01d3,
+            [0x12, 0x78, 0x5a, 0x47, 0xbf, 0x6e, 0xe1, 0x88],
+        ),
+        3,
+        0,
+    );
+
+    /// MS-WKST 1.9: wkssvc, 6bffd098-a112-3610-9833-46c3f87e345a v1.0.
+    pub const WKSSVC: Self = Self::new(
+        Uuid::from_fields(
+            0x6bff_d098,
+            0xa112,
+            0x3610,
+            [0x98, 0x33, 0x46, 0xc3, 0xf8, 0x7e, 0x34, 0x5a],
+        ),
+        1,
+        0,
+    );
+
     /// C706 Appendix O: the endpoint mapper,
     /// e1af8308-5d1f-11c9-91a4-08002b14a0fa v3.0.
     pub const EPM: Self = Self::new(
@@ -178,6 +202,8 @@ mod tests {
             (SyntaxId::LSA, "12345778-1234-abcd-ef00-0123456789ab"),
             (SyntaxId::SAMR, "12345778-1234-abcd-ef00-0123456789ac"),
             (SyntaxId::EPM, "e1af8308-5d1f-11c9-91a4-08002b14a0fa"),
+            (SyntaxId::SRVSVC, "4b324fc8-1670-01d3-1278-5a47bf6ee188"),
+            (SyntaxId::WKSSVC, "6bffd098-a112-3610-9833-46c3f87e345a"),
         ];
         for (syntax, text) in cases {
             assert_eq!(syntax.uuid.to_string(), text);

@@ -1,5 +1,6 @@
 //! What a DC sends a member, as the client decodes it: NDR stubs of the NETLOGON, LSA and
-//! endpoint mapper responses (whatever decodes re-encodes and decodes equal), Schannel
+//! endpoint mapper responses (whatever decodes re-encodes and decodes equal), the
+//! srvsvc/wkssvc requests our servers decode (and their answers), Schannel
 //! signatures, and whole response fragments through a sealed binding's receive path.
 #![no_main]
 
@@ -15,6 +16,12 @@ use adjoin_rpc::netlogon::{
 };
 use adjoin_rpc::pdu::AuthLevel;
 use adjoin_rpc::schannel::Schannel;
+use adjoin_rpc::server::Service;
+use adjoin_rpc::srvsvc::{
+    NetrServerGetInfoRequest, NetrServerGetInfoResponse, NetrShareEnumRequest,
+    NetrShareEnumResponse, NetrShareGetInfoRequest, NetrShareGetInfoResponse, Share, SrvsvcService,
+};
+use adjoin_rpc::wkssvc::{NetrWkstaGetInfoRequest, NetrWkstaGetInfoResponse, WkssvcService};
 use libfuzzer_sys::fuzz_target;
 
 fn round_trip<T: NdrParams + PartialEq + std::fmt::Debug>(data: &[u8]) {
@@ -33,6 +40,22 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<DsrGetDcNameEx2Response>(data);
     round_trip::<LookupSids3Response>(data);
     round_trip::<LookupNames4Response>(data);
+    // What a client sends our srvsvc/wkssvc servers, and what they answer.
+    round_trip::<NetrShareEnumRequest>(data);
+    round_trip::<NetrShareEnumResponse>(data);
+    round_trip::<NetrShareGetInfoRequest>(data);
+    round_trip::<NetrShareGetInfoResponse>(data);
+    round_trip::<NetrServerGetInfoRequest>(data);
+    round_trip::<NetrServerGetInfoResponse>(data);
+    round_trip::<NetrWkstaGetInfoRequest>(data);
+    round_trip::<NetrWkstaGetInfoResponse>(data);
+    let mut srvsvc =
+        SrvsvcService::new("FUZZ", "", vec![Share::ipc(""), Share::disk("d", "", "/d")])
+            .reveal_paths(true);
+    for opnum in [15, 16, 21] {
+        let _ = srvsvc.call(opnum, data);
+    }
+    let _ = WkssvcService::new("FUZZ", "EXAMPLE").call(0, data);
     let mut binding = ClientBinding::new(
         "fuzz",
         BindAuth::Schannel {
