@@ -286,7 +286,7 @@ impl Service for SrvsvcService {
             Opnum::NETR_SHARE_ENUM => Ok(self.share_enum(&decode(stub)?).to_stub()),
             Opnum::NETR_SHARE_GET_INFO => Ok(self.share_get_info(&decode(stub)?).to_stub()),
             Opnum::NETR_SERVER_GET_INFO => Ok(self.server_get_info(&decode(stub)?).to_stub()),
-            _ => Err(FaultStatus::PROCNUM_OUT_OF_RANGE),
+            _ => Err(FaultStatus::OP_RNG_ERROR),
         }
     }
 }

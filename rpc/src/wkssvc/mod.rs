@@ -122,7 +122,7 @@ impl Service for WkssvcService {
     fn call(&mut self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, FaultStatus> {
         match Opnum::new(opnum) {
             Opnum::NETR_WKSTA_GET_INFO => Ok(self.wksta_get_info(&decode(stub)?).to_stub()),
-            _ => Err(FaultStatus::PROCNUM_OUT_OF_RANGE),
+            _ => Err(FaultStatus::OP_RNG_ERROR),
         }
     }
 }

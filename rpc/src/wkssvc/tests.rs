@@ -58,7 +58,7 @@ fn unknown_levels_and_bad_calls() {
     .to_stub();
     assert_eq!(srv.call(0, &stub), Ok(vec![7, 0, 0, 0, 124, 0, 0, 0]));
     let wire = reference("wksta_get_info_100_in");
-    assert_eq!(srv.call(1, &wire), Err(FaultStatus::PROCNUM_OUT_OF_RANGE));
+    assert_eq!(srv.call(1, &wire), Err(FaultStatus::OP_RNG_ERROR));
     for len in 0..wire.len() {
         assert_eq!(srv.call(0, &wire[..len]), Err(FaultStatus::NDR), "{len}");
     }
