@@ -6,7 +6,7 @@
 use adjoin_rpc::codec::Codec;
 use aes::Aes128;
 use aes_gcm::Aes128Gcm;
-use aes_gcm::aead::{AeadInOut, KeyInit};
+use aes_gcm::aead::{AeadCore, AeadInOut, KeyInit};
 use ccm::Ccm;
 use ccm::consts::{U11, U16};
 use zeroize::Zeroizing;
@@ -157,41 +157,37 @@ impl Encryptor {
         tag: Option<[u8; 16]>,
     ) -> Result<[u8; 16], SmbError> {
         let nonce = &header_aad[..self.nonce_len()];
-        let failed = |_| SmbError::Signature("the encrypted message does not authenticate");
-        match self.cipher {
-            Cipher::AES128_GCM => {
-                let aead = Aes128Gcm::new(key.into());
-                let nonce = nonce
-                    .try_into()
-                    .map_err(|_| SmbError::Signature("bad nonce"))?;
-                match tag {
-                    None => Ok(aead
-                        .encrypt_inout_detached(nonce, header_aad, data.into())
-                        .map_err(failed)?
-                        .into()),
-                    Some(t) => aead
-                        .decrypt_inout_detached(nonce, header_aad, data.into(), &t.into())
-                        .map(|()| t)
-                        .map_err(failed),
-                }
-            }
-            _ => {
-                let aead = Aes128Ccm::new(key.into());
-                let nonce = nonce
-                    .try_into()
-                    .map_err(|_| SmbError::Signature("bad nonce"))?;
-                match tag {
-                    None => Ok(aead
-                        .encrypt_inout_detached(nonce, header_aad, data.into())
-                        .map_err(failed)?
-                        .into()),
-                    Some(t) => aead
-                        .decrypt_inout_detached(nonce, header_aad, data.into(), &t.into())
-                        .map(|()| t)
-                        .map_err(failed),
-                }
-            }
+        if self.cipher == Cipher::AES128_GCM {
+            aead::<Aes128Gcm>(key, nonce, header_aad, data, tag)
+        } else {
+            aead::<Aes128Ccm>(key, nonce, header_aad, data, tag)
         }
+    }
+}
+
+/// One AEAD operation of cipher `A`: encrypts `data` in place and returns the tag
+/// (`tag` None), or checks `tag` and decrypts in place.
+fn aead<A: KeyInit + AeadInOut + AeadCore<TagSize = U16>>(
+    key: &[u8; 16],
+    nonce: &[u8],
+    aad: &[u8],
+    data: &mut [u8],
+    tag: Option<[u8; 16]>,
+) -> Result<[u8; 16], SmbError> {
+    let cipher = A::new_from_slice(key).map_err(|_| SmbError::Signature("bad key length"))?;
+    let nonce = nonce
+        .try_into()
+        .map_err(|_| SmbError::Signature("bad nonce"))?;
+    let failed = |_| SmbError::Signature("the encrypted message does not authenticate");
+    match tag {
+        None => Ok(cipher
+            .encrypt_inout_detached(nonce, aad, data.into())
+            .map_err(failed)?
+            .into()),
+        Some(t) => cipher
+            .decrypt_inout_detached(nonce, aad, data.into(), &t.into())
+            .map(|()| t)
+            .map_err(failed),
     }
 }
 
