@@ -10,6 +10,9 @@ use std::sync::Mutex;
 
 use adjoin_auth::keytab::{Keytab, KeytabEntry};
 use adjoin_auth::principal::PrincipalName;
+use adjoin_join::discover::DiscoverOptions;
+use adjoin_join::member::{self, Membership};
+use adjoin_registry::Registry;
 
 /// The lab domain, as `tools/lab env` describes it.
 #[derive(Debug, Clone)]
@@ -239,6 +242,29 @@ impl Lab {
         args.extend_from_slice(extra);
         let out = run_tool(bin, registry, &args, &self.admin_password);
         assert!(out.status.success(), "join {fqdn}: {}", text(&out.stderr));
+    }
+
+    /// Discovery options that ask the lab's DNS.
+    pub fn discover_options(&self) -> DiscoverOptions {
+        DiscoverOptions {
+            dns_servers: vec![std::net::SocketAddr::new(
+                self.dc.parse().expect("the lab DC's address"),
+                53,
+            )],
+            ..DiscoverOptions::default()
+        }
+    }
+
+    /// A machine named `fqdn` joined (without a keytab) into a registry of its own, and
+    /// its membership as the member library reads it back; the directory lives as long
+    /// as the returned guard.
+    pub fn joined_member(&self, bin: &str, fqdn: &str) -> (tempfile::TempDir, Membership) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let reg = dir.path().join("registry.db");
+        self.join_machine(bin, &reg, fqdn, &["--no-keytab"]);
+        let registry = Registry::open(&reg).expect("the joined registry opens");
+        let membership = member::membership(&registry).expect("the join's membership");
+        (dir, membership)
     }
 
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.

@@ -7,13 +7,6 @@ use std::time::{Duration, Instant};
 use adjoin_join::discover::{DiscoverError, DiscoverOptions, discover};
 use adjoin_tests::Lab;
 
-fn lab_options(lab: &Lab) -> DiscoverOptions {
-    DiscoverOptions {
-        dns_servers: vec![SocketAddr::new(lab.dc.parse().unwrap(), 53)],
-        ..DiscoverOptions::default()
-    }
-}
-
 /// A UDP socket that receives and never answers: a server that is there but silent.
 fn silent_udp() -> (UdpSocket, SocketAddr) {
     let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -24,7 +17,9 @@ fn silent_udp() -> (UdpSocket, SocketAddr) {
 #[tokio::test]
 async fn ms_adts_6_3_6_locator_matches_samba_tool_domain_info() {
     let lab = Lab::get();
-    let dc = discover(&lab.domain, &lab_options(&lab)).await.unwrap();
+    let dc = discover(&lab.domain, &lab.discover_options())
+        .await
+        .unwrap();
     let info = lab.samba_domain_info();
     let reference = |k: &str| {
         info.iter()
@@ -59,7 +54,9 @@ async fn ms_adts_6_3_6_locator_matches_samba_tool_domain_info() {
 #[tokio::test]
 async fn ms_adts_6_3_6_domain_guid_matches_ldap() {
     let lab = Lab::get();
-    let dc = discover(&lab.domain, &lab_options(&lab)).await.unwrap();
+    let dc = discover(&lab.domain, &lab.discover_options())
+        .await
+        .unwrap();
     // The domain object's objectGUID, read with Samba's own tool from the directory file.
     let out = std::process::Command::new("ldbsearch")
         .args(["-H", &format!("{}/private/sam.ldb", lab.dir), "-s", "base"])
@@ -87,7 +84,7 @@ async fn explicit_server_skips_srv_lookup() {
     let lab = Lab::get();
     let opts = DiscoverOptions {
         servers: vec![lab.dc_name.clone()],
-        ..lab_options(&lab)
+        ..lab.discover_options()
     };
     let dc = discover(&lab.domain, &opts).await.unwrap();
     assert_eq!(dc.dc_name, lab.dc_name);
@@ -98,7 +95,7 @@ async fn explicit_server_skips_srv_lookup() {
 async fn domain_without_srv_records_is_named() {
     let lab = Lab::get();
     let started = Instant::now();
-    let err = discover("nosuch.example.test", &lab_options(&lab))
+    let err = discover("nosuch.example.test", &lab.discover_options())
         .await
         .unwrap_err();
     assert!(matches!(err, DiscoverError::NoSrvRecords { .. }), "{err}");
@@ -107,7 +104,7 @@ async fn domain_without_srv_records_is_named() {
             .contains("_ldap._tcp.dc._msdcs.nosuch.example.test"),
         "{err}"
     );
-    assert!(started.elapsed() < lab_options(&lab).dns_budget() * 3);
+    assert!(started.elapsed() < lab.discover_options().dns_budget() * 3);
 }
 
 #[tokio::test]
@@ -153,7 +150,7 @@ async fn dc_silent_on_cldap_fails_within_ping_budget() {
         servers: vec![addr.ip().to_string()],
         cldap_port: addr.port(),
         ping_timeout: Duration::from_millis(300),
-        ..lab_options(&lab)
+        ..lab.discover_options()
     };
     let started = Instant::now();
     let err = discover(&lab.domain, &opts).await.unwrap_err();
@@ -173,7 +170,7 @@ async fn dc_of_another_domain_is_not_taken() {
     let opts = DiscoverOptions {
         servers: vec![lab.dc.clone()],
         ping_timeout: Duration::from_millis(500),
-        ..lab_options(&lab)
+        ..lab.discover_options()
     };
     let err = discover("other.test", &opts).await.unwrap_err();
     assert!(matches!(err, DiscoverError::NoCldapAnswer { .. }), "{err}");

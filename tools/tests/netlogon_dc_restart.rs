@@ -8,9 +8,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member;
-use adjoin_registry::Registry;
 use adjoin_rpc::netlogon::channel::LogonOutcome;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_tests::{Lab, repo_root, succeeded};
@@ -46,21 +44,8 @@ async fn concurrent_logons(pool: &Arc<LogonPool>, m: &Arc<member::Membership>, n
 #[tokio::test(flavor = "current_thread")]
 async fn ms_nrpc_channel_survives_a_dc_restart() {
     let lab = Lab::get();
-    let dir = tempfile::tempdir().unwrap();
-    let reg = dir.path().join("registry.db");
-    lab.join_machine(
-        env!("CARGO_BIN_EXE_domain-join"),
-        &reg,
-        "restart.example.test",
-        &["--no-keytab"],
-    );
-
-    let registry = Registry::open(&reg).unwrap();
-    let m = member::membership(&registry).unwrap();
-    let opts = DiscoverOptions {
-        dns_servers: vec![format!("{}:53", lab.dc).parse().unwrap()],
-        ..DiscoverOptions::default()
-    };
+    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "restart.example.test");
+    let opts = lab.discover_options();
     let (mut channel, _dc) = member::secure_channel(&m, &opts, Duration::from_secs(10))
         .await
         .unwrap();

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use adjoin_auth::gss::spnego::{SpnegoNtlmAcceptor, SpnegoNtlmInitiator};
 use adjoin_auth::ntlm::{ClientNonces, NtlmClient, ServerIdentity, ServerNonces};
-use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member::{self, Membership};
-use adjoin_registry::Registry;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon, SecureChannel};
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_tests::Lab;
@@ -68,20 +66,8 @@ async fn exchange(
 #[tokio::test(flavor = "current_thread")]
 async fn ms_apds_3_1_5_ntlm_pass_through_for_an_spnego_acceptor() {
     let lab = Lab::get();
-    let dir = tempfile::tempdir().unwrap();
-    let reg = dir.path().join("registry.db");
-    lab.join_machine(
-        env!("CARGO_BIN_EXE_domain-join"),
-        &reg,
-        "passthru.example.test",
-        &["--no-keytab"],
-    );
-    let registry = Registry::open(&reg).unwrap();
-    let m = member::membership(&registry).unwrap();
-    let opts = DiscoverOptions {
-        dns_servers: vec![format!("{}:53", lab.dc).parse().unwrap()],
-        ..DiscoverOptions::default()
-    };
+    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "passthru.example.test");
+    let opts = lab.discover_options();
     let (mut channel, _) = member::secure_channel(&m, &opts, Duration::from_secs(10))
         .await
         .unwrap();
