@@ -222,6 +222,13 @@ impl Lab {
             .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
     }
 
+    /// The domain's SID, as the DC's database has it (alice's objectSid without its RID).
+    pub fn domain_sid(&self) -> String {
+        let alice = self.object_sid("alice");
+        let (domain, _rid) = alice.rsplit_once('-').expect("a SID has sub-authorities");
+        domain.to_owned()
+    }
+
     /// Joins a machine named `fqdn` with `domain-join` (`bin`, the test's
     /// `CARGO_BIN_EXE_domain-join`) into `registry` as the lab's administrator, with the
     /// lab's DNS and `extra` arguments (e.g. `--keytab FILE` or `--no-keytab`); asserts it

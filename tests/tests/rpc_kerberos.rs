@@ -128,8 +128,7 @@ async fn samr_calls(lab: &Lab, conn: &mut TcpConnection) {
     );
 
     let alice: Sid = lab.object_sid("alice").parse().unwrap();
-    let subs = alice.sub_authorities();
-    let domain_sid = Sid::new(alice.identifier_authority(), &subs[..subs.len() - 1]).unwrap();
+    let domain_sid: Sid = lab.domain_sid().parse().unwrap();
     let domain: LookupDomainInSamServerResponse = call(
         conn,
         Opnum::LOOKUP_DOMAIN_IN_SAM_SERVER,

@@ -66,11 +66,7 @@ async fn ms_samr_user_information_as_net_user_reads_it() {
     assert_eq!(server.status, NtStatus::SUCCESS);
 
     let alice = object_sid(&lab, "alice");
-    let domain_sid = Sid::new(
-        alice.identifier_authority(),
-        &alice.sub_authorities()[..alice.sub_authorities().len() - 1],
-    )
-    .unwrap();
+    let domain_sid: Sid = lab.domain_sid().parse().unwrap();
     let domain: LookupDomainInSamServerResponse = call(
         &mut conn,
         Opnum::LOOKUP_DOMAIN_IN_SAM_SERVER,

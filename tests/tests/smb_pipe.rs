@@ -183,8 +183,7 @@ async fn samr_lookups_over_the_pipe(lab: &Lab, auth: BindAuth) {
     .await;
     assert_eq!(server.status, NtStatus::SUCCESS);
     let alice: Sid = lab.object_sid("alice").parse().unwrap();
-    let subs = alice.sub_authorities();
-    let domain_sid = Sid::new(alice.identifier_authority(), &subs[..subs.len() - 1]).unwrap();
+    let domain_sid: Sid = lab.domain_sid().parse().unwrap();
     let domain: LookupDomainInSamServerResponse = samr(
         &mut conn,
         Opnum::LOOKUP_DOMAIN_IN_SAM_SERVER,
