@@ -76,6 +76,8 @@ open_enum! {
         OBJECT_PATH_NOT_FOUND = 0xc000_003a => "object path not found (STATUS_OBJECT_PATH_NOT_FOUND)",
         /// STATUS_PIPE_NOT_AVAILABLE.
         PIPE_NOT_AVAILABLE = 0xc000_00ac => "the pipe is not available (STATUS_PIPE_NOT_AVAILABLE)",
+        /// STATUS_PIPE_EMPTY (a read of a pipe with nothing written to it).
+        PIPE_EMPTY = 0xc000_00d9 => "the pipe is empty (STATUS_PIPE_EMPTY)",
         /// STATUS_PIPE_DISCONNECTED.
         PIPE_DISCONNECTED = 0xc000_00b0 => "the pipe is disconnected (STATUS_PIPE_DISCONNECTED)",
         /// STATUS_NETWORK_NAME_DELETED.

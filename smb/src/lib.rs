@@ -6,6 +6,7 @@ pub mod client;
 pub mod encryption;
 pub mod error;
 pub mod proto;
+pub mod server;
 pub mod signing;
 
 pub use error::SmbError;

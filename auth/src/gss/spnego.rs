@@ -339,6 +339,17 @@ impl SpnegoNtlmFinish {
     }
 }
 
+/// The security buffer of an SMB2 NEGOTIATE response (MS-SMB2 3.3.5.4, MS-SPNG 3.2.5.2):
+/// a NegTokenInit listing the mechanisms this acceptor takes, NTLMSSP here.
+pub fn ntlm_hints() -> Vec<u8> {
+    frame_init(NegTokenInit {
+        mech_types: vec![oid(NTLMSSP)],
+        req_flags: None,
+        mech_token: None,
+        mech_list_mic: None,
+    })
+}
+
 /// An SPNEGO acceptor for NTLMSSP (MS-SPNG 3.2.5) on a domain member: NegTokenInit with
 /// the NEGOTIATE_MESSAGE in, NegTokenResp with the CHALLENGE_MESSAGE out; then
 /// [`SpnegoNtlmAcceptor::authenticate`] reads the AUTHENTICATE_MESSAGE, the DC verifies

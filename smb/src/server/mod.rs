@@ -1,0 +1,678 @@
+//! An SMB2/3 server for a domain member, as far as IPC$: NEGOTIATE (2.0.2 to 3.1.1, signing
+//! required), SESSION_SETUP through SPNEGO with NTLMSSP verified by the DC (pass-through
+//! over the NETLOGON secure channel), TREE_CONNECT to IPC$, and the srvsvc and wkssvc
+//! named pipes served by rpc's [`ServerBinding`](adjoin_rpc::server::ServerBinding) — what
+//! `smbclient -L`, `net view` and Explorer need to list a server's shares. Disk shares,
+//! Kerberos session setup and encryption are not served yet.
+//!
+//! [`ServerConnection`] is the protocol core without I/O: messages in, messages out, and
+//! a [`Step::Logon`] when the DC must verify a logon; [`serve`] is its tokio driver.
+
+mod pipe;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending};
+use adjoin_auth::ntlm::{ServerIdentity, ServerNonces};
+use adjoin_rpc::codec::{Codec, Reader};
+use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
+use adjoin_rpc::netlogon::pool::LogonPool;
+use adjoin_rpc::ntstatus::NtStatus;
+use adjoin_rpc::srvsvc::{Share, SrvsvcService};
+use adjoin_rpc::wkssvc::WkssvcService;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use self::pipe::PipeOpen;
+use crate::error::SmbError;
+use crate::proto::{
+    Body, Capabilities, CloseRequest, CloseResponse, Command, CreateRequest, CreateResponse,
+    Dialect, EchoResponse, ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO,
+    FileId, HashAlgorithm, Header, HeaderFlags, IoctlRequest, IoctlResponse, LogoffResponse,
+    NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode,
+    SessionFlags, SessionSetupRequest, SessionSetupResponse, TreeConnectRequest,
+    TreeConnectResponse, TreeDisconnectResponse, ValidateNegotiateInfoResponse, WriteRequest,
+    WriteResponse, frame, frame_len, split_compound,
+};
+use crate::signing::{PreauthHash, Signer};
+
+/// The dialects served, oldest first.
+const DIALECTS: [Dialect; 5] = [
+    Dialect::SMB202,
+    Dialect::SMB210,
+    Dialect::SMB300,
+    Dialect::SMB302,
+    Dialect::SMB311,
+];
+
+/// The largest read, write or transaction announced (one credit's worth).
+const MAX_IO: u32 = 65536;
+
+/// Who this server is and what it offers.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The member's names (NTLM's TargetInfo, srvsvc's server name).
+    pub identity: ServerIdentity,
+    /// `ServerGuid`.
+    pub server_guid: [u8; 16],
+    /// The server comment srvsvc reports.
+    pub comment: String,
+    /// The shares srvsvc lists (IPC$ is always there).
+    pub shares: Vec<Share>,
+}
+
+/// What the core needs next.
+#[derive(Debug)]
+pub enum Step {
+    /// Send this message (or nothing).
+    Reply(Option<Vec<u8>>),
+    /// The DC must verify this logon; answer with [`ServerConnection::resume_logon`].
+    Logon(NetworkLogon),
+}
+
+#[derive(Debug)]
+enum Auth {
+    /// Waiting for the AUTHENTICATE_MESSAGE.
+    Challenged(SpnegoNtlmAcceptor),
+    /// The DC is verifying the AUTHENTICATE_MESSAGE.
+    Verifying,
+    /// Authenticated; messages are signed with this.
+    Valid(Signer),
+}
+
+#[derive(Debug)]
+struct Session {
+    auth: Auth,
+    preauth: PreauthHash,
+    trees: HashMap<u32, ()>,
+    opens: HashMap<u64, PipeOpen>,
+}
+
+/// A SESSION_SETUP waiting for the DC.
+#[derive(Debug)]
+struct PendingLogon {
+    header: Header,
+    session_id: u64,
+    spnego: SpnegoNtlmPending,
+}
+
+/// One client connection's protocol state.
+#[derive(Debug)]
+pub struct ServerConnection {
+    config: Arc<ServerConfig>,
+    dialect: Option<Dialect>,
+    client: Option<NegotiateRequest>,
+    preauth: PreauthHash,
+    sessions: HashMap<u64, Session>,
+    next_id: u64,
+    pending: Option<PendingLogon>,
+}
+
+/// An error reply: the status, with the request's header.
+struct Refusal(NtStatus);
+
+impl From<SmbError> for Refusal {
+    fn from(_: SmbError) -> Self {
+        Self(NtStatus::INVALID_PARAMETER)
+    }
+}
+
+impl ServerConnection {
+    /// A connection before NEGOTIATE.
+    pub fn new(config: Arc<ServerConfig>) -> Self {
+        Self {
+            config,
+            dialect: None,
+            client: None,
+            preauth: PreauthHash::default(),
+            sessions: HashMap::new(),
+            next_id: 1,
+            pending: None,
+        }
+    }
+
+    fn id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Handles one request message (one member of a compound).
+    pub fn handle(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
+        let header = Header::read(&mut Reader::new("SMB2 header", msg))?;
+        if header.is_response() {
+            return Err(SmbError::Malformed {
+                what: "SMB2 request",
+                why: "a response sent to the server",
+            });
+        }
+        if self.dialect.is_none() && header.command != Command::NEGOTIATE {
+            return Err(SmbError::Malformed {
+                what: "SMB2 request",
+                why: "a request before NEGOTIATE",
+            });
+        }
+        if let Err(refusal) = self.check_signature(&header, msg) {
+            return Ok(Step::Reply(Some(self.error(&header, refusal.0))));
+        }
+        let reply = match header.command {
+            Command::NEGOTIATE => self.negotiate(&header, msg),
+            Command::SESSION_SETUP => return self.session_setup(&header, msg),
+            Command::LOGOFF => self.logoff(&header),
+            Command::TREE_CONNECT => self.tree_connect(&header, msg),
+            Command::TREE_DISCONNECT => self.tree_disconnect(&header),
+            Command::CREATE => self.create(&header, msg),
+            Command::CLOSE => self.close(&header, msg),
+            Command::WRITE => self.write(&header, msg),
+            Command::READ => self.read(&header, msg),
+            Command::IOCTL => self.ioctl(&header, msg),
+            Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
+            _ => Err(Refusal(NtStatus::NOT_SUPPORTED)),
+        };
+        let bytes = reply.unwrap_or_else(|r| self.error(&header, r.0));
+        Ok(Step::Reply(Some(bytes)))
+    }
+
+    /// MS-SMB2 3.3.5.2.4: once a session signs, its requests must be signed and verify.
+    fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), Refusal> {
+        let Some(Session {
+            auth: Auth::Valid(signer),
+            ..
+        }) = self.sessions.get(&header.session_id)
+        else {
+            return Ok(());
+        };
+        if header.flags.contains(HeaderFlags::SIGNED) {
+            signer
+                .verify(msg)
+                .map_err(|_| Refusal(NtStatus::ACCESS_DENIED))
+        } else if header.command == Command::SESSION_SETUP {
+            Ok(())
+        } else {
+            Err(Refusal(NtStatus::ACCESS_DENIED))
+        }
+    }
+
+    /// A response header for `request`, granting the credits asked for (at least one).
+    fn response_header(&self, request: &Header, status: NtStatus) -> Header {
+        Header {
+            credit_charge: request.credit_charge,
+            status,
+            command: request.command,
+            credits: request.credits.clamp(1, 64),
+            flags: HeaderFlags::SERVER_TO_REDIR,
+            message_id: request.message_id,
+            tree_id: request.tree_id,
+            session_id: request.session_id,
+            ..Header::default()
+        }
+    }
+
+    /// Signs `msg` with its session's key, if the session has one.
+    fn sign(&self, session_id: u64, msg: &mut [u8]) {
+        if let Some(Session {
+            auth: Auth::Valid(signer),
+            ..
+        }) = self.sessions.get(&session_id)
+        {
+            signer.sign(msg);
+        }
+    }
+
+    fn reply<B: Body>(&self, request: &Header, body: &B, status: NtStatus) -> Vec<u8> {
+        let header = self.response_header(request, status);
+        let mut msg = body.to_message(&header);
+        self.sign(request.session_id, &mut msg);
+        msg
+    }
+
+    fn error(&self, request: &Header, status: NtStatus) -> Vec<u8> {
+        let header = self.response_header(request, status);
+        let mut msg = ErrorResponse::default().to_message(&header);
+        self.sign(request.session_id, &mut msg);
+        msg
+    }
+
+    fn session(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
+        match self.sessions.get_mut(&header.session_id) {
+            Some(
+                s @ Session {
+                    auth: Auth::Valid(_),
+                    ..
+                },
+            ) => Ok(s),
+            _ => Err(Refusal(NtStatus::USER_SESSION_DELETED)),
+        }
+    }
+
+    fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
+        let session = self.session(header)?;
+        if session.trees.contains_key(&header.tree_id) {
+            Ok(session)
+        } else {
+            Err(Refusal(NtStatus::NETWORK_NAME_DELETED))
+        }
+    }
+
+    /// MS-SMB2 3.3.5.4.
+    fn negotiate(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        if self.dialect.is_some() {
+            return Err(Refusal(NtStatus::ACCESS_DENIED));
+        }
+        let (_, req) = NegotiateRequest::from_message(msg)?;
+        let dialect = DIALECTS
+            .iter()
+            .rev()
+            .find(|d| req.dialects.contains(d))
+            .copied()
+            .ok_or(Refusal(NtStatus::NOT_SUPPORTED))?;
+        let mut contexts = Vec::new();
+        if dialect == Dialect::SMB311 {
+            let sha512 = req.contexts.iter().any(|c| {
+                matches!(c, NegotiateContext::PreauthIntegrity { hash_algorithms, .. }
+                    if hash_algorithms.contains(&HashAlgorithm::SHA512))
+            });
+            if !sha512 {
+                return Err(Refusal(NtStatus::INVALID_PARAMETER));
+            }
+            contexts.push(NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![HashAlgorithm::SHA512],
+                salt: random::<32>().to_vec(),
+            });
+        }
+        let resp = NegotiateResponse {
+            security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+            dialect,
+            server_guid: self.config.server_guid,
+            capabilities: Capabilities::empty(),
+            max_transact_size: MAX_IO,
+            max_read_size: MAX_IO,
+            max_write_size: MAX_IO,
+            system_time: filetime_now(),
+            server_start_time: 0,
+            security_buffer: spnego::ntlm_hints(),
+            contexts,
+        };
+        let out = self.reply(header, &resp, NtStatus::SUCCESS);
+        if dialect == Dialect::SMB311 {
+            self.preauth.update(msg);
+            self.preauth.update(&out);
+        }
+        self.dialect = Some(dialect);
+        self.client = Some(req);
+        Ok(out)
+    }
+
+    /// MS-SMB2 3.3.5.5: the first leg creates the session and answers with the NTLM
+    /// CHALLENGE; the second leg goes to the DC.
+    fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
+        let (_, req) = SessionSetupRequest::from_message(msg)?;
+        let dialect = self.dialect.unwrap_or_default();
+        let hash = |p: &mut PreauthHash, bytes: &[u8]| {
+            if dialect == Dialect::SMB311 {
+                p.update(bytes);
+            }
+        };
+        if header.session_id == 0 {
+            let nonces = ServerNonces {
+                server_challenge: random(),
+                timestamp: filetime_now(),
+            };
+            let accepted =
+                SpnegoNtlmAcceptor::accept(&req.security_buffer, &self.config.identity, nonces);
+            let Ok((acceptor, token)) = accepted else {
+                return Ok(Step::Reply(Some(
+                    self.error(header, NtStatus::LOGON_FAILURE),
+                )));
+            };
+            let id = self.id();
+            let mut preauth = self.preauth.clone();
+            hash(&mut preauth, msg);
+            let response_header = Header {
+                session_id: id,
+                ..header.clone()
+            };
+            let out = self.reply(
+                &response_header,
+                &SessionSetupResponse {
+                    session_flags: SessionFlags::empty(),
+                    security_buffer: token,
+                },
+                NtStatus::MORE_PROCESSING_REQUIRED,
+            );
+            hash(&mut preauth, &out);
+            self.sessions.insert(
+                id,
+                Session {
+                    auth: Auth::Challenged(acceptor),
+                    preauth,
+                    trees: HashMap::new(),
+                    opens: HashMap::new(),
+                },
+            );
+            return Ok(Step::Reply(Some(out)));
+        }
+        let Some(mut session) = self.sessions.remove(&header.session_id) else {
+            return Ok(Step::Reply(Some(
+                self.error(header, NtStatus::USER_SESSION_DELETED),
+            )));
+        };
+        let Auth::Challenged(acceptor) = session.auth else {
+            // Re-authentication of an established session is not offered.
+            self.sessions.insert(header.session_id, session);
+            return Ok(Step::Reply(Some(
+                self.error(header, NtStatus::NOT_SUPPORTED),
+            )));
+        };
+        hash(&mut session.preauth, msg);
+        let spnego = match acceptor.authenticate(&req.security_buffer) {
+            Ok(p) => p,
+            Err(_) => {
+                return Ok(Step::Reply(Some(
+                    self.error(header, NtStatus::LOGON_FAILURE),
+                )));
+            }
+        };
+        let logon = NetworkLogon::from_ntlm(spnego.logon());
+        // Parked until the DC answers (resume_logon); meanwhile the session serves nothing.
+        self.sessions.insert(
+            header.session_id,
+            Session {
+                auth: Auth::Verifying,
+                ..session
+            },
+        );
+        self.pending = Some(PendingLogon {
+            header: header.clone(),
+            session_id: header.session_id,
+            spnego,
+        });
+        Ok(Step::Logon(logon))
+    }
+
+    /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict.
+    pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Vec<u8> {
+        let Some(PendingLogon {
+            header,
+            session_id,
+            spnego,
+        }) = self.pending.take()
+        else {
+            return Vec::new();
+        };
+        let Some(mut session) = self.sessions.remove(&session_id) else {
+            return self.error(&header, NtStatus::USER_SESSION_DELETED);
+        };
+        let info = match verdict {
+            Ok(LogonOutcome::Success(info)) => info,
+            Ok(LogonOutcome::Refused(status)) => {
+                // MS-SMB2 3.3.5.5.3: a bad name or password is STATUS_LOGON_FAILURE.
+                let status = match status {
+                    NtStatus::WRONG_PASSWORD | NtStatus::NO_SUCH_USER => NtStatus::LOGON_FAILURE,
+                    other => other,
+                };
+                return self.error(&header, status);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the DC could not verify a logon");
+                return self.error(&header, NtStatus::NO_LOGON_SERVERS);
+            }
+        };
+        let Ok((ntlm, token)) = spnego.complete(&info.user_session_key) else {
+            return self.error(&header, NtStatus::LOGON_FAILURE);
+        };
+        let dialect = self.dialect.unwrap_or_default();
+        let signer = Signer::derive(
+            dialect,
+            ntlm.exported_session_key().as_bytes(),
+            &session.preauth,
+        );
+        let user = format!(
+            "{}\\{}",
+            info.logon_domain_name.as_str(),
+            info.effective_name.as_str()
+        );
+        tracing::info!(%user, session_id, "SMB session established");
+        session.auth = Auth::Valid(signer);
+        self.sessions.insert(session_id, session);
+        // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
+        self.reply(
+            &header,
+            &SessionSetupResponse {
+                session_flags: SessionFlags::empty(),
+                security_buffer: token,
+            },
+            NtStatus::SUCCESS,
+        )
+    }
+
+    fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
+        self.session(header)?;
+        // The reply is signed with the session's key, then the session goes.
+        let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
+        self.sessions.remove(&header.session_id);
+        Ok(out)
+    }
+
+    /// MS-SMB2 3.3.5.7: only IPC$ is served.
+    fn tree_connect(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = TreeConnectRequest::from_message(msg)?;
+        let share = req.path.rsplit('\\').next().unwrap_or_default();
+        if !share.eq_ignore_ascii_case("IPC$") {
+            return Err(Refusal(NtStatus::BAD_NETWORK_NAME));
+        }
+        let id = u32::try_from(self.id()).unwrap_or(u32::MAX);
+        self.session(header)?.trees.insert(id, ());
+        let resp = TreeConnectResponse {
+            share_type: TreeConnectResponse::PIPE,
+            share_flags: 0,
+            capabilities: 0,
+            maximal_access: 0x001f_01ff,
+        };
+        Ok(self.reply(
+            &Header {
+                tree_id: id,
+                ..header.clone()
+            },
+            &resp,
+            NtStatus::SUCCESS,
+        ))
+    }
+
+    fn tree_disconnect(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
+        let session = self.tree(header)?;
+        session.trees.remove(&header.tree_id);
+        Ok(self.reply(header, &TreeDisconnectResponse, NtStatus::SUCCESS))
+    }
+
+    /// Opens `srvsvc` or `wkssvc`.
+    fn create(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = CreateRequest::from_message(msg)?;
+        let name = req.name.trim_start_matches('\\').to_ascii_lowercase();
+        let config = Arc::clone(&self.config);
+        let service: Box<dyn adjoin_rpc::server::Service> = match name.as_str() {
+            "srvsvc" => {
+                let mut shares = vec![Share::ipc("IPC Service")];
+                shares.extend(config.shares.iter().cloned());
+                Box::new(SrvsvcService::new(
+                    &config.identity.netbios_computer,
+                    &config.comment,
+                    shares,
+                ))
+            }
+            "wkssvc" => Box::new(WkssvcService::new(
+                &config.identity.netbios_computer,
+                &config.identity.netbios_domain,
+            )),
+            _ => return Err(Refusal(NtStatus::OBJECT_NAME_NOT_FOUND)),
+        };
+        let volatile = self.id();
+        self.tree(header)?
+            .opens
+            .insert(volatile, PipeOpen::new(service, &name));
+        let resp = CreateResponse {
+            create_action: 1,
+            file_attributes: 0x80,
+            file_id: FileId {
+                persistent: volatile,
+                volatile,
+            },
+            ..CreateResponse::default()
+        };
+        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+    }
+
+    fn open(&mut self, header: &Header, file: FileId) -> Result<&mut PipeOpen, Refusal> {
+        self.tree(header)?
+            .opens
+            .get_mut(&file.volatile)
+            .ok_or(Refusal(NtStatus::FILE_CLOSED))
+    }
+
+    fn close(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = CloseRequest::from_message(msg)?;
+        self.tree(header)?
+            .opens
+            .remove(&req.file_id.volatile)
+            .ok_or(Refusal(NtStatus::FILE_CLOSED))?;
+        Ok(self.reply(header, &CloseResponse::default(), NtStatus::SUCCESS))
+    }
+
+    fn write(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = WriteRequest::from_message(msg)?;
+        let open = self.open(header, req.file_id)?;
+        if !open.write(&req.data) {
+            return Err(Refusal(NtStatus::PIPE_BROKEN));
+        }
+        let count = u32::try_from(req.data.len()).unwrap_or(u32::MAX);
+        Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
+    }
+
+    fn read(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = ReadRequest::from_message(msg)?;
+        let max = req.length.min(MAX_IO) as usize;
+        let (data, more) = self
+            .open(header, req.file_id)?
+            .read(max)
+            .ok_or(Refusal(NtStatus::PIPE_EMPTY))?;
+        let status = if more {
+            NtStatus::BUFFER_OVERFLOW
+        } else {
+            NtStatus::SUCCESS
+        };
+        Ok(self.reply(
+            header,
+            &ReadResponse {
+                data_remaining: 0,
+                data,
+            },
+            status,
+        ))
+    }
+
+    fn ioctl(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = IoctlRequest::from_message(msg)?;
+        match req.ctl_code {
+            FSCTL_PIPE_TRANSCEIVE => {
+                let open = self.open(header, req.file_id)?;
+                if !open.write(&req.input) {
+                    return Err(Refusal(NtStatus::PIPE_BROKEN));
+                }
+                let max = req.max_output_response.min(MAX_IO) as usize;
+                let (output, more) = open.read(max).unwrap_or_default();
+                let status = if more {
+                    NtStatus::BUFFER_OVERFLOW
+                } else {
+                    NtStatus::SUCCESS
+                };
+                let resp = IoctlResponse {
+                    ctl_code: req.ctl_code,
+                    file_id: req.file_id,
+                    output,
+                };
+                Ok(self.reply(header, &resp, status))
+            }
+            // MS-SMB2 3.3.5.15.12: the signed answer a 3.0.x client checks.
+            FSCTL_VALIDATE_NEGOTIATE_INFO if self.dialect != Some(Dialect::SMB311) => {
+                self.session(header)?;
+                let info = ValidateNegotiateInfoResponse {
+                    capabilities: Capabilities::empty(),
+                    guid: self.config.server_guid,
+                    security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+                    dialect: self.dialect.unwrap_or_default(),
+                };
+                let resp = IoctlResponse {
+                    ctl_code: req.ctl_code,
+                    file_id: req.file_id,
+                    output: info.to_bytes(),
+                };
+                Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+            }
+            _ => Err(Refusal(NtStatus::INVALID_DEVICE_REQUEST)),
+        }
+    }
+}
+
+fn random<const N: usize>() -> [u8; N] {
+    let mut out = [0; N];
+    // A failed system random source leaves zeros; getrandom does not fail on Linux
+    // once the pool is initialised, which it is by the time a daemon serves.
+    let _ = getrandom::fill(&mut out);
+    out
+}
+
+fn filetime_now() -> u64 {
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (unix + 11_644_473_600) * 10_000_000
+}
+
+/// Serves one client connection until it closes: frames in, the core's replies out,
+/// logons verified by the DC through `pool`.
+pub async fn serve(
+    mut stream: TcpStream,
+    config: Arc<ServerConfig>,
+    pool: Arc<LogonPool>,
+    idle: Duration,
+) -> Result<(), SmbError> {
+    let peer = stream
+        .peer_addr()
+        .map_or_else(|_| "an SMB client".to_owned(), |a| a.to_string());
+    let io = |doing: &str, error: std::io::Error| SmbError::Io {
+        context: format!("{doing} {peer}"),
+        error,
+    };
+    let mut core = ServerConnection::new(config);
+    loop {
+        let mut prefix = [0u8; 4];
+        match tokio::time::timeout(idle, stream.read_exact(&mut prefix)).await {
+            Err(_) => return Ok(()),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(io("reading from", e)),
+            Ok(Ok(_)) => {}
+        }
+        let mut payload = vec![0; frame_len(prefix)?];
+        stream
+            .read_exact(&mut payload)
+            .await
+            .map_err(|e| io("reading from", e))?;
+        for msg in split_compound(&payload)? {
+            let reply = match core.handle(msg)? {
+                Step::Reply(reply) => reply,
+                Step::Logon(logon) => {
+                    let verdict = pool.logon_network(&logon).await.map_err(|e| e.to_string());
+                    Some(core.resume_logon(verdict))
+                }
+            };
+            if let Some(reply) = reply.filter(|r| !r.is_empty()) {
+                stream
+                    .write_all(&frame(&reply)?)
+                    .await
+                    .map_err(|e| io("writing to", e))?;
+            }
+        }
+    }
+}

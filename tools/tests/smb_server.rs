@@ -1,0 +1,170 @@
+//! MS-SMB2 server side, as far as IPC$: Adjoin's SMB server on a joined member, with
+//! session setup verified by the DC (NTLM pass-through over the member's secure channel),
+//! serving srvsvc on IPC$. Two independent clients list its shares: Samba's `smbclient -L`
+//! and Adjoin's own SMB client (in every dialect, signing checked both ways).
+
+use std::net::SocketAddr;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adjoin_auth::ntlm::ServerIdentity;
+use adjoin_join::member::{self, Membership};
+use adjoin_rpc::client::BindAuth;
+use adjoin_rpc::netlogon::pool::LogonPool;
+use adjoin_rpc::srvsvc::{
+    NetrShareEnumRequest, NetrShareEnumResponse, Opnum, Share, ShareEnumUnion,
+};
+use adjoin_rpc::transport::Connection;
+use adjoin_rpc::uuid::SyntaxId;
+use adjoin_smb::client::pipe::NamedPipe;
+use adjoin_smb::client::{SessionAuth, SmbClient};
+use adjoin_smb::proto::Dialect;
+use adjoin_smb::server::{ServerConfig, serve};
+use adjoin_tests::{Lab, text};
+use tokio::net::TcpListener;
+use zeroize::Zeroizing;
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Starts the server for member `m` on a loopback port; returns the port.
+async fn start(lab: &Lab, m: &Membership) -> u16 {
+    let (channel, _) = member::secure_channel(m, &lab.discover_options(), TIMEOUT)
+        .await
+        .unwrap();
+    let pool = Arc::new(LogonPool::new(channel, 4));
+    let config = Arc::new(ServerConfig {
+        identity: ServerIdentity {
+            netbios_domain: m.account.netbios_domain.clone(),
+            netbios_computer: m.account.netbios_name.clone(),
+            dns_domain: m.dns_domain.clone(),
+            dns_computer: m.fqdn.clone(),
+        },
+        server_guid: [0x42; 16],
+        comment: "Adjoin test server".into(),
+        shares: vec![Share::disk("data", "team files", "/srv/data")],
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (config, pool) = (Arc::clone(&config), Arc::clone(&pool));
+            tokio::spawn(async move {
+                if let Err(e) = serve(stream, config, pool, TIMEOUT).await {
+                    eprintln!("server: {e}");
+                }
+            });
+        }
+    });
+    port
+}
+
+/// Lists the shares with Adjoin's client in `dialect`: NetrShareEnum level 1 over \srvsvc.
+async fn list_shares(
+    port: u16,
+    lab: &Lab,
+    dialect: Dialect,
+    password: &str,
+) -> Result<Vec<String>, String> {
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let mut client = SmbClient::connect_with(addr, "files", TIMEOUT, &[dialect])
+        .await
+        .map_err(|e| e.to_string())?;
+    client
+        .session_setup(SessionAuth::Ntlm {
+            user: "alice".into(),
+            domain: lab.netbios.clone(),
+            password: Zeroizing::new(password.into()),
+            workstation: "LISTER".into(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let pipe = NamedPipe::open(client, "srvsvc")
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut conn = Connection::bind(pipe, "srvsvc", SyntaxId::SRVSVC, BindAuth::None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let resp: NetrShareEnumResponse = conn
+        .call(
+            Opnum::NETR_SHARE_ENUM.value(),
+            &NetrShareEnumRequest::new(Some(r"\\files"), 1),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.into_transport()
+        .close()
+        .await
+        .map_err(|e| e.to_string())?;
+    let ShareEnumUnion::Level1(Some(container)) = resp.info_struct.share_info else {
+        return Err(format!("not a level-1 container: {resp:?}"));
+    };
+    Ok(container
+        .entries()
+        .iter()
+        .filter_map(|s| s.netname.as_ref().map(|n| n.0.clone()))
+        .collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ms_smb2_server_lists_its_shares_to_domain_users() {
+    let lab = Lab::get();
+    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "files.example.test");
+    let port = start(&lab, &m).await;
+
+    for dialect in [
+        Dialect::SMB202,
+        Dialect::SMB210,
+        Dialect::SMB300,
+        Dialect::SMB302,
+        Dialect::SMB311,
+    ] {
+        let shares = list_shares(port, &lab, dialect, &lab.password("alice"))
+            .await
+            .unwrap_or_else(|e| panic!("{dialect}: {e}"));
+        assert_eq!(shares, ["IPC$", "data"], "{dialect}");
+    }
+    let refused = list_shares(port, &lab, Dialect::SMB311, "not-alices-password").await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.contains("STATUS_LOGON_FAILURE")),
+        "{refused:?}"
+    );
+
+    // Samba's client, independently: SPNEGO/NTLMSSP session setup, IPC$, srvsvc.
+    let user = format!("{}\\alice%{}", lab.netbios, lab.password("alice"));
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("smbclient")
+            .args([
+                "-L",
+                "//127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "-m",
+                "SMB3",
+                "-U",
+                &user,
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "smbclient -L: {stdout}{}",
+        text(&out.stderr)
+    );
+    assert!(
+        stdout.contains("data") && stdout.contains("team files"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("IPC$"), "{stdout}");
+
+    let _ = lab.samba_tool(&["computer", "delete", &m.account.netbios_name]);
+}
