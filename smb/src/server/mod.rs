@@ -676,3 +676,117 @@ pub async fn serve(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::ClientCore;
+    use crate::proto::{EchoRequest, TreeConnectRequest};
+
+    fn config() -> Arc<ServerConfig> {
+        Arc::new(ServerConfig {
+            identity: ServerIdentity {
+                netbios_domain: "EXAMPLE".into(),
+                netbios_computer: "FILES".into(),
+                dns_domain: "example.test".into(),
+                dns_computer: "files.example.test".into(),
+            },
+            server_guid: [1; 16],
+            comment: String::new(),
+            shares: Vec::new(),
+        })
+    }
+
+    fn reply(step: Step) -> Vec<u8> {
+        match step {
+            Step::Reply(Some(bytes)) => bytes,
+            other => panic!("expected a reply, got {other:?}"),
+        }
+    }
+
+    fn status(msg: &[u8]) -> NtStatus {
+        ClientCore::read_header(msg).unwrap().status
+    }
+
+    fn negotiated(dialects: &[Dialect]) -> (ServerConnection, ClientCore) {
+        let mut server = ServerConnection::new(config());
+        let mut client = ClientCore::new();
+        let request = NegotiateRequest {
+            security_mode: SecurityMode::SIGNING_ENABLED,
+            dialects: dialects.to_vec(),
+            contexts: vec![NegotiateContext::PreauthIntegrity {
+                hash_algorithms: vec![HashAlgorithm::SHA512],
+                salt: vec![0; 32],
+            }],
+            ..NegotiateRequest::default()
+        };
+        let (id, msg) = client.request(0, &request).unwrap();
+        let out = reply(server.handle(&msg).unwrap());
+        let (header, resp) = client.response(out, id).unwrap().unwrap();
+        assert_eq!(header.status, NtStatus::SUCCESS);
+        let (_, resp) = NegotiateResponse::from_message(&resp).unwrap();
+        client.set_dialect(resp.dialect);
+        (server, client)
+    }
+
+    #[test]
+    fn negotiate_picks_the_highest_common_dialect_and_requires_signing() {
+        let (server, _) = negotiated(&[Dialect::SMB202, Dialect::SMB302]);
+        assert_eq!(server.dialect, Some(Dialect::SMB302));
+        let (server, _) = negotiated(&[Dialect::SMB210, Dialect::SMB311]);
+        assert_eq!(server.dialect, Some(Dialect::SMB311));
+    }
+
+    #[test]
+    fn requests_without_a_session_or_before_negotiate_are_refused() {
+        let mut fresh = ServerConnection::new(config());
+        let (_, echo) = ClientCore::new().request(0, &EchoRequest).unwrap();
+        assert!(fresh.handle(&echo).is_err(), "a request before NEGOTIATE");
+
+        let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+        let tree = TreeConnectRequest {
+            flags: 0,
+            path: r"\\files\IPC$".into(),
+        };
+        let (_, msg) = client.request(0, &tree).unwrap();
+        assert_eq!(
+            status(&reply(server.handle(&msg).unwrap())),
+            NtStatus::USER_SESSION_DELETED
+        );
+        // A session setup whose token is not SPNEGO/NTLMSSP is a logon failure.
+        let setup = SessionSetupRequest {
+            security_buffer: b"not a token".to_vec(),
+            ..SessionSetupRequest::default()
+        };
+        let (_, msg) = client.request(0, &setup).unwrap();
+        assert_eq!(
+            status(&reply(server.handle(&msg).unwrap())),
+            NtStatus::LOGON_FAILURE
+        );
+        // A second NEGOTIATE on the connection is refused.
+        let (_, msg) = client
+            .request(
+                0,
+                &NegotiateRequest {
+                    dialects: vec![Dialect::SMB311],
+                    ..NegotiateRequest::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(
+            status(&reply(server.handle(&msg).unwrap())),
+            NtStatus::ACCESS_DENIED
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_messages_never_panic(data in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600)) {
+            let mut fresh = ServerConnection::new(config());
+            let _ = fresh.handle(&data);
+            let (mut server, _) = negotiated(&[Dialect::SMB311]);
+            let _ = server.handle(&data);
+            let _ = server.resume_logon(Err("no DC".into()));
+        }
+    }
+}
