@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
 
 use adjoin_auth::keytab::{Keytab, KeytabEntry};
+use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
 use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member::{self, Membership};
@@ -249,6 +251,22 @@ impl Lab {
         args.extend_from_slice(extra);
         let out = run_tool(bin, registry, &args, &self.admin_password);
         assert!(out.status.success(), "join {fqdn}: {}", text(&out.stderr));
+    }
+
+    /// A service ticket for `spn`, obtained as `user` (with the lab password) from the
+    /// lab's KDC by Adjoin's own Kerberos client.
+    pub async fn service_ticket(&self, user: &str, spn: &PrincipalName) -> Credentials {
+        let kdc_addr = std::net::SocketAddr::new(self.dc.parse().expect("the DC's address"), 88);
+        let config = KdcConfig::new(vec![kdc_addr]);
+        let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, [user], self.realm.as_str());
+        let secret = ClientSecret::Password(zeroize::Zeroizing::new(self.password(user)));
+        let exchange = AsExchange::new(client, secret, AsOptions::default());
+        let tgt = kdc::initial_credentials(exchange, &config, &std::time::SystemTime::now)
+            .await
+            .unwrap_or_else(|e| panic!("a TGT for {user}: {e}"));
+        kdc::service_ticket(tgt, spn.clone(), &config, &std::time::SystemTime::now)
+            .await
+            .unwrap_or_else(|e| panic!("a ticket for {spn} as {user}: {e}"))
     }
 
     /// Discovery options that ask the lab's DNS.

@@ -1,29 +1,12 @@
 //! RFC 4120 3.2.3 AP-REQ acceptance with tickets the lab's KDC issued, decrypted with keys
 //! Samba itself exported (`samba-tool domain exportkeytab`), not keys Adjoin derived.
 
-use std::net::SocketAddr;
 use std::time::SystemTime;
 
 use adjoin_auth::crypto::{EncryptionType, KeyUsage};
 use adjoin_auth::krb::ap_req::{self, ApReqParts};
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AcceptError, Acceptor, AsExchange, AsOptions, ClientSecret, Credentials};
-use adjoin_auth::principal::PrincipalName;
+use adjoin_auth::krb::{AcceptError, Acceptor, Credentials};
 use adjoin_tests::Lab;
-use zeroize::Zeroizing;
-
-async fn service_ticket(lab: &Lab, user: &str, spn: &PrincipalName) -> Credentials {
-    let config = KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)]);
-    let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, [user], lab.realm.as_str());
-    let secret = ClientSecret::Password(Zeroizing::new(lab.password(user)));
-    let x = AsExchange::new(client, secret, AsOptions::default());
-    let tgt = kdc::initial_credentials(x, &config, &SystemTime::now)
-        .await
-        .unwrap();
-    kdc::service_ticket(tgt, spn.clone(), &config, &SystemTime::now)
-        .await
-        .unwrap()
-}
 
 fn ap_req(creds: &Credentials) -> Vec<u8> {
     ap_req::build(
@@ -40,7 +23,7 @@ async fn rfc4120_3_2_3_accepts_an_rc4_ticket_for_a_user_spn() {
     let lab = Lab::get();
     // AD issues RC4 tickets for accounts without msDS-SupportedEncryptionTypes.
     let (spn, keytab) = lab.service_account("accsvc", false);
-    let creds = service_ticket(&lab, "alice", &spn).await;
+    let creds = lab.service_ticket("alice", &spn).await;
     let mut acceptor = Acceptor::new(keytab);
     let a = acceptor.accept(&ap_req(&creds), SystemTime::now()).unwrap();
     assert_eq!(a.client.to_string(), format!("alice@{}", lab.realm));
@@ -55,7 +38,7 @@ async fn rfc4120_3_2_3_accepts_an_rc4_ticket_for_a_user_spn() {
 async fn rfc4120_3_2_3_accepts_an_aes_ticket_and_refuses_its_replay() {
     let lab = Lab::get();
     let (spn, keytab) = lab.service_account("accaes", true);
-    let creds = service_ticket(&lab, "bob", &spn).await;
+    let creds = lab.service_ticket("bob", &spn).await;
     let mut acceptor = Acceptor::new(keytab);
     let req = ap_req(&creds);
     let a = acceptor.accept(&req, SystemTime::now()).unwrap();
@@ -73,7 +56,7 @@ async fn a_ticket_for_another_service_has_no_key() {
     let lab = Lab::get();
     let (_, keytab) = lab.service_account("accaes", true);
     let (other, _) = lab.service_account("accsvc", false);
-    let creds = service_ticket(&lab, "alice", &other).await;
+    let creds = lab.service_ticket("alice", &other).await;
     let e = Acceptor::new(keytab)
         .accept(&ap_req(&creds), SystemTime::now())
         .unwrap_err();

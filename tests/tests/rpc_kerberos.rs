@@ -5,12 +5,11 @@
 //! are checked against the DC's database.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use adjoin_auth::crypto::Key;
 use adjoin_auth::gss::GssError;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
+use adjoin_auth::krb::Credentials;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_rpc::client::{BindAuth, ClientBinding, RpcError};
 use adjoin_rpc::fragment::Reassembler;
@@ -23,23 +22,12 @@ use adjoin_rpc::uuid::SyntaxId;
 use adjoin_tests::Lab;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use zeroize::Zeroizing;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// alice's service ticket for the DC, from the lab KDC through Adjoin's client: for
 /// `host/<dc>`, or with `machine_account` for the DC's account itself (`DC1$`).
 async fn alice_ticket(lab: &Lab, machine_account: bool) -> Credentials {
-    let config = KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)]);
-    let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, ["alice"], lab.realm.as_str());
-    let secret = ClientSecret::Password(Zeroizing::new(lab.password("alice")));
-    let tgt = kdc::initial_credentials(
-        AsExchange::new(client, secret, AsOptions::default()),
-        &config,
-        &SystemTime::now,
-    )
-    .await
-    .unwrap();
     let dc_name = lab.dc_name.to_ascii_lowercase();
     let spn = if machine_account {
         let host = dc_name.split('.').next().unwrap().to_ascii_uppercase();
@@ -56,9 +44,7 @@ async fn alice_ticket(lab: &Lab, machine_account: bool) -> Credentials {
             lab.realm.as_str(),
         )
     };
-    kdc::service_ticket(tgt, spn, &config, &SystemTime::now)
-        .await
-        .unwrap()
+    lab.service_ticket("alice", &spn).await
 }
 
 async fn alice_ticket_for_dc(lab: &Lab) -> Credentials {

@@ -4,10 +4,9 @@
 //! calls over the `lsarpc` pipe, which Samba answers only there (LsarGetUserName).
 
 use std::net::SocketAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
+use adjoin_auth::krb::Credentials;
 use adjoin_auth::ntlm::NtlmClient;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_rpc::client::BindAuth;
@@ -41,24 +40,12 @@ fn ntlm(lab: &Lab, user: &str, password: &str) -> SessionAuth {
 }
 
 async fn cifs_ticket(lab: &Lab, user: &str) -> Credentials {
-    let config = KdcConfig::new(vec![SocketAddr::new(lab.dc.parse().unwrap(), 88)]);
-    let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, [user], lab.realm.as_str());
-    let secret = ClientSecret::Password(Zeroizing::new(lab.password(user)));
-    let tgt = kdc::initial_credentials(
-        AsExchange::new(client, secret, AsOptions::default()),
-        &config,
-        &SystemTime::now,
-    )
-    .await
-    .unwrap();
     let spn = PrincipalName::new(
         PrincipalName::NT_SRV_INST,
         ["cifs", lab.dc_name.as_str()],
         lab.realm.as_str(),
     );
-    kdc::service_ticket(tgt, spn, &config, &SystemTime::now)
-        .await
-        .unwrap()
+    lab.service_ticket(user, &spn).await
 }
 
 /// Opens `lsarpc` on an authenticated client and asks LSA who the pipe's caller is.
