@@ -1,14 +1,19 @@
 //! MS-SMB2 server side, as far as IPC$: Adjoin's SMB server on a joined member, with
 //! session setup verified by the DC (NTLM pass-through over the member's secure channel),
 //! serving srvsvc on IPC$. Two independent clients list its shares: Samba's `smbclient -L`
-//! and Adjoin's own SMB client (in every dialect, signing checked both ways).
+//! and Adjoin's own SMB client (in every dialect, signing checked both ways). With the
+//! member's keytab the server also takes Kerberos: tickets for `cifs/<its name>` issued by
+//! the DC, from Adjoin's client and from `smbclient -k` with an MIT credential cache.
 
 use std::net::SocketAddr;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use adjoin_auth::keytab::Keytab;
+use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::ServerIdentity;
+use adjoin_auth::principal::PrincipalName;
 use adjoin_join::member::{self, Membership};
 use adjoin_rpc::client::BindAuth;
 use adjoin_rpc::netlogon::pool::LogonPool;
@@ -27,8 +32,9 @@ use zeroize::Zeroizing;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts the server for member `m` on a loopback port; returns the port.
-async fn start(lab: &Lab, m: &Membership) -> u16 {
+/// Starts the server for member `m` on a loopback port (Kerberos with `keytab`, if
+/// given); returns the port.
+async fn start(lab: &Lab, m: &Membership, keytab: Option<Keytab>) -> u16 {
     let (channel, _) = member::secure_channel(m, &lab.discover_options(), TIMEOUT)
         .await
         .unwrap();
@@ -43,6 +49,7 @@ async fn start(lab: &Lab, m: &Membership) -> u16 {
         server_guid: [0x42; 16],
         comment: "Adjoin test server".into(),
         shares: vec![Share::disk("data", "team files", "/srv/data")],
+        kerberos: keytab.map(|k| Arc::new(std::sync::Mutex::new(Acceptor::new(k)))),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -62,24 +69,34 @@ async fn start(lab: &Lab, m: &Membership) -> u16 {
     port
 }
 
-/// Lists the shares with Adjoin's client in `dialect`: NetrShareEnum level 1 over \srvsvc.
+/// Lists the shares as alice with `password` (NTLM), with Adjoin's client in `dialect`.
 async fn list_shares(
     port: u16,
     lab: &Lab,
     dialect: Dialect,
     password: &str,
 ) -> Result<Vec<String>, String> {
+    let auth = SessionAuth::Ntlm {
+        user: "alice".into(),
+        domain: lab.netbios.clone(),
+        password: Zeroizing::new(password.into()),
+        workstation: "LISTER".into(),
+    };
+    list_shares_as(port, dialect, auth).await
+}
+
+/// Lists the shares with Adjoin's client in `dialect`: NetrShareEnum level 1 over \srvsvc.
+async fn list_shares_as(
+    port: u16,
+    dialect: Dialect,
+    auth: SessionAuth,
+) -> Result<Vec<String>, String> {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let mut client = SmbClient::connect_with(addr, "files", TIMEOUT, &[dialect])
         .await
         .map_err(|e| e.to_string())?;
     client
-        .session_setup(SessionAuth::Ntlm {
-            user: "alice".into(),
-            domain: lab.netbios.clone(),
-            password: Zeroizing::new(password.into()),
-            workstation: "LISTER".into(),
-        })
+        .session_setup(auth)
         .await
         .map_err(|e| e.to_string())?;
     let pipe = NamedPipe::open(client, "srvsvc")
@@ -113,7 +130,7 @@ async fn list_shares(
 async fn ms_smb2_server_lists_its_shares_to_domain_users() {
     let lab = Lab::get();
     let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "files.example.test");
-    let port = start(&lab, &m).await;
+    let port = start(&lab, &m, None).await;
 
     for dialect in [
         Dialect::SMB202,
@@ -165,6 +182,90 @@ async fn ms_smb2_server_lists_its_shares_to_domain_users() {
         "{stdout}"
     );
     assert!(stdout.contains("IPC$"), "{stdout}");
+
+    let _ = lab.samba_tool(&["computer", "delete", &m.account.netbios_name]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ms_smb2_server_takes_kerberos_with_the_members_keytab() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let keytab_path = dir.path().join("krb5.keytab");
+    let reg = dir.path().join("registry.db");
+    let keytab_arg = keytab_path.to_str().unwrap();
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        "kfiles.example.test",
+        &["--keytab", keytab_arg],
+    );
+    let registry = adjoin_registry::Registry::open(&reg).unwrap();
+    let m = member::membership(&registry).unwrap();
+    let keytab = Keytab::parse(&std::fs::read(&keytab_path).unwrap()).unwrap();
+    let port = start(&lab, &m, Some(keytab)).await;
+
+    // Adjoin's client with a ticket for cifs/kfiles.example.test: the keytab holds host/
+    // keys only, which AD also encrypts cifs/ tickets with.
+    let spn = PrincipalName::new(
+        PrincipalName::NT_SRV_INST,
+        ["cifs", "kfiles.example.test"],
+        lab.realm.as_str(),
+    );
+    let creds = lab.service_ticket("bob", &spn).await;
+    let shares = list_shares_as(
+        port,
+        Dialect::SMB311,
+        SessionAuth::Kerberos(Box::new(creds)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(shares, ["IPC$", "data"]);
+
+    // smbclient -k with an MIT credential cache from kinit.
+    let ccache = dir.path().join("ccache");
+    let ccache_env = format!("FILE:{}", ccache.display());
+    let mut kinit = Command::new("kinit")
+        .arg(format!("alice@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", &ccache_env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = kinit.stdin.take().unwrap();
+        writeln!(stdin, "{}", lab.password("alice")).unwrap();
+    }
+    let kinit = kinit.wait_with_output().unwrap();
+    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
+    let (krb5_config, port_arg) = (lab.krb5_config.clone(), port.to_string());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("smbclient")
+            .args([
+                "-L",
+                "//kfiles.example.test",
+                "-I",
+                "127.0.0.1",
+                "-p",
+                &port_arg,
+            ])
+            .args(["-m", "SMB3", "--use-kerberos=required", "-N"])
+            .env("KRB5_CONFIG", krb5_config)
+            .env("KRB5CCNAME", ccache_env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "smbclient -k -L: {stdout}{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("team files"), "{stdout}");
 
     let _ = lab.samba_tool(&["computer", "delete", &m.account.netbios_name]);
 }

@@ -340,10 +340,16 @@ impl SpnegoNtlmFinish {
 }
 
 /// The security buffer of an SMB2 NEGOTIATE response (MS-SMB2 3.3.5.4, MS-SPNG 3.2.5.2):
-/// a NegTokenInit listing the mechanisms this acceptor takes, NTLMSSP here.
-pub fn ntlm_hints() -> Vec<u8> {
+/// a NegTokenInit listing the mechanisms this acceptor takes: Kerberos (both OIDs, as
+/// Windows lists them) when it has a keytab, then NTLMSSP.
+pub fn acceptor_hints(kerberos: bool) -> Vec<u8> {
+    let mut mech_types = Vec::new();
+    if kerberos {
+        mech_types.extend([oid(MS_KRB5), oid(KRB5)]);
+    }
+    mech_types.push(oid(NTLMSSP));
     frame_init(NegTokenInit {
-        mech_types: vec![oid(NTLMSSP)],
+        mech_types,
         req_flags: None,
         mech_token: None,
         mech_list_mic: None,
@@ -456,6 +462,13 @@ impl SpnegoNtlmPending {
         });
         Ok((session, out))
     }
+}
+
+/// Whether an initiator's first token offers Kerberos first (so [`accept`] takes it;
+/// otherwise it is for [`SpnegoNtlmAcceptor`]).
+pub fn offers_kerberos_first(token: &[u8]) -> bool {
+    matches!(parse(token), Ok(NegotiationToken::Init(init))
+        if init.mech_types.first().is_some_and(is_krb5))
 }
 
 /// Accepts an SPNEGO NegTokenInit carrying a Kerberos AP-REQ. Returns the context, the

@@ -276,19 +276,35 @@ impl Acceptor {
 
     /// The key for the ticket: same principal, the ticket's kvno (any if it names none),
     /// the ticket's etype.
+    ///
+    /// A ticket for another service class on one of this host's names (`cifs/files…`,
+    /// `http/files…`) takes the `host/` key when the keytab has no entry of its own: Active
+    /// Directory maps those classes onto HOST (sPNMappings, MS-ADTS 7.1.1.2.6) and encrypts
+    /// their tickets with the computer account's key, which `host/` entries hold. A class
+    /// registered on another account is encrypted with that account's key and still fails.
     fn service_key(
         &self,
         server: &PrincipalName,
         enc: &k::EncryptedData,
     ) -> Result<Key, AcceptError> {
         let etype = EncryptionType::new(enc.etype);
-        let entry = self
-            .keytab
-            .entries
-            .iter()
-            .filter(|e| e.principal.matches(server) && e.key.etype() == etype)
-            .filter(|e| enc.kvno.is_none_or(|v| v == e.kvno))
-            .max_by_key(|e| e.kvno);
+        let candidates = |name: &PrincipalName| {
+            self.keytab
+                .entries
+                .iter()
+                .filter(|e| e.principal.matches(name) && e.key.etype() == etype)
+                .filter(|e| enc.kvno.is_none_or(|v| v == e.kvno))
+                .max_by_key(|e| e.kvno)
+        };
+        let as_host = match server.components.as_slice() {
+            [class, host] if !class.eq_ignore_ascii_case("host") => Some(PrincipalName::new(
+                PrincipalName::NT_SRV_HST,
+                ["host", host.as_str()],
+                server.realm.as_str(),
+            )),
+            _ => None,
+        };
+        let entry = candidates(server).or_else(|| as_host.as_ref().and_then(candidates));
         let no_key = || AcceptError::NoKey {
             server: server.to_string(),
             kvno: enc.kvno.map_or_else(|| "?".into(), |v| v.to_string()),

@@ -1,9 +1,10 @@
 //! An SMB2/3 server for a domain member, as far as IPC$: NEGOTIATE (2.0.2 to 3.1.1, signing
-//! required), SESSION_SETUP through SPNEGO with NTLMSSP verified by the DC (pass-through
-//! over the NETLOGON secure channel), TREE_CONNECT to IPC$, and the srvsvc and wkssvc
+//! required), SESSION_SETUP through SPNEGO with Kerberos (the member's keytab) or NTLMSSP
+//! verified by the DC (pass-through over the NETLOGON secure channel), TREE_CONNECT to IPC$, and the srvsvc and wkssvc
 //! named pipes served by rpc's [`ServerBinding`](adjoin_rpc::server::ServerBinding) — what
-//! `smbclient -L`, `net view` and Explorer need to list a server's shares. Disk shares,
-//! Kerberos session setup and encryption are not served yet.
+//! `smbclient -L`, `net view` and Explorer need to list a server's shares. Session setup
+//! also takes Kerberos when the server has a keytab. Disk shares and encryption are not
+//! served yet.
 //!
 //! [`ServerConnection`] is the protocol core without I/O: messages in, messages out, and
 //! a [`Step::Logon`] when the DC must verify a logon; [`serve`] is its tokio driver.
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending};
+use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::{ServerIdentity, ServerNonces};
 use adjoin_rpc::codec::{Codec, Reader};
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
@@ -61,6 +63,9 @@ pub struct ServerConfig {
     pub comment: String,
     /// The shares srvsvc lists (IPC$ is always there).
     pub shares: Vec<Share>,
+    /// Kerberos: the acceptor over this member's keytab (shared by every connection, for
+    /// its replay cache); `None` offers NTLM only.
+    pub kerberos: Option<Arc<std::sync::Mutex<Acceptor>>>,
 }
 
 /// What the core needs next.
@@ -292,7 +297,7 @@ impl ServerConnection {
             max_write_size: MAX_IO,
             system_time: filetime_now(),
             server_start_time: 0,
-            security_buffer: spnego::ntlm_hints(),
+            security_buffer: spnego::acceptor_hints(self.config.kerberos.is_some()),
             contexts,
         };
         let out = self.reply(header, &resp, NtStatus::SUCCESS);
@@ -315,6 +320,13 @@ impl ServerConnection {
                 p.update(bytes);
             }
         };
+        if header.session_id == 0 && spnego::offers_kerberos_first(&req.security_buffer) {
+            return Ok(Step::Reply(Some(self.kerberos_setup(
+                header,
+                msg,
+                &req.security_buffer,
+            ))));
+        }
         if header.session_id == 0 {
             let nonces = ServerNonces {
                 server_challenge: random(),
@@ -390,6 +402,55 @@ impl ServerConnection {
             spnego,
         });
         Ok(Step::Logon(logon))
+    }
+
+    /// MS-SMB2 3.3.5.5 with Kerberos: one leg. The AP-REQ is checked against the keytab
+    /// (and its PAC's signatures), the session key is the context's, and the final
+    /// response carries the AP-REP, signed.
+    fn kerberos_setup(&mut self, header: &Header, msg: &[u8], token: &[u8]) -> Vec<u8> {
+        let Some(acceptor) = self.config.kerberos.clone() else {
+            return self.error(header, NtStatus::LOGON_FAILURE);
+        };
+        let accepted = {
+            let mut acceptor = acceptor.lock().unwrap_or_else(|p| p.into_inner());
+            spnego::accept(&mut acceptor, token, std::time::SystemTime::now())
+        };
+        let (ctx, reply, accepted) = match accepted {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::info!(error = %e, "Kerberos session setup refused");
+                return self.error(header, NtStatus::LOGON_FAILURE);
+            }
+        };
+        let dialect = self.dialect.unwrap_or_default();
+        let mut preauth = self.preauth.clone();
+        if dialect == Dialect::SMB311 {
+            preauth.update(msg);
+        }
+        let signer = Signer::derive(dialect, ctx.session_key().as_bytes(), &preauth);
+        let id = self.id();
+        tracing::info!(user = %accepted.client, session_id = id, "SMB session established (Kerberos)");
+        self.sessions.insert(
+            id,
+            Session {
+                auth: Auth::Valid(signer),
+                preauth,
+                trees: HashMap::new(),
+                opens: HashMap::new(),
+            },
+        );
+        let response_header = Header {
+            session_id: id,
+            ..header.clone()
+        };
+        self.reply(
+            &response_header,
+            &SessionSetupResponse {
+                session_flags: SessionFlags::empty(),
+                security_buffer: reply,
+            },
+            NtStatus::SUCCESS,
+        )
     }
 
     /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict.
@@ -694,6 +755,7 @@ mod tests {
             server_guid: [1; 16],
             comment: String::new(),
             shares: Vec::new(),
+            kerberos: None,
         })
     }
 

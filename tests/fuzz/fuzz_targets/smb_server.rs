@@ -28,6 +28,7 @@ fn config() -> Arc<ServerConfig> {
         server_guid: [1; 16],
         comment: String::new(),
         shares: Vec::new(),
+        kerberos: None,
     })
 }
 
