@@ -506,6 +506,41 @@ mod tests {
             .unwrap();
     }
 
+    /// A keytab with only `class/foo.example.test`, under the fixtures' service key.
+    fn keytab_of(class: &str, host: &str) -> crate::keytab::Keytab {
+        let mut kt = crate::keytab::Keytab::new();
+        let principal =
+            PrincipalName::new(PrincipalName::NT_SRV_HST, [class, host], "EXAMPLE.TEST");
+        kt.add(KeytabEntry::new(
+            principal,
+            3,
+            KeyBlock::from(&service_key()),
+            0,
+        ));
+        kt
+    }
+
+    #[test]
+    fn a_cifs_ticket_takes_the_host_key_of_the_same_host_only() {
+        let creds = credentials(1_000_000, None);
+        // The fixtures' ticket is for cifs/foo.example.test; the keytab has host/ only.
+        let mut acceptor = Acceptor::new(keytab_of("host", "foo.example.test"));
+        let a = acceptor
+            .accept(&ap_req(&creds, t(1_000_010)), t(1_000_011))
+            .unwrap();
+        assert_eq!(a.server.components, ["cifs", "foo.example.test"]);
+        // Another host's host/ key is no match, nor is another class's key.
+        for (class, host) in [("host", "bar.example.test"), ("http", "foo.example.test")] {
+            let e = Acceptor::new(keytab_of(class, host))
+                .accept(&ap_req(&creds, t(1_000_020)), t(1_000_021))
+                .unwrap_err();
+            assert!(
+                matches!(e, AcceptError::NoKey { .. }),
+                "{class}/{host}: {e}"
+            );
+        }
+    }
+
     #[test]
     fn clock_skew_beyond_five_minutes_is_refused() {
         let creds = credentials(1_000_000, None);
