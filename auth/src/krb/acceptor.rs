@@ -507,8 +507,8 @@ mod tests {
     }
 
     /// A keytab with only `class/foo.example.test`, under the fixtures' service key.
-    fn keytab_of(class: &str, host: &str) -> crate::keytab::Keytab {
-        let mut kt = crate::keytab::Keytab::new();
+    fn keytab_of(class: &str, host: &str) -> Keytab {
+        let mut kt = Keytab::new();
         let principal =
             PrincipalName::new(PrincipalName::NT_SRV_HST, [class, host], "EXAMPLE.TEST");
         kt.add(KeytabEntry::new(
