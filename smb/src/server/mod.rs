@@ -113,6 +113,51 @@ pub struct ServerConnection {
     sessions: HashMap<u64, Session>,
     next_id: u64,
     pending: Option<PendingLogon>,
+    window: CreditWindow,
+}
+
+/// MS-SMB2 3.3.1.1 the connection's CommandSequenceWindow: the message ids a client may
+/// use, each once; it grows by the credits granted.
+#[derive(Debug)]
+struct CreditWindow {
+    /// The lowest id not yet used.
+    low: u64,
+    /// One past the highest id granted.
+    high: u64,
+    /// Ids at or above `low` already used (out of order).
+    used: std::collections::BTreeSet<u64>,
+}
+
+/// Credits granted per response at most, and outstanding at most.
+const MAX_CREDITS: u16 = 64;
+const MAX_OUTSTANDING: u64 = 512;
+
+impl CreditWindow {
+    /// MS-SMB2 3.3.5.2.3: the ids `id..id+charge` must lie in the window and be unused.
+    fn consume(&mut self, id: u64, charge: u16) -> Result<(), SmbError> {
+        let charge = u64::from(charge.max(1));
+        let end = id.saturating_add(charge);
+        let fresh = (id..end).all(|i| !self.used.contains(&i));
+        if id < self.low || end > self.high || !fresh {
+            return Err(SmbError::Malformed {
+                what: "SMB2 request",
+                why: "a message id outside the credits granted, or used twice",
+            });
+        }
+        self.used.extend(id..end);
+        while self.used.remove(&self.low) {
+            self.low += 1;
+        }
+        Ok(())
+    }
+
+    /// Grants up to `asked` more ids (at least one, so the client can go on).
+    fn grant(&mut self, asked: u16) -> u16 {
+        let room = (self.low + MAX_OUTSTANDING).saturating_sub(self.high);
+        let granted = u64::from(asked.clamp(1, MAX_CREDITS)).min(room).max(1);
+        self.high += granted;
+        u16::try_from(granted).unwrap_or(1)
+    }
 }
 
 /// An error reply: the status, with the request's header.
@@ -135,6 +180,11 @@ impl ServerConnection {
             sessions: HashMap::new(),
             next_id: 1,
             pending: None,
+            window: CreditWindow {
+                low: 0,
+                high: 1,
+                used: std::collections::BTreeSet::new(),
+            },
         }
     }
 
@@ -147,6 +197,17 @@ impl ServerConnection {
     /// Handles one request message (one member of a compound).
     pub fn handle(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
         let header = Header::read(&mut Reader::new("SMB2 header", msg))?;
+        // CANCEL takes no credit (MS-SMB2 3.3.5.16); every other request spends its ids.
+        if header.command == Command::CANCEL {
+            return Ok(Step::Reply(None));
+        }
+        self.window
+            .consume(header.message_id, header.credit_charge)?;
+        let granted = self.window.grant(header.credits);
+        let header = Header {
+            credits: granted,
+            ..header
+        };
         if header.is_response() {
             return Err(SmbError::Malformed {
                 what: "SMB2 request",
@@ -206,7 +267,8 @@ impl ServerConnection {
             credit_charge: request.credit_charge,
             status,
             command: request.command,
-            credits: request.credits.clamp(1, 64),
+            // `handle` put the credits granted for this request in its header.
+            credits: request.credits,
             flags: HeaderFlags::SERVER_TO_REDIR,
             message_id: request.message_id,
             tree_id: request.tree_id,
@@ -839,6 +901,24 @@ mod tests {
             status(&reply(server.handle(&msg).unwrap())),
             NtStatus::ACCESS_DENIED
         );
+    }
+
+    #[test]
+    fn message_ids_must_be_granted_and_fresh() {
+        let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+        let (_, echo) = client.request(0, &EchoRequest).unwrap();
+        // Unauthenticated ECHO is answered (it needs no session)...
+        assert_eq!(
+            status(&reply(server.handle(&echo).unwrap())),
+            NtStatus::SUCCESS
+        );
+        // ...but the same message id again ends the connection, as does one never granted.
+        assert!(server.handle(&echo).is_err());
+        let far = Header {
+            message_id: 10_000,
+            ..Header::request(Command::ECHO)
+        };
+        assert!(server.handle(&EchoRequest.to_message(&far)).is_err());
     }
 
     proptest::proptest! {
