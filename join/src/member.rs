@@ -87,6 +87,28 @@ pub async fn secure_channel(
     Ok((channel, dc))
 }
 
+/// The membership in `registry` and a secure channel to a DC of its domain (not yet
+/// established: that happens on the first call), found with `dns_servers`, or the
+/// registry's `Join\DnsServers` when none are given.
+pub async fn open_channel(
+    registry: &Registry,
+    dns_servers: &[SocketAddr],
+    timeout: Duration,
+) -> Result<(Membership, SecureChannel, DomainController), String> {
+    let membership = membership(registry)?;
+    let dns_servers = if dns_servers.is_empty() {
+        registry_dns_servers(registry)?
+    } else {
+        dns_servers.to_vec()
+    };
+    let opts = DiscoverOptions {
+        dns_servers,
+        ..DiscoverOptions::default()
+    };
+    let (channel, dc) = secure_channel(&membership, &opts, timeout).await?;
+    Ok((membership, channel, dc))
+}
+
 /// A user's NTLM logon as this member's SMB server sees one: the user's side (an NTLMSSP
 /// client in SPNEGO) and the server's (the acceptor, with this member's names) run in
 /// memory. The DC verifies [`NtlmLogon::network_logon`]; [`NtlmLogon::complete`] then

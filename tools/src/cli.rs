@@ -16,6 +16,7 @@ pub(crate) fn init_logging(verbose: u8) {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ADJOIN_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),

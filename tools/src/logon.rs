@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use adjoin_join::discover::{DiscoverOptions, DomainController};
+use adjoin_join::discover::DomainController;
 use adjoin_join::member::{self, Membership, NtlmLogon};
 use adjoin_registry::Registry;
 use adjoin_rpc::ndr::{Sid, WideString};
@@ -63,21 +63,10 @@ async fn open_channel(
     let path = Registry::default_path();
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;
-    let membership = member::membership(&registry).map_err(|e| anyhow!(e))?;
-    let dns_servers = if args.dns_servers.is_empty() {
-        member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
-    } else {
-        args.dns_servers.clone()
-    };
-    let opts = DiscoverOptions {
-        dns_servers,
-        ..DiscoverOptions::default()
-    };
     let timeout = Duration::from_secs(args.timeout.clamp(1, 120));
-    let (channel, dc) = member::secure_channel(&membership, &opts, timeout)
+    member::open_channel(&registry, &args.dns_servers, timeout)
         .await
-        .map_err(|e| anyhow!(e))?;
-    Ok((membership, channel, dc))
+        .map_err(|e| anyhow!(e))
 }
 
 impl Session {
