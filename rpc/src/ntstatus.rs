@@ -42,6 +42,8 @@ open_enum! {
         NO_LOGON_SERVERS = 0xc000_005e => "no logon servers available (STATUS_NO_LOGON_SERVERS)",
         /// STATUS_NO_SUCH_DOMAIN.
         NO_SUCH_DOMAIN = 0xc000_00df => "no such domain (STATUS_NO_SUCH_DOMAIN)",
+        /// STATUS_INSUFFICIENT_RESOURCES.
+        INSUFFICIENT_RESOURCES = 0xc000_009a => "insufficient resources (STATUS_INSUFFICIENT_RESOURCES)",
         /// STATUS_NOT_SUPPORTED.
         NOT_SUPPORTED = 0xc000_00bb => "not supported (STATUS_NOT_SUPPORTED)",
         /// STATUS_INVALID_SERVER_STATE.

@@ -128,6 +128,12 @@ struct CreditWindow {
     used: std::collections::BTreeSet<u64>,
 }
 
+/// What one connection may hold at once: a client past these limits is refused with
+/// STATUS_INSUFFICIENT_RESOURCES rather than growing the server's memory.
+const MAX_SESSIONS: usize = 64;
+const MAX_TREES: usize = 64;
+const MAX_OPENS: usize = 1024;
+
 /// Credits granted per response at most, and outstanding at most.
 const MAX_CREDITS: u16 = 64;
 const MAX_OUTSTANDING: u64 = 512;
@@ -382,6 +388,11 @@ impl ServerConnection {
                 p.update(bytes);
             }
         };
+        if header.session_id == 0 && self.sessions.len() >= MAX_SESSIONS {
+            return Ok(Step::Reply(Some(
+                self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
+            )));
+        }
         if header.session_id == 0 && spnego::offers_kerberos_first(&req.security_buffer) {
             return Ok(Step::Reply(Some(self.kerberos_setup(
                 header,
@@ -587,7 +598,11 @@ impl ServerConnection {
             return Err(Refusal(NtStatus::BAD_NETWORK_NAME));
         }
         let id = u32::try_from(self.id()).unwrap_or(u32::MAX);
-        self.session(header)?.trees.insert(id, ());
+        let session = self.session(header)?;
+        if session.trees.len() >= MAX_TREES {
+            return Err(Refusal(NtStatus::INSUFFICIENT_RESOURCES));
+        }
+        session.trees.insert(id, ());
         let resp = TreeConnectResponse {
             share_type: TreeConnectResponse::PIPE,
             share_flags: 0,
@@ -632,7 +647,11 @@ impl ServerConnection {
             _ => return Err(Refusal(NtStatus::OBJECT_NAME_NOT_FOUND)),
         };
         let volatile = self.id();
-        self.tree(header)?
+        let session = self.tree(header)?;
+        if session.opens.len() >= MAX_OPENS {
+            return Err(Refusal(NtStatus::INSUFFICIENT_RESOURCES));
+        }
+        session
             .opens
             .insert(volatile, PipeOpen::new(service, &name));
         let resp = CreateResponse {
@@ -901,6 +920,31 @@ mod tests {
             status(&reply(server.handle(&msg).unwrap())),
             NtStatus::ACCESS_DENIED
         );
+    }
+
+    #[test]
+    fn a_connection_holds_a_bounded_number_of_sessions() {
+        let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+        let (ntlm, negotiate) =
+            adjoin_auth::ntlm::NtlmClient::new("alice", "EXAMPLE", "pw", "WS").unwrap();
+        let (_, init) = spnego::SpnegoNtlmInitiator::start(ntlm, negotiate);
+        let setup = SessionSetupRequest {
+            security_buffer: init,
+            ..SessionSetupRequest::default()
+        };
+        let mut statuses = Vec::new();
+        for _ in 0..MAX_SESSIONS + 1 {
+            let (id, msg) = client.request(0, &setup).unwrap();
+            let out = reply(server.handle(&msg).unwrap());
+            statuses.push(status(&out));
+            client.response(out, id).unwrap();
+        }
+        assert!(
+            statuses[..MAX_SESSIONS]
+                .iter()
+                .all(|s| *s == NtStatus::MORE_PROCESSING_REQUIRED)
+        );
+        assert_eq!(statuses[MAX_SESSIONS], NtStatus::INSUFFICIENT_RESOURCES);
     }
 
     #[test]

@@ -7,6 +7,10 @@ use std::collections::VecDeque;
 use adjoin_rpc::server::{ServerBinding, Service};
 use adjoin_rpc::transport::FragmentBuffer;
 
+/// Reply bytes a pipe holds for a client that writes without reading; past this the
+/// pipe is broken rather than the server's memory grown.
+const MAX_PENDING: usize = 1 << 20;
+
 /// One open of a pipe.
 #[derive(Debug)]
 pub(super) struct PipeOpen {
@@ -31,7 +35,12 @@ impl PipeOpen {
         loop {
             match self.incoming.pop() {
                 Ok(Some(fragment)) => match self.binding.handle_fragment(&fragment) {
-                    Ok(replies) => self.outgoing.extend(replies),
+                    Ok(replies) => {
+                        self.outgoing.extend(replies);
+                        if self.outgoing.iter().map(Vec::len).sum::<usize>() > MAX_PENDING {
+                            return false;
+                        }
+                    }
                     Err(e) => {
                         tracing::debug!(error = %e, "RPC on a pipe failed");
                         return false;
