@@ -797,10 +797,11 @@ pub async fn serve(
             Ok(Ok(_)) => {}
         }
         let mut payload = vec![0; frame_len(prefix)?];
-        stream
-            .read_exact(&mut payload)
-            .await
-            .map_err(|e| io("reading from", e))?;
+        match tokio::time::timeout(idle, stream.read_exact(&mut payload)).await {
+            Err(_) => return Err(SmbError::Timeout(format!("{peer} stopped mid-message"))),
+            Ok(Err(e)) => return Err(io("reading from", e)),
+            Ok(Ok(_)) => {}
+        }
         for msg in split_compound(&payload)? {
             let reply = match core.handle(msg)? {
                 Step::Reply(reply) => reply,

@@ -26,6 +26,9 @@ use anyhow::{Context, anyhow};
 use clap::Parser;
 use tokio::net::TcpListener;
 
+/// Client connections served at once.
+const MAX_CONNECTIONS: usize = 1024;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "adjoind",
@@ -122,7 +125,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         kerberos = kerberos.is_some(),
         "serving SMB"
     );
+    // Connections served at once; more wait in the listen backlog.
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
+        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            return Ok(());
+        };
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
@@ -135,6 +143,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             if let Err(e) = serve(stream, config, pool, timeout).await {
                 tracing::info!(%peer, error = %e, "connection ended");
             }
+            drop(slot);
         });
     }
 }
