@@ -52,6 +52,10 @@ const DIALECTS: [Dialect; 5] = [
 /// The largest read, write or transaction announced (one credit's worth).
 const MAX_IO: u32 = 65536;
 
+/// The largest message (or compound) accepted from a client: a 64 KiB write and its
+/// headers, with room for a compound of a few small requests.
+const MAX_MESSAGE_IN: usize = 256 * 1024;
+
 /// Who this server is and what it offers.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -796,7 +800,13 @@ pub async fn serve(
             Ok(Err(e)) => return Err(io("reading from", e)),
             Ok(Ok(_)) => {}
         }
-        let mut payload = vec![0; frame_len(prefix)?];
+        // The server announced 64 KiB reads, writes and transactions: a message much larger
+        // than that is not a conforming client's, and is not buffered.
+        let len = frame_len(prefix)?;
+        if len > MAX_MESSAGE_IN {
+            return Err(SmbError::TooLarge { len });
+        }
+        let mut payload = vec![0; len];
         match tokio::time::timeout(idle, stream.read_exact(&mut payload)).await {
             Err(_) => return Err(SmbError::Timeout(format!("{peer} stopped mid-message"))),
             Ok(Err(e)) => return Err(io("reading from", e)),
