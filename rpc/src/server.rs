@@ -73,6 +73,7 @@ pub struct ServerBinding {
     max_xmit: u16,
     assoc_group_id: u32,
     endpoint: String,
+    max_request: usize,
     bound: bool,
     reassembling: Option<Reassembler>,
 }
@@ -98,9 +99,17 @@ impl ServerBinding {
             max_xmit: MAX_FRAG,
             assoc_group_id,
             endpoint: endpoint.to_owned(),
+            max_request: MAX_REQUEST,
             bound: false,
             reassembling: None,
         }
+    }
+
+    /// Caps a request's reassembled stub at `limit` bytes (default [`MAX_REQUEST`]): what
+    /// one call may make the server hold.
+    pub fn with_max_request(mut self, limit: usize) -> Self {
+        self.max_request = limit;
+        self
     }
 
     /// Handles one received fragment; returns the fragments to send back (none while
@@ -218,7 +227,7 @@ impl ServerBinding {
         let call_id = pdu.call_id;
         let reassembler = self
             .reassembling
-            .get_or_insert_with(|| Reassembler::new(call_id, MAX_REQUEST));
+            .get_or_insert_with(|| Reassembler::new(call_id, self.max_request));
         let Some(whole) = reassembler.push(pdu)? else {
             return Ok(None);
         };

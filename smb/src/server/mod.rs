@@ -19,6 +19,7 @@ use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending};
 use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::{ServerIdentity, ServerNonces};
 use adjoin_rpc::codec::{Codec, Reader};
+use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_rpc::ntstatus::NtStatus;
@@ -35,8 +36,8 @@ use crate::proto::{
     FileId, HashAlgorithm, Header, HeaderFlags, IoctlRequest, IoctlResponse, LogoffResponse,
     NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode,
     SessionFlags, SessionSetupRequest, SessionSetupResponse, TreeConnectRequest,
-    TreeConnectResponse, TreeDisconnectResponse, ValidateNegotiateInfoResponse, WriteRequest,
-    WriteResponse, frame, frame_len, split_compound,
+    TreeConnectResponse, TreeDisconnectResponse, ValidateNegotiateInfoRequest,
+    ValidateNegotiateInfoResponse, WriteRequest, WriteResponse, frame, frame_len, split_compound,
 };
 use crate::signing::{PreauthHash, Signer};
 
@@ -134,9 +135,9 @@ struct CreditWindow {
 
 /// What one connection may hold at once: a client past these limits is refused with
 /// STATUS_INSUFFICIENT_RESOURCES rather than growing the server's memory.
-const MAX_SESSIONS: usize = 64;
-const MAX_TREES: usize = 64;
-const MAX_OPENS: usize = 1024;
+const MAX_SESSIONS: usize = 16;
+const MAX_TREES: usize = 16;
+const MAX_OPENS: usize = 64;
 
 /// Credits granted per response at most, and outstanding at most.
 const MAX_CREDITS: u16 = 64;
@@ -147,8 +148,7 @@ impl CreditWindow {
     fn consume(&mut self, id: u64, charge: u16) -> Result<(), SmbError> {
         let charge = u64::from(charge.max(1));
         let end = id.saturating_add(charge);
-        let fresh = (id..end).all(|i| !self.used.contains(&i));
-        if id < self.low || end > self.high || !fresh {
+        if id < self.low || end > self.high || (id..end).any(|i| self.used.contains(&i)) {
             return Err(SmbError::Malformed {
                 what: "SMB2 request",
                 why: "a message id outside the credits granted, or used twice",
@@ -173,8 +173,14 @@ impl CreditWindow {
 /// An error reply: the status, with the request's header.
 struct Refusal(NtStatus);
 
+impl Refusal {
+    /// Not a reply: the connection is dropped (MS-SMB2's "terminate the connection").
+    const DISCONNECT: Self = Self(NtStatus::new(u32::MAX));
+}
+
 impl From<SmbError> for Refusal {
-    fn from(_: SmbError) -> Self {
+    fn from(e: SmbError) -> Self {
+        tracing::debug!(error = %e, "a request that does not decode");
         Self(NtStatus::INVALID_PARAMETER)
     }
 }
@@ -247,8 +253,14 @@ impl ServerConnection {
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
             _ => Err(Refusal(NtStatus::NOT_SUPPORTED)),
         };
-        let bytes = reply.unwrap_or_else(|r| self.error(&header, r.0));
-        Ok(Step::Reply(Some(bytes)))
+        match reply {
+            Ok(bytes) => Ok(Step::Reply(Some(bytes))),
+            Err(r) if r.0 == Refusal::DISCONNECT.0 => Err(SmbError::Malformed {
+                what: "SMB2 request",
+                why: "a request MS-SMB2 answers by dropping the connection",
+            }),
+            Err(r) => Ok(Step::Reply(Some(self.error(&header, r.0)))),
+        }
     }
 
     /// MS-SMB2 3.3.5.2.4: once a session signs, its requests must be signed and verify.
@@ -335,8 +347,13 @@ impl ServerConnection {
 
     /// MS-SMB2 3.3.5.4.
     fn negotiate(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        // MS-SMB2 3.3.5.4: a second NEGOTIATE ends the connection; 3.3.5.2.4: a signed one
+        // is invalid.
         if self.dialect.is_some() {
-            return Err(Refusal(NtStatus::ACCESS_DENIED));
+            return Err(Refusal::DISCONNECT);
+        }
+        if header.flags.contains(HeaderFlags::SIGNED) {
+            return Err(Refusal(NtStatus::INVALID_PARAMETER));
         }
         let (_, req) = NegotiateRequest::from_message(msg)?;
         let dialect = DIALECTS
@@ -405,9 +422,10 @@ impl ServerConnection {
             ))));
         }
         if header.session_id == 0 {
-            let nonces = ServerNonces {
-                server_challenge: random(),
-                timestamp: filetime_now(),
+            let Ok(nonces) = ServerNonces::fresh() else {
+                return Ok(Step::Reply(Some(
+                    self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
+                )));
             };
             let accepted =
                 SpnegoNtlmAcceptor::accept(&req.security_buffer, &self.config.identity, nonces);
@@ -558,8 +576,23 @@ impl ServerConnection {
                 return self.error(&header, NtStatus::NO_LOGON_SERVERS);
             }
         };
-        let Ok((ntlm, token)) = spnego.complete(&info.user_session_key) else {
+        // A guest logon, or one without a session key, would give a signed session whose
+        // key anyone can compute: refused, as Windows refuses guest when signing is required.
+        if info.user_flags.contains(UserFlags::GUEST) || info.user_session_key == [0; 16] {
+            tracing::warn!(
+                user = %info.effective_name.as_str(),
+                "the DC accepted a logon as guest or without a session key; refused"
+            );
             return self.error(&header, NtStatus::LOGON_FAILURE);
+        }
+        let (ntlm, token) = match spnego.complete(&info.user_session_key) {
+            Ok(done) => done,
+            Err(e) => {
+                // The DC said yes but the client's MIC does not verify under its key:
+                // tampering, or a key the DC and the client do not share.
+                tracing::warn!(error = %e, "the session key does not agree with the client's MIC");
+                return self.error(&header, NtStatus::LOGON_FAILURE);
+            }
         };
         let dialect = self.dialect.unwrap_or_default();
         let signer = Signer::derive(
@@ -741,8 +774,11 @@ impl ServerConnection {
                 Ok(self.reply(header, &resp, status))
             }
             // MS-SMB2 3.3.5.15.12: the signed answer a 3.0.x client checks.
-            FSCTL_VALIDATE_NEGOTIATE_INFO if self.dialect != Some(Dialect::SMB311) => {
+            FSCTL_VALIDATE_NEGOTIATE_INFO => {
                 self.session(header)?;
+                if !self.validate_negotiate(&req) {
+                    return Err(Refusal::DISCONNECT);
+                }
                 let info = ValidateNegotiateInfoResponse {
                     capabilities: Capabilities::empty(),
                     guid: self.config.server_guid,
@@ -758,6 +794,29 @@ impl ServerConnection {
             }
             _ => Err(Refusal(NtStatus::INVALID_DEVICE_REQUEST)),
         }
+    }
+}
+
+impl ServerConnection {
+    /// MS-SMB2 3.3.5.15.12: the request must repeat this client's NEGOTIATE exactly (its
+    /// dialects leading to the same choice) on a 3.0.x connection, with room for the answer.
+    fn validate_negotiate(&self, req: &IoctlRequest) -> bool {
+        let (Some(dialect), Some(client)) = (self.dialect, &self.client) else {
+            return false;
+        };
+        let Ok(info) =
+            ValidateNegotiateInfoRequest::read_bytes("VALIDATE_NEGOTIATE_INFO", &req.input)
+        else {
+            return false;
+        };
+        let chosen = DIALECTS.iter().rev().find(|d| info.dialects.contains(d));
+        dialect != Dialect::SMB311
+            && req.max_output_response >= 24
+            && info.guid == client.client_guid
+            && info.security_mode == client.security_mode
+            && info.capabilities == client.capabilities
+            && info.dialects == client.dialects
+            && chosen == Some(&dialect)
     }
 }
 
@@ -927,9 +986,9 @@ mod tests {
                 },
             )
             .unwrap();
-        assert_eq!(
-            status(&reply(server.handle(&msg).unwrap())),
-            NtStatus::ACCESS_DENIED
+        assert!(
+            server.handle(&msg).is_err(),
+            "a second NEGOTIATE drops the connection"
         );
     }
 
@@ -956,6 +1015,57 @@ mod tests {
                 .all(|s| *s == NtStatus::MORE_PROCESSING_REQUIRED)
         );
         assert_eq!(statuses[MAX_SESSIONS], NtStatus::INSUFFICIENT_RESOURCES);
+    }
+
+    /// A session set up to the point where the DC must answer (NTLM, second leg).
+    fn awaiting_the_dc() -> ServerConnection {
+        let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+        let (ntlm, negotiate) =
+            adjoin_auth::ntlm::NtlmClient::new("alice", "EXAMPLE", "pw", "WS").unwrap();
+        let (initiator, init) = spnego::SpnegoNtlmInitiator::start(ntlm, negotiate);
+        let first = SessionSetupRequest {
+            security_buffer: init,
+            ..SessionSetupRequest::default()
+        };
+        let (id, msg) = client.request(0, &first).unwrap();
+        let (header, out) = client
+            .response(reply(server.handle(&msg).unwrap()), id)
+            .unwrap()
+            .unwrap();
+        let (_, resp) = SessionSetupResponse::from_message(&out).unwrap();
+        let nonces = adjoin_auth::ntlm::ClientNonces::fresh().unwrap();
+        let (_, token) = initiator.step(&resp.security_buffer, &nonces).unwrap();
+        client.session_id = header.session_id;
+        let second = SessionSetupRequest {
+            security_buffer: token,
+            ..SessionSetupRequest::default()
+        };
+        let (_, msg) = client.request(0, &second).unwrap();
+        assert!(matches!(server.handle(&msg).unwrap(), Step::Logon(_)));
+        server
+    }
+
+    #[test]
+    fn guest_logons_and_logons_without_a_key_are_refused() {
+        use adjoin_rpc::netlogon::ValidationSamInfo2;
+        let guest = ValidationSamInfo2 {
+            user_flags: UserFlags::GUEST,
+            user_session_key: [7; 16],
+            ..ValidationSamInfo2::default()
+        };
+        let keyless = ValidationSamInfo2::default();
+        for info in [guest, keyless] {
+            let mut server = awaiting_the_dc();
+            let out = server.resume_logon(Ok(LogonOutcome::Success(Box::new(info))));
+            assert_eq!(status(&out), NtStatus::LOGON_FAILURE);
+        }
+        // The DC's refusals: a wrong password is a logon failure, an unreachable DC says so.
+        let mut server = awaiting_the_dc();
+        let out = server.resume_logon(Ok(LogonOutcome::Refused(NtStatus::WRONG_PASSWORD)));
+        assert_eq!(status(&out), NtStatus::LOGON_FAILURE);
+        let mut server = awaiting_the_dc();
+        let out = server.resume_logon(Err("no DC".into()));
+        assert_eq!(status(&out), NtStatus::NO_LOGON_SERVERS);
     }
 
     #[test]

@@ -9,7 +9,11 @@ use adjoin_rpc::transport::FragmentBuffer;
 
 /// Reply bytes a pipe holds for a client that writes without reading; past this the
 /// pipe is broken rather than the server's memory grown.
-const MAX_PENDING: usize = 1 << 20;
+const MAX_PENDING: usize = 256 * 1024;
+
+/// The largest RPC request a pipe reassembles (srvsvc and wkssvc requests are a few
+/// hundred bytes).
+const MAX_REQUEST: usize = 64 * 1024;
 
 /// One open of a pipe.
 #[derive(Debug)]
@@ -22,7 +26,8 @@ pub(super) struct PipeOpen {
 impl PipeOpen {
     pub(super) fn new(service: Box<dyn Service>, name: &str) -> Self {
         Self {
-            binding: ServerBinding::new(vec![service], 0x12345, &format!(r"\PIPE\{name}")),
+            binding: ServerBinding::new(vec![service], 0x12345, &format!(r"\PIPE\{name}"))
+                .with_max_request(MAX_REQUEST),
             incoming: FragmentBuffer::default(),
             outgoing: VecDeque::new(),
         }
