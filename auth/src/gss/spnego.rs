@@ -325,17 +325,15 @@ impl SpnegoNtlmFinish {
                 ),
             });
         }
-        if let Some(mic) = &resp.mech_list_mic {
-            self.session
-                .verify(&mech_list_der(&[oid(NTLMSSP)]), mic)
-                .map_err(|_| GssError::BadSignature)?;
-        }
-        Ok(self.session)
-    }
-
-    /// The NTLM session, when the acceptor sends no final token.
-    pub fn into_session(self) -> NtlmSession {
+        // This side always sends a mechListMIC, so the acceptor must answer with its own
+        // (MS-SPNG 3.1.5.1), or a downgrade of the mechanism list would go unnoticed.
+        let mic = resp.mech_list_mic.ok_or(GssError::Malformed {
+            reason: "the acceptor's last token lacks its mechListMIC".into(),
+        })?;
         self.session
+            .verify(&mech_list_der(&[oid(NTLMSSP)]), &mic)
+            .map_err(|_| GssError::BadSignature)?;
+        Ok(self.session)
     }
 }
 
@@ -443,15 +441,23 @@ impl SpnegoNtlmPending {
     /// Finishes with the SessionBaseKey the DC returned: the NTLM session and the last
     /// token for the initiator.
     pub fn complete(self, session_base_key: &[u8; 16]) -> Result<(NtlmSession, Vec<u8>), GssError> {
+        let mic_expected = self.logon.mic_expected();
         let mut session = self
             .logon
             .complete(session_base_key)
             .map_err(ntlm_failure)?;
-        // MS-SPNG 3.2.5.1: the initiator's mechListMIC, when sent, must verify.
-        if let Some(mic) = &self.client_mic {
-            session
+        // MS-SPNG 3.2.5.1: the initiator's mechListMIC must verify, and must be there when
+        // its AUTHENTICATE_MESSAGE carries NTLM's MIC (a client that sends one sends both).
+        match &self.client_mic {
+            Some(mic) => session
                 .verify(&self.mech_types_der, mic)
-                .map_err(|_| GssError::BadSignature)?;
+                .map_err(|_| GssError::BadSignature)?,
+            None if mic_expected => {
+                return Err(GssError::Malformed {
+                    reason: "the initiator's NTLM MIC came without an SPNEGO mechListMIC".into(),
+                });
+            }
+            None => {}
         }
         let mic = session.sign(&self.mech_types_der);
         let out = resp_token(NegTokenResp {

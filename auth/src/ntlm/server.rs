@@ -175,6 +175,12 @@ impl core::fmt::Debug for PendingLogon {
 }
 
 impl PendingLogon {
+    /// Whether the client said its AUTHENTICATE_MESSAGE carries a MIC (MsvAvFlags): then
+    /// SPNEGO must carry a mechListMIC too (MS-SPNG 3.1.5.1).
+    pub fn mic_expected(&self) -> bool {
+        self.mic_expected
+    }
+
     /// Finishes the exchange with the SessionBaseKey the DC returned for this logon
     /// (NETLOGON's UserSessionKey): derives the ExportedSessionKey (MS-NLMP 3.2.5.1.2,
     /// KXKEY is the SessionBaseKey for NTLMv2), checks the MIC when the client said it

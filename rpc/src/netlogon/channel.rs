@@ -163,12 +163,27 @@ impl core::fmt::Debug for NetworkLogon {
 }
 
 /// The DC's verdict on a logon.
-#[derive(Debug)]
 pub enum LogonOutcome {
-    /// Authenticated: the validation information.
+    /// Authenticated: the validation information (its UserSessionKey decrypted: a
+    /// secret, kept out of `Debug`).
     Success(Box<ValidationSamInfo2>),
     /// Refused with this status (wrong password, disabled, ...).
     Refused(NtStatus),
+}
+
+impl core::fmt::Debug for LogonOutcome {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Success(info) => f
+                .debug_struct("Success")
+                .field("user", &info.effective_name.as_str())
+                .field("domain", &info.logon_domain_name.as_str())
+                .field("rid", &info.user_id)
+                .field("user_flags", &info.user_flags)
+                .finish_non_exhaustive(),
+            Self::Refused(status) => f.debug_tuple("Refused").field(status).finish(),
+        }
+    }
 }
 
 struct Established {

@@ -235,13 +235,9 @@ impl SmbClient {
         if status != NtStatus::SUCCESS {
             return Err(SmbError::Auth(format!("NTLM: unexpected {status}")));
         }
-        let session = if last.security_buffer.is_empty() {
-            finish.into_session()
-        } else {
-            finish
-                .finish(&last.security_buffer)
-                .map_err(|e| SmbError::Auth(e.to_string()))?
-        };
+        let session = finish
+            .finish(&last.security_buffer)
+            .map_err(|e| SmbError::Auth(e.to_string()))?;
         self.establish(setup, session.exported_session_key().as_bytes(), last)
     }
 

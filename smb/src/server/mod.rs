@@ -53,6 +53,9 @@ const DIALECTS: [Dialect; 5] = [
 /// The largest read, write or transaction announced (one credit's worth).
 const MAX_IO: u32 = 65536;
 
+/// How long a connection may stay without an authenticated session.
+const AUTH_DEADLINE: Duration = Duration::from_secs(60);
+
 /// The largest message (or compound) accepted from a client: a 64 KiB write and its
 /// headers, with room for a compound of a few small requests.
 const MAX_MESSAGE_IN: usize = 256 * 1024;
@@ -202,6 +205,13 @@ impl ServerConnection {
                 used: std::collections::BTreeSet::new(),
             },
         }
+    }
+
+    /// Whether a session on this connection has authenticated.
+    pub fn authenticated(&self) -> bool {
+        self.sessions
+            .values()
+            .any(|s| matches!(s.auth, Auth::Valid(_)))
     }
 
     fn id(&mut self) -> u64 {
@@ -851,7 +861,13 @@ pub async fn serve(
         error,
     };
     let mut core = ServerConnection::new(config);
+    // A connection that has not logged anyone on within this time is dropped, so idle
+    // unauthenticated clients cannot hold the daemon's connection slots.
+    let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
     loop {
+        if !core.authenticated() && tokio::time::Instant::now() > deadline {
+            return Err(SmbError::Timeout(format!("{peer} did not log on")));
+        }
         let mut prefix = [0u8; 4];
         match tokio::time::timeout(idle, stream.read_exact(&mut prefix)).await {
             Err(_) => return Ok(()),
