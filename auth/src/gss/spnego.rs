@@ -363,6 +363,17 @@ pub fn acceptor_hints(kerberos: bool) -> Vec<u8> {
 pub struct SpnegoNtlmAcceptor {
     server: NtlmServer,
     mech_types_der: Vec<u8>,
+    /// NTLMSSP was not the initiator's first choice: the mechListMIC is then mandatory
+    /// (RFC 4178 5).
+    mic_required: bool,
+}
+
+/// NTLMSSP chosen from an initiator's list where it was not first (RFC 4178 3.2 c): the
+/// acceptor answered with `supportedMech` NTLMSSP and no token, and waits for the
+/// NEGOTIATE_MESSAGE in the initiator's next NegTokenResp.
+#[derive(Debug)]
+pub struct SpnegoNtlmSelected {
+    mech_types_der: Vec<u8>,
 }
 
 /// The acceptor waiting for the DC to verify the AUTHENTICATE_MESSAGE.
@@ -371,6 +382,64 @@ pub struct SpnegoNtlmPending {
     logon: PendingLogon,
     mech_types_der: Vec<u8>,
     client_mic: Option<Vec<u8>>,
+    mic_required: bool,
+}
+
+impl SpnegoNtlmSelected {
+    /// Chooses NTLMSSP from a NegTokenInit that offers it, but not first (or without its
+    /// token): the NegTokenResp to send is accept-incomplete with `supportedMech` NTLMSSP.
+    pub fn select(token: &[u8]) -> Result<(Self, Vec<u8>), GssError> {
+        let NegotiationToken::Init(init) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "the first SPNEGO token must be a NegTokenInit".into(),
+            });
+        };
+        if !init.mech_types.iter().any(|m| m.as_ref() == NTLMSSP) {
+            return Err(GssError::WrongMechanism);
+        }
+        let resp = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: Some(oid(NTLMSSP)),
+            response_token: None,
+            mech_list_mic: None,
+        });
+        let me = Self {
+            mech_types_der: mech_list_der(&init.mech_types),
+        };
+        Ok((me, resp))
+    }
+
+    /// Reads the initiator's NegTokenResp with the NEGOTIATE_MESSAGE; answers with the
+    /// CHALLENGE_MESSAGE.
+    pub fn negotiate(
+        self,
+        token: &[u8],
+        identity: &ServerIdentity,
+        nonces: ServerNonces,
+    ) -> Result<(SpnegoNtlmAcceptor, Vec<u8>), GssError> {
+        let NegotiationToken::Resp(resp) = parse(token)? else {
+            return Err(GssError::Malformed {
+                reason: "NegTokenInit where a NegTokenResp was expected".into(),
+            });
+        };
+        let negotiate = resp.response_token.ok_or(GssError::Malformed {
+            reason: "no NTLM NEGOTIATE_MESSAGE after NTLMSSP was selected".into(),
+        })?;
+        let (server, challenge) =
+            NtlmServer::challenge(&negotiate, identity, nonces).map_err(ntlm_failure)?;
+        let out = resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptIncomplete),
+            supported_mech: None,
+            response_token: Some(challenge.into()),
+            mech_list_mic: None,
+        });
+        let acceptor = SpnegoNtlmAcceptor {
+            server,
+            mech_types_der: self.mech_types_der,
+            mic_required: true,
+        };
+        Ok((acceptor, out))
+    }
 }
 
 impl SpnegoNtlmAcceptor {
@@ -406,6 +475,7 @@ impl SpnegoNtlmAcceptor {
         let me = Self {
             server,
             mech_types_der: mech_list_der(&init.mech_types),
+            mic_required: false,
         };
         Ok((me, resp))
     }
@@ -428,6 +498,7 @@ impl SpnegoNtlmAcceptor {
             logon,
             mech_types_der: self.mech_types_der,
             client_mic: resp.mech_list_mic.map(|m| m.to_vec()),
+            mic_required: self.mic_required,
         })
     }
 }
@@ -441,7 +512,7 @@ impl SpnegoNtlmPending {
     /// Finishes with the SessionBaseKey the DC returned: the NTLM session and the last
     /// token for the initiator.
     pub fn complete(self, session_base_key: &[u8; 16]) -> Result<(NtlmSession, Vec<u8>), GssError> {
-        let mic_expected = self.logon.mic_expected();
+        let mic_expected = self.logon.mic_expected() || self.mic_required;
         let mut session = self
             .logon
             .complete(session_base_key)
@@ -454,7 +525,8 @@ impl SpnegoNtlmPending {
                 .map_err(|_| GssError::BadSignature)?,
             None if mic_expected => {
                 return Err(GssError::Malformed {
-                    reason: "the initiator's NTLM MIC came without an SPNEGO mechListMIC".into(),
+                    reason: "no SPNEGO mechListMIC from the initiator, where one is required"
+                        .into(),
                 });
             }
             None => {}
@@ -694,6 +766,104 @@ mod ntlm_tests {
         let n = last.len();
         last[n - 1] ^= 1;
         assert!(finish.finish(&last).is_err());
+    }
+
+    /// RFC 4178 3.2 c: Kerberos first (with its token), NTLMSSP second; the acceptor
+    /// selects NTLMSSP, the initiator starts it in its next token, and the mechListMIC over
+    /// the whole original list is then required.
+    #[test]
+    fn rfc4178_ntlm_selected_when_it_is_not_first() {
+        let mech_types = vec![oid(KRB5), oid(NTLMSSP)];
+        let init = frame_init(NegTokenInit {
+            mech_types: mech_types.clone(),
+            req_flags: None,
+            mech_token: Some(b"an AP-REQ this acceptor cannot take".to_vec().into()),
+            mech_list_mic: None,
+        });
+        assert!(matches!(
+            SpnegoNtlmAcceptor::accept(&init, &identity(), nonces()),
+            Err(GssError::WrongMechanism)
+        ));
+        let (selected, answer) = SpnegoNtlmSelected::select(&init).unwrap();
+        let NegotiationToken::Resp(answer) = parse(&answer).unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(answer.neg_state, Some(NegState::AcceptIncomplete));
+        assert_eq!(answer.supported_mech, Some(oid(NTLMSSP)));
+        assert!(answer.response_token.is_none());
+
+        let (client, negotiate) = NtlmClient::new("bob", "EXAMPLE", "pw", "WS").unwrap();
+        let second = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: Some(negotiate.into()),
+            mech_list_mic: None,
+        });
+        let (acceptor, challenge) = selected.negotiate(&second, &identity(), nonces()).unwrap();
+        let NegotiationToken::Resp(challenge) = parse(&challenge).unwrap() else {
+            unreachable!()
+        };
+        let client_nonces = ClientNonces {
+            client_challenge: [4; 8],
+            session_key: [5; 16],
+            timestamp: 0,
+        };
+        let (authenticate, _) = client
+            .authenticate(&challenge.response_token.unwrap(), &client_nonces)
+            .unwrap();
+        let list = mech_list_der(&mech_types);
+        let third = |mic: Option<Vec<u8>>| {
+            resp_token(NegTokenResp {
+                neg_state: None,
+                supported_mech: None,
+                response_token: Some(authenticate.clone().into()),
+                mech_list_mic: mic.map(Into::into),
+            })
+        };
+        // Without the mechListMIC the exchange fails even though NTLM itself is fine.
+        let pending = acceptor.authenticate(&third(None)).unwrap();
+        let key = ntowf_v2(&nt_hash("pw"), "bob", "EXAMPLE");
+        let logon = pending.logon();
+        let base =
+            verify_ntlmv2_response(&key, &logon.server_challenge, &logon.nt_response).unwrap();
+        assert!(pending.complete(base.as_bytes()).is_err());
+        // With it (over the original list), it completes. A fresh exchange, as the NTLM
+        // session's sequence numbers moved.
+        let (selected, _) = SpnegoNtlmSelected::select(&init).unwrap();
+        let (client, negotiate) = NtlmClient::new("bob", "EXAMPLE", "pw", "WS").unwrap();
+        let second = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: Some(negotiate.into()),
+            mech_list_mic: None,
+        });
+        let (acceptor, challenge) = selected.negotiate(&second, &identity(), nonces()).unwrap();
+        let NegotiationToken::Resp(challenge) = parse(&challenge).unwrap() else {
+            unreachable!()
+        };
+        let (authenticate, mut fresh) = client
+            .authenticate(&challenge.response_token.unwrap(), &client_nonces)
+            .unwrap();
+        let mic = fresh.sign(&list).to_vec();
+        let third = resp_token(NegTokenResp {
+            neg_state: None,
+            supported_mech: None,
+            response_token: Some(authenticate.into()),
+            mech_list_mic: Some(mic.into()),
+        });
+        let pending = acceptor.authenticate(&third).unwrap();
+        let (_, last) = pending.complete(base.as_bytes()).unwrap();
+        let NegotiationToken::Resp(last) = parse(&last).unwrap() else {
+            unreachable!()
+        };
+        fresh.verify(&list, &last.mech_list_mic.unwrap()).unwrap();
+    }
+
+    fn nonces() -> ServerNonces {
+        ServerNonces {
+            server_challenge: [3; 8],
+            timestamp: 0x01db_0000_0000_0000,
+        }
     }
 
     #[test]

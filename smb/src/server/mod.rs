@@ -15,7 +15,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending};
+use adjoin_auth::gss::GssError;
+use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
 use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::{ServerIdentity, ServerNonces};
 use adjoin_rpc::codec::{Codec, Reader};
@@ -87,6 +88,8 @@ pub enum Step {
 
 #[derive(Debug)]
 enum Auth {
+    /// NTLMSSP selected from the client's list; waiting for its NEGOTIATE_MESSAGE.
+    Selected(SpnegoNtlmSelected),
     /// Waiting for the AUTHENTICATE_MESSAGE.
     Challenged(SpnegoNtlmAcceptor),
     /// The DC is verifying the AUTHENTICATE_MESSAGE.
@@ -413,109 +416,146 @@ impl ServerConnection {
     /// CHALLENGE; the second leg goes to the DC.
     fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
         let (_, req) = SessionSetupRequest::from_message(msg)?;
-        let dialect = self.dialect.unwrap_or_default();
-        let hash = |p: &mut PreauthHash, bytes: &[u8]| {
-            if dialect == Dialect::SMB311 {
-                p.update(bytes);
-            }
-        };
-        if header.session_id == 0 && self.sessions.len() >= MAX_SESSIONS {
-            return Ok(Step::Reply(Some(
-                self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
-            )));
-        }
-        if header.session_id == 0 && spnego::offers_kerberos_first(&req.security_buffer) {
-            return Ok(Step::Reply(Some(self.kerberos_setup(
-                header,
-                msg,
-                &req.security_buffer,
-            ))));
-        }
+        let token = &req.security_buffer;
         if header.session_id == 0 {
+            if self.sessions.len() >= MAX_SESSIONS {
+                return Ok(Step::Reply(Some(
+                    self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
+                )));
+            }
+            // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
+            // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
+            if spnego::offers_kerberos_first(token)
+                && let Some(out) = self.kerberos_setup(header, msg, token)
+            {
+                return Ok(Step::Reply(Some(out)));
+            }
             let Ok(nonces) = ServerNonces::fresh() else {
                 return Ok(Step::Reply(Some(
                     self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
                 )));
             };
-            let accepted =
-                SpnegoNtlmAcceptor::accept(&req.security_buffer, &self.config.identity, nonces);
-            let Ok((acceptor, token)) = accepted else {
+            let auth = match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
+                Ok((acceptor, out)) => Some((Auth::Challenged(acceptor), out)),
+                Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
+                    .ok()
+                    .map(|(selected, out)| (Auth::Selected(selected), out)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "an SPNEGO first token refused");
+                    None
+                }
+            };
+            let Some((auth, out)) = auth else {
                 return Ok(Step::Reply(Some(
                     self.error(header, NtStatus::LOGON_FAILURE),
                 )));
             };
             let id = self.id();
-            let mut preauth = self.preauth.clone();
-            hash(&mut preauth, msg);
-            let response_header = Header {
-                session_id: id,
-                ..header.clone()
+            let mut session = Session {
+                auth,
+                preauth: self.preauth.clone(),
+                trees: HashMap::new(),
+                opens: HashMap::new(),
             };
-            let out = self.reply(
-                &response_header,
-                &SessionSetupResponse {
-                    session_flags: SessionFlags::empty(),
-                    security_buffer: token,
-                },
-                NtStatus::MORE_PROCESSING_REQUIRED,
-            );
-            hash(&mut preauth, &out);
-            self.sessions.insert(
-                id,
-                Session {
-                    auth: Auth::Challenged(acceptor),
-                    preauth,
-                    trees: HashMap::new(),
-                    opens: HashMap::new(),
-                },
-            );
-            return Ok(Step::Reply(Some(out)));
+            let reply = self.more_processing(header, id, &mut session, msg, out);
+            self.sessions.insert(id, session);
+            return Ok(Step::Reply(Some(reply)));
         }
         let Some(mut session) = self.sessions.remove(&header.session_id) else {
             return Ok(Step::Reply(Some(
                 self.error(header, NtStatus::USER_SESSION_DELETED),
             )));
         };
-        let Auth::Challenged(acceptor) = session.auth else {
-            // Re-authentication of an established session is not offered.
-            self.sessions.insert(header.session_id, session);
-            return Ok(Step::Reply(Some(
-                self.error(header, NtStatus::NOT_SUPPORTED),
-            )));
-        };
-        hash(&mut session.preauth, msg);
-        let spnego = match acceptor.authenticate(&req.security_buffer) {
-            Ok(p) => p,
-            Err(_) => {
-                return Ok(Step::Reply(Some(
-                    self.error(header, NtStatus::LOGON_FAILURE),
-                )));
+        match std::mem::replace(&mut session.auth, Auth::Verifying) {
+            // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
+            Auth::Selected(selected) => {
+                let Ok(nonces) = ServerNonces::fresh() else {
+                    return Ok(Step::Reply(Some(
+                        self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
+                    )));
+                };
+                let Ok((acceptor, out)) = selected.negotiate(token, &self.config.identity, nonces)
+                else {
+                    return Ok(Step::Reply(Some(
+                        self.error(header, NtStatus::LOGON_FAILURE),
+                    )));
+                };
+                session.auth = Auth::Challenged(acceptor);
+                let reply = self.more_processing(header, header.session_id, &mut session, msg, out);
+                self.sessions.insert(header.session_id, session);
+                Ok(Step::Reply(Some(reply)))
             }
+            // The AUTHENTICATE_MESSAGE: the DC must verify it.
+            Auth::Challenged(acceptor) => {
+                if self.dialect == Some(Dialect::SMB311) {
+                    session.preauth.update(msg);
+                }
+                let spnego = match acceptor.authenticate(token) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
+                        return Ok(Step::Reply(Some(
+                            self.error(header, NtStatus::LOGON_FAILURE),
+                        )));
+                    }
+                };
+                let logon = NetworkLogon::from_ntlm(spnego.logon());
+                // Parked until the DC answers (resume_logon); the session serves nothing.
+                self.sessions.insert(header.session_id, session);
+                self.pending = Some(PendingLogon {
+                    header: header.clone(),
+                    session_id: header.session_id,
+                    spnego,
+                });
+                Ok(Step::Logon(logon))
+            }
+            // Re-authentication of an established session is not offered.
+            other => {
+                session.auth = other;
+                self.sessions.insert(header.session_id, session);
+                Ok(Step::Reply(Some(
+                    self.error(header, NtStatus::NOT_SUPPORTED),
+                )))
+            }
+        }
+    }
+
+    /// A STATUS_MORE_PROCESSING_REQUIRED reply carrying `token` for session `id`, with the
+    /// request and the reply added to the session's pre-authentication hash (3.1.1).
+    fn more_processing(
+        &self,
+        header: &Header,
+        id: u64,
+        session: &mut Session,
+        msg: &[u8],
+        token: Vec<u8>,
+    ) -> Vec<u8> {
+        let response_header = Header {
+            session_id: id,
+            ..header.clone()
         };
-        let logon = NetworkLogon::from_ntlm(spnego.logon());
-        // Parked until the DC answers (resume_logon); meanwhile the session serves nothing.
-        self.sessions.insert(
-            header.session_id,
-            Session {
-                auth: Auth::Verifying,
-                ..session
+        let out = self.reply(
+            &response_header,
+            &SessionSetupResponse {
+                session_flags: SessionFlags::empty(),
+                security_buffer: token,
             },
+            NtStatus::MORE_PROCESSING_REQUIRED,
         );
-        self.pending = Some(PendingLogon {
-            header: header.clone(),
-            session_id: header.session_id,
-            spnego,
-        });
-        Ok(Step::Logon(logon))
+        if self.dialect == Some(Dialect::SMB311) {
+            session.preauth.update(msg);
+            session.preauth.update(&out);
+        }
+        out
     }
 
     /// MS-SMB2 3.3.5.5 with Kerberos: one leg. The AP-REQ is checked against the keytab
     /// (and its PAC's signatures), the session key is the context's, and the final
     /// response carries the AP-REP, signed.
-    fn kerberos_setup(&mut self, header: &Header, msg: &[u8], token: &[u8]) -> Vec<u8> {
-        let Some(acceptor) = self.config.kerberos.clone() else {
-            return self.error(header, NtStatus::LOGON_FAILURE);
-        };
+    /// `None` when this server has no keytab or the AP-REQ is refused (the caller then
+    /// tries NTLMSSP, if the client offered it).
+    fn kerberos_setup(&mut self, header: &Header, msg: &[u8], token: &[u8]) -> Option<Vec<u8>> {
+        let acceptor = self.config.kerberos.clone()?;
         let accepted = {
             let mut acceptor = acceptor.lock().unwrap_or_else(|p| p.into_inner());
             spnego::accept(&mut acceptor, token, std::time::SystemTime::now())
@@ -524,7 +564,7 @@ impl ServerConnection {
             Ok(done) => done,
             Err(e) => {
                 tracing::info!(error = %e, "Kerberos session setup refused");
-                return self.error(header, NtStatus::LOGON_FAILURE);
+                return None;
             }
         };
         let dialect = self.dialect.unwrap_or_default();
@@ -548,14 +588,14 @@ impl ServerConnection {
             session_id: id,
             ..header.clone()
         };
-        self.reply(
+        Some(self.reply(
             &response_header,
             &SessionSetupResponse {
                 session_flags: SessionFlags::empty(),
                 security_buffer: reply,
             },
             NtStatus::SUCCESS,
-        )
+        ))
     }
 
     /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict.
