@@ -26,7 +26,14 @@ pub struct LogonPool {
 struct Shared {
     channel: SecureChannel,
     generation: u64,
+    /// When the channel was last dropped for a DC status (not a transport failure).
+    last_status_reset: Option<tokio::time::Instant>,
 }
+
+/// A status-triggered re-establishment at most this often: a DC that keeps answering
+/// ACCESS_DENIED (or a client that could provoke it) does not make every logon cost a new
+/// secure channel.
+const STATUS_RESET_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl LogonPool {
     /// A pool of at most `size` concurrent logons over `channel` (at least one).
@@ -35,6 +42,7 @@ impl LogonPool {
             channel: Mutex::new(Shared {
                 channel,
                 generation: 0,
+                last_status_reset: None,
             }),
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size.max(1)),
@@ -53,7 +61,11 @@ impl LogonPool {
         loop {
             let (generation, mut binding) = self.checkout().await?;
             let failed = match binding.logon_network(logon).await {
-                Ok(LogonOutcome::Refused(status)) if channel_lost(status) && !retried => {
+                Ok(LogonOutcome::Refused(status))
+                    if channel_lost(status)
+                        && !retried
+                        && self.may_reset_for_status(generation).await =>
+                {
                     tracing::info!(%status, "secure channel lost under a pooled binding");
                     None
                 }
@@ -94,6 +106,24 @@ impl LogonPool {
         }
         let binding = shared.channel.logon_binding().await?;
         Ok((current, binding))
+    }
+
+    /// Whether a DC status seen on a binding of `generation` may send the caller round
+    /// again: always when that generation is already gone (another caller re-established),
+    /// else at most once per [`STATUS_RESET_INTERVAL`] (the time is then recorded).
+    async fn may_reset_for_status(&self, generation: u64) -> bool {
+        let mut shared = self.channel.lock().await;
+        if shared.generation != generation {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        let recent = shared
+            .last_status_reset
+            .is_some_and(|t| now.duration_since(t) < STATUS_RESET_INTERVAL);
+        if !recent {
+            shared.last_status_reset = Some(now);
+        }
+        !recent
     }
 
     /// Drops generation `generation` (if still current): its bindings and the channel.
