@@ -343,22 +343,10 @@ ndr_struct! {
     /// deferred: .. | max_count u32 | bytes
     /// ```
     pub struct ShareInfo502 {
-        /// `shi502_netname`.
-        pub netname: Option<WideString>,
-        /// `shi502_type`.
-        pub share_type: u32,
-        /// `shi502_remark`.
-        pub remark: Option<WideString>,
-        /// `shi502_permissions`.
-        pub permissions: u32,
-        /// `shi502_max_uses`.
-        pub max_uses: u32,
-        /// `shi502_current_uses`.
-        pub current_uses: u32,
-        /// `shi502_path`.
-        pub path: Option<WideString>,
-        /// `shi502_passwd`.
-        pub passwd: Option<WideString>,
+        /// The SHARE_INFO_2 fields (`shi502_netname` .. `shi502_passwd`): an embedded
+        /// structure marshals exactly as its fields inline, its referents deferred to the
+        /// end of the outer structure.
+        pub info: ShareInfo2,
         /// `shi502_reserved` (the security descriptor's length).
         pub reserved: u32,
         /// `shi502_security_descriptor` (`[size_is(shi502_reserved)]`; null: none).

@@ -98,16 +98,8 @@ impl Share {
     }
 
     fn info502(&self) -> ShareInfo502 {
-        let i = self.info2();
         ShareInfo502 {
-            netname: i.netname,
-            share_type: i.share_type,
-            remark: i.remark,
-            permissions: i.permissions,
-            max_uses: i.max_uses,
-            current_uses: i.current_uses,
-            path: i.path,
-            passwd: i.passwd,
+            info: self.info2(),
             reserved: 0,
             security_descriptor: None,
         }
