@@ -139,6 +139,26 @@ fn resp_token(resp: NegTokenResp) -> Vec<u8> {
     wire::der(&NegotiationToken::Resp(resp))
 }
 
+/// Reads a token that must be a NegTokenResp.
+fn expect_resp(token: &[u8]) -> Result<NegTokenResp, GssError> {
+    match parse(token)? {
+        NegotiationToken::Resp(resp) => Ok(resp),
+        NegotiationToken::Init(_) => Err(GssError::Malformed {
+            reason: "NegTokenInit where a NegTokenResp was expected".into(),
+        }),
+    }
+}
+
+/// Reads an initiator's first token, which must be a NegTokenInit.
+fn expect_init(token: &[u8]) -> Result<NegTokenInit, GssError> {
+    match parse(token)? {
+        NegotiationToken::Init(init) => Ok(init),
+        NegotiationToken::Resp(_) => Err(GssError::Malformed {
+            reason: "the first SPNEGO token must be a NegTokenInit".into(),
+        }),
+    }
+}
+
 /// What the SPNEGO initiator does next.
 #[derive(Debug)]
 pub enum SpnegoStep {
@@ -185,11 +205,7 @@ impl SpnegoInitiator {
 
     /// Reads the acceptor's NegTokenResp.
     pub fn step(mut self, token: &[u8]) -> Result<SpnegoStep, GssError> {
-        let NegotiationToken::Resp(resp) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "NegTokenInit where a NegTokenResp was expected".into(),
-            });
-        };
+        let resp = expect_resp(token)?;
         if resp.neg_state == Some(NegState::Reject) {
             return Err(GssError::Malformed {
                 reason: "the acceptor rejected every offered mechanism".into(),
@@ -273,11 +289,7 @@ impl SpnegoNtlmInitiator {
         token: &[u8],
         nonces: &ClientNonces,
     ) -> Result<(SpnegoNtlmFinish, Vec<u8>), GssError> {
-        let NegotiationToken::Resp(resp) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "NegTokenInit where a NegTokenResp was expected".into(),
-            });
-        };
+        let resp = expect_resp(token)?;
         if resp.neg_state == Some(NegState::Reject) {
             return Err(GssError::Malformed {
                 reason: "the acceptor rejected NTLMSSP".into(),
@@ -312,11 +324,7 @@ impl SpnegoNtlmFinish {
     /// Checks the acceptor's final NegTokenResp (accept-completed and, when present,
     /// its mechListMIC) and returns the NTLM session.
     pub fn finish(mut self, token: &[u8]) -> Result<NtlmSession, GssError> {
-        let NegotiationToken::Resp(resp) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "NegTokenInit where a NegTokenResp was expected".into(),
-            });
-        };
+        let resp = expect_resp(token)?;
         if resp.neg_state != Some(NegState::AcceptCompleted) {
             return Err(GssError::Malformed {
                 reason: format!(
@@ -389,11 +397,7 @@ impl SpnegoNtlmSelected {
     /// Chooses NTLMSSP from a NegTokenInit that offers it, but not first (or without its
     /// token): the NegTokenResp to send is accept-incomplete with `supportedMech` NTLMSSP.
     pub fn select(token: &[u8]) -> Result<(Self, Vec<u8>), GssError> {
-        let NegotiationToken::Init(init) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "the first SPNEGO token must be a NegTokenInit".into(),
-            });
-        };
+        let init = expect_init(token)?;
         if !init.mech_types.iter().any(|m| m.as_ref() == NTLMSSP) {
             return Err(GssError::WrongMechanism);
         }
@@ -417,28 +421,20 @@ impl SpnegoNtlmSelected {
         identity: &ServerIdentity,
         nonces: ServerNonces,
     ) -> Result<(SpnegoNtlmAcceptor, Vec<u8>), GssError> {
-        let NegotiationToken::Resp(resp) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "NegTokenInit where a NegTokenResp was expected".into(),
-            });
-        };
+        let resp = expect_resp(token)?;
         let negotiate = resp.response_token.ok_or(GssError::Malformed {
             reason: "no NTLM NEGOTIATE_MESSAGE after NTLMSSP was selected".into(),
         })?;
-        let (server, challenge) =
-            NtlmServer::challenge(&negotiate, identity, nonces).map_err(ntlm_failure)?;
-        let out = resp_token(NegTokenResp {
-            neg_state: Some(NegState::AcceptIncomplete),
-            supported_mech: None,
-            response_token: Some(challenge.into()),
-            mech_list_mic: None,
-        });
-        let acceptor = SpnegoNtlmAcceptor {
-            server,
-            mech_types_der: self.mech_types_der,
-            mic_required: true,
-        };
-        Ok((acceptor, out))
+        // supportedMech went out with the selection; NTLMSSP was not first, so the
+        // mechListMIC is required.
+        SpnegoNtlmAcceptor::challenge(
+            &negotiate,
+            identity,
+            nonces,
+            self.mech_types_der,
+            None,
+            true,
+        )
     }
 }
 
@@ -450,11 +446,7 @@ impl SpnegoNtlmAcceptor {
         identity: &ServerIdentity,
         nonces: ServerNonces,
     ) -> Result<(Self, Vec<u8>), GssError> {
-        let NegotiationToken::Init(init) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "the first SPNEGO token must be a NegTokenInit".into(),
-            });
-        };
+        let init = expect_init(token)?;
         let first_is_ntlm = init
             .mech_types
             .first()
@@ -464,29 +456,46 @@ impl SpnegoNtlmAcceptor {
             .as_ref()
             .filter(|_| first_is_ntlm)
             .ok_or(GssError::WrongMechanism)?;
+        let mech_types_der = mech_list_der(&init.mech_types);
+        Self::challenge(
+            negotiate,
+            identity,
+            nonces,
+            mech_types_der,
+            Some(oid(NTLMSSP)),
+            false,
+        )
+    }
+
+    /// Answers a NEGOTIATE_MESSAGE with the accept-incomplete NegTokenResp carrying the
+    /// CHALLENGE_MESSAGE.
+    fn challenge(
+        negotiate: &[u8],
+        identity: &ServerIdentity,
+        nonces: ServerNonces,
+        mech_types_der: Vec<u8>,
+        supported_mech: Option<ObjectIdentifier>,
+        mic_required: bool,
+    ) -> Result<(Self, Vec<u8>), GssError> {
         let (server, challenge) =
             NtlmServer::challenge(negotiate, identity, nonces).map_err(ntlm_failure)?;
         let resp = resp_token(NegTokenResp {
             neg_state: Some(NegState::AcceptIncomplete),
-            supported_mech: Some(oid(NTLMSSP)),
+            supported_mech,
             response_token: Some(challenge.into()),
             mech_list_mic: None,
         });
         let me = Self {
             server,
-            mech_types_der: mech_list_der(&init.mech_types),
-            mic_required: false,
+            mech_types_der,
+            mic_required,
         };
         Ok((me, resp))
     }
 
     /// Reads the initiator's NegTokenResp with the AUTHENTICATE_MESSAGE.
     pub fn authenticate(self, token: &[u8]) -> Result<SpnegoNtlmPending, GssError> {
-        let NegotiationToken::Resp(resp) = parse(token)? else {
-            return Err(GssError::Malformed {
-                reason: "NegTokenInit where a NegTokenResp was expected".into(),
-            });
-        };
+        let resp = expect_resp(token)?;
         let authenticate = resp.response_token.ok_or(GssError::Malformed {
             reason: "no NTLM AUTHENTICATE_MESSAGE in the initiator's response".into(),
         })?;
@@ -557,11 +566,7 @@ pub fn accept(
     token: &[u8],
     now: SystemTime,
 ) -> Result<(SecurityContext, Vec<u8>, Accepted), GssError> {
-    let NegotiationToken::Init(init) = parse(token)? else {
-        return Err(GssError::Malformed {
-            reason: "the first SPNEGO token must be a NegTokenInit".into(),
-        });
-    };
+    let init = expect_init(token)?;
     let chosen = init
         .mech_types
         .iter()
