@@ -723,16 +723,8 @@ mod tests {
 #[cfg(test)]
 mod ntlm_tests {
     use super::*;
+    use crate::ntlm::fixtures::identity;
     use crate::ntlm::{nt_hash, ntowf_v2, verify_ntlmv2_response};
-
-    fn identity() -> ServerIdentity {
-        ServerIdentity {
-            netbios_domain: "EXAMPLE".into(),
-            netbios_computer: "FILES".into(),
-            dns_domain: "example.test".into(),
-            dns_computer: "files.example.test".into(),
-        }
-    }
 
     /// Both SPNEGO sides over NTLMSSP, the DC's verification played locally: each side
     /// checks the other's mechListMIC, and the sessions agree.

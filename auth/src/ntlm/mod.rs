@@ -47,6 +47,8 @@ pub use crypto::{
 pub use error::NtlmError;
 pub use flags::{NegotiateFlags, Version};
 pub use messages::{AuthenticateMessage, ChallengeMessage, NegotiateMessage};
+#[cfg(test)]
+pub(crate) use server::fixtures;
 pub use server::{NtlmServer, PendingLogon, ServerIdentity, ServerNonces};
 pub use session::{NtlmSession, Role, SIGNATURE_LEN};
 

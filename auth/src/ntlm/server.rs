@@ -197,12 +197,13 @@ impl PendingLogon {
     }
 }
 
+/// Test fixtures: the member FILES in EXAMPLE / example.test.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ntlm::{ClientNonces, NtlmClient, nt_hash, ntowf_v2, verify_ntlmv2_response};
+pub(crate) mod fixtures {
+    use super::ServerIdentity;
 
-    fn identity() -> ServerIdentity {
+    /// The identity a test acceptor announces in its CHALLENGE_MESSAGE.
+    pub(crate) fn identity() -> ServerIdentity {
         ServerIdentity {
             netbios_domain: "EXAMPLE".into(),
             netbios_computer: "FILES".into(),
@@ -210,6 +211,13 @@ mod tests {
             dns_computer: "files.example.test".into(),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::identity;
+    use super::*;
+    use crate::ntlm::{ClientNonces, NtlmClient, nt_hash, ntowf_v2, verify_ntlmv2_response};
 
     const NONCES: ServerNonces = ServerNonces {
         server_challenge: [9, 8, 7, 6, 5, 4, 3, 2],
