@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 pub use self::state::{ClientCore, Negotiated};
 use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
+pub use crate::proto::DIALECTS;
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
     FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, HashAlgorithm, Header,
@@ -35,15 +36,6 @@ use crate::proto::{
     WriteRequest, WriteResponse, frame, frame_len,
 };
 use crate::signing::Signer;
-
-/// The dialects Adjoin's client offers, oldest first.
-pub const DIALECTS: [Dialect; 5] = [
-    Dialect::SMB202,
-    Dialect::SMB210,
-    Dialect::SMB300,
-    Dialect::SMB302,
-    Dialect::SMB311,
-];
 
 /// The largest single read or write the client issues: one credit's worth
 /// (it does not negotiate SMB2_GLOBAL_CAP_LARGE_MTU).

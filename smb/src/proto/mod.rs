@@ -20,7 +20,7 @@ pub use header::{
     frame_len, split_compound,
 };
 pub use negotiate::{
-    Capabilities, Cipher, Dialect, HashAlgorithm, NegotiateContext, NegotiateRequest,
+    Capabilities, Cipher, DIALECTS, Dialect, HashAlgorithm, NegotiateContext, NegotiateRequest,
     NegotiateResponse, SecurityMode, SigningAlgorithm,
 };
 pub use session::{

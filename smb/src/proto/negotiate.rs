@@ -30,7 +30,21 @@ impl Default for Dialect {
     }
 }
 
+/// The dialects Adjoin speaks, as client and as server, oldest first.
+pub const DIALECTS: [Dialect; 5] = [
+    Dialect::SMB202,
+    Dialect::SMB210,
+    Dialect::SMB300,
+    Dialect::SMB302,
+    Dialect::SMB311,
+];
+
 impl Dialect {
+    /// The highest of [`DIALECTS`] that `offered` lists.
+    pub fn highest_common(offered: &[Self]) -> Option<Self> {
+        DIALECTS.iter().rev().find(|d| offered.contains(d)).copied()
+    }
+
     /// Whether this is SMB 3.x (AES-CMAC signing, key derivation).
     pub fn is_smb3(self) -> bool {
         self.value() >= 0x0300 && self != Self::WILDCARD

@@ -42,15 +42,6 @@ use crate::proto::{
 };
 use crate::signing::{PreauthHash, Signer};
 
-/// The dialects served, oldest first.
-const DIALECTS: [Dialect; 5] = [
-    Dialect::SMB202,
-    Dialect::SMB210,
-    Dialect::SMB300,
-    Dialect::SMB302,
-    Dialect::SMB311,
-];
-
 /// The largest read, write or transaction announced (one credit's worth).
 const MAX_IO: u32 = 65536;
 
@@ -369,12 +360,8 @@ impl ServerConnection {
             return Err(Refusal(NtStatus::INVALID_PARAMETER));
         }
         let (_, req) = NegotiateRequest::from_message(msg)?;
-        let dialect = DIALECTS
-            .iter()
-            .rev()
-            .find(|d| req.dialects.contains(d))
-            .copied()
-            .ok_or(Refusal(NtStatus::NOT_SUPPORTED))?;
+        let dialect =
+            Dialect::highest_common(&req.dialects).ok_or(Refusal(NtStatus::NOT_SUPPORTED))?;
         let mut contexts = Vec::new();
         if dialect == Dialect::SMB311 {
             let sha512 = req.contexts.iter().any(|c| {
@@ -859,14 +846,14 @@ impl ServerConnection {
         else {
             return false;
         };
-        let chosen = DIALECTS.iter().rev().find(|d| info.dialects.contains(d));
+        let chosen = Dialect::highest_common(&info.dialects);
         dialect != Dialect::SMB311
             && req.max_output_response >= 24
             && info.guid == client.client_guid
             && info.security_mode == client.security_mode
             && info.capabilities == client.capabilities
             && info.dialects == client.dialects
-            && chosen == Some(&dialect)
+            && chosen == Some(dialect)
     }
 }
 
