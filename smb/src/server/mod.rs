@@ -167,18 +167,18 @@ impl CreditWindow {
     }
 }
 
-/// An error reply: the status, with the request's header.
-struct Refusal(NtStatus);
-
-impl Refusal {
+/// How a request is refused.
+enum Refusal {
+    /// An error reply: the status, with the request's header.
+    Status(NtStatus),
     /// Not a reply: the connection is dropped (MS-SMB2's "terminate the connection").
-    const DISCONNECT: Self = Self(NtStatus::new(u32::MAX));
+    Disconnect,
 }
 
 impl From<SmbError> for Refusal {
     fn from(e: SmbError) -> Self {
         tracing::debug!(error = %e, "a request that does not decode");
-        Self(NtStatus::INVALID_PARAMETER)
+        Self::Status(NtStatus::INVALID_PARAMETER)
     }
 }
 
@@ -240,8 +240,8 @@ impl ServerConnection {
                 why: "a request before NEGOTIATE",
             });
         }
-        if let Err(refusal) = self.check_signature(&header, msg) {
-            return Ok(Step::Reply(Some(self.error(&header, refusal.0))));
+        if let Err(status) = self.check_signature(&header, msg) {
+            return Ok(Step::Reply(Some(self.error(&header, status))));
         }
         let reply = match header.command {
             Command::NEGOTIATE => self.negotiate(&header, msg),
@@ -255,20 +255,20 @@ impl ServerConnection {
             Command::READ => self.read(&header, msg),
             Command::IOCTL => self.ioctl(&header, msg),
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
-            _ => Err(Refusal(NtStatus::NOT_SUPPORTED)),
+            _ => Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
         };
         match reply {
             Ok(bytes) => Ok(Step::Reply(Some(bytes))),
-            Err(r) if r.0 == Refusal::DISCONNECT.0 => Err(SmbError::Malformed {
+            Err(Refusal::Disconnect) => Err(SmbError::Malformed {
                 what: "SMB2 request",
                 why: "a request MS-SMB2 answers by dropping the connection",
             }),
-            Err(r) => Ok(Step::Reply(Some(self.error(&header, r.0)))),
+            Err(Refusal::Status(status)) => Ok(Step::Reply(Some(self.error(&header, status)))),
         }
     }
 
     /// MS-SMB2 3.3.5.2.4: once a session signs, its requests must be signed and verify.
-    fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), Refusal> {
+    fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), NtStatus> {
         let Some(Session {
             auth: Auth::Valid(signer),
             ..
@@ -277,13 +277,11 @@ impl ServerConnection {
             return Ok(());
         };
         if header.flags.contains(HeaderFlags::SIGNED) {
-            signer
-                .verify(msg)
-                .map_err(|_| Refusal(NtStatus::ACCESS_DENIED))
+            signer.verify(msg).map_err(|_| NtStatus::ACCESS_DENIED)
         } else if header.command == Command::SESSION_SETUP {
             Ok(())
         } else {
-            Err(Refusal(NtStatus::ACCESS_DENIED))
+            Err(NtStatus::ACCESS_DENIED)
         }
     }
 
@@ -336,7 +334,7 @@ impl ServerConnection {
                     ..
                 },
             ) => Ok(s),
-            _ => Err(Refusal(NtStatus::USER_SESSION_DELETED)),
+            _ => Err(Refusal::Status(NtStatus::USER_SESSION_DELETED)),
         }
     }
 
@@ -345,7 +343,7 @@ impl ServerConnection {
         if session.trees.contains_key(&header.tree_id) {
             Ok(session)
         } else {
-            Err(Refusal(NtStatus::NETWORK_NAME_DELETED))
+            Err(Refusal::Status(NtStatus::NETWORK_NAME_DELETED))
         }
     }
 
@@ -354,14 +352,14 @@ impl ServerConnection {
         // MS-SMB2 3.3.5.4: a second NEGOTIATE ends the connection; 3.3.5.2.4: a signed one
         // is invalid.
         if self.dialect.is_some() {
-            return Err(Refusal::DISCONNECT);
+            return Err(Refusal::Disconnect);
         }
         if header.flags.contains(HeaderFlags::SIGNED) {
-            return Err(Refusal(NtStatus::INVALID_PARAMETER));
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         }
         let (_, req) = NegotiateRequest::from_message(msg)?;
-        let dialect =
-            Dialect::highest_common(&req.dialects).ok_or(Refusal(NtStatus::NOT_SUPPORTED))?;
+        let dialect = Dialect::highest_common(&req.dialects)
+            .ok_or(Refusal::Status(NtStatus::NOT_SUPPORTED))?;
         let mut contexts = Vec::new();
         if dialect == Dialect::SMB311 {
             let sha512 = req.contexts.iter().any(|c| {
@@ -369,7 +367,7 @@ impl ServerConnection {
                     if hash_algorithms.contains(&HashAlgorithm::SHA512))
             });
             if !sha512 {
-                return Err(Refusal(NtStatus::INVALID_PARAMETER));
+                return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
             }
             contexts.push(NegotiateContext::PreauthIntegrity {
                 hash_algorithms: vec![HashAlgorithm::SHA512],
@@ -669,12 +667,12 @@ impl ServerConnection {
         let (_, req) = TreeConnectRequest::from_message(msg)?;
         let share = req.path.rsplit('\\').next().unwrap_or_default();
         if !share.eq_ignore_ascii_case("IPC$") {
-            return Err(Refusal(NtStatus::BAD_NETWORK_NAME));
+            return Err(Refusal::Status(NtStatus::BAD_NETWORK_NAME));
         }
         let id = u32::try_from(self.id()).unwrap_or(u32::MAX);
         let session = self.session(header)?;
         if session.trees.len() >= MAX_TREES {
-            return Err(Refusal(NtStatus::INSUFFICIENT_RESOURCES));
+            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
         session.trees.insert(id, ());
         let resp = TreeConnectResponse {
@@ -718,12 +716,12 @@ impl ServerConnection {
                 &config.identity.netbios_computer,
                 &config.identity.netbios_domain,
             )),
-            _ => return Err(Refusal(NtStatus::OBJECT_NAME_NOT_FOUND)),
+            _ => return Err(Refusal::Status(NtStatus::OBJECT_NAME_NOT_FOUND)),
         };
         let volatile = self.id();
         let session = self.tree(header)?;
         if session.opens.len() >= MAX_OPENS {
-            return Err(Refusal(NtStatus::INSUFFICIENT_RESOURCES));
+            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
         session
             .opens
@@ -744,7 +742,7 @@ impl ServerConnection {
         self.tree(header)?
             .opens
             .get_mut(&file.volatile)
-            .ok_or(Refusal(NtStatus::FILE_CLOSED))
+            .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))
     }
 
     fn close(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
@@ -752,7 +750,7 @@ impl ServerConnection {
         self.tree(header)?
             .opens
             .remove(&req.file_id.volatile)
-            .ok_or(Refusal(NtStatus::FILE_CLOSED))?;
+            .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))?;
         Ok(self.reply(header, &CloseResponse::default(), NtStatus::SUCCESS))
     }
 
@@ -760,7 +758,7 @@ impl ServerConnection {
         let (_, req) = WriteRequest::from_message(msg)?;
         let open = self.open(header, req.file_id)?;
         if !open.write(&req.data) {
-            return Err(Refusal(NtStatus::PIPE_BROKEN));
+            return Err(Refusal::Status(NtStatus::PIPE_BROKEN));
         }
         let count = u32::try_from(req.data.len()).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
@@ -772,7 +770,7 @@ impl ServerConnection {
         let (data, more) = self
             .open(header, req.file_id)?
             .read(max)
-            .ok_or(Refusal(NtStatus::PIPE_EMPTY))?;
+            .ok_or(Refusal::Status(NtStatus::PIPE_EMPTY))?;
         let status = if more {
             NtStatus::BUFFER_OVERFLOW
         } else {
@@ -794,7 +792,7 @@ impl ServerConnection {
             FSCTL_PIPE_TRANSCEIVE => {
                 let open = self.open(header, req.file_id)?;
                 if !open.write(&req.input) {
-                    return Err(Refusal(NtStatus::PIPE_BROKEN));
+                    return Err(Refusal::Status(NtStatus::PIPE_BROKEN));
                 }
                 let max = req.max_output_response.min(MAX_IO) as usize;
                 let (output, more) = open.read(max).unwrap_or_default();
@@ -814,7 +812,7 @@ impl ServerConnection {
             FSCTL_VALIDATE_NEGOTIATE_INFO => {
                 self.session(header)?;
                 if !self.validate_negotiate(&req) {
-                    return Err(Refusal::DISCONNECT);
+                    return Err(Refusal::Disconnect);
                 }
                 let info = ValidateNegotiateInfoResponse {
                     capabilities: Capabilities::empty(),
@@ -829,7 +827,7 @@ impl ServerConnection {
                 };
                 Ok(self.reply(header, &resp, NtStatus::SUCCESS))
             }
-            _ => Err(Refusal(NtStatus::INVALID_DEVICE_REQUEST)),
+            _ => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
         }
     }
 }
