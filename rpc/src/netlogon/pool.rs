@@ -60,30 +60,28 @@ impl LogonPool {
         let mut retried = false;
         loop {
             let (generation, mut binding) = self.checkout().await?;
-            let failed = match binding.logon_network(logon).await {
+            let error = match binding.logon_network(logon).await {
                 Ok(LogonOutcome::Refused(status))
                     if channel_lost(status)
                         && !retried
-                        && self.may_reset_for_status(generation).await =>
+                        && self.reset_for_status(generation).await =>
                 {
                     tracing::info!(%status, "secure channel lost under a pooled binding");
-                    None
+                    retried = true;
+                    continue;
                 }
                 Ok(outcome) => {
                     self.idle.lock().await.push((generation, binding));
                     return Ok(outcome);
                 }
-                Err(error) if !retried => {
-                    tracing::info!(%error, "a pooled binding failed; re-establishing");
-                    None
-                }
-                Err(error) => Some(error),
+                Err(error) => error,
             };
-            self.invalidate(generation).await;
-            if let Some(error) = failed {
-                let shared = self.channel.lock().await;
+            let mut shared = self.channel.lock().await;
+            self.invalidate(&mut shared, generation).await;
+            if retried {
                 return Err(shared.channel.rpc(error));
             }
+            tracing::info!(%error, "a pooled binding failed; re-establishing");
             retried = true;
         }
     }
@@ -109,26 +107,29 @@ impl LogonPool {
     }
 
     /// Whether a DC status seen on a binding of `generation` may send the caller round
-    /// again: always when that generation is already gone (another caller re-established),
-    /// else at most once per [`STATUS_RESET_INTERVAL`] (the time is then recorded).
-    async fn may_reset_for_status(&self, generation: u64) -> bool {
+    /// again, that generation then dropped: always when it is already gone (another caller
+    /// re-established), else at most once per [`STATUS_RESET_INTERVAL`] (the time is then
+    /// recorded).
+    async fn reset_for_status(&self, generation: u64) -> bool {
         let mut shared = self.channel.lock().await;
         if shared.generation != generation {
             return true;
         }
         let now = tokio::time::Instant::now();
-        let recent = shared
+        if shared
             .last_status_reset
-            .is_some_and(|t| now.duration_since(t) < STATUS_RESET_INTERVAL);
-        if !recent {
-            shared.last_status_reset = Some(now);
+            .is_some_and(|t| now.duration_since(t) < STATUS_RESET_INTERVAL)
+        {
+            return false;
         }
-        !recent
+        shared.last_status_reset = Some(now);
+        self.invalidate(&mut shared, generation).await;
+        true
     }
 
     /// Drops generation `generation` (if still current): its bindings and the channel.
-    async fn invalidate(&self, generation: u64) {
-        let mut shared = self.channel.lock().await;
+    /// The caller holds the channel lock.
+    async fn invalidate(&self, shared: &mut Shared, generation: u64) {
         if shared.generation == generation {
             shared.channel.reset();
             shared.generation += 1;
