@@ -10,3 +10,11 @@ pub mod server;
 pub mod signing;
 
 pub use error::SmbError;
+
+/// `N` bytes from the system random source (GUIDs, salts, nonce prefixes).
+fn random<const N: usize>() -> Result<[u8; N], SmbError> {
+    let mut out = [0; N];
+    getrandom::fill(&mut out)
+        .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
+    Ok(out)
+}

@@ -41,7 +41,7 @@ impl ClientNonces {
 }
 
 /// Now as a FILETIME (100 ns units since 1601-01-01).
-pub(super) fn filetime_now() -> u64 {
+pub fn filetime_now() -> u64 {
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -38,7 +38,7 @@ mod test_vectors;
 mod wire;
 
 pub use av_pair::{AvFlags, AvId, AvPair, AvPairs};
-pub use client::{CLIENT_FLAGS, ClientNonces, NtlmClient};
+pub use client::{CLIENT_FLAGS, ClientNonces, NtlmClient, filetime_now};
 pub use crypto::{
     NtHash, Ntlmv2ClientChallenge, Ntlmv2Response, SessionKey, compute_mic, decrypt_session_key,
     encrypt_session_key, exported_session_key, nt_hash, ntowf_v2, verify_mic,

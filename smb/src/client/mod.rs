@@ -35,6 +35,7 @@ use crate::proto::{
     TreeDisconnectResponse, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
     WriteRequest, WriteResponse, frame, frame_len,
 };
+use crate::random;
 use crate::signing::Signer;
 
 /// The largest single read or write the client issues: one credit's worth
@@ -637,13 +638,6 @@ fn check_preauth_context(resp: &NegotiateResponse) -> Result<(), SmbError> {
                 .into(),
         )),
     }
-}
-
-fn random<const N: usize>() -> Result<[u8; N], SmbError> {
-    let mut out = [0; N];
-    getrandom::fill(&mut out)
-        .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
-    Ok(out)
 }
 
 /// Runs one transport operation under `timeout`; errors name `context`.

@@ -18,7 +18,7 @@ use std::time::Duration;
 use adjoin_auth::gss::GssError;
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
 use adjoin_auth::krb::Acceptor;
-use adjoin_auth::ntlm::{ServerIdentity, ServerNonces};
+use adjoin_auth::ntlm::{ServerIdentity, ServerNonces, filetime_now};
 use adjoin_rpc::codec::{Codec, Reader};
 use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
@@ -371,7 +371,9 @@ impl ServerConnection {
             }
             contexts.push(NegotiateContext::PreauthIntegrity {
                 hash_algorithms: vec![HashAlgorithm::SHA512],
-                salt: random::<32>().to_vec(),
+                // A failed system random source leaves zeros; getrandom does not fail on
+                // Linux once the pool is initialised, which it is by the time a daemon serves.
+                salt: crate::random::<32>().unwrap_or([0; 32]).to_vec(),
             });
         }
         let resp = NegotiateResponse {
@@ -853,21 +855,6 @@ impl ServerConnection {
             && info.dialects == client.dialects
             && chosen == Some(dialect)
     }
-}
-
-fn random<const N: usize>() -> [u8; N] {
-    let mut out = [0; N];
-    // A failed system random source leaves zeros; getrandom does not fail on Linux
-    // once the pool is initialised, which it is by the time a daemon serves.
-    let _ = getrandom::fill(&mut out);
-    out
-}
-
-fn filetime_now() -> u64 {
-    let unix = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (unix + 11_644_473_600) * 10_000_000
 }
 
 /// Serves one client connection until it closes: frames in, the core's replies out,
