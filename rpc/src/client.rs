@@ -201,8 +201,7 @@ impl Security {
             }
             // NTLMSSP signs the whole PDU up to the signature, sealing only the stub.
             Provider::Ntlm(n) if seal => {
-                let (before, rest) = pdu.split_at_mut(data.start);
-                let (stub, after) = rest.split_at_mut(data.len());
+                let (before, stub, after) = split_around(pdu, data);
                 sig.copy_from_slice(&n.seal_parts(before, stub, after));
             }
             Provider::Ntlm(n) => sig.copy_from_slice(&n.sign(pdu)),
@@ -239,8 +238,7 @@ impl Security {
             Provider::Schannel(s) => s.unprotect(&mut pdu[data], sig)?,
             Provider::Ntlm(n) => {
                 let checked = if seal {
-                    let (before, rest) = pdu.split_at_mut(data.start);
-                    let (stub, after) = rest.split_at_mut(data.len());
+                    let (before, stub, after) = split_around(pdu, data);
                     n.unseal_parts(before, stub, after, sig)
                 } else {
                     n.verify(pdu, sig)
@@ -256,6 +254,14 @@ impl Security {
         }
         Ok(())
     }
+}
+
+/// `pdu` as the bytes before `data`, the `data` range itself (to seal or unseal in
+/// place) and the bytes after it, which NTLMSSP signs along with it.
+fn split_around(pdu: &mut [u8], data: core::ops::Range<usize>) -> (&[u8], &mut [u8], &[u8]) {
+    let (before, rest) = pdu.split_at_mut(data.start);
+    let (stub, after) = rest.split_at_mut(data.len());
+    (before, stub, after)
 }
 
 /// A binding's state between the bind and the calls.
