@@ -177,8 +177,19 @@ mod tests {
         let mut acceptor = Acceptor::new(mint::keytab_for(&spec));
         let (pending, ap_rep, _) =
             accept_dce(&mut acceptor, &ap_req.value, SystemTime::now()).unwrap();
+        let auth3 = binding
+            .handle_bind_reply(&bind_ack(bind.call_id, level, ap_rep))
+            .unwrap()
+            .expect("a third leg");
+        let auth3 = Pdu::decode(&auth3).unwrap().auth.unwrap();
+        let server = pending.finish(&auth3.value).unwrap();
+        (binding, server)
+    }
+
+    /// The DC's bind_ack accepting NDR20, with `token` as its Kerberos auth value.
+    fn bind_ack(call_id: u32, level: AuthLevel, token: Vec<u8>) -> Vec<u8> {
         let mut ack = Pdu::new(
-            bind.call_id,
+            call_id,
             Body::BindAck(BindAck {
                 max_xmit_frag: 5840,
                 max_recv_frag: 5840,
@@ -191,14 +202,8 @@ mod tests {
                 }],
             }),
         );
-        ack.auth = Some(AuthVerifier::new(AuthType::GSS_KERBEROS, level, 1, ap_rep));
-        let auth3 = binding
-            .handle_bind_reply(&ack.to_bytes().unwrap())
-            .unwrap()
-            .expect("a third leg");
-        let auth3 = Pdu::decode(&auth3).unwrap().auth.unwrap();
-        let server = pending.finish(&auth3.value).unwrap();
-        (binding, server)
+        ack.auth = Some(AuthVerifier::new(AuthType::GSS_KERBEROS, level, 1, token));
+        ack.to_bytes().unwrap()
     }
 
     /// The server's side of a request fragment: checks (and unseals) it, returns the stub.
@@ -337,27 +342,8 @@ mod tests {
         let credentials = Box::new(mint::issue(&spec).unwrap());
         let mut binding = ClientBinding::new("SAMR", BindAuth::Kerberos { credentials, level });
         let bind = Pdu::decode(&binding.bind_pdu(SyntaxId::SAMR).unwrap()).unwrap();
-        let mut ack = Pdu::new(
-            bind.call_id,
-            Body::BindAck(BindAck {
-                max_xmit_frag: 5840,
-                max_recv_frag: 5840,
-                assoc_group_id: 1,
-                secondary_address: String::new(),
-                results: vec![ContextResult {
-                    result: ResultKind::ACCEPTANCE,
-                    reason: ProviderReason::NOT_SPECIFIED,
-                    transfer_syntax: SyntaxId::NDR20,
-                }],
-            }),
-        );
-        ack.auth = Some(AuthVerifier::new(
-            AuthType::GSS_KERBEROS,
-            level,
-            1,
-            vec![0x6f, 0x03, 0x02, 0x01, 0x05],
-        ));
-        let got = binding.handle_bind_reply(&ack.to_bytes().unwrap());
+        let ack = bind_ack(bind.call_id, level, vec![0x6f, 0x03, 0x02, 0x01, 0x05]);
+        let got = binding.handle_bind_reply(&ack);
         assert!(matches!(got, Err(RpcError::Kerberos(_))), "{got:?}");
         assert!(binding.request(1, vec![1, 2, 3]).is_err());
     }
