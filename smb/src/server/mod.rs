@@ -97,11 +97,22 @@ struct Session {
     opens: HashMap<u64, PipeOpen>,
 }
 
+impl Session {
+    fn new(auth: Auth, preauth: PreauthHash) -> Self {
+        Self {
+            auth,
+            preauth,
+            trees: HashMap::new(),
+            opens: HashMap::new(),
+        }
+    }
+}
+
 /// A SESSION_SETUP waiting for the DC.
 #[derive(Debug)]
 struct PendingLogon {
+    /// The AUTHENTICATE's request header (its session id is the session's).
     header: Header,
-    session_id: u64,
     spnego: SpnegoNtlmPending,
 }
 
@@ -400,73 +411,67 @@ impl ServerConnection {
     }
 
     /// MS-SMB2 3.3.5.5: the first leg creates the session and answers with the NTLM
-    /// CHALLENGE; the second leg goes to the DC.
+    /// CHALLENGE (or, with Kerberos, the AP-REP); the NTLM AUTHENTICATE goes to the DC.
     fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
         let (_, req) = SessionSetupRequest::from_message(msg)?;
         let token = &req.security_buffer;
-        if header.session_id == 0 {
-            if self.sessions.len() >= MAX_SESSIONS {
-                return Ok(Step::Reply(Some(
-                    self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
-                )));
-            }
-            // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
-            // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
-            if spnego::offers_kerberos_first(token)
-                && let Some(out) = self.kerberos_setup(header, msg, token)
-            {
-                return Ok(Step::Reply(Some(out)));
-            }
-            let Ok(nonces) = ServerNonces::fresh() else {
-                return Ok(Step::Reply(Some(
-                    self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
-                )));
-            };
-            let auth = match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
-                Ok((acceptor, out)) => Some((Auth::Challenged(acceptor), out)),
-                Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
-                    .ok()
-                    .map(|(selected, out)| (Auth::Selected(selected), out)),
-                Err(e) => {
-                    tracing::debug!(error = %e, "an SPNEGO first token refused");
-                    None
-                }
-            };
-            let Some((auth, out)) = auth else {
-                return Ok(Step::Reply(Some(
-                    self.error(header, NtStatus::LOGON_FAILURE),
-                )));
-            };
-            let id = self.id();
-            let mut session = Session {
-                auth,
-                preauth: self.preauth.clone(),
-                trees: HashMap::new(),
-                opens: HashMap::new(),
-            };
-            let reply = self.more_processing(header, id, &mut session, msg, out);
-            self.sessions.insert(id, session);
-            return Ok(Step::Reply(Some(reply)));
-        }
-        let Some(mut session) = self.sessions.remove(&header.session_id) else {
-            return Ok(Step::Reply(Some(
-                self.error(header, NtStatus::USER_SESSION_DELETED),
-            )));
+        let step = if header.session_id == 0 {
+            self.first_leg(header, msg, token)
+                .map(|out| Step::Reply(Some(out)))
+        } else {
+            self.next_leg(header, msg, token)
         };
+        Ok(step.unwrap_or_else(|status| Step::Reply(Some(self.error(header, status)))))
+    }
+
+    /// A SESSION_SETUP without a session id: a new session.
+    fn first_leg(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+        token: &[u8],
+    ) -> Result<Vec<u8>, NtStatus> {
+        if self.sessions.len() >= MAX_SESSIONS {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
+        // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
+        if spnego::offers_kerberos_first(token)
+            && let Some(out) = self.kerberos_setup(header, msg, token)
+        {
+            return Ok(out);
+        }
+        let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        let (auth, out) = match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
+            Ok((acceptor, out)) => (Auth::Challenged(acceptor), out),
+            Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
+                .map(|(selected, out)| (Auth::Selected(selected), out))
+                .map_err(|_| NtStatus::LOGON_FAILURE)?,
+            Err(e) => {
+                tracing::debug!(error = %e, "an SPNEGO first token refused");
+                return Err(NtStatus::LOGON_FAILURE);
+            }
+        };
+        let id = self.id();
+        let mut session = Session::new(auth, self.preauth.clone());
+        let reply = self.more_processing(header, id, &mut session, msg, out);
+        self.sessions.insert(id, session);
+        Ok(reply)
+    }
+
+    /// A SESSION_SETUP continuing session `header.session_id`.
+    fn next_leg(&mut self, header: &Header, msg: &[u8], token: &[u8]) -> Result<Step, NtStatus> {
+        let mut session = self
+            .sessions
+            .remove(&header.session_id)
+            .ok_or(NtStatus::USER_SESSION_DELETED)?;
         match std::mem::replace(&mut session.auth, Auth::Verifying) {
             // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
             Auth::Selected(selected) => {
-                let Ok(nonces) = ServerNonces::fresh() else {
-                    return Ok(Step::Reply(Some(
-                        self.error(header, NtStatus::INSUFFICIENT_RESOURCES),
-                    )));
-                };
-                let Ok((acceptor, out)) = selected.negotiate(token, &self.config.identity, nonces)
-                else {
-                    return Ok(Step::Reply(Some(
-                        self.error(header, NtStatus::LOGON_FAILURE),
-                    )));
-                };
+                let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+                let (acceptor, out) = selected
+                    .negotiate(token, &self.config.identity, nonces)
+                    .map_err(|_| NtStatus::LOGON_FAILURE)?;
                 session.auth = Auth::Challenged(acceptor);
                 let reply = self.more_processing(header, header.session_id, &mut session, msg, out);
                 self.sessions.insert(header.session_id, session);
@@ -477,21 +482,15 @@ impl ServerConnection {
                 if self.dialect == Some(Dialect::SMB311) {
                     session.preauth.update(msg);
                 }
-                let spnego = match acceptor.authenticate(token) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
-                        return Ok(Step::Reply(Some(
-                            self.error(header, NtStatus::LOGON_FAILURE),
-                        )));
-                    }
-                };
+                let spnego = acceptor.authenticate(token).map_err(|e| {
+                    tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
+                    NtStatus::LOGON_FAILURE
+                })?;
                 let logon = NetworkLogon::from_ntlm(spnego.logon());
                 // Parked until the DC answers (resume_logon); the session serves nothing.
                 self.sessions.insert(header.session_id, session);
                 self.pending = Some(PendingLogon {
                     header: header.clone(),
-                    session_id: header.session_id,
                     spnego,
                 });
                 Ok(Step::Logon(logon))
@@ -500,11 +499,22 @@ impl ServerConnection {
             other => {
                 session.auth = other;
                 self.sessions.insert(header.session_id, session);
-                Ok(Step::Reply(Some(
-                    self.error(header, NtStatus::NOT_SUPPORTED),
-                )))
+                Err(NtStatus::NOT_SUPPORTED)
             }
         }
+    }
+
+    /// A SESSION_SETUP response carrying `token` for session `id`.
+    fn setup_reply(&self, header: &Header, id: u64, token: Vec<u8>, status: NtStatus) -> Vec<u8> {
+        let response_header = Header {
+            session_id: id,
+            ..header.clone()
+        };
+        let resp = SessionSetupResponse {
+            session_flags: SessionFlags::empty(),
+            security_buffer: token,
+        };
+        self.reply(&response_header, &resp, status)
     }
 
     /// A STATUS_MORE_PROCESSING_REQUIRED reply carrying `token` for session `id`, with the
@@ -517,18 +527,7 @@ impl ServerConnection {
         msg: &[u8],
         token: Vec<u8>,
     ) -> Vec<u8> {
-        let response_header = Header {
-            session_id: id,
-            ..header.clone()
-        };
-        let out = self.reply(
-            &response_header,
-            &SessionSetupResponse {
-                session_flags: SessionFlags::empty(),
-                security_buffer: token,
-            },
-            NtStatus::MORE_PROCESSING_REQUIRED,
-        );
+        let out = self.setup_reply(header, id, token, NtStatus::MORE_PROCESSING_REQUIRED);
         if self.dialect == Some(Dialect::SMB311) {
             session.preauth.update(msg);
             session.preauth.update(&out);
@@ -562,39 +561,17 @@ impl ServerConnection {
         let signer = Signer::derive(dialect, ctx.session_key().as_bytes(), &preauth);
         let id = self.id();
         tracing::info!(user = %accepted.client, session_id = id, "SMB session established (Kerberos)");
-        self.sessions.insert(
-            id,
-            Session {
-                auth: Auth::Valid(signer),
-                preauth,
-                trees: HashMap::new(),
-                opens: HashMap::new(),
-            },
-        );
-        let response_header = Header {
-            session_id: id,
-            ..header.clone()
-        };
-        Some(self.reply(
-            &response_header,
-            &SessionSetupResponse {
-                session_flags: SessionFlags::empty(),
-                security_buffer: reply,
-            },
-            NtStatus::SUCCESS,
-        ))
+        self.sessions
+            .insert(id, Session::new(Auth::Valid(signer), preauth));
+        Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
     }
 
     /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict.
     pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Vec<u8> {
-        let Some(PendingLogon {
-            header,
-            session_id,
-            spnego,
-        }) = self.pending.take()
-        else {
+        let Some(PendingLogon { header, spnego }) = self.pending.take() else {
             return Vec::new();
         };
+        let session_id = header.session_id;
         let Some(mut session) = self.sessions.remove(&session_id) else {
             return self.error(&header, NtStatus::USER_SESSION_DELETED);
         };
@@ -646,14 +623,7 @@ impl ServerConnection {
         session.auth = Auth::Valid(signer);
         self.sessions.insert(session_id, session);
         // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
-        self.reply(
-            &header,
-            &SessionSetupResponse {
-                session_flags: SessionFlags::empty(),
-                security_buffer: token,
-            },
-            NtStatus::SUCCESS,
-        )
+        self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
     }
 
     fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
