@@ -26,6 +26,18 @@ pub struct Membership {
     pub account: MachineAccount,
 }
 
+impl Membership {
+    /// The names this member's servers announce (in an NTLM CHALLENGE_MESSAGE).
+    pub fn server_identity(&self) -> ServerIdentity {
+        ServerIdentity {
+            netbios_domain: self.account.netbios_domain.clone(),
+            netbios_computer: self.account.netbios_name.clone(),
+            dns_domain: self.dns_domain.clone(),
+            dns_computer: self.fqdn.clone(),
+        }
+    }
+}
+
 /// Reads the membership from the registry (root: the password is a secret).
 pub fn membership(registry: &Registry) -> Result<Membership, String> {
     let state = query(registry)
@@ -126,15 +138,9 @@ impl NtlmLogon {
         let (client, negotiate) = NtlmClient::new(user, domain, password, &m.account.netbios_name)
             .map_err(|e| e.to_string())?;
         let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
-        let identity = ServerIdentity {
-            netbios_domain: m.account.netbios_domain.clone(),
-            netbios_computer: m.account.netbios_name.clone(),
-            dns_domain: m.dns_domain.clone(),
-            dns_computer: m.fqdn.clone(),
-        };
         let nonces = ServerNonces::fresh().map_err(random)?;
-        let (acceptor, challenge) =
-            SpnegoNtlmAcceptor::accept(&init, &identity, nonces).map_err(|e| e.to_string())?;
+        let (acceptor, challenge) = SpnegoNtlmAcceptor::accept(&init, &m.server_identity(), nonces)
+            .map_err(|e| e.to_string())?;
         let client_nonces = ClientNonces::fresh().map_err(random)?;
         let (finish, authenticate) = initiator
             .step(&challenge, &client_nonces)
