@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
-use adjoin_auth::ntlm::ServerIdentity;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_join::member::{self, Membership};
 use adjoin_rpc::client::BindAuth;
@@ -40,12 +39,7 @@ async fn start(lab: &Lab, m: &Membership, keytab: Option<Keytab>) -> u16 {
         .unwrap();
     let pool = Arc::new(LogonPool::new(channel, 4));
     let config = Arc::new(ServerConfig {
-        identity: ServerIdentity {
-            netbios_domain: m.account.netbios_domain.clone(),
-            netbios_computer: m.account.netbios_name.clone(),
-            dns_domain: m.dns_domain.clone(),
-            dns_computer: m.fqdn.clone(),
-        },
+        identity: m.server_identity(),
         server_guid: [0x42; 16],
         comment: "Adjoin test server".into(),
         shares: vec![Share::disk("data", "team files", "/srv/data")],

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
-use adjoin_auth::ntlm::ServerIdentity;
 use adjoin_join::discover;
 use adjoin_join::member;
 use adjoin_registry::Registry;
@@ -103,12 +102,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut server_guid = [0u8; 16];
     getrandom::fill(&mut server_guid).map_err(|e| anyhow!("the random source failed: {e}"))?;
     let config = Arc::new(ServerConfig {
-        identity: ServerIdentity {
-            netbios_domain: m.account.netbios_domain.clone(),
-            netbios_computer: m.account.netbios_name.clone(),
-            dns_domain: m.dns_domain.clone(),
-            dns_computer: m.fqdn.clone(),
-        },
+        identity: m.server_identity(),
         server_guid,
         comment: format!("Adjoin on {}", m.fqdn),
         shares: Vec::new(),
