@@ -296,15 +296,17 @@ impl Acceptor {
                 .filter(|e| enc.kvno.is_none_or(|v| v == e.kvno))
                 .max_by_key(|e| e.kvno)
         };
-        let as_host = match server.components.as_slice() {
-            [class, host] if !class.eq_ignore_ascii_case("host") => Some(PrincipalName::new(
-                PrincipalName::NT_SRV_HST,
-                ["host", host.as_str()],
-                server.realm.as_str(),
-            )),
-            _ => None,
-        };
-        let entry = candidates(server).or_else(|| as_host.as_ref().and_then(candidates));
+        let entry = candidates(server).or_else(|| {
+            let as_host = match server.components.as_slice() {
+                [class, host] if !class.eq_ignore_ascii_case("host") => PrincipalName::new(
+                    PrincipalName::NT_SRV_HST,
+                    ["host", host.as_str()],
+                    server.realm.as_str(),
+                ),
+                _ => return None,
+            };
+            candidates(&as_host)
+        });
         let no_key = || AcceptError::NoKey {
             server: server.to_string(),
             kvno: enc.kvno.map_or_else(|| "?".into(), |v| v.to_string()),
@@ -506,7 +508,7 @@ mod tests {
             .unwrap();
     }
 
-    /// A keytab with only `class/foo.example.test`, under the fixtures' service key.
+    /// A keytab with only `class/host`, under the fixtures' service key.
     fn keytab_of(class: &str, host: &str) -> Keytab {
         let mut kt = Keytab::new();
         let principal =
