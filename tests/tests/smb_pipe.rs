@@ -20,7 +20,7 @@ use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::SmbError;
 use adjoin_smb::client::pipe::NamedPipe;
 use adjoin_smb::client::{SessionAuth, SmbClient};
-use adjoin_smb::proto::Dialect;
+use adjoin_smb::proto::{DIALECTS, Dialect};
 use adjoin_tests::Lab;
 use zeroize::Zeroizing;
 
@@ -68,13 +68,7 @@ async fn who_am_i(client: SmbClient) -> (String, String) {
 #[tokio::test]
 async fn ms_smb2_signed_sessions_in_every_dialect_carry_lsa_over_ncacn_np() {
     let lab = Lab::get();
-    for dialect in [
-        Dialect::SMB202,
-        Dialect::SMB210,
-        Dialect::SMB300,
-        Dialect::SMB302,
-        Dialect::SMB311,
-    ] {
+    for dialect in DIALECTS {
         let mut client = SmbClient::connect_with(smb_addr(&lab), &lab.dc_name, TIMEOUT, &[dialect])
             .await
             .unwrap_or_else(|e| panic!("{dialect}: {e}"));

@@ -23,7 +23,7 @@ use adjoin_rpc::transport::Connection;
 use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::client::pipe::NamedPipe;
 use adjoin_smb::client::{SessionAuth, SmbClient};
-use adjoin_smb::proto::Dialect;
+use adjoin_smb::proto::{DIALECTS, Dialect};
 use adjoin_smb::server::{ServerConfig, serve};
 use adjoin_tests::{Lab, text};
 use tokio::net::TcpListener;
@@ -126,13 +126,7 @@ async fn ms_smb2_server_lists_its_shares_to_domain_users() {
     let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "files.example.test");
     let port = start(&lab, &m, None).await;
 
-    for dialect in [
-        Dialect::SMB202,
-        Dialect::SMB210,
-        Dialect::SMB300,
-        Dialect::SMB302,
-        Dialect::SMB311,
-    ] {
+    for dialect in DIALECTS {
         let shares = list_shares(port, &lab, dialect, &lab.password("alice"))
             .await
             .unwrap_or_else(|e| panic!("{dialect}: {e}"));
