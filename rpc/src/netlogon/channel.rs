@@ -319,7 +319,7 @@ impl SecureChannel {
         .map_err(|e| self.rpc(e))?;
         let mut client_challenge = [0; 8];
         getrandom::fill(&mut client_challenge).map_err(ChannelError::Random)?;
-        let computer = WideString::new(self.account.netbios_name.clone());
+        let computer = self.computer();
         let challenge: ServerReqChallengeResponse = plain
             .call(
                 Opnum::SERVER_REQ_CHALLENGE.value(),
@@ -343,7 +343,7 @@ impl SecureChannel {
                 Opnum::SERVER_AUTHENTICATE3.value(),
                 &ServerAuthenticate3Request {
                     primary_name: Some(self.server_name()),
-                    account_name: WideString::new(format!("{}$", self.account.netbios_name)),
+                    account_name: self.account_name(),
                     secure_channel_type: SecureChannelType::WORKSTATION,
                     computer_name: computer,
                     client_credential,
@@ -441,7 +441,7 @@ impl SecureChannel {
         let mut clear = encode_trust_password(new_password)?;
         let server_name = self.server_name();
         let computer = self.computer();
-        let account = WideString::new(format!("{}$", self.account.netbios_name));
+        let account = self.account_name();
         let dc = self.dc_name.clone();
         let est = self.established().await?;
         aes_cfb8_encrypt(
@@ -489,6 +489,11 @@ impl SecureChannel {
 
     fn computer(&self) -> WideString {
         WideString::new(self.account.netbios_name.clone())
+    }
+
+    /// The machine account's name: the computer's NetBIOS name and `$`.
+    fn account_name(&self) -> WideString {
+        WideString::new(format!("{}$", self.account.netbios_name))
     }
 
     fn check(
