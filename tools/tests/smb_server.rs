@@ -120,6 +120,23 @@ async fn list_shares_as(
         .collect())
 }
 
+/// Runs `smbclient` with `args` and `env` on a blocking thread; asserts it succeeded
+/// (`what` names it in the failure) and returns its stdout.
+async fn smbclient(what: &str, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut command = Command::new("smbclient");
+    command.args(args).envs(env.iter().copied());
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{what}: {stdout}{}",
+        text(&out.stderr)
+    );
+    stdout
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ms_smb2_server_lists_its_shares_to_domain_users() {
     let lab = Lab::get();
@@ -142,29 +159,18 @@ async fn ms_smb2_server_lists_its_shares_to_domain_users() {
 
     // Samba's client, independently: SPNEGO/NTLMSSP session setup, IPC$, srvsvc.
     let user = format!("{}\\alice%{}", lab.netbios, lab.password("alice"));
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("smbclient")
-            .args([
-                "-L",
-                "//127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-m",
-                "SMB3",
-                "-U",
-                &user,
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "smbclient -L: {stdout}{}",
-        text(&out.stderr)
-    );
+    let port_arg = port.to_string();
+    let args = [
+        "-L",
+        "//127.0.0.1",
+        "-p",
+        &port_arg,
+        "-m",
+        "SMB3",
+        "-U",
+        &user,
+    ];
+    let stdout = smbclient("smbclient -L", &args, &[]).await;
     assert!(
         stdout.contains("data") && stdout.contains("team files"),
         "{stdout}"
@@ -228,31 +234,24 @@ async fn ms_smb2_server_takes_kerberos_with_the_members_keytab() {
     }
     let kinit = kinit.wait_with_output().unwrap();
     assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
-    let (krb5_config, port_arg) = (lab.krb5_config.clone(), port.to_string());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("smbclient")
-            .args([
-                "-L",
-                "//kfiles.example.test",
-                "-I",
-                "127.0.0.1",
-                "-p",
-                &port_arg,
-            ])
-            .args(["-m", "SMB3", "--use-kerberos=required", "-N"])
-            .env("KRB5_CONFIG", krb5_config)
-            .env("KRB5CCNAME", ccache_env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = text(&out.stdout);
-    assert!(
-        out.status.success(),
-        "smbclient -k -L: {stdout}{}",
-        text(&out.stderr)
-    );
+    let port_arg = port.to_string();
+    let args = [
+        "-L",
+        "//kfiles.example.test",
+        "-I",
+        "127.0.0.1",
+        "-p",
+        &port_arg,
+        "-m",
+        "SMB3",
+        "--use-kerberos=required",
+        "-N",
+    ];
+    let env = [
+        ("KRB5_CONFIG", lab.krb5_config.as_str()),
+        ("KRB5CCNAME", &ccache_env),
+    ];
+    let stdout = smbclient("smbclient -k -L", &args, &env).await;
     assert!(stdout.contains("team files"), "{stdout}");
 
     let _ = lab.samba_tool(&["computer", "delete", &m.account.netbios_name]);
