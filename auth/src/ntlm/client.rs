@@ -12,6 +12,7 @@ use super::error::NtlmError;
 use super::flags::{NegotiateFlags, Version};
 use super::messages::{AuthenticateMessage, ChallengeMessage, NegotiateMessage};
 use super::session::{NtlmSession, Role};
+use crate::pac::unix_to_filetime;
 
 /// What the client must bring that is random or time-dependent (kept out of the
 /// exchange so it stays deterministic under test).
@@ -45,7 +46,10 @@ pub fn filetime_now() -> u64 {
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    (unix + 11_644_473_600) * 10_000_000
+    i64::try_from(unix)
+        .ok()
+        .and_then(unix_to_filetime)
+        .unwrap_or(u64::MAX)
 }
 
 impl core::fmt::Debug for ClientNonces {
