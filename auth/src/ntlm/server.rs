@@ -130,12 +130,12 @@ impl NtlmServer {
             .flags()?
             .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
         Ok(PendingLogon {
-            user: auth.user_name.clone(),
-            domain: auth.domain_name.clone(),
-            workstation: auth.workstation.clone(),
+            user: auth.user_name,
+            domain: auth.domain_name,
+            workstation: auth.workstation,
             server_challenge: self.server_challenge,
-            nt_response: auth.nt_challenge_response.clone(),
-            lm_response: auth.lm_challenge_response.clone(),
+            nt_response: auth.nt_challenge_response,
+            lm_response: auth.lm_challenge_response,
             flags: self.flags & auth.flags,
             encrypted_session_key: auth.encrypted_random_session_key,
             mic_expected,
