@@ -301,7 +301,7 @@ impl SmbClient {
     ) -> Result<SessionInfo, SmbError> {
         let flags = last.session_flags;
         let signer = Signer::derive(self.negotiated.dialect, session_key, &setup.preauth);
-        let header = ClientCore::read_header(&setup.last)?;
+        let header = Header::from_message(&setup.last)?;
         let signed = header.flags.contains(crate::proto::HeaderFlags::SIGNED);
         if signed {
             signer.verify(&setup.last)?;

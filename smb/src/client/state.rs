@@ -3,7 +3,6 @@
 //! (3.2.4.1.1, 3.2.5.1.3), the negotiated limits, and the session and
 //! pre-authentication state the session setup builds.
 
-use adjoin_rpc::codec::{Codec, Reader};
 use adjoin_rpc::ntstatus::NtStatus;
 
 use crate::encryption::Encryptor;
@@ -207,7 +206,7 @@ impl ClientCore {
         } else {
             (raw, false)
         };
-        let header = Header::read(&mut Reader::new("SMB2 header", &msg))?;
+        let header = Header::from_message(&msg)?;
         if !header.is_response() {
             return Err(SmbError::Malformed {
                 what: "SMB2 header",
@@ -258,11 +257,6 @@ impl ClientCore {
                 "an unsigned response on a signed session",
             ))
         }
-    }
-
-    /// Reads the header at the front of a message.
-    pub fn read_header(msg: &[u8]) -> Result<Header, SmbError> {
-        Ok(Header::read(&mut Reader::new("SMB2 header", msg))?)
     }
 }
 

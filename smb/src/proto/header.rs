@@ -134,6 +134,11 @@ impl Header {
         }
     }
 
+    /// Reads the header at the front of a message (or of a compound's member).
+    pub fn from_message(msg: &[u8]) -> Result<Self, SmbError> {
+        Ok(Self::read(&mut Reader::new("SMB2 header", msg))?)
+    }
+
     /// Whether this is a response.
     pub fn is_response(&self) -> bool {
         self.flags.contains(HeaderFlags::SERVER_TO_REDIR)
@@ -240,7 +245,7 @@ pub fn split_compound(payload: &[u8]) -> Result<Vec<&[u8]>, SmbError> {
     let mut messages = Vec::new();
     let mut rest = payload;
     loop {
-        let header = Header::read(&mut Reader::new("SMB2 header", rest))?;
+        let header = Header::from_message(rest)?;
         let next = usize::try_from(header.next_command).unwrap_or(usize::MAX);
         if next == 0 {
             messages.push(rest);

@@ -19,7 +19,7 @@ use adjoin_auth::gss::GssError;
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
 use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::{ServerIdentity, ServerNonces, filetime_now};
-use adjoin_rpc::codec::{Codec, Reader};
+use adjoin_rpc::codec::Codec;
 use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 use adjoin_rpc::netlogon::pool::LogonPool;
@@ -227,7 +227,7 @@ impl ServerConnection {
 
     /// Handles one request message (one member of a compound).
     pub fn handle(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
-        let header = Header::read(&mut Reader::new("SMB2 header", msg))?;
+        let header = Header::from_message(msg)?;
         // CANCEL takes no credit (MS-SMB2 3.3.5.16); every other request spends its ids.
         if header.command == Command::CANCEL {
             return Ok(Step::Reply(None));
@@ -916,7 +916,7 @@ mod tests {
     }
 
     fn status(msg: &[u8]) -> NtStatus {
-        ClientCore::read_header(msg).unwrap().status
+        Header::from_message(msg).unwrap().status
     }
 
     fn negotiated(dialects: &[Dialect]) -> (ServerConnection, ClientCore) {

@@ -75,7 +75,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(Step::Reply(Some(reply))) = server.handle(&msg) else {
         return;
     };
-    let session_id = ClientCore::read_header(&reply).map_or(0, |h| h.session_id);
+    let session_id = Header::from_message(&reply).map_or(0, |h| h.session_id);
     let second = SessionSetupRequest {
         security_buffer: data.to_vec(),
         ..SessionSetupRequest::default()
