@@ -15,7 +15,7 @@ use crate::error::SmbError;
 use crate::proto::{
     Cipher, Dialect, TRANSFORM_AAD_AT, TRANSFORM_HEADER_LEN, TransformHeader, read_transform,
 };
-use crate::signing::{PreauthHash, kdf};
+use crate::signing::{PreauthHash, kdf, key_16};
 
 /// AES-128-CCM with SMB's 11-byte nonce and 16-byte tag.
 type Aes128Ccm = Ccm<Aes128, U16, U11>;
@@ -66,9 +66,7 @@ impl Encryptor {
                 "cipher {cipher} is not supported (AES-128-GCM and AES-128-CCM are)"
             )));
         }
-        let mut key = Zeroizing::new([0u8; 16]);
-        let n = session_key.len().min(16);
-        key[..n].copy_from_slice(&session_key[..n]);
+        let key = key_16(session_key);
         let (c2s, s2c) = if dialect == Dialect::SMB311 {
             (
                 kdf(&key[..], b"SMBC2SCipherKey\0", preauth.value()),

@@ -84,9 +84,7 @@ impl Signer {
     /// and pads shorter ones with zeros). `preauth` is the session's pre-authentication
     /// hash, used by 3.1.1 only.
     pub fn derive(dialect: Dialect, session_key: &[u8], preauth: &PreauthHash) -> Self {
-        let mut key = Zeroizing::new([0u8; 16]);
-        let n = session_key.len().min(16);
-        key[..n].copy_from_slice(&session_key[..n]);
+        let key = key_16(session_key);
         if dialect == Dialect::SMB311 {
             Self::AesCmac(kdf(&key[..], b"SMBSigningKey\0", preauth.value()))
         } else if dialect.is_smb3() {
@@ -97,29 +95,10 @@ impl Signer {
     }
 
     fn mac(&self, message: &[u8]) -> [u8; 16] {
-        let zero = [0u8; 16];
-        let (head, rest) = message.split_at(SIGNATURE_AT);
-        let tail = &rest[16..];
-        let mut out = [0; 16];
         match self {
-            Self::HmacSha256(key) => {
-                let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key[..])
-                    .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
-                mac.update(head);
-                mac.update(&zero);
-                mac.update(tail);
-                out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
-            }
-            Self::AesCmac(key) => {
-                let mut mac = <Cmac<Aes128> as KeyInit>::new_from_slice(&key[..])
-                    .unwrap_or_else(|_| unreachable!("the key is 16 bytes"));
-                mac.update(head);
-                mac.update(&zero);
-                mac.update(tail);
-                out.copy_from_slice(&mac.finalize().into_bytes());
-            }
+            Self::HmacSha256(key) => mac::<Hmac<Sha256>>(&key[..], message),
+            Self::AesCmac(key) => mac::<Cmac<Aes128>>(&key[..], message),
         }
-        out
     }
 
     /// Sets SMB2_FLAGS_SIGNED in `message` (one whole message, header first) and
@@ -148,6 +127,29 @@ impl Signer {
             Err(SmbError::Signature("the signature does not verify"))
         }
     }
+}
+
+/// The first 16 bytes of a GSS session key, zero-padded (MS-SMB2 3.2.5.3.1: longer
+/// Kerberos keys are truncated, shorter ones padded).
+pub(crate) fn key_16(session_key: &[u8]) -> Zeroizing<[u8; 16]> {
+    let mut key = Zeroizing::new([0u8; 16]);
+    let n = session_key.len().min(16);
+    key[..n].copy_from_slice(&session_key[..n]);
+    key
+}
+
+/// MAC `M` keyed with `key` over `message` with its signature field zeroed, cut to 16
+/// bytes (MS-SMB2 3.1.4.1).
+fn mac<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> [u8; 16] {
+    let (head, rest) = message.split_at(SIGNATURE_AT);
+    let mut mac = <M as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes any key length, AES-128-CMAC 16 bytes"));
+    mac.update(head);
+    mac.update(&[0u8; 16]);
+    mac.update(&rest[16..]);
+    let mut out = [0; 16];
+    out.copy_from_slice(&mac.finalize().into_bytes()[..16]);
+    out
 }
 
 #[cfg(test)]
