@@ -743,19 +743,11 @@ impl ServerConnection {
             .open(header, req.file_id)?
             .read(max)
             .ok_or(Refusal::Status(NtStatus::PIPE_EMPTY))?;
-        let status = if more {
-            NtStatus::BUFFER_OVERFLOW
-        } else {
-            NtStatus::SUCCESS
+        let resp = ReadResponse {
+            data_remaining: 0,
+            data,
         };
-        Ok(self.reply(
-            header,
-            &ReadResponse {
-                data_remaining: 0,
-                data,
-            },
-            status,
-        ))
+        Ok(self.reply(header, &resp, pipe_read_status(more)))
     }
 
     fn ioctl(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
@@ -768,17 +760,12 @@ impl ServerConnection {
                 }
                 let max = req.max_output_response.min(MAX_IO) as usize;
                 let (output, more) = open.read(max).unwrap_or_default();
-                let status = if more {
-                    NtStatus::BUFFER_OVERFLOW
-                } else {
-                    NtStatus::SUCCESS
-                };
                 let resp = IoctlResponse {
                     ctl_code: req.ctl_code,
                     file_id: req.file_id,
                     output,
                 };
-                Ok(self.reply(header, &resp, status))
+                Ok(self.reply(header, &resp, pipe_read_status(more)))
             }
             // MS-SMB2 3.3.5.15.12: the signed answer a 3.0.x client checks.
             FSCTL_VALIDATE_NEGOTIATE_INFO => {
@@ -824,6 +811,16 @@ impl ServerConnection {
             && info.capabilities == client.capabilities
             && info.dialects == client.dialects
             && chosen == Some(dialect)
+    }
+}
+
+/// A pipe read's status: STATUS_BUFFER_OVERFLOW when more of the message remains
+/// (message mode), success otherwise.
+fn pipe_read_status(more: bool) -> NtStatus {
+    if more {
+        NtStatus::BUFFER_OVERFLOW
+    } else {
+        NtStatus::SUCCESS
     }
 }
 
