@@ -38,21 +38,20 @@ impl PipeOpen {
     pub(super) fn write(&mut self, data: &[u8]) -> bool {
         self.incoming.extend(data);
         loop {
-            match self.incoming.pop() {
-                Ok(Some(fragment)) => match self.binding.handle_fragment(&fragment) {
-                    Ok(replies) => {
-                        self.outgoing.extend(replies);
-                        if self.outgoing.iter().map(Vec::len).sum::<usize>() > MAX_PENDING {
-                            return false;
-                        }
-                    }
-                    Err(e) => {
-                        tracing::debug!(error = %e, "RPC on a pipe failed");
-                        return false;
-                    }
-                },
+            let fragment = match self.incoming.pop() {
+                Ok(Some(fragment)) => fragment,
                 Ok(None) => return true,
                 Err(_) => return false,
+            };
+            match self.binding.handle_fragment(&fragment) {
+                Ok(replies) => self.outgoing.extend(replies),
+                Err(e) => {
+                    tracing::debug!(error = %e, "RPC on a pipe failed");
+                    return false;
+                }
+            }
+            if self.outgoing.iter().map(Vec::len).sum::<usize>() > MAX_PENDING {
+                return false;
             }
         }
     }
