@@ -11,7 +11,7 @@
 
 mod pipe;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -93,7 +93,7 @@ enum Auth {
 struct Session {
     auth: Auth,
     preauth: PreauthHash,
-    trees: HashMap<u32, ()>,
+    trees: HashSet<u32>,
     opens: HashMap<u64, PipeOpen>,
 }
 
@@ -102,7 +102,7 @@ impl Session {
         Self {
             auth,
             preauth,
-            trees: HashMap::new(),
+            trees: HashSet::new(),
             opens: HashMap::new(),
         }
     }
@@ -351,7 +351,7 @@ impl ServerConnection {
 
     fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
         let session = self.session(header)?;
-        if session.trees.contains_key(&header.tree_id) {
+        if session.trees.contains(&header.tree_id) {
             Ok(session)
         } else {
             Err(Refusal::Status(NtStatus::NETWORK_NAME_DELETED))
@@ -646,7 +646,7 @@ impl ServerConnection {
         if session.trees.len() >= MAX_TREES {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
-        session.trees.insert(id, ());
+        session.trees.insert(id);
         let resp = TreeConnectResponse {
             share_type: TreeConnectResponse::PIPE,
             share_flags: 0,
