@@ -29,18 +29,14 @@ pub use crate::proto::DIALECTS;
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
     FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, HashAlgorithm, Header,
-    IoctlRequest, IoctlResponse, LogoffRequest, LogoffResponse, NegotiateContext, NegotiateRequest,
-    NegotiateResponse, ReadRequest, ReadResponse, SecurityMode, SessionFlags, SessionSetupRequest,
-    SessionSetupResponse, TreeConnectRequest, TreeConnectResponse, TreeDisconnectRequest,
-    TreeDisconnectResponse, ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse,
-    WriteRequest, WriteResponse, frame, frame_len,
+    IoctlRequest, IoctlResponse, LogoffRequest, LogoffResponse, MAX_IO, NegotiateContext,
+    NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode, SessionFlags,
+    SessionSetupRequest, SessionSetupResponse, TreeConnectRequest, TreeConnectResponse,
+    TreeDisconnectRequest, TreeDisconnectResponse, ValidateNegotiateInfoRequest,
+    ValidateNegotiateInfoResponse, WriteRequest, WriteResponse, frame, frame_len,
 };
 use crate::random;
 use crate::signing::Signer;
-
-/// The largest single read or write the client issues: one credit's worth
-/// (it does not negotiate SMB2_GLOBAL_CAP_LARGE_MTU).
-const MAX_IO: u32 = 65536;
 
 /// Who the session authenticates as.
 pub enum SessionAuth {

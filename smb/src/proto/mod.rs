@@ -20,8 +20,8 @@ pub use header::{
     frame_len, split_compound,
 };
 pub use negotiate::{
-    Capabilities, Cipher, DIALECTS, Dialect, HashAlgorithm, NegotiateContext, NegotiateRequest,
-    NegotiateResponse, SecurityMode, SigningAlgorithm,
+    Capabilities, Cipher, DIALECTS, Dialect, HashAlgorithm, MAX_IO, NegotiateContext,
+    NegotiateRequest, NegotiateResponse, SecurityMode, SigningAlgorithm,
 };
 pub use session::{
     LogoffRequest, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,

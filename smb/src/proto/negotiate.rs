@@ -39,6 +39,10 @@ pub const DIALECTS: [Dialect; 5] = [
     Dialect::SMB311,
 ];
 
+/// The largest read, write or transaction either side asks for or announces: one
+/// credit's worth (MS-SMB2 3.1.5.2), as neither negotiates SMB2_GLOBAL_CAP_LARGE_MTU.
+pub const MAX_IO: u32 = 65536;
+
 impl Dialect {
     /// The highest of [`DIALECTS`] that `offered` lists.
     pub fn highest_common(offered: &[Self]) -> Option<Self> {

@@ -35,15 +35,12 @@ use crate::proto::{
     Body, Capabilities, CloseRequest, CloseResponse, Command, CreateRequest, CreateResponse,
     Dialect, EchoResponse, ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO,
     FileId, HashAlgorithm, Header, HeaderFlags, IoctlRequest, IoctlResponse, LogoffResponse,
-    NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode,
-    SessionFlags, SessionSetupRequest, SessionSetupResponse, TreeConnectRequest,
+    MAX_IO, NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse,
+    SecurityMode, SessionFlags, SessionSetupRequest, SessionSetupResponse, TreeConnectRequest,
     TreeConnectResponse, TreeDisconnectResponse, ValidateNegotiateInfoRequest,
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse, frame, frame_len, split_compound,
 };
 use crate::signing::{PreauthHash, Signer};
-
-/// The largest read, write or transaction announced (one credit's worth).
-const MAX_IO: u32 = 65536;
 
 /// How long a connection may stay without an authenticated session.
 const AUTH_DEADLINE: Duration = Duration::from_secs(60);
