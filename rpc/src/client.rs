@@ -178,9 +178,13 @@ struct Security {
 }
 
 impl Security {
+    /// Whether PDUs are sealed as well as signed (privacy level).
+    fn sealed(&self) -> bool {
+        self.level == AuthLevel::PKT_PRIVACY
+    }
+
     fn signature_len(&self) -> Result<usize, RpcError> {
-        self.provider
-            .signature_len(self.level == AuthLevel::PKT_PRIVACY)
+        self.provider.signature_len(self.sealed())
     }
 
     /// Signs (and at privacy level seals) the PDU in `raw`: its stub and padding are
@@ -191,7 +195,7 @@ impl Security {
         data: core::ops::Range<usize>,
         sig_at: usize,
     ) -> Result<(), RpcError> {
-        let seal = self.level == AuthLevel::PKT_PRIVACY;
+        let seal = self.sealed();
         let (pdu, sig) = raw.split_at_mut(sig_at);
         match &mut self.provider {
             // The Netlogon SSP signs the stub only (no header signing is negotiated).
@@ -232,7 +236,7 @@ impl Security {
         data: core::ops::Range<usize>,
         sig_at: usize,
     ) -> Result<(), RpcError> {
-        let seal = self.level == AuthLevel::PKT_PRIVACY;
+        let seal = self.sealed();
         let (pdu, sig) = raw.split_at_mut(sig_at);
         match &mut self.provider {
             Provider::Schannel(s) => s.unprotect(&mut pdu[data], sig)?,
