@@ -14,7 +14,11 @@ pub use error::SmbError;
 /// `N` bytes from the system random source (GUIDs, salts, nonce prefixes).
 fn random<const N: usize>() -> Result<[u8; N], SmbError> {
     let mut out = [0; N];
-    getrandom::fill(&mut out)
-        .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
+    getrandom::fill(&mut out).map_err(random_failed)?;
     Ok(out)
+}
+
+/// The error for a failed system random source.
+fn random_failed(e: getrandom::Error) -> SmbError {
+    SmbError::Auth(format!("the system random source failed: {e}"))
 }

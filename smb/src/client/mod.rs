@@ -35,8 +35,8 @@ use crate::proto::{
     TreeDisconnectRequest, TreeDisconnectResponse, ValidateNegotiateInfoRequest,
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse, frame, frame_len,
 };
-use crate::random;
 use crate::signing::Signer;
+use crate::{random, random_failed};
 
 /// Who the session authenticates as.
 pub enum SessionAuth {
@@ -215,8 +215,7 @@ impl SmbClient {
                 "the server ended the NTLM exchange after one leg ({status})"
             )));
         }
-        let nonces = ClientNonces::fresh()
-            .map_err(|e| SmbError::Auth(format!("the system random source failed: {e}")))?;
+        let nonces = ClientNonces::fresh().map_err(random_failed)?;
         let (finish, token) = initiator
             .step(&challenge.security_buffer, &nonces)
             .map_err(|e| SmbError::Auth(e.to_string()))?;
