@@ -61,9 +61,7 @@ impl NamedPipe {
             error: std::io::Error::other(e),
         }
     }
-}
 
-impl NamedPipe {
     async fn write(&mut self, fragment: &[u8]) -> Result<(), RpcError> {
         match self.client.write(self.tree, self.file, 0, fragment).await {
             Ok(n) if n as usize == fragment.len() => Ok(()),

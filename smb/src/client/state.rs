@@ -61,9 +61,7 @@ impl Negotiated {
             server_security_mode: resp.security_mode,
         })
     }
-}
 
-impl Negotiated {
     /// MS-SMB2 3.2.5.14.12: the server's signed VALIDATE_NEGOTIATE_INFO must repeat
     /// exactly what its NEGOTIATE response said.
     pub fn validate(&self, info: &ValidateNegotiateInfoResponse) -> Result<(), SmbError> {
