@@ -260,6 +260,19 @@ impl Security {
     }
 }
 
+/// The rpc_auth_3 PDU carrying a provider's third-leg `token`, for
+/// [`ClientBinding::handle_bind_reply`].
+fn auth3(
+    call_id: u32,
+    auth_type: AuthType,
+    level: AuthLevel,
+    token: Vec<u8>,
+) -> Result<Option<Vec<u8>>, RpcError> {
+    let mut pdu = Pdu::new(call_id, Body::Auth3(Auth3::default()));
+    pdu.auth = Some(AuthVerifier::new(auth_type, level, AUTH_CONTEXT_ID, token));
+    Ok(Some(pdu.to_bytes()?))
+}
+
 /// `pdu` as the bytes before `data`, the `data` range itself (to seal or unseal in
 /// place) and the bytes after it, which NTLMSSP signs along with it.
 fn split_around(pdu: &mut [u8], data: core::ops::Range<usize>) -> (&[u8], &mut [u8], &[u8]) {
@@ -402,14 +415,7 @@ impl ClientBinding {
                             )
                             .map_err(|e| RpcError::Ntlm(e.to_string()))?;
                         sec.provider = Provider::Ntlm(Box::new(session));
-                        let mut auth3 = Pdu::new(pdu.call_id, Body::Auth3(Auth3::default()));
-                        auth3.auth = Some(AuthVerifier::new(
-                            AuthType::WINNT,
-                            sec.level,
-                            AUTH_CONTEXT_ID,
-                            authenticate,
-                        ));
-                        Ok(Some(auth3.to_bytes()?))
+                        auth3(pdu.call_id, AuthType::WINNT, sec.level, authenticate)
                     }
                     Provider::Kerberos(mut k) => {
                         if auth.auth_type != AuthType::GSS_KERBEROS {
@@ -419,14 +425,7 @@ impl ClientBinding {
                         }
                         let reply = k.bind_reply(&auth.value)?;
                         sec.provider = Provider::Kerberos(k);
-                        let mut auth3 = Pdu::new(pdu.call_id, Body::Auth3(Auth3::default()));
-                        auth3.auth = Some(AuthVerifier::new(
-                            AuthType::GSS_KERBEROS,
-                            sec.level,
-                            AUTH_CONTEXT_ID,
-                            reply,
-                        ));
-                        Ok(Some(auth3.to_bytes()?))
+                        auth3(pdu.call_id, AuthType::GSS_KERBEROS, sec.level, reply)
                     }
                     Provider::Ntlm(_) | Provider::Failed => {
                         Err(RpcError::Protocol("a second bind_ack"))
