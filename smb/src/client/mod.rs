@@ -142,12 +142,7 @@ impl SmbClient {
             negotiated: Negotiated::default(),
             encrypt_always: false,
             encryptor: None,
-            offered: ValidateNegotiateInfoRequest {
-                capabilities: request.capabilities,
-                guid: request.client_guid,
-                security_mode: request.security_mode,
-                dialects: request.dialects.clone(),
-            },
+            offered: ValidateNegotiateInfoRequest::from(&request),
             validated: false,
         };
         client.send(&msg).await?;

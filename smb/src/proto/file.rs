@@ -7,7 +7,7 @@ use super::{
     Body, Command, Header, align8, buffer, from_utf16, offset_here_u16, offset_here_u32, patch_u16,
     patch_u32, utf16,
 };
-use super::{Capabilities, Dialect, SecurityMode};
+use super::{Capabilities, Dialect, NegotiateRequest, SecurityMode};
 use crate::error::SmbError;
 
 /// FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49): write a message to a pipe and read its reply.
@@ -32,6 +32,18 @@ pub struct ValidateNegotiateInfoRequest {
     pub security_mode: SecurityMode,
     /// The dialects the client offered.
     pub dialects: Vec<Dialect>,
+}
+
+impl From<&NegotiateRequest> for ValidateNegotiateInfoRequest {
+    /// What the client's NEGOTIATE said, as the FSCTL repeats it.
+    fn from(req: &NegotiateRequest) -> Self {
+        Self {
+            capabilities: req.capabilities,
+            guid: req.client_guid,
+            security_mode: req.security_mode,
+            dialects: req.dialects.clone(),
+        }
+    }
 }
 
 impl Codec for ValidateNegotiateInfoRequest {

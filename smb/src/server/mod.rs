@@ -118,7 +118,8 @@ struct PendingLogon {
 pub struct ServerConnection {
     config: Arc<ServerConfig>,
     dialect: Option<Dialect>,
-    client: Option<NegotiateRequest>,
+    /// What the client's NEGOTIATE said, for VALIDATE_NEGOTIATE_INFO.
+    client: Option<ValidateNegotiateInfoRequest>,
     preauth: PreauthHash,
     sessions: HashMap<u64, Session>,
     next_id: u64,
@@ -403,7 +404,7 @@ impl ServerConnection {
             self.preauth.update(&out);
         }
         self.dialect = Some(dialect);
-        self.client = Some(req);
+        self.client = Some(ValidateNegotiateInfoRequest::from(&req));
         Ok(out)
     }
 
@@ -789,8 +790,8 @@ impl ServerConnection {
 }
 
 impl ServerConnection {
-    /// MS-SMB2 3.3.5.15.12: the request must repeat this client's NEGOTIATE exactly (its
-    /// dialects leading to the same choice) on a 3.0.x connection, with room for the answer.
+    /// MS-SMB2 3.3.5.15.12: the request must repeat this client's NEGOTIATE exactly (so its
+    /// dialects lead to the same choice) on a 3.0.x connection, with room for the answer.
     fn validate_negotiate(&self, req: &IoctlRequest) -> bool {
         let (Some(dialect), Some(client)) = (self.dialect, &self.client) else {
             return false;
@@ -800,14 +801,7 @@ impl ServerConnection {
         else {
             return false;
         };
-        let chosen = Dialect::highest_common(&info.dialects);
-        dialect != Dialect::SMB311
-            && req.max_output_response >= 24
-            && info.guid == client.client_guid
-            && info.security_mode == client.security_mode
-            && info.capabilities == client.capabilities
-            && info.dialects == client.dialects
-            && chosen == Some(dialect)
+        dialect != Dialect::SMB311 && req.max_output_response >= 24 && info == *client
     }
 }
 
