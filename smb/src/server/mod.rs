@@ -564,11 +564,18 @@ impl ServerConnection {
         Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
     }
 
-    /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict.
-    pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Vec<u8> {
-        let Some(PendingLogon { header, spnego }) = self.pending.take() else {
-            return Vec::new();
-        };
+    /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict: the
+    /// reply, or `None` when no logon is parked.
+    pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Option<Vec<u8>> {
+        let pending = self.pending.take()?;
+        Some(self.finish_logon(pending, verdict))
+    }
+
+    fn finish_logon(
+        &mut self,
+        PendingLogon { header, spnego }: PendingLogon,
+        verdict: Result<LogonOutcome, String>,
+    ) -> Vec<u8> {
         let session_id = header.session_id;
         let Some(mut session) = self.sessions.remove(&session_id) else {
             return self.error(&header, NtStatus::USER_SESSION_DELETED);
@@ -862,10 +869,10 @@ pub async fn serve(
                 Step::Reply(reply) => reply,
                 Step::Logon(logon) => {
                     let verdict = pool.logon_network(&logon).await.map_err(|e| e.to_string());
-                    Some(core.resume_logon(verdict))
+                    core.resume_logon(verdict)
                 }
             };
-            if let Some(reply) = reply.filter(|r| !r.is_empty()) {
+            if let Some(reply) = reply {
                 stream
                     .write_all(&frame(&reply)?)
                     .await
@@ -1042,15 +1049,19 @@ mod tests {
         let keyless = ValidationSamInfo2::default();
         for info in [guest, keyless] {
             let mut server = awaiting_the_dc();
-            let out = server.resume_logon(Ok(LogonOutcome::Success(Box::new(info))));
+            let out = server
+                .resume_logon(Ok(LogonOutcome::Success(Box::new(info))))
+                .unwrap();
             assert_eq!(status(&out), NtStatus::LOGON_FAILURE);
         }
         // The DC's refusals: a wrong password is a logon failure, an unreachable DC says so.
         let mut server = awaiting_the_dc();
-        let out = server.resume_logon(Ok(LogonOutcome::Refused(NtStatus::WRONG_PASSWORD)));
+        let out = server
+            .resume_logon(Ok(LogonOutcome::Refused(NtStatus::WRONG_PASSWORD)))
+            .unwrap();
         assert_eq!(status(&out), NtStatus::LOGON_FAILURE);
         let mut server = awaiting_the_dc();
-        let out = server.resume_logon(Err("no DC".into()));
+        let out = server.resume_logon(Err("no DC".into())).unwrap();
         assert_eq!(status(&out), NtStatus::NO_LOGON_SERVERS);
     }
 
