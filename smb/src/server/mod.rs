@@ -103,6 +103,14 @@ impl Session {
             opens: HashMap::new(),
         }
     }
+
+    /// The signing key, once the session has authenticated.
+    fn signer(&self) -> Option<&Signer> {
+        match &self.auth {
+            Auth::Valid(signer) => Some(signer),
+            _ => None,
+        }
+    }
 }
 
 /// A SESSION_SETUP waiting for the DC.
@@ -212,9 +220,7 @@ impl ServerConnection {
 
     /// Whether a session on this connection has authenticated.
     pub fn authenticated(&self) -> bool {
-        self.sessions
-            .values()
-            .any(|s| matches!(s.auth, Auth::Valid(_)))
+        self.sessions.values().any(|s| s.signer().is_some())
     }
 
     fn id(&mut self) -> u64 {
@@ -278,11 +284,7 @@ impl ServerConnection {
 
     /// MS-SMB2 3.3.5.2.4: once a session signs, its requests must be signed and verify.
     fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), NtStatus> {
-        let Some(Session {
-            auth: Auth::Valid(signer),
-            ..
-        }) = self.sessions.get(&header.session_id)
-        else {
+        let Some(signer) = self.signer(header.session_id) else {
             return Ok(());
         };
         if header.flags.contains(HeaderFlags::SIGNED) {
@@ -310,13 +312,14 @@ impl ServerConnection {
         }
     }
 
+    /// Session `id`'s signing key, if it has authenticated.
+    fn signer(&self, id: u64) -> Option<&Signer> {
+        self.sessions.get(&id).and_then(Session::signer)
+    }
+
     /// Signs `msg` with its session's key, if the session has one.
     fn sign(&self, session_id: u64, msg: &mut [u8]) {
-        if let Some(Session {
-            auth: Auth::Valid(signer),
-            ..
-        }) = self.sessions.get(&session_id)
-        {
+        if let Some(signer) = self.signer(session_id) {
             signer.sign(msg);
         }
     }
@@ -336,15 +339,10 @@ impl ServerConnection {
     }
 
     fn session(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
-        match self.sessions.get_mut(&header.session_id) {
-            Some(
-                s @ Session {
-                    auth: Auth::Valid(_),
-                    ..
-                },
-            ) => Ok(s),
-            _ => Err(Refusal::Status(NtStatus::USER_SESSION_DELETED)),
-        }
+        self.sessions
+            .get_mut(&header.session_id)
+            .filter(|s| s.signer().is_some())
+            .ok_or(Refusal::Status(NtStatus::USER_SESSION_DELETED))
     }
 
     fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
