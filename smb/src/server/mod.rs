@@ -42,6 +42,12 @@ use crate::proto::{
 };
 use crate::signing::{PreauthHash, Signer};
 
+/// What NEGOTIATE announces and VALIDATE_NEGOTIATE_INFO repeats: signing required, no
+/// optional capabilities.
+const SECURITY_MODE: SecurityMode =
+    SecurityMode::SIGNING_ENABLED.union(SecurityMode::SIGNING_REQUIRED);
+const CAPABILITIES: Capabilities = Capabilities::empty();
+
 /// How long a connection may stay without an authenticated session.
 const AUTH_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -384,10 +390,10 @@ impl ServerConnection {
             });
         }
         let resp = NegotiateResponse {
-            security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+            security_mode: SECURITY_MODE,
             dialect,
             server_guid: self.config.server_guid,
-            capabilities: Capabilities::empty(),
+            capabilities: CAPABILITIES,
             max_transact_size: MAX_IO,
             max_read_size: MAX_IO,
             max_write_size: MAX_IO,
@@ -777,9 +783,9 @@ impl ServerConnection {
                     return Err(Refusal::Disconnect);
                 }
                 let info = ValidateNegotiateInfoResponse {
-                    capabilities: Capabilities::empty(),
+                    capabilities: CAPABILITIES,
                     guid: self.config.server_guid,
-                    security_mode: SecurityMode::SIGNING_ENABLED | SecurityMode::SIGNING_REQUIRED,
+                    security_mode: SECURITY_MODE,
                     dialect: self.dialect.unwrap_or_default(),
                 };
                 let resp = IoctlResponse {
