@@ -280,13 +280,26 @@ impl Lab {
         }
     }
 
-    /// A machine named `fqdn` joined (without a keytab) into a registry of its own, and
-    /// its membership as the member library reads it back; the directory lives as long
-    /// as the returned guard.
-    pub fn joined_member(&self, bin: &str, fqdn: &str) -> (tempfile::TempDir, Membership) {
+    /// A machine named `fqdn` joined into a registry of its own (with its keytab at
+    /// `krb5.keytab` in the same directory when `keytab` is set, else none), and its
+    /// membership as the member library reads it back; the directory lives as long as the
+    /// returned guard.
+    pub fn joined_member(
+        &self,
+        bin: &str,
+        fqdn: &str,
+        keytab: bool,
+    ) -> (tempfile::TempDir, Membership) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let reg = dir.path().join("registry.db");
-        self.join_machine(bin, &reg, fqdn, &["--no-keytab"]);
+        let keytab_path = dir.path().join("krb5.keytab");
+        let keytab_arg = keytab_path.to_str().expect("a UTF-8 temporary path");
+        let extra: &[&str] = if keytab {
+            &["--keytab", keytab_arg]
+        } else {
+            &["--no-keytab"]
+        };
+        self.join_machine(bin, &reg, fqdn, extra);
         let registry = Registry::open(&reg).expect("the joined registry opens");
         let membership = member::membership(&registry).expect("the join's membership");
         (dir, membership)

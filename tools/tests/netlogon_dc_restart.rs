@@ -44,7 +44,11 @@ async fn concurrent_logons(pool: &Arc<LogonPool>, m: &Arc<member::Membership>, n
 #[tokio::test(flavor = "current_thread")]
 async fn ms_nrpc_channel_survives_a_dc_restart() {
     let lab = Lab::get();
-    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "restart.example.test");
+    let (_dir, m) = lab.joined_member(
+        env!("CARGO_BIN_EXE_domain-join"),
+        "restart.example.test",
+        false,
+    );
     let opts = lab.discover_options();
     let (mut channel, _dc) = member::secure_channel(&m, &opts, Duration::from_secs(10))
         .await

@@ -6,20 +6,11 @@
 use std::time::Duration;
 
 use adjoin_auth::gss::spnego::{SpnegoNtlmAcceptor, SpnegoNtlmInitiator};
-use adjoin_auth::ntlm::{ClientNonces, NtlmClient, ServerIdentity, ServerNonces};
+use adjoin_auth::ntlm::{ClientNonces, NtlmClient, ServerNonces};
 use adjoin_join::member::{self, Membership};
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon, SecureChannel};
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_tests::Lab;
-
-fn identity(m: &Membership) -> ServerIdentity {
-    ServerIdentity {
-        netbios_domain: m.account.netbios_domain.clone(),
-        netbios_computer: m.account.netbios_name.clone(),
-        dns_domain: m.dns_domain.clone(),
-        dns_computer: m.fqdn.clone(),
-    }
-}
 
 /// One SPNEGO/NTLM exchange of `user` with `password` through the acceptor and the DC.
 /// Returns the DC's verdict, and on success proves the two sides' sessions agree.
@@ -33,7 +24,8 @@ async fn exchange(
         NtlmClient::new(user, &m.account.netbios_domain, password, "CLIENTWS").unwrap();
     let (initiator, init) = SpnegoNtlmInitiator::start(client, negotiate);
     let (acceptor, challenge) =
-        SpnegoNtlmAcceptor::accept(&init, &identity(m), ServerNonces::fresh().unwrap()).unwrap();
+        SpnegoNtlmAcceptor::accept(&init, &m.server_identity(), ServerNonces::fresh().unwrap())
+            .unwrap();
     let (finish, auth) = initiator
         .step(&challenge, &ClientNonces::fresh().unwrap())
         .unwrap();
@@ -66,7 +58,11 @@ async fn exchange(
 #[tokio::test(flavor = "current_thread")]
 async fn ms_apds_3_1_5_ntlm_pass_through_for_an_spnego_acceptor() {
     let lab = Lab::get();
-    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "passthru.example.test");
+    let (_dir, m) = lab.joined_member(
+        env!("CARGO_BIN_EXE_domain-join"),
+        "passthru.example.test",
+        false,
+    );
     let opts = lab.discover_options();
     let (mut channel, _) = member::secure_channel(&m, &opts, Duration::from_secs(10))
         .await

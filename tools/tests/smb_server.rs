@@ -140,7 +140,11 @@ async fn smbclient(what: &str, args: &[&str], env: &[(&str, &str)]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ms_smb2_server_lists_its_shares_to_domain_users() {
     let lab = Lab::get();
-    let (_dir, m) = lab.joined_member(env!("CARGO_BIN_EXE_domain-join"), "files.example.test");
+    let (_dir, m) = lab.joined_member(
+        env!("CARGO_BIN_EXE_domain-join"),
+        "files.example.test",
+        false,
+    );
     let port = start(&lab, &m, None).await;
 
     for dialect in DIALECTS {
@@ -183,18 +187,12 @@ async fn ms_smb2_server_lists_its_shares_to_domain_users() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ms_smb2_server_takes_kerberos_with_the_members_keytab() {
     let lab = Lab::get();
-    let dir = tempfile::tempdir().unwrap();
-    let keytab_path = dir.path().join("krb5.keytab");
-    let reg = dir.path().join("registry.db");
-    let keytab_arg = keytab_path.to_str().unwrap();
-    lab.join_machine(
+    let (dir, m) = lab.joined_member(
         env!("CARGO_BIN_EXE_domain-join"),
-        &reg,
         "kfiles.example.test",
-        &["--keytab", keytab_arg],
+        true,
     );
-    let registry = adjoin_registry::Registry::open(&reg).unwrap();
-    let m = member::membership(&registry).unwrap();
+    let keytab_path = dir.path().join("krb5.keytab");
     let keytab = Keytab::parse(&std::fs::read(&keytab_path).unwrap()).unwrap();
     let port = start(&lab, &m, Some(keytab)).await;
 
