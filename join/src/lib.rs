@@ -5,7 +5,9 @@
 
 pub mod discover;
 pub mod join;
-pub mod ldap;
+/// The sealed LDAP client lives in adjoin-auth, below join, so the identity service can
+/// use it without depending on join.
+pub use adjoin_auth::ldap;
 pub mod machine;
 pub mod member;
 pub mod names;

@@ -15,9 +15,6 @@
 
 use std::time::SystemTime;
 
-use adjoin_auth::gss::GssError;
-use adjoin_auth::gss::krb5::{GssFlags, InitStep, Initiator, SecurityContext};
-use adjoin_auth::krb::Credentials;
 use rasn::types::{OctetString, SetOf};
 use rasn_ldap::{
     Attribute, AttributeValueAssertion, AuthenticationChoice, BindRequest, ChangeOperation, Filter,
@@ -28,6 +25,10 @@ use rasn_ldap::{
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
+
+use crate::gss::GssError;
+use crate::gss::krb5::{GssFlags, InitStep, Initiator, SecurityContext};
+use crate::krb::Credentials;
 
 /// The largest PDU accepted from the server.
 const MAX_PDU: usize = 16 << 20;
