@@ -16,6 +16,9 @@ use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::member::{self, Membership};
 use adjoin_registry::Registry;
 
+pub mod daemon;
+pub mod namespace;
+
 /// The lab domain, as `tools/lab env` describes it.
 #[derive(Debug, Clone)]
 pub struct Lab {

@@ -19,7 +19,7 @@ async fn kinit_with(
     user: &str,
     password: &str,
     config: &KdcConfig,
-    clock: &dyn Fn() -> SystemTime,
+    clock: &(dyn Fn() -> SystemTime + Sync),
 ) -> Result<adjoin_auth::krb::Credentials, KerberosError> {
     let client = PrincipalName::new(PrincipalName::NT_PRINCIPAL, [user], lab.realm.as_str());
     let secret = ClientSecret::Password(Zeroizing::new(password.to_owned()));

@@ -132,7 +132,7 @@ fn too_big(reply: &[u8]) -> bool {
 pub async fn initial_credentials(
     mut exchange: super::AsExchange,
     config: &KdcConfig,
-    clock: &dyn Fn() -> std::time::SystemTime,
+    clock: &(dyn Fn() -> std::time::SystemTime + Sync),
 ) -> Result<super::Credentials, KerberosError> {
     let mut req = exchange.start(clock());
     // Pre-authentication takes one round trip more; a third would be a KDC loop.
@@ -153,7 +153,7 @@ pub async fn service_ticket(
     tgt: super::Credentials,
     server: crate::principal::PrincipalName,
     config: &KdcConfig,
-    clock: &dyn Fn() -> std::time::SystemTime,
+    clock: &(dyn Fn() -> std::time::SystemTime + Sync),
 ) -> Result<super::Credentials, KerberosError> {
     let exchange = super::TgsExchange::new(tgt, server);
     let req = exchange.request(clock())?;

@@ -717,7 +717,7 @@ pub async fn exchange(
     change: &PasswordChange,
     new_password: &str,
     servers: &KdcConfig,
-    clock: &dyn Fn() -> SystemTime,
+    clock: &(dyn Fn() -> SystemTime + Sync),
 ) -> Result<(), KpasswdError> {
     let mut tried = Vec::new();
     for &server in &servers.kdcs {

@@ -3,6 +3,8 @@
 
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../identity.rs"]
+mod identity;
 #[path = "../logon.rs"]
 mod logon;
 
@@ -59,6 +61,21 @@ enum Command {
     /// Ask a DC of the joined domain for a DC of DOMAIN (DsrGetDcNameEx2 over the secure
     /// channel): the DC locator as Windows members use it.
     Dcname(DcnameArgs),
+    /// Look a domain user up by name (any form) or uid, through adjoind.
+    FindUser(identity::NameArgs),
+    /// Look a domain group up by name or gid, with its members.
+    FindGroup(identity::NameArgs),
+    /// Every group of a user's token (nested groups and the primary group), with gids.
+    ListGroupsForUser(identity::NameArgs),
+    /// Every user of the domain (paged from the DC; from the cache when offline).
+    EnumUsers(identity::SocketArgs),
+    /// Every group of the domain.
+    EnumGroups(identity::SocketArgs),
+    /// Show or flush the identity cache.
+    #[command(subcommand)]
+    Cache(identity::CacheCommand),
+    /// The identity service: joined domain, DC in use, online or offline, cache size.
+    Status(identity::SocketArgs),
 }
 
 #[derive(Debug, Args)]
@@ -251,6 +268,13 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::LogonBench(args) => logon::logon_bench(args).await,
         Command::Lookup(args) => logon::lookup(args).await,
         Command::Dcname(args) => logon::dcname(args).await,
+        Command::FindUser(args) => identity::find_user(&args),
+        Command::FindGroup(args) => identity::find_group(&args),
+        Command::ListGroupsForUser(args) => identity::list_groups_for_user(&args),
+        Command::EnumUsers(args) => identity::enum_users(&args),
+        Command::EnumGroups(args) => identity::enum_groups(&args),
+        Command::Cache(command) => identity::cache(&command),
+        Command::Status(args) => identity::status(&args),
     }
 }
 

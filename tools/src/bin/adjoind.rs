@@ -1,7 +1,9 @@
-//! `adjoind`: the Adjoin daemon. So far it serves SMB2/3 as far as IPC$ — session setup
-//! by domain users (Kerberos with the member's keytab, NTLM verified by the DC over the
-//! NETLOGON secure channel) and the srvsvc/wkssvc pipes that list the server — the first
-//! part of the file server. See docs/adjoind.md.
+//! `adjoind`: the Adjoin daemon. One supervised process runs the host's identity service
+//! (the Unix socket the NSS and PAM modules and `adjoin` talk to: user and group lookups
+//! with ID mapping and a cache, Kerberos password logons, offline logons) and the SMB2/3
+//! server (so far as far as IPC$: domain logons by Kerberos or NTLM through the DC, and
+//! the srvsvc/wkssvc pipes). SIGHUP reloads the identity settings from the registry;
+//! SIGTERM or SIGINT stop it. See docs/adjoind.md.
 
 // Shared with the other binaries; adjoind reads no secret from a terminal.
 #[allow(dead_code)]
@@ -16,37 +18,53 @@ use std::time::Duration;
 
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
-use adjoin_join::discover;
-use adjoin_join::member;
-use adjoin_registry::Registry;
+use adjoin_identity::directory::{Dc, Directory};
+use adjoin_identity::logon::Logons;
+use adjoin_identity::server::{self, IdentityServer, Limits};
+use adjoin_identity::{Identity, Member, Settings};
+use adjoin_join::discover::{self, DomainController};
+use adjoin_join::member::{self, Membership};
+use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
 use clap::Parser;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinSet;
 
-/// Client connections served at once.
+/// SMB client connections served at once.
 const MAX_CONNECTIONS: usize = 1024;
+/// The registry key of the daemon's own settings.
+const ADJOIND_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind";
 
 #[derive(Debug, Parser)]
 #[command(
     name = "adjoind",
     version,
-    about = "The Adjoin daemon: SMB2/3 for domain users (so far IPC$: logons and share listing)",
-    after_help = "Examples:\n  adjoind                                  # SMB on 0.0.0.0:445, keytab /etc/krb5.keytab\n  adjoind --listen 127.0.0.1:4450 --keytab /var/lib/adjoin/krb5.keytab\n\nSee docs/adjoind.md."
+    about = "The Adjoin daemon: the host's identity service (NSS, PAM, lookups) and SMB2/3 for domain users",
+    after_help = "Examples:\n  adjoind                                  # identity on /run/adjoin/adjoind.sock, SMB on 0.0.0.0:445\n  adjoind --listen 127.0.0.1:4450 --keytab /var/lib/adjoin/krb5.keytab\n  adjoind --no-smb --socket /tmp/adjoind.sock   # identity service only\n\nSee docs/adjoind.md."
 )]
 struct Args {
     /// Where to accept SMB connections.
     #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:445")]
     listen: SocketAddr,
-    /// The member's keytab, for Kerberos session setups ("none" to offer NTLM only).
+    /// Serve no SMB: only the identity service.
+    #[arg(long)]
+    no_smb: bool,
+    /// The identity service's Unix socket (default: the registry's
+    /// Services\adjoind\SocketPath, /run/adjoin/adjoind.sock).
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// The member's keytab, for Kerberos session setups and for verifying the KDC at
+    /// password logons ("none" to offer NTLM only; password logons then fail).
     #[arg(long, value_name = "FILE", default_value = "/etc/krb5.keytab")]
     keytab: String,
     /// DNS server for finding the DC, as IP or IP:PORT (repeatable); default: the
     /// registry's Join\DnsServers, else /etc/resolv.conf.
     #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
     dns_servers: Vec<SocketAddr>,
-    /// Seconds to wait for each answer from the DC, and for an idle client.
+    /// Seconds to wait for each answer from the DC, and for an idle SMB client.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
     /// Concurrent logons through the secure channel.
@@ -76,19 +94,153 @@ fn main() -> ExitCode {
     }
 }
 
+/// What every service needs: the membership, the DC found at start, the registry path.
+struct Daemon {
+    registry: PathBuf,
+    membership: Membership,
+    dc: DomainController,
+    keytab: Option<PathBuf>,
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
     let path = Registry::default_path();
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;
     let timeout = Duration::from_secs(args.timeout.clamp(1, 600));
-    let (m, channel, dc) = member::open_channel(&registry, &args.dns_servers, timeout)
+    let (membership, channel, dc) = member::open_channel(&registry, &args.dns_servers, timeout)
         .await
         .map_err(|e| anyhow!(e))?;
-    let kerberos = match args.keytab.as_str() {
+    let keytab = match args.keytab.as_str() {
         "none" => None,
-        file => {
-            let file = PathBuf::from(file);
-            let bytes = std::fs::read(&file).with_context(|| {
+        file => Some(PathBuf::from(file)),
+    };
+    let socket = match &args.socket {
+        Some(p) => p.clone(),
+        None => match registry.get_value(ADJOIND_KEY, "SocketPath")? {
+            Value::Sz(ref s) => PathBuf::from(s),
+            _ => anyhow::bail!("{ADJOIND_KEY}\\SocketPath is not a REG_SZ"),
+        },
+    };
+    let ctx = Daemon {
+        registry: path,
+        membership,
+        dc,
+        keytab,
+    };
+    let mut services = JoinSet::new();
+    if !args.no_smb {
+        let smb = smb_service(&ctx, &args, channel, timeout).await?;
+        services.spawn(smb);
+    }
+    let mut identity = identity_service(&ctx, &socket)?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        tokio::select! {
+            Some(done) = services.join_next() => {
+                return match done {
+                    Ok(r) => r.context("the SMB server stopped"),
+                    Err(e) => Err(anyhow!("the SMB server failed: {e}")),
+                };
+            }
+            Some(done) = identity.join_next() => {
+                let r = done.map_err(|e| anyhow!("{e}"))?;
+                return r.context("the identity service stopped");
+            }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the identity settings from the registry");
+                match identity_service(&ctx, &socket) {
+                    Ok(new) => {
+                        identity.abort_all();
+                        identity = new;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reload failed; the old settings stay"),
+                }
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    tracing::info!("stopping");
+    services.abort_all();
+    identity.abort_all();
+    let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// The identity service: settings from the registry, the directory at the DC found at
+/// start, the socket and the fast cache writer, as tasks of their own.
+fn identity_service(
+    ctx: &Daemon,
+    socket: &std::path::Path,
+) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
+    let registry = Registry::open(&ctx.registry)
+        .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
+    let settings = Settings::from_registry(&registry)?;
+    let member = identity_member(&registry, &ctx.membership, ctx.keytab.clone())?;
+    let dc = Dc {
+        name: ctx.dc.dc_name.clone(),
+        address: ctx.dc.dc_address,
+    };
+    let directory = Directory::new(member.clone(), dc, settings.dc_timeout);
+    let nss_cache = settings.nss_cache_path.clone();
+    let identity = Arc::new(Identity::new(member, settings, directory)?);
+    let logons = Logons::new(Arc::clone(&identity), registry);
+    let server = IdentityServer::new(identity, logons, Limits::default());
+    let listener =
+        server::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+    tracing::info!(socket = %socket.display(), "serving the identity service");
+    let mut tasks = JoinSet::new();
+    let serving = Arc::clone(&server);
+    tasks.spawn(async move { serving.serve(listener).await.context("accept failed") });
+    tasks.spawn(async move {
+        server.keep_fast_cache(nss_cache).await;
+        Ok(())
+    });
+    Ok(tasks)
+}
+
+/// The identity service's view of the join: names, realm and SID from the registry's
+/// join state, the password from the membership.
+fn identity_member(
+    registry: &Registry,
+    m: &Membership,
+    keytab: Option<PathBuf>,
+) -> anyhow::Result<Member> {
+    let state = adjoin_join::join::query(registry)?
+        .ok_or_else(|| anyhow!("this machine is not joined (run `domain-join join` first)"))?;
+    let field = |n: &str| {
+        state
+            .get(n)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("the registry lacks Join\\{n}; rejoin with `domain-join join`"))
+    };
+    Ok(Member {
+        dns_domain: m.dns_domain.clone(),
+        realm: field("Realm")?,
+        netbios_domain: m.account.netbios_domain.clone(),
+        netbios_name: m.account.netbios_name.clone(),
+        fqdn: m.fqdn.clone(),
+        domain_sid: field("DomainSid")?
+            .parse()
+            .map_err(|e| anyhow!("Join\\DomainSid: {e}"))?,
+        password: m.account.password.clone(),
+        keytab,
+    })
+}
+
+/// The SMB server: its listener and accept loop.
+async fn smb_service(
+    ctx: &Daemon,
+    args: &Args,
+    channel: adjoin_rpc::netlogon::channel::SecureChannel,
+    timeout: Duration,
+) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + use<>> {
+    let kerberos = match &ctx.keytab {
+        None => None,
+        Some(file) => {
+            let bytes = std::fs::read(file).with_context(|| {
                 format!(
                     "cannot read the keytab {} (join with --keytab, or --keytab none for NTLM only)",
                     file.display()
@@ -101,6 +253,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut server_guid = [0u8; 16];
     getrandom::fill(&mut server_guid).map_err(|e| anyhow!("the random source failed: {e}"))?;
+    let m = &ctx.membership;
     let config = Arc::new(ServerConfig {
         identity: m.server_identity(),
         server_guid,
@@ -115,29 +268,31 @@ async fn run(args: Args) -> anyhow::Result<()> {
     tracing::info!(
         listen = %args.listen,
         member = %m.fqdn,
-        dc = %dc.dc_name,
+        dc = %ctx.dc.dc_name,
         kerberos = kerberos.is_some(),
         "serving SMB"
     );
-    // Connections served at once; more wait in the listen backlog.
-    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
-    loop {
-        let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
-            return Ok(());
-        };
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                tracing::warn!(error = %e, "accept failed");
-                continue;
-            }
-        };
-        let (config, pool) = (Arc::clone(&config), Arc::clone(&pool));
-        tokio::spawn(async move {
-            if let Err(e) = serve(stream, config, pool, timeout).await {
-                tracing::info!(%peer, error = %e, "connection ended");
-            }
-            drop(slot);
-        });
-    }
+    Ok(async move {
+        // Connections served at once; more wait in the listen backlog.
+        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                return Ok(());
+            };
+            let (stream, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            };
+            let (config, pool) = (Arc::clone(&config), Arc::clone(&pool));
+            tokio::spawn(async move {
+                if let Err(e) = serve(stream, config, pool, timeout).await {
+                    tracing::info!(%peer, error = %e, "connection ended");
+                }
+                drop(slot);
+            });
+        }
+    })
 }

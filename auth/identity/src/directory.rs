@@ -1,0 +1,377 @@
+//! User and group lookups in the joined domain's directory over sealed LDAP, as the member
+//! itself (its machine account's TGT, a ticket for `ldap/DC`), with a deadline on every
+//! exchange so that a DC that hangs looks offline instead of stalling callers.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, SystemTime};
+
+use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
+use adjoin_auth::ldap::{self, Connection, Entry};
+use adjoin_auth::principal::PrincipalName;
+use adjoin_ndr::Sid;
+use rasn_ldap::{Filter, SearchRequestScope};
+use tracing::debug;
+
+use crate::error::IdentityError;
+use crate::settings::Member;
+
+/// sAMAccountType of ordinary user accounts (MS-ADTS 2.2.16 SAM_USER_OBJECT).
+const SAM_USER_OBJECT: &str = "805306368";
+/// LDAP_MATCHING_RULE_IN_CHAIN (MS-ADTS 3.1.1.3.4.4.1): transitive membership.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+/// Entries per page of a paged search.
+const PAGE: u32 = 500;
+/// SIDs per OR filter when groups are fetched by SID.
+const SID_BATCH: usize = 100;
+/// userAccountControl ACCOUNTDISABLE (MS-ADTS 2.2.16).
+pub const UAC_ACCOUNTDISABLE: u32 = 0x2;
+
+const USER_ATTRS: &[&str] = &[
+    "objectSid",
+    "sAMAccountName",
+    "userPrincipalName",
+    "displayName",
+    "primaryGroupID",
+    "userAccountControl",
+    "uidNumber",
+    "gidNumber",
+    "unixHomeDirectory",
+    "loginShell",
+    "gecos",
+    "pwdLastSet",
+    "accountExpires",
+];
+const GROUP_ATTRS: &[&str] = &["objectSid", "sAMAccountName", "gidNumber"];
+
+/// A user as the directory describes her.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserEntry {
+    /// Distinguished name.
+    pub dn: String,
+    /// Her SID.
+    pub sid: Sid,
+    /// sAMAccountName as stored.
+    pub sam: String,
+    /// userPrincipalName, if set.
+    pub upn: Option<String>,
+    /// displayName (or gecos), for the GECOS field.
+    pub display_name: String,
+    /// RID of her primary group.
+    pub primary_group_rid: u32,
+    /// userAccountControl.
+    pub uac: u32,
+    /// RFC 2307 attributes, when present.
+    pub uid_number: Option<u32>,
+    /// RFC 2307 gidNumber.
+    pub gid_number: Option<u32>,
+    /// RFC 2307 unixHomeDirectory.
+    pub home: Option<String>,
+    /// RFC 2307 loginShell.
+    pub shell: Option<String>,
+    /// pwdLastSet (FILETIME; 0 = must change).
+    pub pwd_last_set: u64,
+}
+
+/// A group as the directory describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEntry {
+    /// Distinguished name.
+    pub dn: String,
+    /// Its SID.
+    pub sid: Sid,
+    /// sAMAccountName as stored.
+    pub sam: String,
+    /// RFC 2307 gidNumber, when present.
+    pub gid_number: Option<u32>,
+}
+
+/// Where the DC is.
+#[derive(Debug, Clone)]
+pub struct Dc {
+    /// Its DNS name (for `ldap/NAME`).
+    pub name: String,
+    /// Its address.
+    pub address: IpAddr,
+}
+
+/// A connection to the directory that reconnects on demand.
+#[derive(Debug)]
+pub struct Directory {
+    member: Member,
+    dc: Dc,
+    kdcs: KdcConfig,
+    timeout: Duration,
+    base: String,
+    tgt: Option<Credentials>,
+    conn: Option<Connection>,
+}
+
+impl Directory {
+    /// A directory client for `member` at `dc`; nothing is sent until the first lookup.
+    pub fn new(member: Member, dc: Dc, timeout: Duration) -> Self {
+        let mut kdcs = KdcConfig::new(vec![SocketAddr::new(dc.address, 88)]);
+        kdcs.timeout = timeout;
+        let base = member
+            .dns_domain
+            .split('.')
+            .map(|p| format!("DC={p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        Self {
+            member,
+            dc,
+            kdcs,
+            timeout,
+            base,
+            tgt: None,
+            conn: None,
+        }
+    }
+
+    /// The KDCs of the domain, for logons.
+    pub fn kdcs(&self) -> &KdcConfig {
+        &self.kdcs
+    }
+
+    /// Drops the connection (after an exchange was cut off); the next lookup reconnects.
+    pub fn reset(&mut self) {
+        self.conn = None;
+    }
+
+    /// The DC in use.
+    pub fn dc(&self) -> &Dc {
+        &self.dc
+    }
+
+    /// The machine account's TGT, renewed when it has less than 5 minutes left.
+    async fn machine_tgt(&mut self) -> Result<Credentials, IdentityError> {
+        let fresh = |c: &Credentials| {
+            c.end_time
+                .duration_since(SystemTime::now())
+                .is_ok_and(|left| left > Duration::from_secs(300))
+        };
+        if let Some(tgt) = self.tgt.as_ref().filter(|c| fresh(c)) {
+            return Ok(tgt.clone());
+        }
+        let client = PrincipalName::new(
+            PrincipalName::NT_PRINCIPAL,
+            [format!("{}$", self.member.netbios_name)],
+            self.member.realm.as_str(),
+        );
+        let secret = ClientSecret::Password(self.member.password.clone());
+        let exchange = AsExchange::new(client, secret, AsOptions::default());
+        let tgt = kdc::initial_credentials(exchange, &self.kdcs, &SystemTime::now).await?;
+        self.tgt = Some(tgt.clone());
+        Ok(tgt)
+    }
+
+    async fn connect(&mut self) -> Result<&mut Connection, IdentityError> {
+        if self.conn.is_none() {
+            let tgt = self.machine_tgt().await?;
+            let spn = PrincipalName::new(
+                PrincipalName::NT_SRV_INST,
+                ["ldap", self.dc.name.as_str()],
+                self.member.realm.as_str(),
+            );
+            let ticket = kdc::service_ticket(tgt, spn, &self.kdcs, &SystemTime::now).await?;
+            let addr = SocketAddr::new(self.dc.address, 389);
+            let mut conn = Connection::bind_with_timeout(addr, ticket, self.timeout).await?;
+            conn.set_timeout(self.timeout);
+            debug!(dc = %self.dc.name, "directory connection bound");
+            self.conn = Some(conn);
+        }
+        self.conn
+            .as_mut()
+            .ok_or_else(|| IdentityError::Directory("no connection".into()))
+    }
+
+    /// A subtree search under the domain; a failure drops the connection so the next
+    /// call reconnects.
+    async fn search(
+        &mut self,
+        filter: Filter,
+        attrs: &[&str],
+    ) -> Result<Vec<Entry>, IdentityError> {
+        let base = self.base.clone();
+        let conn = self.connect().await?;
+        let result = conn
+            .search_paged(&base, SearchRequestScope::WholeSubtree, filter, attrs, PAGE)
+            .await;
+        self.settle(result)
+    }
+
+    fn settle<T>(&mut self, result: Result<T, ldap::LdapError>) -> Result<T, IdentityError> {
+        result.map_err(|e| {
+            self.conn = None;
+            IdentityError::from(e)
+        })
+    }
+
+    /// Checks the DC answers (binding if needed).
+    pub async fn ping(&mut self) -> Result<(), IdentityError> {
+        let conn = self.connect().await?;
+        let result = conn.read_entry("", &["currentTime"]).await;
+        self.settle(result).map(|_| ())
+    }
+
+    /// The user with sAMAccountName `sam` (case-insensitive, as AD compares).
+    pub async fn user_by_account(&mut self, sam: &str) -> Result<Option<UserEntry>, IdentityError> {
+        self.one_user(ldap::eq("sAMAccountName", sam)).await
+    }
+
+    /// The user with userPrincipalName `upn`.
+    pub async fn user_by_upn(&mut self, upn: &str) -> Result<Option<UserEntry>, IdentityError> {
+        self.one_user(ldap::eq("userPrincipalName", upn)).await
+    }
+
+    /// The user with SID `sid`.
+    pub async fn user_by_sid(&mut self, sid: &Sid) -> Result<Option<UserEntry>, IdentityError> {
+        self.one_user(ldap::eq_bytes("objectSid", &sid.to_bytes()))
+            .await
+    }
+
+    /// The user with RFC 2307 uidNumber `uid`.
+    pub async fn user_by_uid_number(
+        &mut self,
+        uid: u32,
+    ) -> Result<Option<UserEntry>, IdentityError> {
+        self.one_user(ldap::eq("uidNumber", &uid.to_string())).await
+    }
+
+    async fn one_user(&mut self, which: Filter) -> Result<Option<UserEntry>, IdentityError> {
+        let filter = ldap::and(vec![ldap::eq("sAMAccountType", SAM_USER_OBJECT), which]);
+        let found = self.search(filter, USER_ATTRS).await?;
+        Ok(found.iter().find_map(user_entry))
+    }
+
+    /// The group with sAMAccountName `sam`.
+    pub async fn group_by_account(
+        &mut self,
+        sam: &str,
+    ) -> Result<Option<GroupEntry>, IdentityError> {
+        self.one_group(ldap::eq("sAMAccountName", sam)).await
+    }
+
+    /// The group with SID `sid`.
+    pub async fn group_by_sid(&mut self, sid: &Sid) -> Result<Option<GroupEntry>, IdentityError> {
+        self.one_group(ldap::eq_bytes("objectSid", &sid.to_bytes()))
+            .await
+    }
+
+    /// The group with RFC 2307 gidNumber `gid`.
+    pub async fn group_by_gid_number(
+        &mut self,
+        gid: u32,
+    ) -> Result<Option<GroupEntry>, IdentityError> {
+        self.one_group(ldap::eq("gidNumber", &gid.to_string()))
+            .await
+    }
+
+    async fn one_group(&mut self, which: Filter) -> Result<Option<GroupEntry>, IdentityError> {
+        let filter = ldap::and(vec![ldap::eq("objectClass", "group"), which]);
+        let found = self.search(filter, GROUP_ATTRS).await?;
+        Ok(found.iter().find_map(group_entry))
+    }
+
+    /// The groups with these SIDs (those the directory has), fetched in batches.
+    pub async fn groups_by_sids(&mut self, sids: &[Sid]) -> Result<Vec<GroupEntry>, IdentityError> {
+        let mut out = Vec::with_capacity(sids.len());
+        for batch in sids.chunks(SID_BATCH) {
+            let any = batch
+                .iter()
+                .map(|s| ldap::eq_bytes("objectSid", &s.to_bytes()))
+                .collect();
+            let filter = ldap::and(vec![ldap::eq("objectClass", "group"), ldap::or(any)]);
+            let found = self.search(filter, GROUP_ATTRS).await?;
+            out.extend(found.iter().filter_map(group_entry));
+        }
+        Ok(out)
+    }
+
+    /// Every group SID in the user's token (tokenGroups: nested groups and the primary
+    /// group, MS-ADTS 3.1.1.4.5.19), read from her entry.
+    pub async fn token_groups(&mut self, user_dn: &str) -> Result<Vec<Sid>, IdentityError> {
+        let conn = self.connect().await?;
+        let result = conn.read_entry(user_dn, &["tokenGroups"]).await;
+        let entry = self.settle(result)?;
+        Ok(entry
+            .map(|e| {
+                e.values("tokenGroups")
+                    .iter()
+                    .filter_map(|v| Sid::from_bytes(v).ok())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The sAMAccountNames of the users who are members of `group_dn`, directly or through
+    /// nested groups (the primary-group members are not listed, as in AD's `member`).
+    pub async fn group_members(&mut self, group_dn: &str) -> Result<Vec<String>, IdentityError> {
+        let filter = ldap::and(vec![
+            ldap::eq("sAMAccountType", SAM_USER_OBJECT),
+            ldap::extensible(IN_CHAIN, "memberOf", group_dn),
+        ]);
+        let found = self.search(filter, &["sAMAccountName"]).await?;
+        Ok(found
+            .iter()
+            .filter_map(|e| e.text("sAMAccountName"))
+            .collect())
+    }
+
+    /// Every user account (paged).
+    pub async fn all_users(&mut self) -> Result<Vec<UserEntry>, IdentityError> {
+        let found = self
+            .search(ldap::eq("sAMAccountType", SAM_USER_OBJECT), USER_ATTRS)
+            .await?;
+        Ok(found.iter().filter_map(user_entry).collect())
+    }
+
+    /// Every group (paged).
+    pub async fn all_groups(&mut self) -> Result<Vec<GroupEntry>, IdentityError> {
+        let found = self
+            .search(ldap::eq("objectClass", "group"), GROUP_ATTRS)
+            .await?;
+        Ok(found.iter().filter_map(group_entry).collect())
+    }
+}
+
+fn number<T: std::str::FromStr>(e: &Entry, name: &str) -> Option<T> {
+    e.text(name).and_then(|t| t.trim().parse().ok())
+}
+
+fn sid_of(e: &Entry) -> Option<Sid> {
+    e.values("objectSid")
+        .first()
+        .and_then(|v| Sid::from_bytes(v).ok())
+}
+
+fn user_entry(e: &Entry) -> Option<UserEntry> {
+    let display_name = e
+        .text("displayName")
+        .or_else(|| e.text("gecos"))
+        .unwrap_or_default();
+    Some(UserEntry {
+        dn: e.dn.clone(),
+        sid: sid_of(e)?,
+        sam: e.text("sAMAccountName")?,
+        upn: e.text("userPrincipalName"),
+        display_name,
+        primary_group_rid: number(e, "primaryGroupID").unwrap_or(513),
+        uac: number(e, "userAccountControl").unwrap_or(0),
+        uid_number: number(e, "uidNumber"),
+        gid_number: number(e, "gidNumber"),
+        home: e.text("unixHomeDirectory"),
+        shell: e.text("loginShell"),
+        pwd_last_set: number(e, "pwdLastSet").unwrap_or(0),
+    })
+}
+
+fn group_entry(e: &Entry) -> Option<GroupEntry> {
+    Some(GroupEntry {
+        dn: e.dn.clone(),
+        sid: sid_of(e)?,
+        sam: e.text("sAMAccountName")?,
+        gid_number: number(e, "gidNumber"),
+    })
+}

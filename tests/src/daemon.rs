@@ -1,0 +1,263 @@
+//! A joined member's `adjoind` serving the identity socket, for the NSS, PAM and CLI
+//! tests: its own registry, cache, fast cache file and socket in a temporary directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use adjoin_registry::{Registry, Value};
+
+use crate::{Lab, text};
+
+/// The registry key of the identity settings.
+pub const IDENTITY_KEY: &str = r"HKEY_THIS_MACHINE\Identity";
+
+/// The binaries a test hands over (`env!("CARGO_BIN_EXE_...")` is only known there).
+#[derive(Debug, Clone, Copy)]
+pub struct Bins<'a> {
+    /// domain-join.
+    pub domain_join: &'a str,
+    /// adjoind.
+    pub adjoind: &'a str,
+    /// adjoin.
+    pub adjoin: &'a str,
+}
+
+/// A running adjoind of a freshly joined member; stopped (SIGKILL) on drop.
+#[derive(Debug)]
+pub struct IdentityDaemon {
+    child: Option<Child>,
+    bins: (String, String),
+    /// The member's directory (registry, keytab, caches, socket, log).
+    pub dir: tempfile::TempDir,
+    /// The member's FQDN.
+    pub fqdn: String,
+}
+
+impl IdentityDaemon {
+    /// Joins `fqdn` with a keytab, stores `settings` under `Identity` (the cache files are
+    /// always placed in the member's directory), and starts `adjoind --no-smb`.
+    pub fn start(lab: &Lab, bins: Bins<'_>, fqdn: &str, settings: &[(&str, Value)]) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let reg = dir.path().join("registry.db");
+        let keytab = dir.path().join("krb5.keytab");
+        lab.join_machine(
+            bins.domain_join,
+            &reg,
+            fqdn,
+            &["--keytab", keytab.to_str().expect("UTF-8")],
+        );
+        let mut daemon = Self {
+            child: None,
+            bins: (bins.adjoind.to_owned(), bins.adjoin.to_owned()),
+            dir,
+            fqdn: fqdn.to_owned(),
+        };
+        daemon.configure(settings);
+        daemon.spawn(lab);
+        daemon
+    }
+
+    /// Writes identity settings into the member's registry (takes effect at start or
+    /// after [`Self::reload`]).
+    pub fn configure(&self, settings: &[(&str, Value)]) {
+        let registry = Registry::open(self.registry()).expect("the member's registry");
+        let path = |name: &str| Value::Sz(self.dir.path().join(name).display().to_string());
+        let mut all = vec![
+            ("CachePath", path("identity.db")),
+            ("NssCachePath", path("nss.cache")),
+        ];
+        all.extend(settings.iter().map(|(n, v)| (*n, v.clone())));
+        for (name, value) in &all {
+            registry
+                .set_value(IDENTITY_KEY, name, value)
+                .unwrap_or_else(|e| panic!("setting Identity\\{name}: {e}"));
+        }
+    }
+
+    fn spawn(&mut self, lab: &Lab) {
+        let log = std::fs::File::create(self.dir.path().join("adjoind.log")).expect("a log file");
+        let child = Command::new(&self.bins.0)
+            .args(["--no-smb", "--socket"])
+            .arg(self.socket())
+            .arg("--keytab")
+            .arg(self.dir.path().join("krb5.keytab"))
+            .args(["--dns-server", &lab.dc])
+            .env("ADJOIN_REGISTRY", self.registry())
+            .env("ADJOIN_LOG", "info,adjoin_identity=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("adjoind starts");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if self.adjoin(&["status"]).status.success() {
+                return;
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!("adjoind exited ({status}): {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "adjoind did not answer on its socket within 30 s: {}",
+            self.log()
+        );
+    }
+
+    /// The member's registry file.
+    pub fn registry(&self) -> PathBuf {
+        self.dir.path().join("registry.db")
+    }
+
+    /// The identity socket.
+    pub fn socket(&self) -> PathBuf {
+        self.dir.path().join("adjoind.sock")
+    }
+
+    /// The NSS fast cache file.
+    pub fn nss_cache(&self) -> PathBuf {
+        self.dir.path().join("nss.cache")
+    }
+
+    /// What adjoind logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("adjoind.log")).unwrap_or_default()
+    }
+
+    /// Runs `adjoin ARGS --socket SOCKET`.
+    pub fn adjoin(&self, args: &[&str]) -> Output {
+        Command::new(&self.bins.1)
+            .args(args)
+            .arg("--socket")
+            .arg(self.socket())
+            .env("ADJOIN_REGISTRY", self.registry())
+            .output()
+            .expect("adjoin runs")
+    }
+
+    /// `adjoin ARGS --json` parsed; panics unless it succeeded.
+    pub fn adjoin_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = self.adjoin(&all);
+        assert!(
+            out.status.success(),
+            "adjoin {args:?}: {}",
+            text(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "adjoin {args:?} printed bad JSON ({e}): {}",
+                text(&out.stdout)
+            )
+        })
+    }
+
+    /// Sends SIGHUP (reload the settings) and waits until the socket answers again.
+    pub fn reload(&self) {
+        let pid = self.child.as_ref().expect("running").id();
+        let ok = Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(ok.success());
+        std::thread::sleep(Duration::from_millis(300));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.adjoin(&["status"]).status.success() {
+            assert!(
+                Instant::now() < deadline,
+                "adjoind did not come back after SIGHUP: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The files a test of the NSS module needs in its private namespace: an
+    /// nsswitch.conf with `adjoin` after `files`, and a directory holding
+    /// libnss_adjoin.so.2 (for LD_LIBRARY_PATH).
+    pub fn nss_files(&self) -> (PathBuf, PathBuf) {
+        let conf = self.dir.path().join("nsswitch.conf");
+        std::fs::write(
+            &conf,
+            "passwd: files adjoin\ngroup: files adjoin\nshadow: files\nhosts: files\n",
+        )
+        .expect("write nsswitch.conf");
+        let lib = self.dir.path().join("lib");
+        std::fs::create_dir_all(&lib).expect("lib dir");
+        std::fs::copy(
+            built_library("libnss_adjoin.so"),
+            lib.join("libnss_adjoin.so.2"),
+        )
+        .expect("copy the NSS module");
+        (conf, lib)
+    }
+
+    /// The environment the NSS module and pam_adjoin need to find this daemon.
+    pub fn client_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("ADJOIN_SOCKET".into(), self.socket().display().to_string()),
+            (
+                "ADJOIN_NSS_CACHE".into(),
+                self.nss_cache().display().to_string(),
+            ),
+        ]
+    }
+}
+
+impl Drop for IdentityDaemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A library cargo built in this workspace's target directory (`libnss_adjoin.so`,
+/// `libpam_adjoin.so`).
+pub fn built_library(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::repo_root().join("target"));
+    let path = target.join("debug").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace`",
+        path.display()
+    );
+    path
+}
+
+/// The lab DC's processes stopped with SIGSTOP (so it hangs rather than refuses) until
+/// dropped, when SIGCONT resumes them.
+#[derive(Debug)]
+pub struct DcStopped {
+    pgid: String,
+}
+
+impl DcStopped {
+    /// Stops the lab DC's whole process group.
+    pub fn stop(lab: &Lab) -> Self {
+        let pid = std::fs::read_to_string(Path::new(&lab.dir).join("samba.pid"))
+            .expect("the DC's pid file");
+        let pgid = format!("-{}", pid.trim());
+        let ok = Command::new("kill")
+            .args(["-STOP", "--", &pgid])
+            .status()
+            .expect("kill runs");
+        assert!(ok.success(), "SIGSTOP to the DC");
+        Self { pgid }
+    }
+}
+
+impl Drop for DcStopped {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", "--", &self.pgid])
+            .status();
+    }
+}

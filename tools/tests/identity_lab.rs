@@ -1,0 +1,276 @@
+//! The identity service against the lab DC, through its real clients: `adjoin`, glibc's
+//! NSS (getent and id loading libnss_adjoin.so.2) and Linux-PAM (pamtester loading
+//! pam_adjoin.so). The host's own nsswitch.conf and /etc/pam.d are never touched: NSS and
+//! PAM checks run in a private mount namespace with private copies bind-mounted over them.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use adjoin_registry::Value;
+use adjoin_tests::daemon::{Bins, IdentityDaemon, built_library};
+use adjoin_tests::namespace::run_in_namespace;
+use adjoin_tests::{Lab, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
+
+/// The default RID mapping's base (Identity\RangeBase).
+const BASE: u64 = 1_000_000;
+
+fn rid(sid: &str) -> u64 {
+    sid.rsplit_once('-')
+        .and_then(|(_, r)| r.parse().ok())
+        .expect("a SID ends in its RID")
+}
+
+/// Runs `argv` with the daemon's NSS module in a private namespace.
+fn nss(d: &IdentityDaemon, argv: &[&str]) -> std::process::Output {
+    let (conf, lib) = d.nss_files();
+    let mut env: Vec<(String, String)> = d.client_env();
+    env.push(("LD_LIBRARY_PATH".into(), lib.display().to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_in_namespace(
+        &[(conf.as_path(), Path::new("/etc/nsswitch.conf"))],
+        &env,
+        argv,
+        None,
+    )
+}
+
+fn nss_ok(d: &IdentityDaemon, argv: &[&str]) -> String {
+    let out = nss(d, argv);
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        d.log()
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn every_name_form_and_the_uid_agree_and_the_mapping_is_deterministic() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(&lab, BINS, "idlook.example.test", &[]);
+    let uid = BASE + rid(&lab.object_sid("alice"));
+    let forms = [
+        "alice",
+        "EXAMPLE\\alice",
+        "alice@example.test",
+        "ALICE",
+        &uid.to_string(),
+    ];
+    let first = d.adjoin_json(&["find-user", forms[0]]);
+    assert_eq!(first["uid"], uid, "{first}");
+    assert_eq!(
+        first["gid"],
+        BASE + 513,
+        "primary group Domain Users: {first}"
+    );
+    assert_eq!(first["name"], "alice");
+    for form in &forms[1..] {
+        assert_eq!(d.adjoin_json(&["find-user", form]), first, "{form}");
+    }
+    // Through glibc: getent in every form prints the same line.
+    let line = nss_ok(&d, &["getent", "passwd", "alice"]);
+    assert!(
+        line.starts_with(&format!("alice:x:{uid}:{}:", BASE + 513)),
+        "{line}"
+    );
+    for form in &forms[1..] {
+        assert_eq!(
+            nss_ok(&d, &["getent", "passwd", form]),
+            line,
+            "getent passwd {form}"
+        );
+    }
+    // Her groups: Domain Users and engineers (and eng-all, through nesting).
+    let engineers = BASE + rid(&lab.object_sid("engineers"));
+    let id = nss_ok(&d, &["id", "alice"]);
+    assert!(id.contains(&format!("{engineers}(engineers)")), "{id}");
+    assert!(
+        id.contains(&format!("{}(domain users)", BASE + 513)),
+        "{id}"
+    );
+    let group = nss_ok(&d, &["getent", "group", "engineers"]);
+    assert!(
+        group.starts_with(&format!("engineers:x:{engineers}:")),
+        "{group}"
+    );
+    assert!(
+        group
+            .trim_end()
+            .split(':')
+            .nth(3)
+            .unwrap_or("")
+            .split(',')
+            .any(|m| m == "alice"),
+        "{group}"
+    );
+    // A flush changes nothing; nor does a fresh state directory on another member.
+    let flushed = d.adjoin(&["cache", "flush"]);
+    assert!(flushed.status.success(), "{}", text(&flushed.stderr));
+    assert_eq!(d.adjoin_json(&["find-user", "alice"]), first);
+    drop(d);
+    let other = IdentityDaemon::start(&lab, BINS, "idlook2.example.test", &[]);
+    assert_eq!(other.adjoin_json(&["find-user", "alice"]), first);
+}
+
+#[test]
+fn unknown_names_fail_fast_and_status_reports_online() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(&lab, BINS, "idmiss.example.test", &[]);
+    let started = Instant::now();
+    let out = nss(&d, &["getent", "passwd", "no-such-user-here"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "getent's not-found exit: {}",
+        text(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let missing = d.adjoin(&["find-user", "OTHERDOM\\alice"]);
+    assert!(!missing.status.success());
+    let status = d.adjoin_json(&["status"]);
+    assert_eq!(status["online"], true, "{status}");
+    assert_eq!(status["realm"], "EXAMPLE.TEST");
+}
+
+/// A PAM service file naming pam_adjoin.so for every stack, in a private /etc/pam.d.
+fn pam_dir(d: &IdentityDaemon) -> std::path::PathBuf {
+    let module = built_library("libpam_adjoin.so");
+    let dir = d.dir.path().join("pam.d");
+    std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir("/etc/pam.d").unwrap().flatten() {
+        let _ = std::fs::copy(entry.path(), dir.join(entry.file_name()));
+    }
+    let m = module.display();
+    std::fs::write(
+        dir.join("adjoin-test"),
+        format!(
+            "auth required {m}\naccount required {m}\npassword required {m}\nsession required {m}\n"
+        ),
+    )
+    .unwrap();
+    dir
+}
+
+fn pamtester(d: &IdentityDaemon, user: &str, ops: &[&str], input: &str) -> std::process::Output {
+    let dir = pam_dir(d);
+    let mut argv = vec!["pamtester", "-v", "adjoin-test", user];
+    argv.extend_from_slice(ops);
+    let env = d.client_env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    run_in_namespace(
+        &[(dir.as_path(), Path::new("/etc/pam.d"))],
+        &env,
+        &argv,
+        Some(input.as_bytes()),
+    )
+}
+
+/// The newest ccache adjoind wrote for `uid`.
+fn newest_ccache(uid: u64) -> Option<std::path::PathBuf> {
+    let prefix = format!("krb5cc_{uid}_");
+    std::fs::read_dir("/tmp")
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+}
+
+#[test]
+fn pam_logons_ccache_refusals_and_the_allow_list() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(
+        &lab,
+        BINS,
+        "idpam.example.test",
+        &[("CreateHomeDirectory", Value::Dword(0))],
+    );
+    let uid = BASE + rid(&lab.object_sid("alice"));
+    let alice = format!("{}\n", lab.password("alice"));
+    let out = pamtester(
+        &d,
+        "alice",
+        &["authenticate", "acct_mgmt", "open_session"],
+        &alice,
+    );
+    assert!(
+        out.status.success(),
+        "alice: {}{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        d.log()
+    );
+    // Her ccache: hers, 0600, and MIT klist reads her TGT from it.
+    let cc = newest_ccache(uid).expect("a ccache for alice in /tmp");
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&cc).unwrap();
+    assert_eq!((u64::from(meta.uid()), meta.mode() & 0o777), (uid, 0o600));
+    let klist = std::process::Command::new("klist")
+        .arg("-c")
+        .arg(&cc)
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    let listed = text(&klist.stdout);
+    assert!(
+        listed.contains("alice@EXAMPLE.TEST") && listed.contains("krbtgt/EXAMPLE.TEST"),
+        "{listed}{}",
+        text(&klist.stderr)
+    );
+    let _ = std::fs::remove_file(&cc);
+
+    let wrong = pamtester(&d, "alice", &["authenticate"], "not-her-password\n");
+    assert!(!wrong.status.success());
+    let dave = pamtester(
+        &d,
+        "dave",
+        &["authenticate"],
+        &format!("{}\n", lab.password("dave")),
+    );
+    assert!(!dave.status.success());
+    assert!(
+        text(&dave.stderr).contains("disabled"),
+        "dave: {}",
+        text(&dave.stderr)
+    );
+    let carol = pamtester(
+        &d,
+        "carol",
+        &["authenticate", "acct_mgmt"],
+        &format!("{}\n", lab.password("carol")),
+    );
+    assert!(!carol.status.success());
+    let said = format!("{}{}", text(&carol.stdout), text(&carol.stderr));
+    assert!(said.contains("expired"), "carol: {said}");
+
+    // Only engineers may log on: bob is refused at the account stage, alice is not.
+    d.configure(&[("AllowGroups", Value::MultiSz(vec!["engineers".into()]))]);
+    d.reload();
+    let bob = pamtester(
+        &d,
+        "bob",
+        &["authenticate", "acct_mgmt"],
+        &format!("{}\n", lab.password("bob")),
+    );
+    assert!(!bob.status.success());
+    assert!(
+        format!("{}{}", text(&bob.stdout), text(&bob.stderr))
+            .contains("not a member of a group allowed"),
+        "bob: {}",
+        text(&bob.stderr)
+    );
+    let alice_again = pamtester(&d, "alice", &["authenticate", "acct_mgmt"], &alice);
+    assert!(
+        alice_again.status.success(),
+        "{}",
+        text(&alice_again.stderr)
+    );
+}
