@@ -225,6 +225,18 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
         "{listed}{}",
         text(&klist.stderr)
     );
+    // The TGT serves MIT tools without a second password (what ssh -K and smbclient -k use).
+    let kvno = std::process::Command::new("kvno")
+        .arg(format!("host/{}", d.fqdn))
+        .env("KRB5CCNAME", format!("FILE:{}", cc.display()))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    assert!(
+        kvno.status.success(),
+        "kvno with her ccache: {}",
+        text(&kvno.stderr)
+    );
     let _ = std::fs::remove_file(&cc);
 
     let wrong = pamtester(&d, "alice", &["authenticate"], "not-her-password\n");
@@ -273,4 +285,52 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
         "{}",
         text(&alice_again.stderr)
     );
+}
+
+#[test]
+fn pam_password_change_through_kpasswd() {
+    let lab = Lab::get();
+    let (old, new) = ("Old-Id-Pass1!", "New-Id-Pass2!");
+    lab.fresh_user("idpwchange", old, true);
+    let d = IdentityDaemon::start(&lab, BINS, "idpwd.example.test", &[]);
+    let expired = pamtester(
+        &d,
+        "idpwchange",
+        &["authenticate", "acct_mgmt"],
+        &format!("{old}\n"),
+    );
+    assert!(!expired.status.success(), "must change first");
+    let mismatch = pamtester(
+        &d,
+        "idpwchange",
+        &["chauthtok"],
+        &format!("{old}\n{new}\nsomething-else\n"),
+    );
+    assert!(!mismatch.status.success(), "retyped differently");
+    let changed = pamtester(
+        &d,
+        "idpwchange",
+        &["chauthtok"],
+        &format!("{old}\n{new}\n{new}\n"),
+    );
+    assert!(
+        changed.status.success(),
+        "chauthtok: {}{}\n{}",
+        text(&changed.stdout),
+        text(&changed.stderr),
+        d.log()
+    );
+    let after = pamtester(
+        &d,
+        "idpwchange",
+        &["authenticate", "acct_mgmt"],
+        &format!("{new}\n"),
+    );
+    assert!(
+        after.status.success(),
+        "the new password: {}",
+        text(&after.stderr)
+    );
+    let before = pamtester(&d, "idpwchange", &["authenticate"], &format!("{old}\n"));
+    assert!(!before.status.success(), "the old password no longer works");
 }

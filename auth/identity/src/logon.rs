@@ -100,6 +100,10 @@ impl Logons {
         }
         match self.online_logon(&user, password).await {
             Ok(()) => {
+                if user.pwd_last_set == 0 {
+                    // The KDC took her password, so the cached "must change" is out of date.
+                    let _ = self.identity.refresh_user(&user).await;
+                }
                 self.store_verifier(&user, password);
                 info!(user = %name, "logon");
                 reply(PamStatus::Success, "", &name)
@@ -409,6 +413,9 @@ impl Logons {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&name);
+                if let Err(e) = self.identity.refresh_user(&user).await {
+                    warn!(error = %e, "cannot refresh the account after its password change");
+                }
                 // The old verifier is void; the next online logon stores a new one.
                 let _ = self
                     .registry()

@@ -78,14 +78,23 @@ impl IdentityServer {
         })
     }
 
-    /// Accepts clients until the listener fails; each client has its own task.
+    /// Accepts clients, each in its own task, at most `max_clients` at once; a failed
+    /// accept (no descriptors left) is logged and retried, never fatal.
     pub async fn serve(self: Arc<Self>, listener: UnixListener) -> std::io::Result<()> {
         let slots = Arc::new(Semaphore::new(self.limits.max_clients));
         loop {
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
                 return Ok(());
             };
-            let (stream, _) = listener.accept().await?;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors or memory: keep serving those connected, retry soon.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
             let me = Arc::clone(&self);
             tokio::spawn(async move {
                 if let Err(e) = me.client(stream).await {

@@ -261,6 +261,18 @@ impl Identity {
         .await
     }
 
+    /// Fetches her entry from the DC again, past the cache (after her password changed, or
+    /// when a logon shows the cached account state is out of date).
+    pub async fn refresh_user(
+        &self,
+        user: &UserRecord,
+    ) -> Result<Option<UserRecord>, IdentityError> {
+        let entry = self
+            .online(async |d| d.user_by_sid(&user.sid).await)
+            .await?;
+        self.store_user(entry)
+    }
+
     fn store_user(&self, entry: Option<UserEntry>) -> Result<Option<UserRecord>, IdentityError> {
         let Some(entry) = entry else { return Ok(None) };
         let Some(record) = self.user_record(&entry) else {

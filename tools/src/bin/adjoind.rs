@@ -102,7 +102,21 @@ struct Daemon {
     keytab: Option<PathBuf>,
 }
 
+/// Raises the soft limit on open files to the hard limit: every SMB connection and
+/// identity client holds a descriptor.
+fn raise_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, limit) {
+            tracing::warn!(error = %e, "cannot raise the open-file limit");
+        }
+    }
+}
+
 async fn run(args: Args) -> anyhow::Result<()> {
+    raise_file_limit();
     let path = Registry::default_path();
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;

@@ -1,0 +1,133 @@
+//! The identity socket's bounds against misbehaving local clients (docs/identity.md,
+//! "Bounds"): garbage, an oversized frame, a client that sends half a request and stops,
+//! a thousand idle clients at once, and a non-root client asking for root-only answers.
+//! Each must leave the daemon answering everyone else promptly.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::{Lab, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
+
+/// Reads until the daemon closes the connection; the bytes it sent first.
+fn read_to_close(mut s: UnixStream, within: Duration) -> Vec<u8> {
+    s.set_read_timeout(Some(within)).unwrap();
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    got
+}
+
+fn answers_quickly(d: &IdentityDaemon) {
+    let started = Instant::now();
+    let out = d.adjoin(&["find-user", "alice"]);
+    assert!(out.status.success(), "{}\n{}", text(&out.stderr), d.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn bad_clients_never_stall_the_others() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(&lab, BINS, "idsock.example.test", &[]);
+    answers_quickly(&d);
+
+    // Garbage: a frame whose body is not a request gets a Malformed error, then EOF.
+    let mut s = UnixStream::connect(d.socket()).unwrap();
+    s.write_all(&[5, 0, 0, 0, b'h', b'e', b'l', b'l', b'o'])
+        .unwrap();
+    let reply = read_to_close(s, Duration::from_secs(5));
+    assert!(
+        reply.len() > 8,
+        "an Error response before the close: {reply:?}"
+    );
+    assert_eq!(&reply[6..8], &10u16.to_le_bytes(), "tag 10 = Error");
+
+    // An oversized length prefix: closed at once, nothing allocated for it.
+    let mut s = UnixStream::connect(d.socket()).unwrap();
+    s.write_all(&0x7fff_ffffu32.to_le_bytes()).unwrap();
+    let started = Instant::now();
+    assert!(read_to_close(s, Duration::from_secs(5)).is_empty());
+    assert!(started.elapsed() < Duration::from_secs(2));
+
+    // A thousand clients connect and never write; a new one is still answered.
+    let mut limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Nofile, limit);
+    let idle: Vec<UnixStream> = (0..1000)
+        .map(|_| UnixStream::connect(d.socket()).unwrap())
+        .collect();
+    answers_quickly(&d);
+
+    // Half a request, then silence: the daemon hangs up after its 10 s request deadline.
+    let mut s = UnixStream::connect(d.socket()).unwrap();
+    s.write_all(&[8, 0]).unwrap();
+    let started = Instant::now();
+    assert!(read_to_close(s, Duration::from_secs(20)).is_empty());
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(8) && waited < Duration::from_secs(15),
+        "hung up after {waited:?}"
+    );
+    // The idle ones were dropped by the same deadline.
+    for mut c in idle.into_iter().take(10) {
+        c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut b = [0u8; 1];
+        assert_eq!(
+            c.read(&mut b).unwrap_or(0),
+            0,
+            "an idle client is disconnected"
+        );
+    }
+    answers_quickly(&d);
+    assert!(
+        d.adjoin(&["status"]).status.success(),
+        "the daemon is still alive"
+    );
+}
+
+#[test]
+fn lookups_are_open_to_everyone_and_the_rest_is_root_only() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(&lab, BINS, "idperm.example.test", &[]);
+    let as_nobody = |args: &[&str]| {
+        Command::new("setpriv")
+            .args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                env!("CARGO_BIN_EXE_adjoin"),
+            ])
+            .args(args)
+            .arg("--socket")
+            .arg(d.socket())
+            .output()
+            .unwrap()
+    };
+    // The test's temporary directory is root's 0700: let nobody reach the socket.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let lookup = as_nobody(&["find-user", "alice", "--json"]);
+    assert!(lookup.status.success(), "{}", text(&lookup.stderr));
+    assert!(text(&lookup.stdout).contains("\"alice\""));
+    for args in [&["cache", "show"][..], &["cache", "flush"][..]] {
+        let refused = as_nobody(args);
+        assert!(!refused.status.success(), "{args:?} as nobody");
+        assert!(
+            text(&refused.stderr).contains("Denied"),
+            "{}",
+            text(&refused.stderr)
+        );
+    }
+    assert!(d.adjoin(&["cache", "show"]).status.success(), "root may");
+}
