@@ -107,6 +107,15 @@ impl IdentityDaemon {
         );
     }
 
+    /// Stops adjoind (SIGKILL, as a crash would) and starts it again on the same state.
+    pub fn restart(&mut self, lab: &Lab) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        self.spawn(lab);
+    }
+
     /// The member's registry file.
     pub fn registry(&self) -> PathBuf {
         self.dir.path().join("registry.db")

@@ -47,7 +47,7 @@ fn cached_lookups_and_offline_logon_while_the_dc_hangs() {
     let lab = Lab::get();
     // Entries go stale at once, so every answer below has to come through the daemon's
     // offline fallback, not the fast cache file.
-    let d = IdentityDaemon::start(
+    let mut d = IdentityDaemon::start(
         &lab,
         BINS,
         "idoff.example.test",
@@ -128,5 +128,19 @@ fn cached_lookups_and_offline_logon_while_the_dc_hangs() {
         Some(&format!("{}\n", lab.password("bob"))),
     );
     assert!(!bob.status.success());
+    // A daemon restarted while the DC still hangs (a reboot during an outage) starts
+    // without one and answers from its cache.
+    d.restart(&lab);
+    let after_restart = in_namespace(&d, &["getent", "passwd", "alice"], None);
+    assert_eq!(text(&after_restart.stdout), text(&before.stdout), "{}", d.log());
+    let relogon = in_namespace(&d, &["pamtester", "adjoin-test", "alice", "authenticate"], Some(&password));
+    assert!(relogon.status.success(), "offline logon after a restart: {}\n{}", text(&relogon.stderr), d.log());
     drop(stopped);
+    // The DC is back: within the offline retry interval the daemon is online again.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while d.adjoin_json(&["status"])["online"] != true {
+        let _ = d.adjoin(&["find-user", "bob"]);
+        assert!(Instant::now() < deadline, "still offline 45 s after the DC came back: {}", d.log());
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }

@@ -3,6 +3,8 @@
 //! exchange so that a DC that hangs looks offline instead of stalling callers.
 
 use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use adjoin_auth::krb::kdc::{self, KdcConfig};
@@ -95,23 +97,37 @@ pub struct Dc {
     pub address: IpAddr,
 }
 
-/// A connection to the directory that reconnects on demand.
-#[derive(Debug)]
+/// Finds a DC of the joined domain (DNS SRV and CLDAP in adjoind; the join crate owns
+/// discovery, so it is handed in).
+pub type Locator =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Dc, String>> + Send>> + Send + Sync>;
+
+/// A connection to the directory that reconnects on demand, finding a DC again when the
+/// one in use stops answering.
 pub struct Directory {
     member: Member,
-    dc: Dc,
-    kdcs: KdcConfig,
+    locator: Locator,
+    dc: Option<Dc>,
     timeout: Duration,
     base: String,
     tgt: Option<Credentials>,
     conn: Option<Connection>,
 }
 
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("dc", &self.dc)
+            .field("base", &self.base)
+            .field("connected", &self.conn.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Directory {
-    /// A directory client for `member` at `dc`; nothing is sent until the first lookup.
-    pub fn new(member: Member, dc: Dc, timeout: Duration) -> Self {
-        let mut kdcs = KdcConfig::new(vec![SocketAddr::new(dc.address, 88)]);
-        kdcs.timeout = timeout;
+    /// A directory client for `member` whose DC `locator` finds (`dc`, when already
+    /// known, saves the first search); nothing is sent until the first lookup.
+    pub fn new(member: Member, locator: Locator, dc: Option<Dc>, timeout: Duration) -> Self {
         let base = member
             .dns_domain
             .split('.')
@@ -120,8 +136,8 @@ impl Directory {
             .join(",");
         Self {
             member,
+            locator,
             dc,
-            kdcs,
             timeout,
             base,
             tgt: None,
@@ -129,19 +145,39 @@ impl Directory {
         }
     }
 
-    /// The KDCs of the domain, for logons.
-    pub fn kdcs(&self) -> &KdcConfig {
-        &self.kdcs
+    /// The DC in use, found first if none is.
+    async fn dc_now(&mut self) -> Result<Dc, IdentityError> {
+        if let Some(dc) = &self.dc {
+            return Ok(dc.clone());
+        }
+        let found = tokio::time::timeout(self.timeout, (self.locator)())
+            .await
+            .map_err(|_| "no DC found in time".to_owned())
+            .and_then(|r| r)
+            .map_err(|reason| IdentityError::Offline { reason })?;
+        debug!(dc = %found.name, "found a DC");
+        self.dc = Some(found.clone());
+        Ok(found)
     }
 
-    /// Drops the connection (after an exchange was cut off); the next lookup reconnects.
+    /// The KDCs of the domain (the DC in use), for logons.
+    pub async fn kdcs(&mut self) -> Result<KdcConfig, IdentityError> {
+        let dc = self.dc_now().await?;
+        let mut kdcs = KdcConfig::new(vec![SocketAddr::new(dc.address, 88)]);
+        kdcs.timeout = self.timeout;
+        Ok(kdcs)
+    }
+
+    /// The DC in use, if one was found.
+    pub fn dc(&self) -> Option<&Dc> {
+        self.dc.as_ref()
+    }
+
+    /// Drops the connection (after an exchange was cut off) and forgets the DC, so the
+    /// next lookup finds one again and reconnects.
     pub fn reset(&mut self) {
         self.conn = None;
-    }
-
-    /// The DC in use.
-    pub fn dc(&self) -> &Dc {
-        &self.dc
+        self.dc = None;
     }
 
     /// The machine account's TGT, renewed when it has less than 5 minutes left.
@@ -161,24 +197,27 @@ impl Directory {
         );
         let secret = ClientSecret::Password(self.member.password.clone());
         let exchange = AsExchange::new(client, secret, AsOptions::default());
-        let tgt = kdc::initial_credentials(exchange, &self.kdcs, &SystemTime::now).await?;
+        let kdcs = self.kdcs().await?;
+        let tgt = kdc::initial_credentials(exchange, &kdcs, &SystemTime::now).await?;
         self.tgt = Some(tgt.clone());
         Ok(tgt)
     }
 
     async fn connect(&mut self) -> Result<&mut Connection, IdentityError> {
         if self.conn.is_none() {
+            let dc = self.dc_now().await?;
             let tgt = self.machine_tgt().await?;
             let spn = PrincipalName::new(
                 PrincipalName::NT_SRV_INST,
-                ["ldap", self.dc.name.as_str()],
+                ["ldap", dc.name.as_str()],
                 self.member.realm.as_str(),
             );
-            let ticket = kdc::service_ticket(tgt, spn, &self.kdcs, &SystemTime::now).await?;
-            let addr = SocketAddr::new(self.dc.address, 389);
+            let kdcs = self.kdcs().await?;
+            let ticket = kdc::service_ticket(tgt, spn, &kdcs, &SystemTime::now).await?;
+            let addr = SocketAddr::new(dc.address, 389);
             let mut conn = Connection::bind_with_timeout(addr, ticket, self.timeout).await?;
             conn.set_timeout(self.timeout);
-            debug!(dc = %self.dc.name, "directory connection bound");
+            debug!(dc = %dc.name, "directory connection bound");
             self.conn = Some(conn);
         }
         self.conn

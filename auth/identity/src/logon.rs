@@ -128,7 +128,11 @@ impl Logons {
     }
 
     async fn online_logon(&self, user: &UserRecord, password: &str) -> Result<(), LogonFailure> {
-        let kdcs = self.identity.directory.lock().await.kdcs().clone();
+        let kdcs = self
+            .identity
+            .kdcs()
+            .await
+            .map_err(|_| LogonFailure::Unreachable)?;
         let secret = ClientSecret::Password(Zeroizing::new(password.to_owned()));
         let exchange = AsExchange::new(self.client(user), secret, AsOptions::default());
         let tgt = match kdc::initial_credentials(exchange, &kdcs, &SystemTime::now).await {
@@ -397,7 +401,16 @@ impl Logons {
             Err(e) => return reply(PamStatus::AuthinfoUnavail, e.to_string(), typed),
         };
         let name = user.passwd.name.clone();
-        let kdcs = self.identity.directory.lock().await.kdcs().clone();
+        let kdcs = match self.identity.kdcs().await {
+            Ok(k) => k,
+            Err(e) => {
+                return reply(
+                    PamStatus::AuthinfoUnavail,
+                    format!("No domain controller answers: {e}"),
+                    &name,
+                );
+            }
+        };
         let servers = kpasswd::kpasswd_servers(&kdcs);
         match kpasswd::change_password(
             self.client(&user),

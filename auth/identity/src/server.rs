@@ -297,7 +297,8 @@ impl IdentityServer {
         let dc = id
             .directory
             .try_lock()
-            .map(|d| d.dc().name.clone())
+            .ok()
+            .and_then(|d| d.dc().map(|dc| dc.name.clone()))
             .unwrap_or_default();
         let stats = id.cache().stats().ok();
         serde_json::json!({

@@ -203,6 +203,11 @@ impl Identity {
         }
     }
 
+    /// The KDCs of the DC in use (found first if needed, unless offline).
+    pub async fn kdcs(&self) -> Result<adjoin_auth::krb::kdc::KdcConfig, IdentityError> {
+        self.online(async |d| d.kdcs().await).await
+    }
+
     // ---- users ----
 
     /// The user a person means by `typed` (`alice`, `EXAMPLE\alice`, `alice@example.test`,

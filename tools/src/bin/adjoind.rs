@@ -18,13 +18,14 @@ use std::time::Duration;
 
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
-use adjoin_identity::directory::{Dc, Directory};
+use adjoin_identity::directory::{Dc, Directory, Locator};
 use adjoin_identity::logon::Logons;
 use adjoin_identity::server::{self, IdentityServer, Limits};
 use adjoin_identity::{Identity, Member, Settings};
-use adjoin_join::discover::{self, DomainController};
+use adjoin_join::discover::{self, DiscoverOptions, DomainController};
 use adjoin_join::member::{self, Membership};
 use adjoin_registry::{Registry, Value};
+use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
@@ -94,12 +95,35 @@ fn main() -> ExitCode {
     }
 }
 
-/// What every service needs: the membership, the DC found at start, the registry path.
+/// What every service needs: the membership, how to find a DC, the registry path.
 struct Daemon {
     registry: PathBuf,
     membership: Membership,
-    dc: DomainController,
+    discover: DiscoverOptions,
+    /// The DC found at start, if one answered.
+    dc: Option<DomainController>,
     keytab: Option<PathBuf>,
+}
+
+impl Daemon {
+    /// Finds a DC of the joined domain (what the identity service calls when the DC it
+    /// used stops answering).
+    fn locator(&self) -> Locator {
+        let domain = self.membership.dns_domain.clone();
+        let opts = self.discover.clone();
+        Arc::new(move || {
+            let (domain, opts) = (domain.clone(), opts.clone());
+            Box::pin(async move {
+                discover::discover(&domain, &opts)
+                    .await
+                    .map(|dc| Dc {
+                        name: dc.dc_name,
+                        address: dc.dc_address,
+                    })
+                    .map_err(|e| e.to_string())
+            })
+        })
+    }
 }
 
 /// Raises the soft limit on open files to the hard limit: every SMB connection and
@@ -121,9 +145,25 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;
     let timeout = Duration::from_secs(args.timeout.clamp(1, 600));
-    let (membership, channel, dc) = member::open_channel(&registry, &args.dns_servers, timeout)
-        .await
-        .map_err(|e| anyhow!(e))?;
+    let membership = member::membership(&registry).map_err(|e| anyhow!(e))?;
+    let dns_servers = if args.dns_servers.is_empty() {
+        member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
+    } else {
+        args.dns_servers.clone()
+    };
+    let discover = DiscoverOptions {
+        dns_servers,
+        ..DiscoverOptions::default()
+    };
+    // No DC at start is not fatal: the identity service answers from its cache and finds
+    // one later; the SMB server waits for one.
+    let dc = match discover::discover(&membership.dns_domain, &discover).await {
+        Ok(dc) => Some(dc),
+        Err(e) => {
+            tracing::warn!(error = %e, "no DC found at start: serving from the cache until one answers");
+            None
+        }
+    };
     let keytab = match args.keytab.as_str() {
         "none" => None,
         file => Some(PathBuf::from(file)),
@@ -138,12 +178,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ctx = Daemon {
         registry: path,
         membership,
+        discover,
         dc,
         keytab,
     };
     let mut services = JoinSet::new();
     if !args.no_smb {
-        let smb = smb_service(&ctx, &args, channel, timeout).await?;
+        let smb = smb_service(&ctx, &args, timeout).await?;
         services.spawn(smb);
     }
     let mut identity = identity_service(&ctx, &socket)?;
@@ -193,11 +234,11 @@ fn identity_service(
         .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
     let settings = Settings::from_registry(&registry)?;
     let member = identity_member(&registry, &ctx.membership, ctx.keytab.clone())?;
-    let dc = Dc {
-        name: ctx.dc.dc_name.clone(),
-        address: ctx.dc.dc_address,
-    };
-    let directory = Directory::new(member.clone(), dc, settings.dc_timeout);
+    let dc = ctx.dc.as_ref().map(|dc| Dc {
+        name: dc.dc_name.clone(),
+        address: dc.dc_address,
+    });
+    let directory = Directory::new(member.clone(), ctx.locator(), dc, settings.dc_timeout);
     let nss_cache = settings.nss_cache_path.clone();
     let identity = Arc::new(Identity::new(member, settings, directory)?);
     let logons = Logons::new(Arc::clone(&identity), registry);
@@ -248,7 +289,6 @@ fn identity_member(
 async fn smb_service(
     ctx: &Daemon,
     args: &Args,
-    channel: adjoin_rpc::netlogon::channel::SecureChannel,
     timeout: Duration,
 ) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + use<>> {
     let kerberos = match &ctx.keytab {
@@ -275,18 +315,41 @@ async fn smb_service(
         shares: Vec::new(),
         kerberos: kerberos.clone(),
     });
-    let pool = Arc::new(LogonPool::new(channel, args.logon_bindings));
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
-    tracing::info!(
-        listen = %args.listen,
-        member = %m.fqdn,
-        dc = %ctx.dc.dc_name,
-        kerberos = kerberos.is_some(),
-        "serving SMB"
-    );
+    let (membership, opts, bindings) = (m.clone(), ctx.discover.clone(), args.logon_bindings);
+    let listen = args.listen;
+    let found_at_start = ctx.dc.clone();
     Ok(async move {
+        // NTLM logons need the secure channel to a DC: the one found at start, else wait
+        // for one (the listener is bound, so clients queue in its backlog meanwhile).
+        let (channel, dc) = loop {
+            if let Some(dc) = &found_at_start {
+                let channel = SecureChannel::new(
+                    dc.dc_address,
+                    &dc.dc_name,
+                    membership.account.clone(),
+                    timeout,
+                );
+                break (channel, dc.clone());
+            }
+            match member::secure_channel(&membership, &opts, timeout).await {
+                Ok(found) => break found,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SMB: no DC yet; trying again in 30 s");
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+            }
+        };
+        let pool = Arc::new(LogonPool::new(channel, bindings));
+        tracing::info!(
+            %listen,
+            member = %membership.fqdn,
+            dc = %dc.dc_name,
+            kerberos = kerberos.is_some(),
+            "serving SMB"
+        );
         // Connections served at once; more wait in the listen backlog.
         let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
         loop {
