@@ -334,3 +334,83 @@ fn pam_password_change_through_kpasswd() {
     let before = pamtester(&d, "idpwchange", &["authenticate"], &format!("{old}\n"));
     assert!(!before.status.success(), "the old password no longer works");
 }
+
+#[test]
+fn non_ascii_names_resolve_and_log_on() {
+    let lab = Lab::get();
+    let password = "Zoe-Id-Pass1!";
+    lab.fresh_user("zoë", password, false);
+    let d = IdentityDaemon::start(&lab, BINS, "idutf.example.test", &[]);
+    let uid = BASE + rid(&lab.object_sid("zoë"));
+    let line = nss_ok(&d, &["getent", "passwd", "zoë"]);
+    assert!(line.starts_with(&format!("zoë:x:{uid}:")), "{line}");
+    assert_eq!(
+        nss_ok(&d, &["getent", "passwd", "EXAMPLE\\ZOË"]),
+        line,
+        "any case, qualified"
+    );
+    assert_eq!(nss_ok(&d, &["getent", "passwd", &uid.to_string()]), line);
+    let logon = pamtester(
+        &d,
+        "zoë",
+        &["authenticate", "acct_mgmt"],
+        &format!("{password}\n"),
+    );
+    assert!(
+        logon.status.success(),
+        "zoë logs on: {}\n{}",
+        text(&logon.stderr),
+        d.log()
+    );
+}
+
+#[test]
+fn rfc2307_mode_takes_ids_home_and_shell_from_the_directory() {
+    let lab = Lab::get();
+    lab.fresh_user("idunix", "Unix-Id-Pass1!", false);
+    let _ = lab.samba_tool(&["group", "delete", "idunixgrp"]);
+    let made = lab.samba_tool(&[
+        "group",
+        "add",
+        "idunixgrp",
+        "--nis-domain=example",
+        "--gid-number=71000",
+    ]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let unix = lab.samba_tool(&[
+        "user",
+        "addunixattrs",
+        "idunix",
+        "71001",
+        "--gid-number=71000",
+        "--unix-home=/home/idunix-2307",
+        "--login-shell=/bin/zsh",
+        "--gecos=Unix Tester",
+    ]);
+    assert!(
+        unix.status.success(),
+        "{}{}",
+        text(&unix.stdout),
+        text(&unix.stderr)
+    );
+    let member = lab.samba_tool(&["group", "addmembers", "idunixgrp", "idunix"]);
+    assert!(member.status.success(), "{}", text(&member.stderr));
+    let d = IdentityDaemon::start(
+        &lab,
+        BINS,
+        "id2307.example.test",
+        &[("IdMapping", Value::Sz("rfc2307".into()))],
+    );
+    let line = nss_ok(&d, &["getent", "passwd", "idunix"]);
+    assert_eq!(
+        line.trim_end(),
+        "idunix:x:71001:71000:Unix Tester:/home/idunix-2307:/bin/zsh"
+    );
+    assert_eq!(nss_ok(&d, &["getent", "passwd", "71001"]), line);
+    let group = nss_ok(&d, &["getent", "group", "71000"]);
+    assert_eq!(group.trim_end(), "idunixgrp:x:71000:idunix");
+    let id = nss_ok(&d, &["id", "idunix"]);
+    assert!(id.contains("71000(idunixgrp)"), "{id}");
+    // bob has no uidNumber: in this mode he is no Unix user.
+    assert_eq!(nss(&d, &["getent", "passwd", "bob"]).status.code(), Some(2));
+}
