@@ -132,15 +132,33 @@ fn cached_lookups_and_offline_logon_while_the_dc_hangs() {
     // without one and answers from its cache.
     d.restart(&lab);
     let after_restart = in_namespace(&d, &["getent", "passwd", "alice"], None);
-    assert_eq!(text(&after_restart.stdout), text(&before.stdout), "{}", d.log());
-    let relogon = in_namespace(&d, &["pamtester", "adjoin-test", "alice", "authenticate"], Some(&password));
-    assert!(relogon.status.success(), "offline logon after a restart: {}\n{}", text(&relogon.stderr), d.log());
+    assert_eq!(
+        text(&after_restart.stdout),
+        text(&before.stdout),
+        "{}",
+        d.log()
+    );
+    let relogon = in_namespace(
+        &d,
+        &["pamtester", "adjoin-test", "alice", "authenticate"],
+        Some(&password),
+    );
+    assert!(
+        relogon.status.success(),
+        "offline logon after a restart: {}\n{}",
+        text(&relogon.stderr),
+        d.log()
+    );
     drop(stopped);
     // The DC is back: within the offline retry interval the daemon is online again.
     let deadline = Instant::now() + Duration::from_secs(45);
     while d.adjoin_json(&["status"])["online"] != true {
         let _ = d.adjoin(&["find-user", "bob"]);
-        assert!(Instant::now() < deadline, "still offline 45 s after the DC came back: {}", d.log());
+        assert!(
+            Instant::now() < deadline,
+            "still offline 45 s after the DC came back: {}",
+            d.log()
+        );
         std::thread::sleep(Duration::from_secs(1));
     }
 }
