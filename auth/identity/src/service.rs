@@ -126,6 +126,12 @@ impl Identity {
             });
         }
         let mut dir = self.directory.lock().await;
+        // Callers queued behind one that found the DC gone must not each wait again.
+        if self.offline() {
+            return Err(IdentityError::Offline {
+                reason: "the DC did not answer recently".into(),
+            });
+        }
         let result = match tokio::time::timeout(deadline, op(&mut *dir)).await {
             Ok(r) => r,
             Err(_) => {
