@@ -414,3 +414,28 @@ fn rfc2307_mode_takes_ids_home_and_shell_from_the_directory() {
     // bob has no uidNumber: in this mode he is no Unix user.
     assert_eq!(nss(&d, &["getent", "passwd", "bob"]).status.code(), Some(2));
 }
+
+#[test]
+fn entries_in_use_are_refreshed_before_they_expire() {
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(
+        &lab,
+        BINS,
+        "idfresh.example.test",
+        &[("CacheTimeoutSeconds", Value::Dword(8))],
+    );
+    let first = d.adjoin_json(&["find-user", "alice"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !d
+        .log()
+        .contains("refreshed cache entries before they expire")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no refresh within 20 s: {}",
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(d.adjoin_json(&["find-user", "alice"]), first);
+}

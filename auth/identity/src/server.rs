@@ -140,6 +140,20 @@ impl IdentityServer {
         }
     }
 
+    /// Refreshes entries nearing expiry, every quarter of their lifetime (at most once a
+    /// minute, at least once a second), at most 200 a round.
+    pub async fn refresh_ahead(self: Arc<Self>) {
+        let ttl = self.identity.settings().cache_ttl;
+        let every = (ttl / 4).clamp(Duration::from_secs(1), Duration::from_secs(60));
+        loop {
+            tokio::time::sleep(every).await;
+            let n = self.identity.refresh_ahead(200).await;
+            if n > 0 {
+                debug!(refreshed = n, "refreshed cache entries before they expire");
+            }
+        }
+    }
+
     async fn client(&self, mut stream: UnixStream) -> std::io::Result<()> {
         let peer = stream.peer_cred()?;
         loop {

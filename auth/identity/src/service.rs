@@ -510,6 +510,34 @@ impl Identity {
         }
     }
 
+    /// Refreshes, from the DC, up to `max` cached users (and their group lists) that are
+    /// past three quarters of their lifetime, so that entries in use rarely expire; returns
+    /// how many were refreshed. Nothing is done while offline.
+    pub async fn refresh_ahead(&self, max: usize) -> usize {
+        let ttl = self.settings.cache_ttl.as_secs();
+        let due = unix_now().saturating_sub(ttl - ttl / 4);
+        let Ok(users) = self.cache.all_users() else {
+            return 0;
+        };
+        let mut done = 0;
+        for u in users.into_iter().filter(|u| u.fetched <= due).take(max) {
+            if self.offline() {
+                break;
+            }
+            let Ok(Some(fresh)) = self.refresh_user(&u.value).await else {
+                continue;
+            };
+            let dn = fresh.dn.clone();
+            if let Ok(sids) = self.online(async |d| d.token_groups(&dn).await).await
+                && let Ok(gids) = self.gids_of_sids(&sids).await
+            {
+                let _ = self.store_memberships(&fresh, gids);
+            }
+            done += 1;
+        }
+        done
+    }
+
     /// Forgets every cached answer.
     pub fn flush(&self) -> Result<(), IdentityError> {
         self.cache.flush()?;

@@ -249,6 +249,11 @@ fn identity_service(
     let mut tasks = JoinSet::new();
     let serving = Arc::clone(&server);
     tasks.spawn(async move { serving.serve(listener).await.context("accept failed") });
+    let refreshing = Arc::clone(&server);
+    tasks.spawn(async move {
+        refreshing.refresh_ahead().await;
+        Ok(())
+    });
     tasks.spawn(async move {
         server.keep_fast_cache(nss_cache).await;
         Ok(())
