@@ -121,7 +121,7 @@ fn every_name_form_and_the_uid_agree_and_the_mapping_is_deterministic() {
 }
 
 #[test]
-fn unknown_names_fail_fast_and_status_reports_online() {
+fn unknown_names_fail_fast_enumeration_lists_the_domain_and_status_reports_online() {
     let lab = Lab::get();
     let d = IdentityDaemon::start(&lab, BINS, "idmiss.example.test", &[]);
     let started = Instant::now();
@@ -135,6 +135,19 @@ fn unknown_names_fail_fast_and_status_reports_online() {
     assert!(started.elapsed() < Duration::from_secs(5));
     let missing = d.adjoin(&["find-user", "OTHERDOM\\alice"]);
     assert!(!missing.status.success());
+    // Enumeration: the whole domain, paged from the DC.
+    let all = nss_ok(&d, &["getent", "passwd"]);
+    for user in ["alice:x:", "bob:x:", "administrator:x:"] {
+        assert!(
+            all.lines().any(|l| l.starts_with(user)),
+            "{user} in getent passwd:\n{all}"
+        );
+    }
+    let groups = nss_ok(&d, &["getent", "group"]);
+    assert!(
+        groups.lines().any(|l| l.starts_with("engineers:x:")),
+        "{groups}"
+    );
     let status = d.adjoin_json(&["status"]);
     assert_eq!(status["online"], true, "{status}");
     assert_eq!(status["realm"], "EXAMPLE.TEST");

@@ -73,6 +73,20 @@ impl Logons {
         }
     }
 
+    /// The user a PAM caller names, or the reply that says why there is none: unknown
+    /// (a local user: PAM moves on to the next module), or no DC and nothing cached.
+    async fn user(&self, typed: &str) -> Result<UserRecord, PamReply> {
+        match self.identity.user_by_name(typed).await {
+            Ok(Some(u)) => Ok(u),
+            Ok(None) => Err(reply(PamStatus::UserUnknown, "", typed)),
+            Err(e) => Err(reply(
+                PamStatus::AuthinfoUnavail,
+                format!("Cannot look up {typed}: {e}"),
+                typed,
+            )),
+        }
+    }
+
     fn client(&self, user: &UserRecord) -> PrincipalName {
         PrincipalName::new(
             PrincipalName::NT_PRINCIPAL,
@@ -83,16 +97,9 @@ impl Logons {
 
     /// PAM auth: is `password` hers?
     pub async fn authenticate(&self, typed: &str, password: &str) -> PamReply {
-        let user = match self.identity.user_by_name(typed).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return reply(PamStatus::UserUnknown, "", typed),
-            Err(e) => {
-                return reply(
-                    PamStatus::AuthinfoUnavail,
-                    format!("Cannot look up {typed}: {e}"),
-                    typed,
-                );
-            }
+        let user = match self.user(typed).await {
+            Ok(u) => u,
+            Err(refused) => return refused,
         };
         let name = user.passwd.name.clone();
         if self.identity.offline() {
@@ -303,16 +310,9 @@ impl Logons {
 
     /// PAM account: disabled, must change, or not in an allowed group.
     pub async fn account_check(&self, typed: &str) -> PamReply {
-        let user = match self.identity.user_by_name(typed).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return reply(PamStatus::UserUnknown, "", typed),
-            Err(e) => {
-                return reply(
-                    PamStatus::AuthinfoUnavail,
-                    format!("Cannot look up {typed}: {e}"),
-                    typed,
-                );
-            }
+        let user = match self.user(typed).await {
+            Ok(u) => u,
+            Err(refused) => return refused,
         };
         let name = user.passwd.name.clone();
         if user.uac & UAC_ACCOUNTDISABLE != 0 {
@@ -361,10 +361,9 @@ impl Logons {
 
     /// PAM session open: her ccache (from the logon's TGT) and her home directory.
     pub async fn open_session(&self, typed: &str) -> PamReply {
-        let user = match self.identity.user_by_name(typed).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return reply(PamStatus::UserUnknown, "", typed),
-            Err(e) => return reply(PamStatus::AuthinfoUnavail, e.to_string(), typed),
+        let user = match self.user(typed).await {
+            Ok(u) => u,
+            Err(refused) => return refused,
         };
         let name = user.passwd.name.clone();
         let mut out = reply(PamStatus::Success, "", &name);
@@ -395,10 +394,9 @@ impl Logons {
 
     /// PAM password: change hers through kpasswd (the DC's policy message on refusal).
     pub async fn change_password(&self, typed: &str, old: &str, new: &str) -> PamReply {
-        let user = match self.identity.user_by_name(typed).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return reply(PamStatus::UserUnknown, "", typed),
-            Err(e) => return reply(PamStatus::AuthinfoUnavail, e.to_string(), typed),
+        let user = match self.user(typed).await {
+            Ok(u) => u,
+            Err(refused) => return refused,
         };
         let name = user.passwd.name.clone();
         let kdcs = match self.identity.kdcs().await {

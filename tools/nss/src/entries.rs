@@ -51,6 +51,63 @@ impl Buffer {
     }
 }
 
+/// An entry glibc's `*_r` functions return: its C struct, filled with strings packed into
+/// the caller's buffer.
+pub(crate) trait Entry {
+    /// `struct passwd` or `struct group`.
+    type C;
+
+    /// Fills `*result`, strings in `buffer`; `Err` when the buffer is too small.
+    ///
+    /// # Safety
+    /// `result` points to a writable `C`; `buffer` is valid for `buflen` bytes.
+    unsafe fn fill(
+        &self,
+        result: *mut Self::C,
+        buffer: *mut c_char,
+        buflen: usize,
+    ) -> Result<(), ()>;
+}
+
+impl Entry for Passwd {
+    type C = libc::passwd;
+
+    unsafe fn fill(
+        &self,
+        result: *mut libc::passwd,
+        buffer: *mut c_char,
+        buflen: usize,
+    ) -> Result<(), ()> {
+        // SAFETY: forwarded from the trait's contract.
+        unsafe { fill_passwd(self, result, buffer, buflen) }
+    }
+}
+
+impl Entry for Group {
+    type C = libc::group;
+
+    unsafe fn fill(
+        &self,
+        result: *mut libc::group,
+        buffer: *mut c_char,
+        buflen: usize,
+    ) -> Result<(), ()> {
+        // SAFETY: forwarded from the trait's contract.
+        unsafe { fill_group(self, result, buffer, buflen) }
+    }
+}
+
+/// The caller's buffer, refused when either pointer is null.
+fn caller_buffer<T>(result: *mut T, buffer: *mut c_char, buflen: usize) -> Result<Buffer, ()> {
+    if result.is_null() || buffer.is_null() {
+        return Err(());
+    }
+    Ok(Buffer {
+        at: buffer,
+        left: buflen,
+    })
+}
+
 /// Fills `*result` from `p`, strings in `buffer`.
 ///
 /// # Safety
@@ -61,13 +118,7 @@ pub(crate) unsafe fn fill_passwd(
     buffer: *mut c_char,
     buflen: usize,
 ) -> Result<(), ()> {
-    if result.is_null() || buffer.is_null() {
-        return Err(());
-    }
-    let mut b = Buffer {
-        at: buffer,
-        left: buflen,
-    };
+    let mut b = caller_buffer(result, buffer, buflen)?;
     let name = b.string(&p.name)?;
     let passwd = b.string("x")?;
     let gecos = b.string(&p.gecos)?;
@@ -96,13 +147,7 @@ pub(crate) unsafe fn fill_group(
     buffer: *mut c_char,
     buflen: usize,
 ) -> Result<(), ()> {
-    if result.is_null() || buffer.is_null() {
-        return Err(());
-    }
-    let mut b = Buffer {
-        at: buffer,
-        left: buflen,
-    };
+    let mut b = caller_buffer(result, buffer, buflen)?;
     let members = b.pointers(g.members.len() + 1)?;
     for (i, m) in g.members.iter().enumerate() {
         let s = b.string(m)?;

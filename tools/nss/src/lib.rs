@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use adjoin_idproto::{Client, Group, Passwd, Request, Response, name_key};
 
-use crate::entries::{fill_group, fill_passwd};
+use crate::entries::Entry;
 
 /// glibc's `enum nss_status`.
 #[repr(C)]
@@ -124,63 +124,27 @@ unsafe fn name_arg(name: *const c_char) -> Option<String> {
     name.to_str().ok().map(str::to_owned)
 }
 
-/// Fills `result` from `found` or says why not.
+/// Fills `result` from `found` or says why not (ERANGE when the buffer is too small).
 ///
 /// # Safety
-/// The pointers are glibc's arguments: `result` a valid `struct passwd`, `buffer` valid
-/// for `buflen` bytes, `errnop` a valid int.
-unsafe fn answer_passwd(
-    found: Result<Option<Passwd>, NssStatus>,
-    result: *mut libc::passwd,
+/// The pointers are glibc's arguments: `result` a valid `struct passwd` or `struct group`
+/// (as `E` says), `buffer` valid for `buflen` bytes, `errnop` a valid int.
+unsafe fn answer<E: Entry>(
+    found: Result<Option<E>, NssStatus>,
+    result: *mut E::C,
     buffer: *mut c_char,
     buflen: usize,
     errnop: *mut c_int,
 ) -> NssStatus {
     let status = match found {
-        Ok(Some(p)) => {
-            // SAFETY: forwarded from this function's contract.
-            match unsafe { fill_passwd(&p, result, buffer, buflen) } {
-                Ok(()) => return NssStatus::Success,
-                Err(()) => {
-                    set_errno(errnop, libc::ERANGE);
-                    return NssStatus::TryAgain;
-                }
+        // SAFETY: forwarded from this function's contract.
+        Ok(Some(e)) => match unsafe { e.fill(result, buffer, buflen) } {
+            Ok(()) => return NssStatus::Success,
+            Err(()) => {
+                set_errno(errnop, libc::ERANGE);
+                return NssStatus::TryAgain;
             }
-        }
-        Ok(None) => NssStatus::NotFound,
-        Err(s) => s,
-    };
-    set_errno(
-        errnop,
-        if status == NssStatus::NotFound {
-            libc::ENOENT
-        } else {
-            libc::EAGAIN
         },
-    );
-    status
-}
-
-/// # Safety
-/// As [`answer_passwd`], for a `struct group`.
-unsafe fn answer_group(
-    found: Result<Option<Group>, NssStatus>,
-    result: *mut libc::group,
-    buffer: *mut c_char,
-    buflen: usize,
-    errnop: *mut c_int,
-) -> NssStatus {
-    let status = match found {
-        Ok(Some(g)) => {
-            // SAFETY: forwarded from this function's contract.
-            match unsafe { fill_group(&g, result, buffer, buflen) } {
-                Ok(()) => return NssStatus::Success,
-                Err(()) => {
-                    set_errno(errnop, libc::ERANGE);
-                    return NssStatus::TryAgain;
-                }
-            }
-        }
         Ok(None) => NssStatus::NotFound,
         Err(s) => s,
     };
@@ -225,7 +189,7 @@ pub unsafe extern "C" fn _nss_adjoin_getpwnam_r(
             Request::GetPwNam { name },
         );
         // SAFETY: glibc's arguments, forwarded.
-        unsafe { answer_passwd(found, result, buffer, buflen, errnop) }
+        unsafe { answer(found, result, buffer, buflen, errnop) }
     })
 }
 
@@ -247,7 +211,7 @@ pub unsafe extern "C" fn _nss_adjoin_getpwuid_r(
             Request::GetPwUid { uid },
         );
         // SAFETY: glibc's arguments, forwarded.
-        unsafe { answer_passwd(found, result, buffer, buflen, errnop) }
+        unsafe { answer(found, result, buffer, buflen, errnop) }
     })
 }
 
@@ -274,7 +238,7 @@ pub unsafe extern "C" fn _nss_adjoin_getgrnam_r(
             Request::GetGrNam { name },
         );
         // SAFETY: glibc's arguments, forwarded.
-        unsafe { answer_group(found, result, buffer, buflen, errnop) }
+        unsafe { answer(found, result, buffer, buflen, errnop) }
     })
 }
 
@@ -296,7 +260,7 @@ pub unsafe extern "C" fn _nss_adjoin_getgrgid_r(
             Request::GetGrGid { gid },
         );
         // SAFETY: glibc's arguments, forwarded.
-        unsafe { answer_group(found, result, buffer, buflen, errnop) }
+        unsafe { answer(found, result, buffer, buflen, errnop) }
     })
 }
 
@@ -351,16 +315,53 @@ pub unsafe extern "C" fn _nss_adjoin_initgroups_dyn(
 static USERS: Mutex<Option<(Vec<Passwd>, usize)>> = Mutex::new(None);
 static GROUPS: Mutex<Option<(Vec<Group>, usize)>> = Mutex::new(None);
 
+/// set*ent: fetches the whole list from adjoind.
+fn start_enumeration<E>(
+    state: &Mutex<Option<(Vec<E>, usize)>>,
+    req: Request,
+    list: fn(Response) -> Option<Vec<E>>,
+) -> NssStatus {
+    guarded(|| {
+        let Some(entries) = ask(&req).and_then(list) else {
+            return NssStatus::Unavail;
+        };
+        *state.lock().unwrap_or_else(|e| e.into_inner()) = Some((entries, 0));
+        NssStatus::Success
+    })
+}
+
+/// get*ent_r: the next entry (the same again after ERANGE, with a larger buffer).
+///
+/// # Safety
+/// glibc's arguments, as in [`answer`].
+unsafe fn next_entry<E: Entry + Clone>(
+    state: &Mutex<Option<(Vec<E>, usize)>>,
+    result: *mut E::C,
+    buffer: *mut c_char,
+    buflen: usize,
+    errnop: *mut c_int,
+) -> NssStatus {
+    guarded(|| {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((list, next)) = state.as_mut() else {
+            return NssStatus::Unavail;
+        };
+        let found = Ok(list.get(*next).cloned());
+        // SAFETY: glibc's arguments, forwarded.
+        let status = unsafe { answer(found, result, buffer, buflen, errnop) };
+        if status == NssStatus::Success {
+            *next += 1;
+        }
+        status
+    })
+}
+
 /// `setpwent`: fetches the user list.
 #[unsafe(no_mangle)]
 pub extern "C" fn _nss_adjoin_setpwent() -> NssStatus {
-    guarded(|| {
-        let list = match ask(&Request::EnumUsers) {
-            Some(Response::Users(u)) => u,
-            _ => return NssStatus::Unavail,
-        };
-        *USERS.lock().unwrap_or_else(|e| e.into_inner()) = Some((list, 0));
-        NssStatus::Success
+    start_enumeration(&USERS, Request::EnumUsers, |r| match r {
+        Response::Users(u) => Some(u),
+        _ => None,
     })
 }
 
@@ -382,34 +383,16 @@ pub unsafe extern "C" fn _nss_adjoin_getpwent_r(
     buflen: usize,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guarded(|| {
-        let mut state = USERS.lock().unwrap_or_else(|e| e.into_inner());
-        let Some((list, next)) = state.as_mut() else {
-            return NssStatus::Unavail;
-        };
-        let Some(p) = list.get(*next) else {
-            set_errno(errnop, libc::ENOENT);
-            return NssStatus::NotFound;
-        };
-        // SAFETY: glibc's arguments, forwarded.
-        let status = unsafe { answer_passwd(Ok(Some(p.clone())), result, buffer, buflen, errnop) };
-        if status == NssStatus::Success {
-            *next += 1;
-        }
-        status
-    })
+    // SAFETY: glibc's arguments, forwarded.
+    unsafe { next_entry(&USERS, result, buffer, buflen, errnop) }
 }
 
 /// `setgrent`: fetches the group list.
 #[unsafe(no_mangle)]
 pub extern "C" fn _nss_adjoin_setgrent() -> NssStatus {
-    guarded(|| {
-        let list = match ask(&Request::EnumGroups) {
-            Some(Response::Groups(g)) => g,
-            _ => return NssStatus::Unavail,
-        };
-        *GROUPS.lock().unwrap_or_else(|e| e.into_inner()) = Some((list, 0));
-        NssStatus::Success
+    start_enumeration(&GROUPS, Request::EnumGroups, |r| match r {
+        Response::Groups(g) => Some(g),
+        _ => None,
     })
 }
 
@@ -431,20 +414,6 @@ pub unsafe extern "C" fn _nss_adjoin_getgrent_r(
     buflen: usize,
     errnop: *mut c_int,
 ) -> NssStatus {
-    guarded(|| {
-        let mut state = GROUPS.lock().unwrap_or_else(|e| e.into_inner());
-        let Some((list, next)) = state.as_mut() else {
-            return NssStatus::Unavail;
-        };
-        let Some(g) = list.get(*next) else {
-            set_errno(errnop, libc::ENOENT);
-            return NssStatus::NotFound;
-        };
-        // SAFETY: glibc's arguments, forwarded.
-        let status = unsafe { answer_group(Ok(Some(g.clone())), result, buffer, buflen, errnop) };
-        if status == NssStatus::Success {
-            *next += 1;
-        }
-        status
-    })
+    // SAFETY: glibc's arguments, forwarded.
+    unsafe { next_entry(&GROUPS, result, buffer, buflen, errnop) }
 }
