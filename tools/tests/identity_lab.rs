@@ -352,26 +352,26 @@ fn pam_password_change_through_kpasswd() {
 fn non_ascii_names_resolve_and_log_on() {
     let lab = Lab::get();
     let password = "Zoe-Id-Pass1!";
-    lab.fresh_user("zoë", password, false);
+    lab.fresh_user("zoëtest", password, false);
     let d = IdentityDaemon::start(&lab, BINS, "idutf.example.test", &[]);
-    let uid = BASE + rid(&lab.object_sid("zoë"));
-    let line = nss_ok(&d, &["getent", "passwd", "zoë"]);
-    assert!(line.starts_with(&format!("zoë:x:{uid}:")), "{line}");
+    let uid = BASE + rid(&lab.object_sid("zoëtest"));
+    let line = nss_ok(&d, &["getent", "passwd", "zoëtest"]);
+    assert!(line.starts_with(&format!("zoëtest:x:{uid}:")), "{line}");
     assert_eq!(
-        nss_ok(&d, &["getent", "passwd", "EXAMPLE\\ZOË"]),
+        nss_ok(&d, &["getent", "passwd", "EXAMPLE\\ZOËTEST"]),
         line,
         "any case, qualified"
     );
     assert_eq!(nss_ok(&d, &["getent", "passwd", &uid.to_string()]), line);
     let logon = pamtester(
         &d,
-        "zoë",
+        "zoëtest",
         &["authenticate", "acct_mgmt"],
         &format!("{password}\n"),
     );
     assert!(
         logon.status.success(),
-        "zoë logs on: {}\n{}",
+        "zoëtest logs on: {}\n{}",
         text(&logon.stderr),
         d.log()
     );

@@ -3,6 +3,8 @@
 
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../configure.rs"]
+mod configure;
 #[path = "../identity.rs"]
 mod identity;
 #[path = "../logon.rs"]
@@ -76,6 +78,9 @@ enum Command {
     Cache(identity::CacheCommand),
     /// The identity service: joined domain, DC in use, online or offline, cache size.
     Status(identity::SocketArgs),
+    /// Put adjoin into nsswitch.conf (nss) or pam_adjoin.so into Debian's
+    /// pam.d/common-* (pam), or take them out (see docs/install.md).
+    Configure(configure::ConfigureArgs),
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +280,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::EnumGroups(args) => identity::enum_groups(&args),
         Command::Cache(command) => identity::cache(&command),
         Command::Status(args) => identity::status(&args),
+        Command::Configure(args) => configure::configure(&args),
     }
 }
 
