@@ -308,6 +308,26 @@ impl Lab {
         (dir, membership)
     }
 
+    /// The large-group fixtures, created once per lab (tests/lab/large_groups.py, ~20 s the
+    /// first time): `biggroup` with 2,000 member users `bulk0001`..`bulk2000`, and user
+    /// `manygroups` (password [`MANYGROUPS_PASSWORD`]) in 300 groups `mg001`..`mg300`.
+    pub fn large_groups(&self) {
+        static DONE: Mutex<bool> = Mutex::new(false);
+        let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+        if *done {
+            return;
+        }
+        let out = Command::new("/usr/bin/python3")
+            .arg(repo_root().join("tests/lab/large_groups.py"))
+            .arg(format!("{}/etc/smb.conf", self.dir))
+            .arg(format!("{}/private/sam.ldb", self.dir))
+            .arg(MANYGROUPS_PASSWORD)
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run tests/lab/large_groups.py: {e}"));
+        succeeded(&out, "tests/lab/large_groups.py");
+        *done = true;
+    }
+
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
     pub fn samba_tool(&self, args: &[&str]) -> Output {
         let admin = format!("{}%{}", self.admin, self.admin_password);
@@ -367,6 +387,9 @@ impl Lab {
         *done = true;
     }
 }
+
+/// The password of the large-group fixture user `manygroups` (lab only).
+pub const MANYGROUPS_PASSWORD: &str = "Many-Lab-Pass1!";
 
 /// The fine-grained password policy of the password-change tests: the domain's rules
 /// without the minimum password age.

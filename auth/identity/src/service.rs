@@ -23,6 +23,8 @@ pub const OFFLINE_RETRY: Duration = Duration::from_secs(30);
 const NEGATIVE_TTL: Duration = Duration::from_secs(60);
 /// At most this many negative answers are remembered.
 const NEGATIVE_MAX: usize = 4096;
+/// The most groups of one user prefetched with their members.
+const PREFETCH_MAX: usize = 1024;
 /// How long a lookup waits for the DC when the cache has a stale answer to give instead.
 pub const STALE_BUDGET: Duration = Duration::from_secs(1);
 
@@ -431,10 +433,48 @@ impl Identity {
                     .online_within(budget, async |d| d.token_groups(&dn).await)
                     .await?;
                 let gids = self.gids_of_sids(&sids).await?;
+                self.prefetch_groups(&sids).await;
                 self.store_memberships(user, gids).map(Some)
             })
             .await?;
         Ok(fetched.unwrap_or_else(|| vec![user.passwd.gid]))
+    }
+
+    /// Caches the groups of a user's token with their members, in batches: `id` asks for
+    /// each of them next, and one by one they would cost two searches each.
+    async fn prefetch_groups(&self, sids: &[Sid]) {
+        let sids: Vec<Sid> = sids.iter().take(PREFETCH_MAX).cloned().collect();
+        let found = match self
+            .online(async |d| d.groups_with_members(&sids).await)
+            .await
+        {
+            Ok(found) => found,
+            Err(e) => {
+                warn!(error = %e, "cannot prefetch a user's groups");
+                return;
+            }
+        };
+        let now = unix_now();
+        for (entry, members) in found {
+            let Some(gid) = self.group_gid(&entry) else {
+                continue;
+            };
+            let mut members: Vec<String> = members.iter().map(|m| self.names.display(m)).collect();
+            members.sort();
+            let record = GroupRecord {
+                group: Group {
+                    name: self.names.display(&entry.sam),
+                    gid,
+                    members,
+                },
+                sid: entry.sid,
+                dn: entry.dn,
+            };
+            if let Err(e) = self.cache.put_group(&record, now) {
+                warn!(error = %e, "cannot cache a prefetched group");
+            }
+        }
+        self.changed();
     }
 
     /// Maps group SIDs (from tokenGroups or a PAC) to gids.
