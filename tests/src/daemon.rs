@@ -227,18 +227,24 @@ impl Drop for IdentityDaemon {
 }
 
 /// A library cargo built in this workspace's target directory (`libnss_adjoin.so`,
-/// `libpam_adjoin.so`).
+/// `libpam_adjoin.so`): the newer of `target/debug/NAME` (cargo build) and
+/// `target/debug/deps/NAME` (cargo test), so a stale copy is never loaded.
 pub fn built_library(name: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| crate::repo_root().join("target"));
-    let path = target.join("debug").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo build --workspace`",
-        path.display()
-    );
-    path
+    let debug = target.join("debug");
+    [debug.join(name), debug.join("deps").join(name)]
+        .into_iter()
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .max()
+        .map(|(_, p)| p)
+        .unwrap_or_else(|| {
+            panic!(
+                "{name} is not built in {}: run `cargo build --workspace`",
+                debug.display()
+            )
+        })
 }
 
 /// The lab DC's processes stopped with SIGSTOP (so it hangs rather than refuses) until

@@ -50,14 +50,13 @@ fn io(e: std::io::Error) -> ClientError {
 }
 
 impl Client {
-    /// Connects to the socket at `path` (a connect to a Unix socket does not block on a
-    /// live listener; a full backlog fails at once); each call then gets `timeout`.
+    /// Connects to the socket at `path` within `timeout` (a hung daemon whose backlog is
+    /// full makes a blocking connect wait for ever: the connect is non-blocking and retried
+    /// until the deadline); each call then gets `timeout` too.
     pub fn connect(path: &Path, timeout: Duration) -> Result<Self, ClientError> {
-        let stream = UnixStream::connect(path).map_err(ClientError::Connect)?;
-        Ok(Self {
-            stream,
-            timeout: timeout.max(Duration::from_millis(1)),
-        })
+        let timeout = timeout.max(Duration::from_millis(1));
+        let stream = connect_within(path, Instant::now() + timeout)?;
+        Ok(Self { stream, timeout })
     }
 
     /// Sends `req` and reads its response, within the timeout in all.
@@ -96,6 +95,35 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// A non-blocking connect, retried while the listener's backlog is full (EAGAIN).
+fn connect_within(path: &Path, deadline: Instant) -> Result<UnixStream, ClientError> {
+    use rustix::net::{AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+    let addr = SocketAddrUnix::new(path).map_err(|e| ClientError::Connect(e.into()))?;
+    loop {
+        let fd = rustix::net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+            None,
+        )
+        .map_err(|e| ClientError::Connect(e.into()))?;
+        match rustix::net::connect(&fd, &addr) {
+            Ok(()) => {
+                let stream = UnixStream::from(fd);
+                stream
+                    .set_nonblocking(false)
+                    .map_err(ClientError::Connect)?;
+                return Ok(stream);
+            }
+            Err(rustix::io::Errno::AGAIN) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(rustix::io::Errno::AGAIN) => return Err(ClientError::Timeout),
+            Err(e) => return Err(ClientError::Connect(e.into())),
+        }
     }
 }
 
@@ -142,6 +170,22 @@ mod tests {
             Client::connect(&dir.join("nothing"), Duration::from_secs(1)),
             Err(ClientError::Connect(_))
         ));
+        // A listener that never accepts: once its backlog is full, connect gives up at
+        // the deadline instead of blocking.
+        let full = dir.join("full");
+        let _ = std::fs::remove_file(&full);
+        let _hung = UnixListener::bind(&full).unwrap();
+        let mut held = Vec::new();
+        let started = Instant::now();
+        let outcome = loop {
+            match Client::connect(&full, Duration::from_millis(200)) {
+                Ok(c) => held.push(c),
+                Err(e) => break e,
+            }
+            assert!(held.len() < 100_000, "the backlog never filled");
+        };
+        assert!(matches!(outcome, ClientError::Timeout), "{outcome}");
+        assert!(started.elapsed() < Duration::from_secs(30));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,7 +1,7 @@
 //! adjoin-idproto: what adjoind, libnss_adjoin, pam_adjoin and `adjoin` say to each other
 //! over the identity socket (docs/identity-protocol.md), and the NSS fast cache file
-//! ([`cache`]). Standard library only: the NSS and PAM modules load it into every process
-//! that looks a user up, so it stays small and never starts a runtime.
+//! ([`cache`]). The standard library and rustix only: the NSS and PAM modules load it into
+//! every process that looks a user up, so it stays small and never starts a runtime.
 
 mod client;
 mod message;

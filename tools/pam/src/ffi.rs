@@ -44,6 +44,7 @@ pub(crate) const PAM_SUCCESS: c_int = 0;
 pub(crate) const PAM_SERVICE_ERR: c_int = 3;
 pub(crate) const PAM_AUTH_ERR: c_int = 7;
 pub(crate) const PAM_AUTHINFO_UNAVAIL: c_int = 9;
+pub(crate) const PAM_USER_UNKNOWN: c_int = 10;
 pub(crate) const PAM_CONV_ERR: c_int = 19;
 pub(crate) const PAM_AUTHTOK_ERR: c_int = 20;
 

@@ -134,9 +134,11 @@ impl Call {
                 None
             } else {
                 let s = CStr::from_ptr(r);
+                let len = s.to_bytes().len();
                 let out = Secret::new(s.to_string_lossy().into_owned());
-                // Wipe the application's copy of the password before freeing it.
-                std::ptr::write_bytes(r, 0, s.to_bytes().len());
+                // Wipe the application's copy of the password before freeing it (zeroize's
+                // volatile writes are not removed as dead stores before free).
+                zeroize::Zeroize::zeroize(std::slice::from_raw_parts_mut(r.cast::<u8>(), len));
                 libc::free(r.cast());
                 Some(out)
             };
@@ -164,6 +166,20 @@ impl Call {
             .map_err(|_| PAM_AUTHINFO_UNAVAIL)?;
         match client.call(req) {
             Ok(Response::Pam(reply)) => Ok(reply),
+            _ => Err(PAM_AUTHINFO_UNAVAIL),
+        }
+    }
+
+    /// Whether adjoind knows `user` (a lookup anyone may make); no answer is
+    /// PAM_AUTHINFO_UNAVAIL.
+    fn domain_user(&self, user: &str) -> Result<bool, c_int> {
+        let mut client = Client::connect(&self.opts.socket, self.opts.timeout)
+            .map_err(|_| PAM_AUTHINFO_UNAVAIL)?;
+        match client.call(&Request::GetPwNam {
+            name: user.to_owned(),
+        }) {
+            Ok(Response::Passwd(_)) => Ok(true),
+            Ok(Response::NotFound) => Ok(false),
             _ => Err(PAM_AUTHINFO_UNAVAIL),
         }
     }
@@ -229,7 +245,14 @@ pub unsafe extern "C" fn pam_sm_authenticate(
     unsafe {
         entry(pamh, flags, argc, argv, |call| {
             let user = call.user()?;
+            // A user adjoind does not know (root, local accounts) is not asked for a
+            // password here: the next module asks, once, and it never reaches adjoind.
+            if !call.domain_user(&user)? {
+                return Ok(PAM_USER_UNKNOWN);
+            }
             let password = call.password(PAM_AUTHTOK, "Password: ")?;
+            // Stacked modules reuse it whatever adjoind says: one prompt in all.
+            call.set_item_string(PAM_AUTHTOK, password.expose());
             let req = Request::Authenticate {
                 service: call.service(),
                 user: user.clone(),
@@ -237,11 +260,8 @@ pub unsafe extern "C" fn pam_sm_authenticate(
                 remote_host: call.item_string(PAM_RHOST).unwrap_or_default(),
             };
             let reply = call.ask(&req)?;
-            if reply.status == PamStatus::Success {
-                if !reply.user.is_empty() && reply.user != user {
-                    call.set_item_string(PAM_USER, &reply.user);
-                }
-                call.set_item_string(PAM_AUTHTOK, password.expose());
+            if reply.status == PamStatus::Success && !reply.user.is_empty() && reply.user != user {
+                call.set_item_string(PAM_USER, &reply.user);
             }
             Ok(finish(call, &reply))
         })

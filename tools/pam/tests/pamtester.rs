@@ -120,6 +120,18 @@ fn canned(
     })
 }
 
+/// What the daemon answers the module's first question: is this a domain user?
+fn known(name: &str) -> Option<Response> {
+    Some(Response::Passwd(adjoin_idproto::Passwd {
+        name: name.into(),
+        uid: 1_001_103,
+        gid: 1_000_513,
+        gecos: String::new(),
+        dir: "/home/x".into(),
+        shell: "/bin/sh".into(),
+    }))
+}
+
 fn pam_reply(status: PamStatus, message: &str, user: &str) -> Response {
     Response::Pam(PamReply {
         status,
@@ -161,6 +173,7 @@ fn plumbing_authenticate_then_account_maps_status_message_and_canonical_user() {
     let server = canned(
         &sock,
         vec![
+            known("alice"),
             Some(pam_reply(PamStatus::Success, "plumbing: welcome", "Alice")),
             Some(pam_reply(
                 PamStatus::PermDenied,
@@ -203,6 +216,9 @@ fn plumbing_authenticate_then_account_maps_status_message_and_canonical_user() {
     assert_eq!(
         seen,
         [
+            Some(Request::GetPwNam {
+                name: "alice".into()
+            }),
             Some(Request::Authenticate {
                 service: "adjoin-plumbing".into(),
                 user: "alice".into(),
@@ -224,11 +240,14 @@ fn plumbing_authenticate_failure_shows_the_error() {
     let sock = scratch.0.join("sock");
     let server = canned(
         &sock,
-        vec![Some(pam_reply(
-            PamStatus::AuthErr,
-            "plumbing: wrong password",
-            "",
-        ))],
+        vec![
+            known("alice"),
+            Some(pam_reply(
+                PamStatus::AuthErr,
+                "plumbing: wrong password",
+                "",
+            )),
+        ],
     );
     let pam = scratch.pam_dir(
         "adjoin-plumbing",
@@ -243,7 +262,39 @@ fn plumbing_authenticate_failure_shows_the_error() {
     assert!(!out.status.success(), "{text}");
     assert!(text.contains("plumbing: wrong password"), "{text}");
     assert!(text.contains("Authentication failure"), "{text}");
-    assert_eq!(server.join().expect("the canned server").len(), 1);
+    assert_eq!(
+        server.join().expect("the canned server").len(),
+        2,
+        "lookup, then authenticate"
+    );
+}
+
+#[test]
+fn a_user_adjoind_does_not_know_is_not_asked_for_a_password() {
+    let scratch = Scratch::new("local");
+    let sock = scratch.0.join("adjoind.sock");
+    let server = canned(&sock, vec![Some(Response::NotFound)]);
+    let pam = scratch.pam_dir(
+        "adjoin-plumbing",
+        &format!(
+            "auth required {} socket={}\n",
+            module().display(),
+            sock.display()
+        ),
+    );
+    let out = pamtester(&pam, &["adjoin-plumbing", "root", "authenticate"], "");
+    let text = printed(&out);
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        !text.contains("Password:"),
+        "no prompt for a local user: {text}"
+    );
+    assert_eq!(
+        server.join().expect("the canned server"),
+        [Some(Request::GetPwNam {
+            name: "root".into()
+        })]
+    );
 }
 
 #[test]
