@@ -349,7 +349,7 @@ impl Directory {
     ///
     /// One search per group of the nesting, on memberOf equality: far cheaper on a DC with
     /// many users than LDAP_MATCHING_RULE_IN_CHAIN, which walks every user's groups. At
-    /// most [`MAX_NESTED`] groups are expanded (a cycle is expanded once).
+    /// most 256 groups are expanded (a cycle is expanded once).
     pub async fn group_members(&mut self, group_dn: &str) -> Result<Vec<String>, IdentityError> {
         let mut names = Vec::new();
         let mut seen = std::collections::HashSet::from([group_dn.to_ascii_lowercase()]);
