@@ -72,6 +72,29 @@ fn cached_lookups_and_offline_logon_while_the_dc_hangs() {
     assert!(before.status.success());
     let id_before = in_namespace(&d, &["id", "alice"], None);
     assert!(id_before.status.success());
+    // idoffpw logs on online, then an administrator resets her password at the DC: once
+    // the daemon has seen the newer pwdLastSet, her old verifier is void.
+    let (old, reset) = ("Old-Off-Pass1!", "Reset-Off-Pass2!");
+    lab.fresh_user("idoffpw", old, false);
+    let first = in_namespace(
+        &d,
+        &["pamtester", "adjoin-test", "idoffpw", "authenticate"],
+        Some(&format!("{old}\n")),
+    );
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    std::thread::sleep(Duration::from_millis(1500));
+    let set = lab.samba_tool(&[
+        "user",
+        "setpassword",
+        "idoffpw",
+        &format!("--newpassword={reset}"),
+    ]);
+    assert!(set.status.success(), "{}", text(&set.stderr));
+    assert!(
+        in_namespace(&d, &["getent", "passwd", "idoffpw"], None)
+            .status
+            .success()
+    );
     std::thread::sleep(Duration::from_millis(1500));
 
     let stopped = DcStopped::stop(&lab);
@@ -112,6 +135,17 @@ fn cached_lookups_and_offline_logon_while_the_dc_hangs() {
     );
     let said = format!("{}{}", text(&offline.stdout), text(&offline.stderr));
     assert!(said.contains("cached credentials"), "{said}");
+    let stale = in_namespace(
+        &d,
+        &["pamtester", "adjoin-test", "idoffpw", "authenticate"],
+        Some(&format!("{old}\n")),
+    );
+    let said = format!("{}{}", text(&stale.stdout), text(&stale.stderr));
+    assert!(
+        !stale.status.success(),
+        "an old password after a reset must fail offline: {said}"
+    );
+    assert!(said.contains("changed"), "{said}");
     let wrong = in_namespace(
         &d,
         &["pamtester", "adjoin-test", "alice", "authenticate"],

@@ -168,6 +168,12 @@ impl Directory {
         Ok(kdcs)
     }
 
+    /// Whether a bound connection is at hand (else the next lookup first finds a DC, gets
+    /// tickets and binds).
+    pub fn connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
     /// The DC in use, if one was found.
     pub fn dc(&self) -> Option<&Dc> {
         self.dc.as_ref()

@@ -134,6 +134,12 @@ impl Identity {
                 reason: "the DC did not answer recently".into(),
             });
         }
+        // Connecting (a DC, the machine's tickets, the bind) gets a deadline of its own.
+        let deadline = if dir.connected() {
+            deadline
+        } else {
+            deadline + self.settings.dc_timeout
+        };
         let result = match tokio::time::timeout(deadline, op(&mut *dir)).await {
             Ok(r) => r,
             Err(_) => {
