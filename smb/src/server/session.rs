@@ -1,0 +1,316 @@
+//! MS-SMB2 3.3.5.5 SESSION_SETUP and 3.3.5.6 LOGOFF: SPNEGO with Kerberos (one leg,
+//! checked with the member's keytab) or NTLMSSP (the AUTHENTICATE verified by the DC
+//! through [`Step::Logon`]).
+
+use std::collections::{HashMap, HashSet};
+
+use adjoin_auth::gss::GssError;
+use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
+use adjoin_auth::ntlm::ServerNonces;
+use adjoin_rpc::netlogon::UserFlags;
+use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
+use adjoin_rpc::ntstatus::NtStatus;
+
+use super::pipe::PipeOpen;
+use super::{MAX_SESSIONS, Refusal, ServerConnection, Step};
+use crate::error::SmbError;
+use crate::proto::{
+    Body, Dialect, Header, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,
+};
+use crate::signing::{PreauthHash, Signer};
+
+#[derive(Debug)]
+pub(super) enum Auth {
+    /// NTLMSSP selected from the client's list; waiting for its NEGOTIATE_MESSAGE.
+    Selected(SpnegoNtlmSelected),
+    /// Waiting for the AUTHENTICATE_MESSAGE.
+    Challenged(SpnegoNtlmAcceptor),
+    /// The DC is verifying the AUTHENTICATE_MESSAGE.
+    Verifying,
+    /// Authenticated; messages are signed with this.
+    Valid(Signer),
+}
+
+#[derive(Debug)]
+pub(super) struct Session {
+    pub(super) auth: Auth,
+    pub(super) preauth: PreauthHash,
+    pub(super) trees: HashSet<u32>,
+    pub(super) opens: HashMap<u64, PipeOpen>,
+}
+
+impl Session {
+    pub(super) fn new(auth: Auth, preauth: PreauthHash) -> Self {
+        Self {
+            auth,
+            preauth,
+            trees: HashSet::new(),
+            opens: HashMap::new(),
+        }
+    }
+
+    /// The signing key, once the session has authenticated.
+    pub(super) fn signer(&self) -> Option<&Signer> {
+        match &self.auth {
+            Auth::Valid(signer) => Some(signer),
+            _ => None,
+        }
+    }
+}
+
+/// A SESSION_SETUP waiting for the DC.
+#[derive(Debug)]
+pub(super) struct PendingLogon {
+    /// The AUTHENTICATE's request header (its session id is the session's).
+    header: Header,
+    spnego: SpnegoNtlmPending,
+}
+
+impl ServerConnection {
+    /// MS-SMB2 3.3.5.5: the first leg creates the session and answers with the NTLM
+    /// CHALLENGE (or, with Kerberos, the AP-REP); the NTLM AUTHENTICATE goes to the DC.
+    pub(super) fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
+        let (_, req) = SessionSetupRequest::from_message(msg)?;
+        let token = &req.security_buffer;
+        let step = if header.session_id == 0 {
+            self.first_leg(header, msg, token)
+                .map(|out| Step::Reply(Some(out)))
+        } else {
+            self.next_leg(header, msg, token)
+        };
+        Ok(step.unwrap_or_else(|status| Step::Reply(Some(self.error(header, status)))))
+    }
+
+    /// A SESSION_SETUP without a session id: a new session.
+    pub(super) fn first_leg(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+        token: &[u8],
+    ) -> Result<Vec<u8>, NtStatus> {
+        if self.sessions.len() >= MAX_SESSIONS {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
+        // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
+        if spnego::offers_kerberos_first(token)
+            && let Some(out) = self.kerberos_setup(header, msg, token)
+        {
+            return Ok(out);
+        }
+        let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        let (auth, out) = match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
+            Ok((acceptor, out)) => (Auth::Challenged(acceptor), out),
+            Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
+                .map(|(selected, out)| (Auth::Selected(selected), out))
+                .map_err(|_| NtStatus::LOGON_FAILURE)?,
+            Err(e) => {
+                tracing::debug!(error = %e, "an SPNEGO first token refused");
+                return Err(NtStatus::LOGON_FAILURE);
+            }
+        };
+        let id = self.id();
+        let mut session = Session::new(auth, self.preauth.clone());
+        let reply = self.more_processing(header, id, &mut session, msg, out);
+        self.sessions.insert(id, session);
+        Ok(reply)
+    }
+
+    /// A SESSION_SETUP continuing session `header.session_id`.
+    pub(super) fn next_leg(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+        token: &[u8],
+    ) -> Result<Step, NtStatus> {
+        let mut session = self
+            .sessions
+            .remove(&header.session_id)
+            .ok_or(NtStatus::USER_SESSION_DELETED)?;
+        match std::mem::replace(&mut session.auth, Auth::Verifying) {
+            // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
+            Auth::Selected(selected) => {
+                let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+                let (acceptor, out) = selected
+                    .negotiate(token, &self.config.identity, nonces)
+                    .map_err(|_| NtStatus::LOGON_FAILURE)?;
+                session.auth = Auth::Challenged(acceptor);
+                let reply = self.more_processing(header, header.session_id, &mut session, msg, out);
+                self.sessions.insert(header.session_id, session);
+                Ok(Step::Reply(Some(reply)))
+            }
+            // The AUTHENTICATE_MESSAGE: the DC must verify it.
+            Auth::Challenged(acceptor) => {
+                if self.dialect == Some(Dialect::SMB311) {
+                    session.preauth.update(msg);
+                }
+                let spnego = acceptor.authenticate(token).map_err(|e| {
+                    tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
+                    NtStatus::LOGON_FAILURE
+                })?;
+                let logon = NetworkLogon::from_ntlm(spnego.logon());
+                // Parked until the DC answers (resume_logon); the session serves nothing.
+                self.sessions.insert(header.session_id, session);
+                self.pending = Some(PendingLogon {
+                    header: header.clone(),
+                    spnego,
+                });
+                Ok(Step::Logon(logon))
+            }
+            // Re-authentication of an established session is not offered.
+            other => {
+                session.auth = other;
+                self.sessions.insert(header.session_id, session);
+                Err(NtStatus::NOT_SUPPORTED)
+            }
+        }
+    }
+
+    /// A SESSION_SETUP response carrying `token` for session `id`.
+    pub(super) fn setup_reply(
+        &self,
+        header: &Header,
+        id: u64,
+        token: Vec<u8>,
+        status: NtStatus,
+    ) -> Vec<u8> {
+        let response_header = Header {
+            session_id: id,
+            ..header.clone()
+        };
+        let resp = SessionSetupResponse {
+            session_flags: SessionFlags::empty(),
+            security_buffer: token,
+        };
+        self.reply(&response_header, &resp, status)
+    }
+
+    /// A STATUS_MORE_PROCESSING_REQUIRED reply carrying `token` for session `id`, with the
+    /// request and the reply added to the session's pre-authentication hash (3.1.1).
+    pub(super) fn more_processing(
+        &self,
+        header: &Header,
+        id: u64,
+        session: &mut Session,
+        msg: &[u8],
+        token: Vec<u8>,
+    ) -> Vec<u8> {
+        let out = self.setup_reply(header, id, token, NtStatus::MORE_PROCESSING_REQUIRED);
+        if self.dialect == Some(Dialect::SMB311) {
+            session.preauth.update(msg);
+            session.preauth.update(&out);
+        }
+        out
+    }
+
+    /// MS-SMB2 3.3.5.5 with Kerberos: one leg. The AP-REQ is checked against the keytab
+    /// (and its PAC's signatures), the session key is the context's, and the final
+    /// response carries the AP-REP, signed.
+    /// `None` when this server has no keytab or the AP-REQ is refused (the caller then
+    /// tries NTLMSSP, if the client offered it).
+    pub(super) fn kerberos_setup(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+        token: &[u8],
+    ) -> Option<Vec<u8>> {
+        let acceptor = self.config.kerberos.clone()?;
+        let accepted = {
+            let mut acceptor = acceptor.lock().unwrap_or_else(|p| p.into_inner());
+            spnego::accept(&mut acceptor, token, std::time::SystemTime::now())
+        };
+        let (ctx, reply, accepted) = match accepted {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::info!(error = %e, "Kerberos session setup refused");
+                return None;
+            }
+        };
+        let dialect = self.dialect.unwrap_or_default();
+        let mut preauth = self.preauth.clone();
+        if dialect == Dialect::SMB311 {
+            preauth.update(msg);
+        }
+        let signer = Signer::derive(dialect, ctx.session_key().as_bytes(), &preauth);
+        let id = self.id();
+        tracing::info!(user = %accepted.client, session_id = id, "SMB session established (Kerberos)");
+        self.sessions
+            .insert(id, Session::new(Auth::Valid(signer), preauth));
+        Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
+    }
+
+    /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict: the
+    /// reply, or `None` when no logon is parked.
+    pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Option<Vec<u8>> {
+        let pending = self.pending.take()?;
+        Some(self.finish_logon(pending, verdict))
+    }
+
+    pub(super) fn finish_logon(
+        &mut self,
+        PendingLogon { header, spnego }: PendingLogon,
+        verdict: Result<LogonOutcome, String>,
+    ) -> Vec<u8> {
+        let session_id = header.session_id;
+        let Some(mut session) = self.sessions.remove(&session_id) else {
+            return self.error(&header, NtStatus::USER_SESSION_DELETED);
+        };
+        let info = match verdict {
+            Ok(LogonOutcome::Success(info)) => info,
+            Ok(LogonOutcome::Refused(status)) => {
+                // MS-SMB2 3.3.5.5.3: a bad name or password is STATUS_LOGON_FAILURE.
+                let status = match status {
+                    NtStatus::WRONG_PASSWORD | NtStatus::NO_SUCH_USER => NtStatus::LOGON_FAILURE,
+                    other => other,
+                };
+                return self.error(&header, status);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the DC could not verify a logon");
+                return self.error(&header, NtStatus::NO_LOGON_SERVERS);
+            }
+        };
+        // A guest logon, or one without a session key, would give a signed session whose
+        // key anyone can compute: refused, as Windows refuses guest when signing is required.
+        if info.user_flags.contains(UserFlags::GUEST) || info.user_session_key == [0; 16] {
+            tracing::warn!(
+                user = %info.effective_name.as_str(),
+                "the DC accepted a logon as guest or without a session key; refused"
+            );
+            return self.error(&header, NtStatus::LOGON_FAILURE);
+        }
+        let (ntlm, token) = match spnego.complete(&info.user_session_key) {
+            Ok(done) => done,
+            Err(e) => {
+                // The DC said yes but the client's MIC does not verify under its key:
+                // tampering, or a key the DC and the client do not share.
+                tracing::warn!(error = %e, "the session key does not agree with the client's MIC");
+                return self.error(&header, NtStatus::LOGON_FAILURE);
+            }
+        };
+        let dialect = self.dialect.unwrap_or_default();
+        let signer = Signer::derive(
+            dialect,
+            ntlm.exported_session_key().as_bytes(),
+            &session.preauth,
+        );
+        let user = format!(
+            "{}\\{}",
+            info.logon_domain_name.as_str(),
+            info.effective_name.as_str()
+        );
+        tracing::info!(%user, session_id, "SMB session established");
+        session.auth = Auth::Valid(signer);
+        self.sessions.insert(session_id, session);
+        // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
+        self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
+    }
+
+    pub(super) fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
+        self.session(header)?;
+        // The reply is signed with the session's key, then the session goes.
+        let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
+        self.sessions.remove(&header.session_id);
+        Ok(out)
+    }
+}
