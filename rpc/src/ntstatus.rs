@@ -98,6 +98,62 @@ open_enum! {
         NETWORK_SESSION_EXPIRED = 0xc000_035c => "the session expired (STATUS_NETWORK_SESSION_EXPIRED)",
         /// STATUS_RPC_PROTOCOL_ERROR.
         RPC_PROTOCOL_ERROR = 0xc002_001d => "RPC protocol error (STATUS_RPC_PROTOCOL_ERROR)",
+        /// STATUS_NOT_IMPLEMENTED.
+        NOT_IMPLEMENTED = 0xc000_0002 => "the request is not implemented (STATUS_NOT_IMPLEMENTED)",
+        /// STATUS_INFO_LENGTH_MISMATCH.
+        INFO_LENGTH_MISMATCH = 0xc000_0004 => "the information length does not match the class (STATUS_INFO_LENGTH_MISMATCH)",
+        /// STATUS_NO_SUCH_FILE.
+        NO_SUCH_FILE = 0xc000_000f => "no such file (STATUS_NO_SUCH_FILE)",
+        /// STATUS_BUFFER_TOO_SMALL.
+        BUFFER_TOO_SMALL = 0xc000_0023 => "the buffer is too small (STATUS_BUFFER_TOO_SMALL)",
+        /// STATUS_OBJECT_NAME_INVALID.
+        OBJECT_NAME_INVALID = 0xc000_0033 => "the object name is invalid (STATUS_OBJECT_NAME_INVALID)",
+        /// STATUS_OBJECT_NAME_COLLISION.
+        OBJECT_NAME_COLLISION = 0xc000_0035 => "the object name already exists (STATUS_OBJECT_NAME_COLLISION)",
+        /// STATUS_OBJECT_PATH_SYNTAX_BAD.
+        OBJECT_PATH_SYNTAX_BAD = 0xc000_003b => "the path syntax is bad (STATUS_OBJECT_PATH_SYNTAX_BAD)",
+        /// STATUS_SHARING_VIOLATION.
+        SHARING_VIOLATION = 0xc000_0043 => "the file is open in a conflicting mode (STATUS_SHARING_VIOLATION)",
+        /// STATUS_EAS_NOT_SUPPORTED.
+        EAS_NOT_SUPPORTED = 0xc000_004f => "extended attributes are not supported (STATUS_EAS_NOT_SUPPORTED)",
+        /// STATUS_FILE_LOCK_CONFLICT.
+        FILE_LOCK_CONFLICT = 0xc000_0054 => "a lock conflicts with the request (STATUS_FILE_LOCK_CONFLICT)",
+        /// STATUS_LOCK_NOT_GRANTED.
+        LOCK_NOT_GRANTED = 0xc000_0055 => "the lock was not granted (STATUS_LOCK_NOT_GRANTED)",
+        /// STATUS_DELETE_PENDING.
+        DELETE_PENDING = 0xc000_0056 => "the file is being deleted (STATUS_DELETE_PENDING)",
+        /// STATUS_RANGE_NOT_LOCKED.
+        RANGE_NOT_LOCKED = 0xc000_007e => "the range is not locked (STATUS_RANGE_NOT_LOCKED)",
+        /// STATUS_DISK_FULL.
+        DISK_FULL = 0xc000_007f => "the disk is full (STATUS_DISK_FULL)",
+        /// STATUS_MEDIA_WRITE_PROTECTED.
+        MEDIA_WRITE_PROTECTED = 0xc000_00a2 => "the share is read-only (STATUS_MEDIA_WRITE_PROTECTED)",
+        /// STATUS_FILE_IS_A_DIRECTORY.
+        FILE_IS_A_DIRECTORY = 0xc000_00ba => "the file is a directory (STATUS_FILE_IS_A_DIRECTORY)",
+        /// STATUS_NETWORK_ACCESS_DENIED.
+        NETWORK_ACCESS_DENIED = 0xc000_00ca => "network access is denied (STATUS_NETWORK_ACCESS_DENIED)",
+        /// STATUS_NOT_SAME_DEVICE.
+        NOT_SAME_DEVICE = 0xc000_00d4 => "not the same device (STATUS_NOT_SAME_DEVICE)",
+        /// STATUS_INTERNAL_ERROR.
+        INTERNAL_ERROR = 0xc000_00e5 => "internal error (STATUS_INTERNAL_ERROR)",
+        /// STATUS_UNEXPECTED_IO_ERROR.
+        UNEXPECTED_IO_ERROR = 0xc000_00e9 => "an unexpected I/O error (STATUS_UNEXPECTED_IO_ERROR)",
+        /// STATUS_DIRECTORY_NOT_EMPTY.
+        DIRECTORY_NOT_EMPTY = 0xc000_0101 => "the directory is not empty (STATUS_DIRECTORY_NOT_EMPTY)",
+        /// STATUS_NOT_A_DIRECTORY.
+        NOT_A_DIRECTORY = 0xc000_0103 => "not a directory (STATUS_NOT_A_DIRECTORY)",
+        /// STATUS_TOO_MANY_OPENED_FILES.
+        TOO_MANY_OPENED_FILES = 0xc000_011f => "too many open files (STATUS_TOO_MANY_OPENED_FILES)",
+        /// STATUS_CANCELLED.
+        CANCELLED = 0xc000_0120 => "the request was cancelled (STATUS_CANCELLED)",
+        /// STATUS_CANNOT_DELETE.
+        CANNOT_DELETE = 0xc000_0121 => "the file cannot be deleted (STATUS_CANNOT_DELETE)",
+        /// STATUS_NOTIFY_ENUM_DIR.
+        NOTIFY_ENUM_DIR = 0x0000_010c => "too many changes: enumerate the directory (STATUS_NOTIFY_ENUM_DIR)",
+        /// STATUS_STOPPED_ON_SYMLINK.
+        STOPPED_ON_SYMLINK = 0x8000_002d => "the path has a symbolic link (STATUS_STOPPED_ON_SYMLINK)",
+        /// STATUS_FILE_SYSTEM_LIMITATION.
+        FILE_SYSTEM_LIMITATION = 0xc000_0427 => "a file system limit was reached (STATUS_FILE_SYSTEM_LIMITATION)",
     }
 }
 

@@ -13,12 +13,14 @@
 //! LOGOFF), `tree` (TREE_CONNECT/DISCONNECT), `ipc` (the pipe opens on IPC$ and their
 //! READ/WRITE/IOCTL), `pipe` (one open pipe's RPC binding) and `driver` (the tokio task).
 
+pub mod backend;
 mod credits;
 mod driver;
 mod ipc;
 mod negotiate;
 mod pipe;
 mod session;
+pub mod token;
 mod tree;
 
 use std::collections::HashMap;

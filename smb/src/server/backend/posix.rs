@@ -1,0 +1,594 @@
+//! The POSIX backend: a directory of the local file system as a share, reached only through
+//! `openat2(RESOLVE_BENEATH)` from the share root's descriptor, so no name — `..`, an
+//! absolute symlink, a symlink pointing out — resolves outside the root. Every call runs
+//! with the caller's credentials (see [`creds`](super::creds)); the kernel checks the
+//! permissions.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use adjoin_rpc::ntstatus::NtStatus;
+use rustix::fs::{
+    AtFlags, Dir, FileType, Mode, OFlags, RenameFlags, ResolveFlags, StatxFlags, Timespec,
+    Timestamps, UTIME_OMIT,
+};
+use rustix::io::Errno;
+
+use super::errno::from_errno;
+use super::{
+    Backend, CreateAction, DirEntry, Disposition, FsStat, Handle, Kind, OpenHow, SetTimes,
+    SharePath, Stat,
+};
+
+/// 1601-01-01 to 1970-01-01 in 100 ns units.
+const FILETIME_UNIX_EPOCH: u64 = 116_444_736_000_000_000;
+
+/// The largest read or write in one call (the server caps requests below this).
+const MAX_IO: usize = 8 * 1024 * 1024;
+
+/// How every name is resolved: beneath the root, no /proc magic links.
+fn resolve() -> ResolveFlags {
+    ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS
+}
+
+fn status(e: Errno) -> NtStatus {
+    from_errno(e.raw_os_error())
+}
+
+/// A directory served as a share.
+#[derive(Debug)]
+pub struct PosixBackend {
+    root: Arc<OwnedFd>,
+    path: PathBuf,
+}
+
+impl PosixBackend {
+    /// Opens the share root (as the daemon, once).
+    pub fn new(path: &Path) -> std::io::Result<Self> {
+        let root = rustix::fs::open(
+            path,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(Self {
+            root: Arc::new(root),
+            path: path.to_owned(),
+        })
+    }
+
+    /// The root's path on this host.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `path` (the root itself for the empty path) opened with `flags`.
+    fn open_at(&self, path: &SharePath, flags: OFlags, mode: u32) -> Result<OwnedFd, Errno> {
+        let name = if path.is_root() { "." } else { path.as_str() };
+        rustix::fs::openat2(
+            self.root.as_fd(),
+            name,
+            flags | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+            resolve(),
+        )
+    }
+
+    /// The directory holding `path`'s last component, and that component.
+    fn parent<'p>(&self, path: &'p SharePath) -> Result<(OwnedFd, &'p str), NtStatus> {
+        let (parent, leaf) = path.split_last().ok_or(NtStatus::ACCESS_DENIED)?;
+        let fd = self
+            .open_at(&parent, OFlags::PATH | OFlags::DIRECTORY, 0)
+            .map_err(|e| match e {
+                Errno::NOENT | Errno::NOTDIR => NtStatus::OBJECT_PATH_NOT_FOUND,
+                other => status(other),
+            })?;
+        Ok((fd, leaf))
+    }
+
+    /// Opens an existing object: a directory for reading its entries, a file with the
+    /// access asked for, truncated when the disposition says so.
+    fn open_existing(
+        &self,
+        path: &SharePath,
+        probe: OwnedFd,
+        how: &OpenHow,
+    ) -> Result<(PosixHandle, CreateAction), NtStatus> {
+        let directory = stat_fd(&probe)?.directory;
+        match (how.kind, directory) {
+            (Kind::Directory, false) => return Err(NtStatus::NOT_A_DIRECTORY),
+            (Kind::File, true) => return Err(NtStatus::FILE_IS_A_DIRECTORY),
+            _ => {}
+        }
+        if how.disposition == Disposition::Create {
+            return Err(NtStatus::OBJECT_NAME_COLLISION);
+        }
+        if directory {
+            if how.disposition.truncates() {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            // Reading the entries needs read permission; a directory opened only for its
+            // attributes keeps the path descriptor.
+            let fd = self
+                .open_at(path, OFlags::RDONLY | OFlags::DIRECTORY, 0)
+                .unwrap_or(probe);
+            return Ok((self.handle(fd, path), CreateAction::Opened));
+        }
+        let mut flags = data_flags(how);
+        if how.disposition.truncates() {
+            flags |= OFlags::TRUNC;
+            if !how.write {
+                flags = (flags - OFlags::PATH) | OFlags::WRONLY;
+            }
+        }
+        let fd = if flags.contains(OFlags::PATH) {
+            probe
+        } else {
+            self.open_at(path, flags, 0).map_err(status)?
+        };
+        let action = match how.disposition {
+            Disposition::Supersede => CreateAction::Superseded,
+            Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
+            _ => CreateAction::Opened,
+        };
+        Ok((self.handle(fd, path), action))
+    }
+
+    /// Creates `path`: a directory with `mkdirat`, a file with `O_CREAT | O_EXCL`.
+    fn create(&self, path: &SharePath, how: &OpenHow) -> Result<PosixHandle, NtStatus> {
+        let (parent, leaf) = self.parent(path)?;
+        if how.kind == Kind::Directory {
+            rustix::fs::mkdirat(&parent, leaf, Mode::from_raw_mode(how.mode)).map_err(status)?;
+            let fd = self
+                .open_at(path, OFlags::RDONLY | OFlags::DIRECTORY, 0)
+                .map_err(status)?;
+            return Ok(self.handle(fd, path));
+        }
+        let mut flags = data_flags(how) | OFlags::CREATE | OFlags::EXCL;
+        if flags.contains(OFlags::PATH) {
+            // O_PATH ignores O_CREAT: a file created for its attributes only opens read-only.
+            flags = (flags - OFlags::PATH) | OFlags::RDONLY;
+        }
+        let fd = rustix::fs::openat(
+            &parent,
+            leaf,
+            flags | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::from_raw_mode(how.mode),
+        )
+        .map_err(status)?;
+        Ok(self.handle(fd, path))
+    }
+
+    fn handle(&self, fd: OwnedFd, path: &SharePath) -> PosixHandle {
+        PosixHandle {
+            fd,
+            root: Arc::clone(&self.root),
+            path: path.clone(),
+        }
+    }
+}
+
+/// The open flags for the data access asked for; `O_PATH` when none.
+fn data_flags(how: &OpenHow) -> OFlags {
+    match (how.read, how.write) {
+        (true, true) => OFlags::RDWR,
+        (false, true) => OFlags::WRONLY,
+        (true, false) => OFlags::RDONLY,
+        (false, false) => OFlags::PATH,
+    }
+}
+
+impl Backend for PosixBackend {
+    fn open(
+        &self,
+        path: &SharePath,
+        how: &OpenHow,
+    ) -> Result<(Box<dyn Handle>, CreateAction), NtStatus> {
+        // A file that appears between the probe and O_EXCL is opened on the next round.
+        for _ in 0..3 {
+            match self.open_at(path, OFlags::PATH, 0) {
+                Ok(probe) => {
+                    let (handle, action) = self.open_existing(path, probe, how)?;
+                    return Ok((Box::new(handle), action));
+                }
+                Err(Errno::NOENT) if how.disposition.creates() && !path.is_root() => {
+                    match self.create(path, how) {
+                        Ok(handle) => return Ok((Box::new(handle), CreateAction::Created)),
+                        Err(NtStatus::OBJECT_NAME_COLLISION)
+                            if how.disposition != Disposition::Create => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                Err(Errno::NOENT) => {
+                    // MS-FSCC: a missing directory on the way is a path, not a name, error.
+                    return Err(match path.split_last() {
+                        Some((parent, _)) if self.open_at(&parent, OFlags::PATH, 0).is_err() => {
+                            NtStatus::OBJECT_PATH_NOT_FOUND
+                        }
+                        _ => NtStatus::OBJECT_NAME_NOT_FOUND,
+                    });
+                }
+                Err(e) => return Err(status(e)),
+            }
+        }
+        Err(NtStatus::SHARING_VIOLATION)
+    }
+
+    fn rename(&self, from: &SharePath, to: &SharePath, replace: bool) -> Result<(), NtStatus> {
+        let (from_dir, from_leaf) = self.parent(from)?;
+        let (to_dir, to_leaf) = self.parent(to)?;
+        let flags = if replace {
+            RenameFlags::empty()
+        } else {
+            RenameFlags::NOREPLACE
+        };
+        rustix::fs::renameat_with(&from_dir, from_leaf, &to_dir, to_leaf, flags).map_err(status)
+    }
+
+    fn remove(&self, path: &SharePath, directory: bool) -> Result<(), NtStatus> {
+        let (dir, leaf) = self.parent(path)?;
+        let flags = if directory {
+            AtFlags::REMOVEDIR
+        } else {
+            AtFlags::empty()
+        };
+        rustix::fs::unlinkat(&dir, leaf, flags).map_err(status)
+    }
+
+    fn fs_stat(&self) -> Result<FsStat, NtStatus> {
+        let vfs = rustix::fs::fstatvfs(self.root.as_fd()).map_err(status)?;
+        Ok(FsStat {
+            block_size: vfs.f_frsize.max(1),
+            total_blocks: vfs.f_blocks,
+            free_blocks: vfs.f_bfree,
+            available_blocks: vfs.f_bavail,
+            serial: vfs.f_fsid,
+        })
+    }
+}
+
+/// An open file or directory of a [`PosixBackend`].
+#[derive(Debug)]
+pub struct PosixHandle {
+    fd: OwnedFd,
+    root: Arc<OwnedFd>,
+    path: SharePath,
+}
+
+fn filetime(sec: i64, nsec: u32) -> u64 {
+    let since_1970 = i128::from(sec) * 10_000_000 + i128::from(nsec / 100);
+    u64::try_from(i128::from(FILETIME_UNIX_EPOCH) + since_1970).unwrap_or(0)
+}
+
+fn timespec(filetime: u64) -> Timespec {
+    let units = i128::from(filetime) - i128::from(FILETIME_UNIX_EPOCH);
+    Timespec {
+        tv_sec: i64::try_from(units.div_euclid(10_000_000)).unwrap_or(0),
+        tv_nsec: i64::try_from(units.rem_euclid(10_000_000) * 100).unwrap_or(0),
+    }
+}
+
+/// The protocol's view of what `fd` refers to.
+fn stat_fd(fd: &impl AsFd) -> Result<Stat, NtStatus> {
+    let x = rustix::fs::statx(
+        fd,
+        "",
+        AtFlags::EMPTY_PATH,
+        StatxFlags::BASIC_STATS | StatxFlags::BTIME,
+    )
+    .map_err(status)?;
+    let directory = FileType::from_raw_mode(u32::from(x.stx_mode)) == FileType::Directory;
+    let change = filetime(x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec);
+    let creation = if x.stx_mask & StatxFlags::BTIME.bits() != 0 {
+        filetime(x.stx_btime.tv_sec, x.stx_btime.tv_nsec)
+    } else {
+        change.min(filetime(x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec))
+    };
+    Ok(Stat {
+        creation,
+        last_access: filetime(x.stx_atime.tv_sec, x.stx_atime.tv_nsec),
+        last_write: filetime(x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec),
+        change,
+        allocation_size: x.stx_blocks * 512,
+        end_of_file: if directory { 0 } else { x.stx_size },
+        directory,
+        read_only: u32::from(x.stx_mode) & 0o222 == 0,
+        file_index: x.stx_ino,
+        links: x.stx_nlink,
+        device: (u64::from(x.stx_dev_major) << 32) | u64::from(x.stx_dev_minor),
+    })
+}
+
+/// A read or write on a descriptor opened without that access.
+fn io_status(e: Errno) -> NtStatus {
+    if e == Errno::BADF {
+        NtStatus::ACCESS_DENIED
+    } else {
+        status(e)
+    }
+}
+
+impl Handle for PosixHandle {
+    fn stat(&self) -> Result<Stat, NtStatus> {
+        stat_fd(&self.fd)
+    }
+
+    fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, NtStatus> {
+        let mut buf = vec![0; len.min(MAX_IO)];
+        let mut done = 0;
+        while done < buf.len() {
+            let at = offset.saturating_add(done as u64);
+            match rustix::io::pread(&self.fd, &mut buf[done..], at) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(io_status(e)),
+            }
+        }
+        buf.truncate(done);
+        Ok(buf)
+    }
+
+    fn write(&self, offset: u64, data: &[u8]) -> Result<usize, NtStatus> {
+        let mut done = 0;
+        while done < data.len() {
+            let at = offset.saturating_add(done as u64);
+            match rustix::io::pwrite(&self.fd, &data[done..], at) {
+                Ok(0) => return Err(NtStatus::DISK_FULL),
+                Ok(n) => done += n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(io_status(e)),
+            }
+        }
+        Ok(done)
+    }
+
+    fn flush(&self) -> Result<(), NtStatus> {
+        rustix::fs::fsync(&self.fd).map_err(io_status)
+    }
+
+    fn set_len(&self, len: u64) -> Result<(), NtStatus> {
+        rustix::fs::ftruncate(&self.fd, len).map_err(io_status)
+    }
+
+    fn set_times(&self, times: &SetTimes) -> Result<(), NtStatus> {
+        let omit = Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        };
+        let pick = |t: Option<u64>| t.map_or(omit, timespec);
+        let stamps = Timestamps {
+            last_access: pick(times.last_access),
+            last_modification: pick(times.last_write),
+        };
+        match rustix::fs::futimens(&self.fd, &stamps) {
+            // A path descriptor (opened for attributes only): by name, beneath the root.
+            Err(Errno::BADF) => {
+                let name = if self.path.is_root() {
+                    "."
+                } else {
+                    self.path.as_str()
+                };
+                let fd = rustix::fs::openat2(
+                    self.root.as_fd(),
+                    name,
+                    OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+                    Mode::empty(),
+                    resolve(),
+                )
+                .or_else(|_| {
+                    rustix::fs::openat2(
+                        self.root.as_fd(),
+                        name,
+                        OFlags::RDONLY | OFlags::CLOEXEC,
+                        Mode::empty(),
+                        resolve(),
+                    )
+                })
+                .map_err(status)?;
+                rustix::fs::futimens(&fd, &stamps).map_err(status)
+            }
+            other => other.map_err(status),
+        }
+    }
+
+    fn list(&self) -> Result<Vec<DirEntry>, NtStatus> {
+        let mut dir = Dir::read_from(&self.fd).map_err(io_status)?;
+        let mut out = Vec::new();
+        while let Some(entry) = dir.read() {
+            let entry = entry.map_err(status)?;
+            let Ok(name) = entry.file_name().to_str() else {
+                // A name that is not UTF-8 cannot be spelled in UTF-16 for the client.
+                tracing::debug!(dir = %self.path.as_str(), "skipping a name that is not UTF-8");
+                continue;
+            };
+            if name == "." || name == ".." {
+                continue;
+            }
+            let Some(stat) = self.entry_stat(name, entry.file_type()) else {
+                continue;
+            };
+            out.push(DirEntry {
+                name: name.to_owned(),
+                stat,
+            });
+        }
+        Ok(out)
+    }
+}
+
+impl PosixHandle {
+    /// An entry's metadata; a symlink's target's when it resolves inside the share, `None`
+    /// (the entry is not listed) when it does not or the entry vanished.
+    fn entry_stat(&self, name: &str, kind: FileType) -> Option<Stat> {
+        if kind != FileType::Symlink && kind != FileType::Unknown {
+            let x = rustix::fs::statat(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW).ok()?;
+            if FileType::from_raw_mode(x.st_mode) != FileType::Symlink {
+                let fd = rustix::fs::openat(
+                    &self.fd,
+                    name,
+                    OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                    Mode::empty(),
+                )
+                .ok()?;
+                return stat_fd(&fd).ok();
+            }
+        }
+        let path = self.path.join(name).ok()?;
+        let fd = rustix::fs::openat2(
+            self.root.as_fd(),
+            path.as_str(),
+            OFlags::PATH | OFlags::CLOEXEC,
+            Mode::empty(),
+            resolve(),
+        )
+        .ok()?;
+        stat_fd(&fd).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filetimes_round_trip() {
+        let t = filetime(1_700_000_000, 123_456_700);
+        let back = timespec(t);
+        assert_eq!((back.tv_sec, back.tv_nsec), (1_700_000_000, 123_456_700));
+        assert_eq!(filetime(0, 0), FILETIME_UNIX_EPOCH);
+    }
+
+    fn how(disposition: Disposition, kind: Kind) -> OpenHow {
+        OpenHow {
+            disposition,
+            kind,
+            read: true,
+            write: true,
+            mode: 0o644,
+        }
+    }
+
+    fn tempdir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("adjoin-posix-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn dispositions_create_open_and_overwrite() {
+        let dir = tempdir("dispositions");
+        let share = PosixBackend::new(&dir).unwrap();
+        let name = SharePath::parse("a.txt").unwrap();
+        let open = |d| share.open(&name, &how(d, Kind::File)).map(|(_, a)| a);
+        assert_eq!(
+            open(Disposition::Open).unwrap_err(),
+            NtStatus::OBJECT_NAME_NOT_FOUND
+        );
+        assert_eq!(open(Disposition::Create).unwrap(), CreateAction::Created);
+        assert_eq!(
+            open(Disposition::Create).unwrap_err(),
+            NtStatus::OBJECT_NAME_COLLISION
+        );
+        let (h, _) = share
+            .open(&name, &how(Disposition::Open, Kind::File))
+            .unwrap();
+        assert_eq!(h.write(0, b"hello world").unwrap(), 11);
+        assert_eq!(h.read(6, 100).unwrap(), b"world");
+        assert_eq!(open(Disposition::OpenIf).unwrap(), CreateAction::Opened);
+        assert_eq!(
+            open(Disposition::Overwrite).unwrap(),
+            CreateAction::Overwritten
+        );
+        assert_eq!(h.stat().unwrap().end_of_file, 0);
+        assert_eq!(
+            share
+                .open(
+                    &SharePath::parse(r"missing\a").unwrap(),
+                    &how(Disposition::Open, Kind::Any)
+                )
+                .unwrap_err(),
+            NtStatus::OBJECT_PATH_NOT_FOUND
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn directories_list_rename_and_remove() {
+        let dir = tempdir("directories");
+        let share = PosixBackend::new(&dir).unwrap();
+        let sub = SharePath::parse("sub").unwrap();
+        let (_, action) = share
+            .open(&sub, &how(Disposition::Create, Kind::Directory))
+            .unwrap();
+        assert_eq!(action, CreateAction::Created);
+        std::fs::write(dir.join("sub/x"), b"12345").unwrap();
+        let (h, _) = share
+            .open(&sub, &how(Disposition::Open, Kind::Directory))
+            .unwrap();
+        let entries = h.list().unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].name, "x");
+        assert_eq!(entries[0].stat.end_of_file, 5);
+        assert_eq!(
+            share
+                .open(&sub, &how(Disposition::Open, Kind::File))
+                .unwrap_err(),
+            NtStatus::FILE_IS_A_DIRECTORY
+        );
+        let (x, y) = (
+            SharePath::parse(r"sub\x").unwrap(),
+            SharePath::parse("y").unwrap(),
+        );
+        share.rename(&x, &y, false).unwrap();
+        assert!(dir.join("y").exists());
+        std::fs::write(dir.join("z"), b"").unwrap();
+        assert_eq!(
+            share
+                .rename(&y, &SharePath::parse("z").unwrap(), false)
+                .unwrap_err(),
+            NtStatus::OBJECT_NAME_COLLISION
+        );
+        assert_eq!(
+            share.remove(&SharePath::root().join("sub").unwrap(), true),
+            Ok(())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn symlinks_out_of_the_share_do_not_resolve() {
+        let dir = tempdir("symlinks");
+        let outside = tempdir("symlinks-outside");
+        std::fs::write(outside.join("secret"), b"x").unwrap();
+        std::os::unix::fs::symlink(outside.join("secret"), dir.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../adjoin-posix-symlinks-outside", dir.join("rel")).unwrap();
+        std::fs::write(dir.join("inside"), b"ok").unwrap();
+        std::os::unix::fs::symlink("inside", dir.join("fine")).unwrap();
+        let share = PosixBackend::new(&dir).unwrap();
+        let open = |n: &str| {
+            share
+                .open(
+                    &SharePath::parse(n).unwrap(),
+                    &how(Disposition::Open, Kind::Any),
+                )
+                .map(|_| ())
+        };
+        assert_eq!(open("abs"), Err(NtStatus::ACCESS_DENIED));
+        assert_eq!(open(r"rel\secret"), Err(NtStatus::ACCESS_DENIED));
+        assert_eq!(open("fine"), Ok(()));
+        let (root, _) = share
+            .open(&SharePath::root(), &how(Disposition::Open, Kind::Directory))
+            .unwrap();
+        let mut names: Vec<_> = root.list().unwrap().into_iter().map(|e| e.name).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["fine", "inside"],
+            "links out of the share are not listed"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&outside).unwrap();
+    }
+}
