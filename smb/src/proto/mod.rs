@@ -5,14 +5,16 @@
 
 mod file;
 mod header;
+pub mod info;
 mod negotiate;
+mod query;
 mod session;
 mod transform;
 
 pub use file::{
     CloseRequest, CloseResponse, CreateRequest, CreateResponse, EchoRequest, EchoResponse,
-    ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, IoctlRequest,
-    IoctlResponse, ReadRequest, ReadResponse, ValidateNegotiateInfoRequest,
+    ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, FileTimes,
+    IoctlRequest, IoctlResponse, ReadRequest, ReadResponse, ValidateNegotiateInfoRequest,
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
 };
 pub use header::{
@@ -22,6 +24,12 @@ pub use header::{
 pub use negotiate::{
     Capabilities, Cipher, DIALECTS, Dialect, HashAlgorithm, MAX_IO, NegotiateContext,
     NegotiateRequest, NegotiateResponse, SecurityMode, SigningAlgorithm,
+};
+pub use query::{
+    ChangeNotifyFlags, ChangeNotifyRequest, ChangeNotifyResponse, CompletionFilter, FlushRequest,
+    FlushResponse, InfoType, LockElement, LockFlags, LockRequest, LockResponse,
+    QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest,
+    QueryInfoResponse, SetInfoRequest, SetInfoResponse,
 };
 pub use session::{
     LogoffRequest, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,

@@ -576,8 +576,8 @@ fn file_id() -> impl Strategy<Value = FileId> {
     })
 }
 
-fn times() -> impl Strategy<Value = file::FileTimes> {
-    any::<[u64; 6]>().prop_map(|t| file::FileTimes {
+fn times() -> impl Strategy<Value = FileTimes> {
+    any::<[u64; 6]>().prop_map(|t| FileTimes {
         creation: t[0],
         last_access: t[1],
         last_write: t[2],
