@@ -32,12 +32,25 @@ pub struct IdentityDaemon {
     pub dir: tempfile::TempDir,
     /// The member's FQDN.
     pub fqdn: String,
+    /// Where adjoind serves SMB (`None`: `--no-smb`).
+    pub smb: Option<std::net::SocketAddr>,
 }
 
 impl IdentityDaemon {
     /// Joins `fqdn` with a keytab, stores `settings` under `Identity` (the cache files are
     /// always placed in the member's directory), and starts `adjoind --no-smb`.
     pub fn start(lab: &Lab, bins: Bins<'_>, fqdn: &str, settings: &[(&str, Value)]) -> Self {
+        Self::start_with(lab, bins, fqdn, settings, None)
+    }
+
+    /// [`Self::start`], with adjoind also serving SMB on `smb` when given.
+    pub fn start_with(
+        lab: &Lab,
+        bins: Bins<'_>,
+        fqdn: &str,
+        settings: &[(&str, Value)],
+        smb: Option<std::net::SocketAddr>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let reg = dir.path().join("registry.db");
         let keytab = dir.path().join("krb5.keytab");
@@ -52,6 +65,7 @@ impl IdentityDaemon {
             bins: (bins.adjoind.to_owned(), bins.adjoin.to_owned()),
             dir,
             fqdn: fqdn.to_owned(),
+            smb,
         };
         daemon.configure(settings);
         daemon.spawn(lab);
@@ -77,8 +91,13 @@ impl IdentityDaemon {
 
     fn spawn(&mut self, lab: &Lab) {
         let log = std::fs::File::create(self.dir.path().join("adjoind.log")).expect("a log file");
-        let child = Command::new(&self.bins.0)
-            .args(["--no-smb", "--socket"])
+        let mut command = Command::new(&self.bins.0);
+        match self.smb {
+            None => command.arg("--no-smb"),
+            Some(addr) => command.args(["--listen", &addr.to_string()]),
+        };
+        let child = command
+            .arg("--socket")
             .arg(self.socket())
             .arg("--keytab")
             .arg(self.dir.path().join("krb5.keytab"))

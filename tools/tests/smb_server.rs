@@ -16,14 +16,14 @@ use adjoin_auth::principal::PrincipalName;
 use adjoin_join::member::{self, Membership};
 use adjoin_rpc::client::BindAuth;
 use adjoin_rpc::netlogon::pool::LogonPool;
-use adjoin_rpc::srvsvc::{
-    NetrShareEnumRequest, NetrShareEnumResponse, Opnum, Share, ShareEnumUnion,
-};
+use adjoin_rpc::srvsvc::{NetrShareEnumRequest, NetrShareEnumResponse, Opnum, ShareEnumUnion};
 use adjoin_rpc::transport::Connection;
 use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::client::pipe::NamedPipe;
 use adjoin_smb::client::{SessionAuth, SmbClient};
 use adjoin_smb::proto::{DIALECTS, Dialect};
+use adjoin_smb::server::backend::posix::PosixBackend;
+use adjoin_smb::server::share::{DiskShare, Shares};
 use adjoin_smb::server::{ServerConfig, serve};
 use adjoin_tests::{Lab, text};
 use tokio::net::TcpListener;
@@ -42,7 +42,16 @@ async fn start(lab: &Lab, m: &Membership, keytab: Option<Keytab>) -> u16 {
         identity: m.server_identity(),
         server_guid: [0x42; 16],
         comment: "Adjoin test server".into(),
-        shares: vec![Share::disk("data", "team files", "/srv/data")],
+        shares: Shares::new(vec![DiskShare {
+            name: "data".into(),
+            comment: "team files".into(),
+            path: "/tmp".into(),
+            read_only: true,
+            allowed_gids: None,
+            encrypt: false,
+            backend: Arc::new(PosixBackend::new(std::path::Path::new("/tmp")).unwrap()),
+        }]),
+        tokens: None,
         kerberos: keytab.map(|k| Arc::new(std::sync::Mutex::new(Acceptor::new(k)))),
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -484,7 +484,7 @@ impl Identity {
     }
 
     /// Maps group SIDs (from tokenGroups or a PAC) to gids.
-    pub(crate) async fn gids_of_sids(&self, sids: &[Sid]) -> Result<Vec<u32>, IdentityError> {
+    pub async fn gids_of_sids(&self, sids: &[Sid]) -> Result<Vec<u32>, IdentityError> {
         Ok(match self.settings.mode {
             IdMode::Rid => sids
                 .iter()

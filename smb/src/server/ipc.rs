@@ -1,5 +1,6 @@
-//! Opens on IPC$: CREATE of the `srvsvc` and `wkssvc` pipes, and CLOSE, READ, WRITE and
-//! IOCTL (FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO) on them.
+//! CREATE, CLOSE, READ, WRITE and IOCTL, sent to the pipe code (IPC$: the `srvsvc` and
+//! `wkssvc` pipes, FSCTL_PIPE_TRANSCEIVE) or to the file code (disk shares) by the tree or
+//! open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree.
 
 use std::sync::Arc;
 
@@ -9,7 +10,8 @@ use adjoin_rpc::srvsvc::{Share, SrvsvcService};
 use adjoin_rpc::wkssvc::WkssvcService;
 
 use super::pipe::PipeOpen;
-use super::{CAPABILITIES, MAX_OPENS, Refusal, SECURITY_MODE, ServerConnection};
+use super::tree::Tree;
+use super::{CAPABILITIES, MAX_OPENS, Open, Refusal, SECURITY_MODE, ServerConnection};
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, FSCTL_PIPE_TRANSCEIVE,
     FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, Header, IoctlRequest, IoctlResponse, MAX_IO,
@@ -17,15 +19,22 @@ use crate::proto::{
 };
 
 impl ServerConnection {
-    /// Opens `srvsvc` or `wkssvc`.
     pub(super) fn create(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = CreateRequest::from_message(msg)?;
+        match self.tree_kind(header)? {
+            Tree::Ipc => self.create_pipe(header, &req),
+            Tree::Disk(share) => self.create_file(header, &req, share),
+        }
+    }
+
+    /// Opens `srvsvc` or `wkssvc`.
+    fn create_pipe(&mut self, header: &Header, req: &CreateRequest) -> Result<Vec<u8>, Refusal> {
         let name = req.name.trim_start_matches('\\').to_ascii_lowercase();
         let config = Arc::clone(&self.config);
         let service: Box<dyn adjoin_rpc::server::Service> = match name.as_str() {
             "srvsvc" => {
                 let mut shares = vec![Share::ipc("IPC Service")];
-                shares.extend(config.shares.iter().cloned());
+                shares.extend(config.shares.all().iter().map(|s| s.listing()));
                 Box::new(SrvsvcService::new(
                     &config.identity.netbios_computer,
                     &config.comment,
@@ -43,41 +52,54 @@ impl ServerConnection {
         if session.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
-        session
-            .opens
-            .insert(volatile, PipeOpen::new(service, &name));
+        session.opens.insert(
+            volatile,
+            Open::Pipe(header.tree_id, PipeOpen::new(service, &name)),
+        );
+        let file_id = FileId {
+            persistent: volatile,
+            volatile,
+        };
+        self.chain_file = Some(Ok(file_id));
         let resp = CreateResponse {
             create_action: 1,
             file_attributes: 0x80,
-            file_id: FileId {
-                persistent: volatile,
-                volatile,
-            },
+            file_id,
             ..CreateResponse::default()
         };
         Ok(self.reply(header, &resp, NtStatus::SUCCESS))
     }
 
-    pub(super) fn open(&mut self, header: &Header, file: FileId) -> Result<&mut PipeOpen, Refusal> {
-        self.tree(header)?
-            .opens
-            .get_mut(&file.volatile)
-            .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))
+    fn pipe(&mut self, header: &Header, file: FileId) -> Result<&mut PipeOpen, Refusal> {
+        match self.open(header, file)? {
+            Open::Pipe(_, pipe) => Ok(pipe),
+            Open::File(_) => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
+        }
     }
 
     pub(super) fn close(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = CloseRequest::from_message(msg)?;
-        self.tree(header)?
+        let file = self.file_id(req.file_id)?;
+        self.open(header, file)?;
+        let open = self
+            .tree(header)?
             .opens
-            .remove(&req.file_id.volatile)
+            .remove(&file.volatile)
             .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))?;
-        Ok(self.reply(header, &CloseResponse::default(), NtStatus::SUCCESS))
+        let resp = match open {
+            Open::Pipe(..) => CloseResponse::default(),
+            Open::File(file) => self.close_file(header, file, req.flags)?,
+        };
+        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
     }
 
     pub(super) fn write(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = WriteRequest::from_message(msg)?;
-        let open = self.open(header, req.file_id)?;
-        if !open.write(&req.data) {
+        if let Open::File(_) = self.open(header, req.file_id)? {
+            return self.write_file(header, &req);
+        }
+        let pipe = self.pipe(header, req.file_id)?;
+        if !pipe.write(&req.data) {
             return Err(Refusal::Status(NtStatus::PIPE_BROKEN));
         }
         let count = u32::try_from(req.data.len()).unwrap_or(u32::MAX);
@@ -86,9 +108,12 @@ impl ServerConnection {
 
     pub(super) fn read(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = ReadRequest::from_message(msg)?;
+        if let Open::File(_) = self.open(header, req.file_id)? {
+            return self.read_file(header, &req);
+        }
         let max = req.length.min(MAX_IO) as usize;
         let (data, more) = self
-            .open(header, req.file_id)?
+            .pipe(header, req.file_id)?
             .read(max)
             .ok_or(Refusal::Status(NtStatus::PIPE_EMPTY))?;
         let resp = ReadResponse {
@@ -102,7 +127,7 @@ impl ServerConnection {
         let (_, req) = IoctlRequest::from_message(msg)?;
         match req.ctl_code {
             FSCTL_PIPE_TRANSCEIVE => {
-                let open = self.open(header, req.file_id)?;
+                let open = self.pipe(header, req.file_id)?;
                 if !open.write(&req.input) {
                     return Err(Refusal::Status(NtStatus::PIPE_BROKEN));
                 }
@@ -134,6 +159,8 @@ impl ServerConnection {
                 };
                 Ok(self.reply(header, &resp, NtStatus::SUCCESS))
             }
+            // Disk files answer the file-system controls they do not serve this way too
+            // (MS-SMB2 3.3.5.15: STATUS_INVALID_DEVICE_REQUEST / NOT_SUPPORTED).
             _ => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
         }
     }

@@ -16,10 +16,13 @@
 pub mod backend;
 mod credits;
 mod driver;
+mod files;
 mod ipc;
 mod negotiate;
 mod pipe;
+mod query;
 mod session;
+pub mod share;
 pub mod token;
 mod tree;
 
@@ -31,13 +34,17 @@ use adjoin_auth::krb::Acceptor;
 use adjoin_auth::ntlm::ServerIdentity;
 use adjoin_rpc::netlogon::channel::NetworkLogon;
 use adjoin_rpc::ntstatus::NtStatus;
-use adjoin_rpc::srvsvc::Share;
 
 use self::credits::CreditWindow;
+use self::files::FileOpen;
+use self::pipe::PipeOpen;
 use self::session::{PendingLogon, Session};
+use self::share::Shares;
+use self::token::TokenMapper;
+use self::tree::Tree;
 use crate::error::SmbError;
 use crate::proto::{
-    Body, Capabilities, Command, Dialect, EchoResponse, ErrorResponse, Header, HeaderFlags,
+    Body, Capabilities, Command, Dialect, EchoResponse, ErrorResponse, FileId, Header, HeaderFlags,
     SecurityMode, ValidateNegotiateInfoRequest,
 };
 use crate::signing::{PreauthHash, Signer};
@@ -66,8 +73,11 @@ pub struct ServerConfig {
     pub server_guid: [u8; 16],
     /// The server comment srvsvc reports.
     pub comment: String,
-    /// The shares srvsvc lists (IPC$ is always there).
-    pub shares: Vec<Share>,
+    /// The disk shares (IPC$ is always there); srvsvc lists them.
+    pub shares: Shares,
+    /// Maps a logon's SIDs to the Unix ids its file operations run as; `None` serves
+    /// IPC$ only.
+    pub tokens: Option<Arc<dyn TokenMapper>>,
     /// Kerberos: the acceptor over this member's keytab (shared by every connection, for
     /// its replay cache); `None` offers NTLM only.
     pub kerberos: Option<Arc<std::sync::Mutex<Acceptor>>>,
@@ -94,13 +104,36 @@ pub struct ServerConnection {
     next_id: u64,
     pending: Option<PendingLogon>,
     window: CreditWindow,
+    /// The session and tree of the compound member handled last (for related members).
+    chain: Option<(u64, u32)>,
+    /// What the last CREATE of the current compound chain opened, or how it failed.
+    chain_file: Option<Result<FileId, NtStatus>>,
 }
 
 /// What one connection may hold at once: a client past these limits is refused with
 /// STATUS_INSUFFICIENT_RESOURCES rather than growing the server's memory.
 const MAX_SESSIONS: usize = 16;
 const MAX_TREES: usize = 16;
-const MAX_OPENS: usize = 64;
+const MAX_OPENS: usize = 1024;
+
+/// An open: a named pipe on IPC$ or a file or directory on a disk share.
+#[derive(Debug)]
+enum Open {
+    /// A pipe, and the tree it was opened on.
+    Pipe(u32, PipeOpen),
+    /// A file or directory.
+    File(FileOpen),
+}
+
+impl Open {
+    /// The tree the open belongs to.
+    fn tree_id(&self) -> u32 {
+        match self {
+            Self::Pipe(tree, _) => *tree,
+            Self::File(file) => file.tree_id,
+        }
+    }
+}
 
 /// How a request is refused.
 enum Refusal {
@@ -129,6 +162,16 @@ impl ServerConnection {
             next_id: 1,
             pending: None,
             window: CreditWindow::default(),
+            chain: None,
+            chain_file: None,
+        }
+    }
+
+    /// Ends the connection: every session's opens are closed (pending deletes carried out
+    /// as their users).
+    pub fn shutdown(&mut self) {
+        for (_, session) in self.sessions.drain() {
+            Self::release(session);
         }
     }
 
@@ -153,10 +196,28 @@ impl ServerConnection {
         self.window
             .consume(header.message_id, header.credit_charge)?;
         let granted = self.window.grant(header.credits);
-        let header = Header {
+        let mut header = Header {
             credits: granted,
             ..header
         };
+        // MS-SMB2 3.3.5.2.7.2: a related member acts on the previous member's session,
+        // tree and (through the all-ones FileId) its file.
+        if header.flags.contains(HeaderFlags::RELATED_OPERATIONS) {
+            let Some((session_id, tree_id)) = self.chain else {
+                return Ok(Step::Reply(Some(
+                    self.error(&header, NtStatus::INVALID_PARAMETER),
+                )));
+            };
+            if header.session_id == u64::MAX {
+                header.session_id = session_id;
+            }
+            if header.tree_id == u32::MAX {
+                header.tree_id = tree_id;
+            }
+        } else {
+            self.chain_file = None;
+        }
+        self.chain = Some((header.session_id, header.tree_id));
         if header.is_response() {
             return Err(SmbError::Malformed {
                 what: "SMB2 request",
@@ -182,10 +243,19 @@ impl ServerConnection {
             Command::CLOSE => self.close(&header, msg),
             Command::WRITE => self.write(&header, msg),
             Command::READ => self.read(&header, msg),
+            Command::FLUSH => self.flush(&header, msg),
+            Command::QUERY_DIRECTORY => self.query_directory(&header, msg),
+            Command::QUERY_INFO => self.query_info(&header, msg),
+            Command::SET_INFO => self.set_info(&header, msg),
             Command::IOCTL => self.ioctl(&header, msg),
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
             _ => Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
         };
+        if header.command == Command::CREATE
+            && let Err(Refusal::Status(status)) = &reply
+        {
+            self.chain_file = Some(Err(*status));
+        }
         match reply {
             Ok(bytes) => Ok(Step::Reply(Some(bytes))),
             Err(Refusal::Disconnect) => Err(SmbError::Malformed {
@@ -261,11 +331,42 @@ impl ServerConnection {
 
     fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
         let session = self.session(header)?;
-        if session.trees.contains(&header.tree_id) {
+        if session.trees.contains_key(&header.tree_id) {
             Ok(session)
         } else {
             Err(Refusal::Status(NtStatus::NETWORK_NAME_DELETED))
         }
+    }
+
+    /// The tree `header` names.
+    fn tree_kind(&mut self, header: &Header) -> Result<Tree, Refusal> {
+        let tree_id = header.tree_id;
+        let session = self.tree(header)?;
+        Ok(session.trees[&tree_id].clone())
+    }
+
+    /// MS-SMB2 3.3.5.2.7.2: the all-ones FileId of a related member is the file the
+    /// chain's CREATE opened (or its failure).
+    fn file_id(&self, file: FileId) -> Result<FileId, Refusal> {
+        if file.persistent != u64::MAX || file.volatile != u64::MAX {
+            return Ok(file);
+        }
+        match self.chain_file {
+            Some(Ok(file)) => Ok(file),
+            Some(Err(status)) => Err(Refusal::Status(status)),
+            None => Err(Refusal::Status(NtStatus::FILE_CLOSED)),
+        }
+    }
+
+    /// The open `file` names on `header`'s tree.
+    fn open(&mut self, header: &Header, file: FileId) -> Result<&mut Open, Refusal> {
+        let file = self.file_id(file)?;
+        let tree_id = header.tree_id;
+        self.tree(header)?
+            .opens
+            .get_mut(&file.volatile)
+            .filter(|o| o.tree_id() == tree_id)
+            .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))
     }
 }
 

@@ -2,7 +2,8 @@
 //! checked with the member's keytab) or NTLMSSP (the AUTHENTICATE verified by the DC
 //! through [`Step::Logon`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use adjoin_auth::gss::GssError;
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
@@ -11,8 +12,9 @@ use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 use adjoin_rpc::ntstatus::NtStatus;
 
-use super::pipe::PipeOpen;
-use super::{MAX_SESSIONS, Refusal, ServerConnection, Step};
+use super::token::{LogonIdentity, UserToken};
+use super::tree::Tree;
+use super::{MAX_SESSIONS, Open, Refusal, ServerConnection, Step};
 use crate::error::SmbError;
 use crate::proto::{
     Body, Dialect, Header, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,
@@ -35,8 +37,11 @@ pub(super) enum Auth {
 pub(super) struct Session {
     pub(super) auth: Auth,
     pub(super) preauth: PreauthHash,
-    pub(super) trees: HashSet<u32>,
-    pub(super) opens: HashMap<u64, PipeOpen>,
+    pub(super) trees: HashMap<u32, Tree>,
+    pub(super) opens: HashMap<u64, Open>,
+    /// Who the session's file operations run as; `None` when the logon has no Unix ids
+    /// here (the session may still use IPC$).
+    pub(super) token: Option<Arc<UserToken>>,
 }
 
 impl Session {
@@ -44,8 +49,9 @@ impl Session {
         Self {
             auth,
             preauth,
-            trees: HashSet::new(),
+            trees: HashMap::new(),
             opens: HashMap::new(),
+            token: None,
         }
     }
 
@@ -234,8 +240,15 @@ impl ServerConnection {
         let signer = Signer::derive(dialect, ctx.session_key().as_bytes(), &preauth);
         let id = self.id();
         tracing::info!(user = %accepted.client, session_id = id, "SMB session established (Kerberos)");
-        self.sessions
-            .insert(id, Session::new(Auth::Valid(signer), preauth));
+        let mut session = Session::new(Auth::Valid(signer), preauth);
+        session.token = accepted.pac.as_ref().and_then(|pac| {
+            let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
+            self.map_token(LogonIdentity::from_validation(
+                &pac.logon_info().sam,
+                groups,
+            )?)
+        });
+        self.sessions.insert(id, session);
         Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
     }
 
@@ -301,16 +314,33 @@ impl ServerConnection {
         );
         tracing::info!(%user, session_id, "SMB session established");
         session.auth = Auth::Valid(signer);
+        session.token =
+            LogonIdentity::from_validation(&info, Vec::new()).and_then(|id| self.map_token(id));
         self.sessions.insert(session_id, session);
         // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
         self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
+    }
+
+    /// The Unix token for a logon, through the configured mapper; `None` (logged) when
+    /// there is no mapper or it has no ids for the user.
+    fn map_token(&self, logon: LogonIdentity) -> Option<Arc<UserToken>> {
+        let mapper = self.config.tokens.as_ref()?;
+        match mapper.token(&logon) {
+            Ok(token) => Some(Arc::new(token)),
+            Err(e) => {
+                tracing::warn!(user = %logon.user, domain = %logon.domain, error = %e, "no Unix ids for this logon: disk shares refused");
+                None
+            }
+        }
     }
 
     pub(super) fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
         self.session(header)?;
         // The reply is signed with the session's key, then the session goes.
         let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
-        self.sessions.remove(&header.session_id);
+        if let Some(session) = self.sessions.remove(&header.session_id) {
+            Self::release(session);
+        }
         Ok(out)
     }
 }

@@ -22,7 +22,8 @@ fn config() -> Arc<ServerConfig> {
         },
         server_guid: [1; 16],
         comment: String::new(),
-        shares: Vec::new(),
+        shares: Default::default(),
+        tokens: None,
         kerberos: None,
     })
 }

@@ -1,30 +1,79 @@
-//! MS-SMB2 3.3.5.7 TREE_CONNECT and 3.3.5.8 TREE_DISCONNECT.
+//! MS-SMB2 3.3.5.7 TREE_CONNECT and 3.3.5.8 TREE_DISCONNECT: IPC$ for every session, a
+//! disk share for a session whose user it admits.
+
+use std::sync::Arc;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
+use super::share::DiskShare;
 use super::{MAX_TREES, Refusal, ServerConnection};
 use crate::proto::{Body, Header, TreeConnectRequest, TreeConnectResponse, TreeDisconnectResponse};
 
+/// FILE_ALL_ACCESS (MS-DTYP 2.4.3), what a writable share grants at most.
+const FULL_ACCESS: u32 = 0x001f_01ff;
+/// FILE_GENERIC_READ | FILE_GENERIC_EXECUTE: what a read-only share grants.
+const READ_ACCESS: u32 = 0x0012_00a9;
+
+/// A connected tree.
+#[derive(Debug, Clone)]
+pub(super) enum Tree {
+    /// IPC$: named pipes.
+    Ipc,
+    /// A disk share.
+    Disk(Arc<DiskShare>),
+}
+
 impl ServerConnection {
-    /// MS-SMB2 3.3.5.7: only IPC$ is served.
+    /// MS-SMB2 3.3.5.7: `\\server\share`; the share name is the last component.
     pub(super) fn tree_connect(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = TreeConnectRequest::from_message(msg)?;
-        let share = req.path.rsplit('\\').next().unwrap_or_default();
-        if !share.eq_ignore_ascii_case("IPC$") {
-            return Err(Refusal::Status(NtStatus::BAD_NETWORK_NAME));
-        }
+        let name = req.path.rsplit('\\').next().unwrap_or_default();
+        let tree = if name.eq_ignore_ascii_case("IPC$") {
+            Tree::Ipc
+        } else {
+            let share = self
+                .config
+                .shares
+                .find(name)
+                .ok_or(Refusal::Status(NtStatus::BAD_NETWORK_NAME))?;
+            let session = self.session(header)?;
+            // A session without Unix ids (no ID mapping configured, or none for this
+            // user) cannot act on files.
+            let token = session
+                .token
+                .clone()
+                .ok_or(Refusal::Status(NtStatus::ACCESS_DENIED))?;
+            if !share.admits(&token) {
+                tracing::info!(user = %token.name, share = %share.name, "not in the share's allowed groups");
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
+            Tree::Disk(share)
+        };
         let id = u32::try_from(self.id()).unwrap_or(u32::MAX);
         let session = self.session(header)?;
         if session.trees.len() >= MAX_TREES {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
-        session.trees.insert(id);
-        let resp = TreeConnectResponse {
-            share_type: TreeConnectResponse::PIPE,
-            share_flags: 0,
-            capabilities: 0,
-            maximal_access: 0x001f_01ff,
+        let resp = match &tree {
+            Tree::Ipc => TreeConnectResponse {
+                share_type: TreeConnectResponse::PIPE,
+                share_flags: 0,
+                capabilities: 0,
+                maximal_access: FULL_ACCESS,
+            },
+            Tree::Disk(share) => TreeConnectResponse {
+                share_type: TreeConnectResponse::DISK,
+                // SMB2_SHAREFLAG_MANUAL_CACHING (0): clients may cache offline by hand.
+                share_flags: 0,
+                capabilities: 0,
+                maximal_access: if share.read_only {
+                    READ_ACCESS
+                } else {
+                    FULL_ACCESS
+                },
+            },
         };
+        session.trees.insert(id, tree);
         Ok(self.reply(
             &Header {
                 tree_id: id,
@@ -35,9 +84,11 @@ impl ServerConnection {
         ))
     }
 
+    /// MS-SMB2 3.3.5.8: the tree's opens are closed with it.
     pub(super) fn tree_disconnect(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
-        let session = self.tree(header)?;
-        session.trees.remove(&header.tree_id);
-        Ok(self.reply(header, &TreeDisconnectResponse, NtStatus::SUCCESS))
+        self.tree(header)?;
+        let out = self.reply(header, &TreeDisconnectResponse, NtStatus::SUCCESS);
+        self.close_tree(header.session_id, header.tree_id);
+        Ok(out)
     }
 }

@@ -9,6 +9,8 @@
 #[allow(dead_code)]
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../shares.rs"]
+mod shares;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +29,7 @@ use adjoin_join::member::{self, Membership};
 use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
+use adjoin_smb::server::share::Shares;
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
 use clap::Parser;
@@ -103,6 +106,8 @@ struct Daemon {
     /// The DC found at start, if one answered.
     dc: Option<DomainController>,
     keytab: Option<PathBuf>,
+    /// The identity service running now, for the SMB server's ID mapping and shares.
+    identity: shares::CurrentIdentity,
 }
 
 impl Daemon {
@@ -181,13 +186,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         discover,
         dc,
         keytab,
+        identity: shares::CurrentIdentity::default(),
     };
+    let mut identity = identity_service(&ctx, &socket)?;
     let mut services = JoinSet::new();
     if !args.no_smb {
         let smb = smb_service(&ctx, &args, timeout).await?;
         services.spawn(smb);
     }
-    let mut identity = identity_service(&ctx, &socket)?;
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -241,6 +247,7 @@ fn identity_service(
     let directory = Directory::new(member.clone(), ctx.locator(), dc, settings.dc_timeout);
     let nss_cache = settings.nss_cache_path.clone();
     let identity = Arc::new(Identity::new(member, settings, directory)?);
+    *ctx.identity.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&identity));
     let logons = Logons::new(Arc::clone(&identity), registry);
     let server = IdentityServer::new(identity, logons, Limits::default());
     let listener =
@@ -313,13 +320,24 @@ async fn smb_service(
     let mut server_guid = [0u8; 16];
     getrandom::fill(&mut server_guid).map_err(|e| anyhow!("the random source failed: {e}"))?;
     let m = &ctx.membership;
+    let shares = Shares::default();
+    let mapper = shares::IdentityMapper {
+        identity: Arc::clone(&ctx.identity),
+        runtime: tokio::runtime::Handle::current(),
+    };
     let config = Arc::new(ServerConfig {
         identity: m.server_identity(),
         server_guid,
         comment: format!("Adjoin on {}", m.fqdn),
-        shares: Vec::new(),
+        shares: shares.clone(),
+        tokens: Some(Arc::new(mapper)),
         kerberos: kerberos.clone(),
     });
+    tokio::spawn(shares::keep_current(
+        ctx.registry.clone(),
+        shares,
+        Arc::clone(&ctx.identity),
+    ));
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;

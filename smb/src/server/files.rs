@@ -1,0 +1,372 @@
+//! File operations on disk shares: CREATE (MS-SMB2 3.3.5.9), CLOSE (3.3.5.10), READ
+//! (3.3.5.12), WRITE (3.3.5.13) and FLUSH (3.3.5.11). Each file-system call goes through
+//! the share's [`Backend`](super::backend::Backend) with the session user's credentials.
+
+use std::sync::Arc;
+
+use adjoin_rpc::ntstatus::NtStatus;
+
+use super::backend::creds::as_user;
+use super::backend::{DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::share::DiskShare;
+use super::token::UserToken;
+use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
+use crate::proto::{
+    Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
+    FlushResponse, Header, MAX_IO, ReadRequest, ReadResponse, WriteRequest, WriteResponse,
+};
+
+/// MS-SMB2 2.2.13 CreateOptions.
+const FILE_DIRECTORY_FILE: u32 = 0x0000_0001;
+const FILE_NON_DIRECTORY_FILE: u32 = 0x0000_0040;
+const FILE_DELETE_ON_CLOSE: u32 = 0x0000_1000;
+
+/// MS-SMB2 2.2.13.1 access mask bits.
+pub(super) mod access {
+    pub(crate) const READ_DATA: u32 = 0x0000_0001;
+    pub(crate) const WRITE_DATA: u32 = 0x0000_0002;
+    pub(crate) const APPEND_DATA: u32 = 0x0000_0004;
+    pub(crate) const WRITE_EA: u32 = 0x0000_0010;
+    pub(crate) const EXECUTE: u32 = 0x0000_0020;
+    pub(crate) const WRITE_ATTRIBUTES: u32 = 0x0000_0100;
+    pub(crate) const DELETE: u32 = 0x0001_0000;
+    pub(crate) const WRITE_DAC: u32 = 0x0004_0000;
+    pub(crate) const WRITE_OWNER: u32 = 0x0008_0000;
+    pub(crate) const MAXIMUM_ALLOWED: u32 = 0x0200_0000;
+    pub(crate) const GENERIC_ALL: u32 = 0x1000_0000;
+    pub(crate) const GENERIC_EXECUTE: u32 = 0x2000_0000;
+    pub(crate) const GENERIC_WRITE: u32 = 0x4000_0000;
+    pub(crate) const GENERIC_READ: u32 = 0x8000_0000;
+    /// Everything that changes the file system.
+    pub(crate) const ANY_WRITE: u32 = WRITE_DATA
+        | APPEND_DATA
+        | WRITE_EA
+        | WRITE_ATTRIBUTES
+        | DELETE
+        | WRITE_DAC
+        | WRITE_OWNER
+        | GENERIC_ALL
+        | GENERIC_WRITE;
+    /// FILE_ALL_ACCESS: what an open granted everything reports.
+    pub(crate) const ALL: u32 = 0x001f_01ff;
+    /// FILE_GENERIC_READ | FILE_GENERIC_EXECUTE.
+    pub(crate) const READ: u32 = 0x0012_00a9;
+}
+
+/// MS-FSCC 2.6 file attributes.
+pub(super) const FILE_ATTRIBUTE_READONLY: u32 = 0x0000_0001;
+pub(super) const FILE_ATTRIBUTE_DIRECTORY: u32 = 0x0000_0010;
+pub(super) const FILE_ATTRIBUTE_ARCHIVE: u32 = 0x0000_0020;
+
+/// What a directory listing in progress remembers between QUERY_DIRECTORY calls.
+#[derive(Debug, Default)]
+pub(super) struct Listing {
+    /// The entries (`.` and `..` first), read when the listing started.
+    pub(super) entries: Vec<DirEntry>,
+    /// The next entry to return.
+    pub(super) next: usize,
+    /// The pattern the listing was started with.
+    pub(super) pattern: String,
+}
+
+/// An open file or directory on a disk share.
+#[derive(Debug)]
+pub(super) struct FileOpen {
+    pub(super) tree_id: u32,
+    pub(super) share: Arc<DiskShare>,
+    /// The name, updated by renames.
+    pub(super) path: SharePath,
+    pub(super) handle: Box<dyn Handle>,
+    pub(super) directory: bool,
+    /// The access granted (MS-SMB2 GrantedAccess).
+    pub(super) access: u32,
+    /// Removed at the last close (FILE_DELETE_ON_CLOSE or FileDispositionInformation).
+    pub(super) delete_on_close: bool,
+    /// The user the file was opened as.
+    pub(super) token: Arc<UserToken>,
+    /// A QUERY_DIRECTORY in progress.
+    pub(super) listing: Option<Listing>,
+}
+
+impl FileOpen {
+    /// Runs a backend call as the open's user.
+    pub(super) fn as_user<T>(
+        &self,
+        f: impl FnOnce(&dyn Handle) -> Result<T, NtStatus>,
+    ) -> Result<T, Refusal> {
+        as_user(&self.token, || f(self.handle.as_ref()))
+            .and_then(|r| r)
+            .map_err(Refusal::Status)
+    }
+}
+
+/// The attributes a client is shown for `stat`.
+pub(super) fn attributes(stat: &Stat) -> u32 {
+    let mut attrs = if stat.directory {
+        FILE_ATTRIBUTE_DIRECTORY
+    } else {
+        FILE_ATTRIBUTE_ARCHIVE
+    };
+    if stat.read_only && !stat.directory {
+        attrs |= FILE_ATTRIBUTE_READONLY;
+    }
+    attrs
+}
+
+pub(super) fn times(stat: &Stat) -> FileTimes {
+    FileTimes {
+        creation: stat.creation,
+        last_access: stat.last_access,
+        last_write: stat.last_write,
+        change: stat.change,
+        allocation_size: stat.allocation_size,
+        end_of_file: stat.end_of_file,
+    }
+}
+
+/// What CREATE's options and access ask of the backend.
+fn open_how(req: &CreateRequest, share: &DiskShare) -> Result<OpenHow, NtStatus> {
+    let disposition =
+        Disposition::from_wire(req.create_disposition).ok_or(NtStatus::INVALID_PARAMETER)?;
+    let kind = match (
+        req.create_options & FILE_DIRECTORY_FILE != 0,
+        req.create_options & FILE_NON_DIRECTORY_FILE != 0,
+    ) {
+        (true, true) => return Err(NtStatus::INVALID_PARAMETER),
+        (true, false) => Kind::Directory,
+        (false, true) => Kind::File,
+        (false, false) => Kind::Any,
+    };
+    let wants = req.desired_access;
+    let maximum = wants & access::MAXIMUM_ALLOWED != 0;
+    let read = maximum
+        || wants
+            & (access::READ_DATA
+                | access::EXECUTE
+                | access::GENERIC_READ
+                | access::GENERIC_EXECUTE
+                | access::GENERIC_ALL)
+            != 0;
+    let write = wants
+        & (access::WRITE_DATA | access::APPEND_DATA | access::GENERIC_WRITE | access::GENERIC_ALL)
+        != 0
+        || (maximum && !share.read_only);
+    // MS-SMB2 3.3.5.9: a read-only share refuses any open that could change it.
+    if share.read_only
+        && (wants & access::ANY_WRITE != 0
+            || disposition != Disposition::Open
+            || req.create_options & FILE_DELETE_ON_CLOSE != 0)
+    {
+        return Err(NtStatus::ACCESS_DENIED);
+    }
+    Ok(OpenHow {
+        disposition,
+        kind,
+        read,
+        write,
+        mode: if kind == Kind::Directory {
+            0o755
+        } else {
+            0o644
+        },
+    })
+}
+
+impl ServerConnection {
+    /// The session's token, for a disk share.
+    fn token(&mut self, header: &Header) -> Result<Arc<UserToken>, Refusal> {
+        self.tree(header)?
+            .token
+            .clone()
+            .ok_or(Refusal::Status(NtStatus::ACCESS_DENIED))
+    }
+
+    /// The file open `file` names.
+    pub(super) fn file(&mut self, header: &Header, file: FileId) -> Result<&mut FileOpen, Refusal> {
+        match self.open(header, file)? {
+            Open::File(open) => Ok(open),
+            Open::Pipe(..) => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
+        }
+    }
+
+    /// MS-SMB2 3.3.5.9 on a disk share.
+    pub(super) fn create_file(
+        &mut self,
+        header: &Header,
+        req: &CreateRequest,
+        share: Arc<DiskShare>,
+    ) -> Result<Vec<u8>, Refusal> {
+        let token = self.token(header)?;
+        if self.tree(header)?.opens.len() >= MAX_OPENS {
+            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
+        }
+        let path = SharePath::parse(&req.name).map_err(Refusal::Status)?;
+        let mut how = open_how(req, &share).map_err(Refusal::Status)?;
+        let backend = Arc::clone(&share.backend);
+        let mut opened = as_user(&token, || backend.open(&path, &how)).map_err(Refusal::Status)?;
+        // MAXIMUM_ALLOWED: write access when the user has it, else read only.
+        if matches!(opened, Err(NtStatus::ACCESS_DENIED))
+            && req.desired_access & access::MAXIMUM_ALLOWED != 0
+            && how.write
+        {
+            how.write = false;
+            opened = as_user(&token, || backend.open(&path, &how)).map_err(Refusal::Status)?;
+        }
+        let (handle, action) = opened.map_err(Refusal::Status)?;
+        let stat = as_user(&token, || handle.stat())
+            .and_then(|r| r)
+            .map_err(Refusal::Status)?;
+        let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
+        let granted = if req.desired_access & (access::MAXIMUM_ALLOWED | access::GENERIC_ALL) != 0 {
+            if how.write { access::ALL } else { access::READ }
+        } else {
+            req.desired_access
+        };
+        let volatile = self.id();
+        let open = FileOpen {
+            tree_id: header.tree_id,
+            share,
+            path,
+            handle,
+            directory: stat.directory,
+            access: granted,
+            delete_on_close,
+            token,
+            listing: None,
+        };
+        tracing::debug!(file = %open.path.as_str(), ?action, "opened");
+        self.tree(header)?.opens.insert(volatile, Open::File(open));
+        let file_id = FileId {
+            persistent: volatile,
+            volatile,
+        };
+        self.chain_file = Some(Ok(file_id));
+        let resp = CreateResponse {
+            create_action: action as u32,
+            times: times(&stat),
+            file_attributes: attributes(&stat),
+            file_id,
+            ..CreateResponse::default()
+        };
+        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.10: the attributes after the close when asked (POSTQUERY_ATTRIB);
+    /// a file marked delete-on-close goes now.
+    pub(super) fn close_file(
+        &mut self,
+        _header: &Header,
+        open: FileOpen,
+        flags: u16,
+    ) -> Result<CloseResponse, Refusal> {
+        let mut resp = CloseResponse::default();
+        if flags & 1 != 0
+            && let Ok(stat) = open.as_user(|h| h.stat())
+        {
+            resp.flags = 1;
+            resp.times = times(&stat);
+            resp.file_attributes = attributes(&stat);
+        }
+        Self::finish(open);
+        Ok(resp)
+    }
+
+    /// Drops an open, carrying out a pending delete.
+    fn finish(open: FileOpen) {
+        if !open.delete_on_close {
+            return;
+        }
+        let FileOpen {
+            handle,
+            share,
+            path,
+            token,
+            directory,
+            ..
+        } = open;
+        drop(handle);
+        let removed = as_user(&token, || share.backend.remove(&path, directory));
+        if let Err(e) | Ok(Err(e)) = removed {
+            tracing::info!(file = %path.as_str(), status = %e, "delete on close failed");
+        }
+    }
+
+    /// Closes every open of `session` (LOGOFF, a dropped connection).
+    pub(super) fn release(session: Session) {
+        for (_, open) in session.opens {
+            if let Open::File(file) = open {
+                Self::finish(file);
+            }
+        }
+    }
+
+    /// Closes the opens of one tree (TREE_DISCONNECT).
+    pub(super) fn close_tree(&mut self, session_id: u64, tree_id: u32) {
+        let Some(session) = self.sessions.get_mut(&session_id) else {
+            return;
+        };
+        session.trees.remove(&tree_id);
+        let ids: Vec<u64> = session
+            .opens
+            .iter()
+            .filter(|(_, o)| o.tree_id() == tree_id)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            if let Some(Open::File(file)) = session.opens.remove(&id) {
+                Self::finish(file);
+            }
+        }
+    }
+
+    /// MS-SMB2 3.3.5.12.
+    pub(super) fn read_file(
+        &mut self,
+        header: &Header,
+        req: &ReadRequest,
+    ) -> Result<Vec<u8>, Refusal> {
+        let open = self.file(header, req.file_id)?;
+        if open.directory {
+            return Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST));
+        }
+        let len = req.length.min(MAX_IO) as usize;
+        let data = open.as_user(|h| h.read(req.offset, len))?;
+        // MS-SMB2 3.3.5.12: nothing read at or past the end is STATUS_END_OF_FILE.
+        if data.is_empty() && len > 0 {
+            return Err(Refusal::Status(NtStatus::END_OF_FILE));
+        }
+        let resp = ReadResponse {
+            data_remaining: 0,
+            data,
+        };
+        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.13.
+    pub(super) fn write_file(
+        &mut self,
+        header: &Header,
+        req: &WriteRequest,
+    ) -> Result<Vec<u8>, Refusal> {
+        let open = self.file(header, req.file_id)?;
+        if open.directory {
+            return Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST));
+        }
+        if open.share.read_only {
+            return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+        }
+        let written = open.as_user(|h| h.write(req.offset, &req.data))?;
+        let count = u32::try_from(written).unwrap_or(u32::MAX);
+        Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.11.
+    pub(super) fn flush(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = FlushRequest::from_message(msg)?;
+        let open = self.file(header, req.file_id)?;
+        if !open.directory {
+            open.as_user(|h| h.flush())?;
+        }
+        Ok(self.reply(header, &FlushResponse, NtStatus::SUCCESS))
+    }
+}

@@ -1,0 +1,404 @@
+//! QUERY_DIRECTORY (MS-SMB2 3.3.5.18), QUERY_INFO (3.3.5.20) and SET_INFO (3.3.5.21) on
+//! disk shares: the backend's [`Stat`] shown through MS-FSCC's information classes.
+
+use adjoin_rpc::ntstatus::NtStatus;
+
+use super::backend::{DirEntry, SetTimes, SharePath, Stat};
+use super::files::{FileOpen, Listing, attributes};
+use super::{Refusal, ServerConnection};
+use crate::proto::info::{
+    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_SUPPORTS_HARD_LINKS,
+    FILE_UNICODE_ON_DISK, FileAccessInformation, FileAlignmentInformation, FileAllInformation,
+    FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
+    FileDispositionInformationEx, FileEaInformation, FileFsAttributeInformation,
+    FileFsDeviceInformation, FileFsFullSizeInformation, FileFsSectorSizeInformation,
+    FileFsSizeInformation, FileFsVolumeInformation, FileIdInformation, FileInfoClass,
+    FileInternalInformation, FileModeInformation, FileNameInformation, FileNetworkOpenInformation,
+    FilePositionInformation, FileStandardInformation, FileStat, FileStreamInformation, FsInfoClass,
+    Information, SetFileInfo,
+};
+use crate::proto::{
+    Body, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
+    QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
+};
+
+/// The sector size reported for every share.
+const SECTOR: u32 = 512;
+
+/// MS-FSCC's view of `stat`, named `name`.
+fn file_stat(stat: &Stat, name: String, delete_pending: bool) -> FileStat {
+    FileStat {
+        creation: stat.creation,
+        last_access: stat.last_access,
+        last_write: stat.last_write,
+        change: stat.change,
+        allocation_size: stat.allocation_size,
+        end_of_file: stat.end_of_file,
+        file_attributes: attributes(stat),
+        file_index: stat.file_index,
+        number_of_links: stat.links,
+        delete_pending,
+        directory: stat.directory,
+        name,
+    }
+}
+
+/// MS-FSA 2.1.4.4 name matching, without regard to case: `*` any run, `?` one character;
+/// the DOS wildcards `<`, `>` and `"` as `*`, `?` and `.`.
+fn matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern
+        .chars()
+        .map(|c| match c {
+            '<' => '*',
+            '>' => '?',
+            '"' => '.',
+            c => c,
+        })
+        .flat_map(char::to_lowercase)
+        .collect();
+    let name: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        if p < pattern.len() && (pattern[p] == '?' || pattern[p] == name[n]) {
+            p += 1;
+            n += 1;
+        } else if p < pattern.len() && pattern[p] == '*' {
+            star = Some((p, n));
+            p += 1;
+        } else if let Some((sp, sn)) = star {
+            p = sp + 1;
+            n = sn + 1;
+            star = Some((sp, sn + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|c| *c == '*')
+}
+
+impl FileOpen {
+    /// The name FileNameInformation reports: the path from the share root, with a
+    /// leading backslash.
+    fn wire_name(&self) -> String {
+        format!("\\{}", self.path.to_wire())
+    }
+
+    /// Starts a listing: `.` and `..`, then the entries matching `pattern`.
+    fn start_listing(&mut self, pattern: &str) -> Result<(), Refusal> {
+        let own = self.as_user(|h| h.stat())?;
+        let mut entries: Vec<DirEntry> = [".", ".."]
+            .into_iter()
+            .map(|name| DirEntry {
+                name: name.to_owned(),
+                stat: own,
+            })
+            .collect();
+        entries.extend(self.as_user(|h| h.list())?);
+        entries.retain(|e| matches(pattern, &e.name));
+        self.listing = Some(Listing {
+            entries,
+            next: 0,
+            pattern: pattern.to_owned(),
+        });
+        Ok(())
+    }
+}
+
+impl ServerConnection {
+    /// MS-SMB2 3.3.5.18.
+    pub(super) fn query_directory(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+    ) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = QueryDirectoryRequest::from_message(msg)?;
+        let open = self.file(header, req.file_id)?;
+        if !open.directory {
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+        }
+        let pattern = if req.file_name.is_empty() {
+            "*"
+        } else {
+            req.file_name.as_str()
+        };
+        let restart = req
+            .flags
+            .intersects(QueryDirectoryFlags::RESTART_SCANS | QueryDirectoryFlags::REOPEN);
+        let fresh = restart || open.listing.as_ref().is_none_or(|l| l.pattern != pattern);
+        if fresh {
+            open.start_listing(pattern)?;
+        }
+        let listing = open
+            .listing
+            .as_mut()
+            .ok_or(Refusal::Status(NtStatus::INTERNAL_ERROR))?;
+        if listing.next >= listing.entries.len() {
+            // MS-SMB2 3.3.5.18: nothing matched at all, or nothing is left.
+            let status = if fresh {
+                NtStatus::NO_SUCH_FILE
+            } else {
+                NtStatus::NO_MORE_FILES
+            };
+            return Err(Refusal::Status(status));
+        }
+        let mut out = crate::proto::info::DirectoryListing::new(
+            req.file_information_class,
+            req.output_buffer_length,
+        )
+        .ok_or(Refusal::Status(NtStatus::INVALID_INFO_CLASS))?;
+        let single = req.flags.contains(QueryDirectoryFlags::RETURN_SINGLE_ENTRY);
+        while let Some(entry) = listing.entries.get(listing.next) {
+            let stat = file_stat(&entry.stat, entry.name.clone(), false);
+            if !out.push(&stat, &entry.name) {
+                break;
+            }
+            listing.next += 1;
+            if single {
+                break;
+            }
+        }
+        if out.is_empty() {
+            // Not even one entry fits the client's buffer.
+            return Err(Refusal::Status(NtStatus::INFO_LENGTH_MISMATCH));
+        }
+        let resp = QueryDirectoryResponse {
+            output: out.into_bytes(),
+        };
+        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.20.
+    pub(super) fn query_info(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = QueryInfoRequest::from_message(msg)?;
+        let open = self.file(header, req.file_id)?;
+        let (mut output, variable) = match req.info_type {
+            InfoType::FILE => file_info(open, req.file_info_class())?,
+            InfoType::FILESYSTEM => fs_info(open, req.fs_info_class())?,
+            // Security descriptors (mapped from POSIX modes) and quotas are not served yet.
+            _ => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
+        };
+        let max = req.output_buffer_length as usize;
+        let mut status = NtStatus::SUCCESS;
+        if output.len() > max {
+            // MS-SMB2 3.3.5.20.1: a class with a variable part is cut short and says so;
+            // a fixed one that does not fit is refused.
+            if !variable {
+                return Err(Refusal::Status(NtStatus::INFO_LENGTH_MISMATCH));
+            }
+            output.truncate(max);
+            status = NtStatus::BUFFER_OVERFLOW;
+        }
+        Ok(self.reply(header, &QueryInfoResponse { output }, status))
+    }
+
+    /// MS-SMB2 3.3.5.21.
+    pub(super) fn set_info(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = SetInfoRequest::from_message(msg)?;
+        if req.info_type != InfoType::FILE {
+            return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
+        }
+        let info = match SetFileInfo::decode(req.file_info_class(), &req.buffer) {
+            Ok(Some(info)) => info,
+            Ok(None) => return Err(Refusal::Status(NtStatus::INVALID_INFO_CLASS)),
+            Err(_) => return Err(Refusal::Status(NtStatus::INFO_LENGTH_MISMATCH)),
+        };
+        let open = self.file(header, req.file_id)?;
+        if open.share.read_only {
+            return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+        }
+        set_file_info(open, info)?;
+        Ok(self.reply(header, &SetInfoResponse, NtStatus::SUCCESS))
+    }
+}
+
+/// A FILE info class of `open`: the bytes, and whether the class has a variable part.
+fn file_info(open: &FileOpen, class: FileInfoClass) -> Result<(Vec<u8>, bool), Refusal> {
+    let stat = open.as_user(|h| h.stat())?;
+    let fs = file_stat(&stat, open.wire_name(), open.delete_on_close);
+    Ok(match class {
+        FileInfoClass::BASIC => (FileBasicInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::STANDARD => (FileStandardInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::INTERNAL => (FileInternalInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::EA => (FileEaInformation { ea_size: 0 }.to_bytes(), false),
+        FileInfoClass::ACCESS => (
+            FileAccessInformation {
+                access_flags: open.access,
+            }
+            .to_bytes(),
+            false,
+        ),
+        FileInfoClass::POSITION => (
+            FilePositionInformation {
+                current_byte_offset: 0,
+            }
+            .to_bytes(),
+            false,
+        ),
+        FileInfoClass::MODE => (FileModeInformation { mode: 0 }.to_bytes(), false),
+        FileInfoClass::ALIGNMENT => (
+            FileAlignmentInformation {
+                alignment_requirement: 0,
+            }
+            .to_bytes(),
+            false,
+        ),
+        FileInfoClass::ALL => (
+            FileAllInformation::new(&fs, open.access, 0, 0).to_bytes(),
+            true,
+        ),
+        FileInfoClass::NAME | FileInfoClass::NORMALIZED_NAME => {
+            (FileNameInformation::from(&fs).to_bytes(), true)
+        }
+        // No 8.3 names are generated: the short name is the name itself, as on a volume
+        // with 8.3 names turned off.
+        FileInfoClass::ALTERNATE_NAME => {
+            let leaf = FileStat {
+                name: open.path.file_name().to_owned(),
+                ..fs
+            };
+            (FileNameInformation::from(&leaf).to_bytes(), true)
+        }
+        FileInfoClass::STREAM => (FileStreamInformation::from(&fs).to_bytes(), true),
+        FileInfoClass::NETWORK_OPEN => (FileNetworkOpenInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::ATTRIBUTE_TAG => (FileAttributeTagInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::COMPRESSION => (FileCompressionInformation::from(&fs).to_bytes(), false),
+        FileInfoClass::ID => (FileIdInformation::new(stat.device, &fs).to_bytes(), false),
+        _ => return Err(Refusal::Status(NtStatus::INVALID_INFO_CLASS)),
+    })
+}
+
+/// A FILESYSTEM info class of the share `open` is on.
+fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refusal> {
+    let backend = std::sync::Arc::clone(&open.share.backend);
+    let fs = open.as_user(|_| backend.fs_stat())?;
+    let sectors = u32::try_from(fs.block_size / u64::from(SECTOR))
+        .unwrap_or(1)
+        .max(1);
+    Ok(match class {
+        FsInfoClass::VOLUME => (
+            FileFsVolumeInformation {
+                creation_time: 0,
+                // The volume serial is 32 bits: the file system id's low half.
+                serial_number: fs.serial as u32,
+                supports_objects: false,
+                label: open.share.name.clone(),
+            }
+            .to_bytes(),
+            true,
+        ),
+        FsInfoClass::SIZE => (
+            FileFsSizeInformation {
+                total_allocation_units: fs.total_blocks,
+                available_allocation_units: fs.available_blocks,
+                sectors_per_allocation_unit: sectors,
+                bytes_per_sector: SECTOR,
+            }
+            .to_bytes(),
+            false,
+        ),
+        FsInfoClass::FULL_SIZE => (
+            FileFsFullSizeInformation {
+                total_allocation_units: fs.total_blocks,
+                caller_available_allocation_units: fs.available_blocks,
+                actual_available_allocation_units: fs.free_blocks,
+                sectors_per_allocation_unit: sectors,
+                bytes_per_sector: SECTOR,
+            }
+            .to_bytes(),
+            false,
+        ),
+        FsInfoClass::DEVICE => (FileFsDeviceInformation::default().to_bytes(), false),
+        FsInfoClass::ATTRIBUTE => (
+            FileFsAttributeInformation::ntfs(
+                FILE_CASE_SENSITIVE_SEARCH
+                    | FILE_CASE_PRESERVED_NAMES
+                    | FILE_UNICODE_ON_DISK
+                    | FILE_SUPPORTS_HARD_LINKS,
+            )
+            .to_bytes(),
+            true,
+        ),
+        FsInfoClass::SECTOR_SIZE => (
+            FileFsSectorSizeInformation::uniform(SECTOR).to_bytes(),
+            false,
+        ),
+        _ => return Err(Refusal::Status(NtStatus::INVALID_INFO_CLASS)),
+    })
+}
+
+/// Carries out one SET_INFO FILE class on `open`.
+fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> {
+    match info {
+        SetFileInfo::Basic(basic) => {
+            // MS-FSCC: 0 leaves a time alone; -1 and -2 stop and resume automatic updates,
+            // which POSIX has no notion of.
+            let pick = |t: u64| (t != 0 && t < FileBasicInformation::RESUME_UPDATES).then_some(t);
+            let times = SetTimes {
+                last_access: pick(basic.last_access),
+                last_write: pick(basic.last_write),
+            };
+            if times != SetTimes::default() {
+                open.as_user(|h| h.set_times(&times))?;
+            }
+        }
+        SetFileInfo::Rename(rename) => {
+            let to = SharePath::parse(&rename.file_name).map_err(Refusal::Status)?;
+            if open.path.is_root() || to.is_root() {
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
+            let backend = std::sync::Arc::clone(&open.share.backend);
+            let from = open.path.clone();
+            open.as_user(|_| backend.rename(&from, &to, rename.replace_if_exists))?;
+            open.path = to;
+        }
+        SetFileInfo::Disposition(d) => set_delete(open, d.delete_pending)?,
+        SetFileInfo::DispositionEx(d) => {
+            set_delete(open, d.flags & FileDispositionInformationEx::DELETE != 0)?;
+        }
+        SetFileInfo::EndOfFile(eof) => {
+            open.as_user(|h| h.set_len(eof.end_of_file))?;
+        }
+        SetFileInfo::Allocation(a) => {
+            // Shrinking the allocation below the data truncates it; growing reserves
+            // nothing on POSIX.
+            let size = open.as_user(|h| h.stat())?.end_of_file;
+            if a.allocation_size < size {
+                open.as_user(|h| h.set_len(a.allocation_size))?;
+            }
+        }
+        SetFileInfo::Position(_) | SetFileInfo::Mode(_) => {}
+        SetFileInfo::Link(_) => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
+    }
+    Ok(())
+}
+
+/// MS-FSA 2.1.5.15.3: a directory with entries cannot be marked for deletion.
+fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
+    if delete && open.path.is_root() {
+        return Err(Refusal::Status(NtStatus::CANNOT_DELETE));
+    }
+    if delete && open.directory && !open.as_user(|h| h.list())?.is_empty() {
+        return Err(Refusal::Status(NtStatus::DIRECTORY_NOT_EMPTY));
+    }
+    open.delete_on_close = delete;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn wildcards_match_as_windows_does() {
+        assert!(matches("*", "anything.txt"));
+        assert!(matches("*.TXT", "notes.txt"));
+        assert!(matches("n?tes.*", "Notes.md"));
+        assert!(matches("<.txt", "a.txt"));
+        assert!(matches("exact", "EXACT"));
+        assert!(!matches("*.txt", "notes.md"));
+        assert!(!matches("a?", "a"));
+        assert!(matches("a*b*c", "axxbyyc"));
+        assert!(!matches("a*b*c", "axxbyy"));
+    }
+}

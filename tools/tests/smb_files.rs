@@ -1,0 +1,252 @@
+//! MS-SMB2 file serving against Samba's own client: adjoind of a freshly joined member
+//! serves disk shares from its registry, and `smbclient` (Samba's, not ours) logs on as
+//! domain users through the lab DC and works with files. Every file operation runs as the
+//! logged-on user, so Unix permissions hold: bob cannot read alice's 0600 file, a file
+//! alice creates is hers, and a share limited to `engineers` refuses bob.
+
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use adjoin_registry::{Registry, Value};
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::{Lab, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
+
+const SHARES: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A member serving `data` (anyone) and `eng` (engineers only) from two directories.
+struct FileServer {
+    daemon: IdentityDaemon,
+    data: tempfile::TempDir,
+    eng: tempfile::TempDir,
+}
+
+impl FileServer {
+    fn start(lab: &Lab, fqdn: &str) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(addr));
+        let dir = |name: &str| {
+            let d = tempfile::Builder::new().prefix(name).tempdir().unwrap();
+            // World-writable with the sticky bit, as /tmp: each user creates her own files.
+            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+            d
+        };
+        let (data, eng) = (dir("adjoin-data-"), dir("adjoin-eng-"));
+        let registry = Registry::open(daemon.registry()).unwrap();
+        let set = |share: &str, name: &str, value: Value| {
+            registry
+                .set_value(&format!(r"{SHARES}\{share}"), name, &value)
+                .unwrap();
+        };
+        set("data", "Path", Value::Sz(data.path().display().to_string()));
+        set("data", "Comment", Value::Sz("team files".into()));
+        set("eng", "Path", Value::Sz(eng.path().display().to_string()));
+        set(
+            "eng",
+            "AllowedGroups",
+            Value::MultiSz(vec!["engineers".into()]),
+        );
+        let server = Self { daemon, data, eng };
+        server.wait_for_share(lab, "eng");
+        server
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.daemon.smb.expect("serving SMB")
+    }
+
+    /// Runs smbclient against `share` as `user` with `password` (NTLM) and `commands`.
+    fn smbclient(
+        &self,
+        lab: &Lab,
+        share: &str,
+        user: &str,
+        password: &str,
+        commands: &str,
+    ) -> Output {
+        Command::new("smbclient")
+            .arg(format!("//{}/{share}", self.daemon.fqdn))
+            .args(["-I", "127.0.0.1", "-p", &self.addr().port().to_string()])
+            .arg("-U")
+            .arg(format!("{}\\{user}%{password}", lab.netbios))
+            .args(["--option=client min protocol=SMB2_02", "-c", commands])
+            .env("KRB5_CONFIG", &lab.krb5_config)
+            .output()
+            .expect("smbclient runs")
+    }
+
+    /// Waits until the share shows in `smbclient -L` (adjoind reads the registry's shares
+    /// every few seconds).
+    fn wait_for_share(&self, lab: &Lab, share: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("smbclient")
+                .args(["-L", "127.0.0.1", "-p", &self.addr().port().to_string()])
+                .arg("-U")
+                .arg(format!("{}\\alice%{}", lab.netbios, lab.password("alice")))
+                .output()
+                .expect("smbclient runs");
+            if text(&out.stdout).contains(share) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "share {share} not listed within 30 s: {}{}\nadjoind: {}",
+                text(&out.stdout),
+                text(&out.stderr),
+                self.daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{what} failed: {all}");
+    assert!(!all.contains("NT_STATUS_"), "{what}: {all}");
+    all
+}
+
+fn uid_of(d: &IdentityDaemon, user: &str) -> u32 {
+    let v = d.adjoin_json(&["find-user", user]);
+    u32::try_from(v["uid"].as_u64().expect("a uid")).unwrap()
+}
+
+#[test]
+fn ms_smb2_smbclient_reads_and_writes_files_as_the_user() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smbfiles.{}", lab.domain));
+    let alice = lab.password("alice");
+    let work = tempfile::tempdir().unwrap();
+    let payload: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(work.path().join("up.bin"), &payload).unwrap();
+    let local = |n: &str| work.path().join(n).display().to_string();
+
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        &format!(
+            "put {} up.bin; mkdir reports; rename up.bin reports\\q4.bin; ls reports\\*; \
+             get reports\\q4.bin {}; allinfo reports\\q4.bin",
+            local("up.bin"),
+            local("down.bin")
+        ),
+    );
+    let all = ok(&out, "put/mkdir/rename/ls/get/allinfo");
+    assert!(all.contains("q4.bin"), "ls lists the renamed file: {all}");
+    assert!(all.contains("create_time:"), "allinfo answers: {all}");
+    assert_eq!(
+        std::fs::read(work.path().join("down.bin")).unwrap(),
+        payload
+    );
+
+    // On the server the file is alice's: created with her uid, not the daemon's.
+    let on_disk = s.data.path().join("reports/q4.bin");
+    assert_eq!(std::fs::read(&on_disk).unwrap(), payload);
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().uid(),
+        uid_of(&s.daemon, "alice")
+    );
+
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        "rm reports\\q4.bin; rmdir reports",
+    );
+    ok(&out, "rm/rmdir");
+    assert!(!s.data.path().join("reports").exists());
+}
+
+#[test]
+fn ms_smb2_unix_permissions_and_share_groups_hold() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smbperm.{}", lab.domain));
+    let (alice, bob) = (lab.password("alice"), lab.password("bob"));
+    // alice's private file, 0600.
+    let secret = s.data.path().join("secret.txt");
+    std::fs::write(&secret, b"alice only").unwrap();
+    std::os::unix::fs::chown(&secret, Some(uid_of(&s.daemon, "alice")), None).unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let dest = work.path().join("got.txt").display().to_string();
+
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        &format!("get secret.txt {dest}"),
+    );
+    ok(&out, "alice reads her file");
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "bob",
+        &bob,
+        &format!("get secret.txt {dest}.bob"),
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("NT_STATUS_ACCESS_DENIED"),
+        "bob is refused: {all}"
+    );
+    assert!(
+        !Path::new(&format!("{dest}.bob")).exists()
+            || std::fs::read(format!("{dest}.bob")).unwrap().is_empty()
+    );
+
+    // eng admits engineers (alice) and refuses bob at TREE_CONNECT.
+    let out = s.smbclient(&lab, "eng", "alice", &alice, "ls");
+    ok(&out, "alice lists eng");
+    let out = s.smbclient(&lab, "eng", "bob", &bob, "ls");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("NT_STATUS_ACCESS_DENIED"),
+        "bob may not use eng: {all}"
+    );
+    let _ = &s.eng;
+
+    // A wrong password is a logon failure, whatever the share.
+    let out = s.smbclient(&lab, "data", "alice", "not-her-password", "ls");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(all.contains("NT_STATUS_LOGON_FAILURE"), "{all}");
+
+    // Names that would leave the share are refused, not resolved.
+    std::os::unix::fs::symlink("/etc", s.data.path().join("etc-link")).unwrap();
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        &format!("get etc-link\\hostname {dest}.etc"),
+    );
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("NT_STATUS_"),
+        "a symlink out of the share: {all}"
+    );
+    assert!(
+        !Path::new(&format!("{dest}.etc")).exists()
+            || std::fs::read(format!("{dest}.etc")).unwrap().is_empty()
+    );
+}
