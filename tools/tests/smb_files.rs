@@ -177,6 +177,48 @@ fn ms_smb2_smbclient_reads_and_writes_files_as_the_user() {
     assert!(!s.data.path().join("reports").exists());
 }
 
+/// MS-SMB2 3.3.5.5 with Kerberos: smbclient takes a cifs/ ticket from alice's ccache
+/// (MIT kinit), no password; the session's files are still hers.
+#[test]
+fn ms_smb2_smbclient_with_kerberos_works_as_the_user() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smbkrb.{}", lab.domain));
+    let work = tempfile::tempdir().unwrap();
+    let ccache = format!("FILE:{}", work.path().join("ccache").display());
+    let mut kinit = Command::new("kinit")
+        .arg(format!("alice@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", &ccache)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("kinit runs");
+    {
+        use std::io::Write;
+        let mut stdin = kinit.stdin.take().unwrap();
+        writeln!(stdin, "{}", lab.password("alice")).unwrap();
+    }
+    assert!(kinit.wait().unwrap().success(), "kinit alice");
+    let local = work.path().join("k.txt");
+    std::fs::write(&local, b"by ticket").unwrap();
+    let out = Command::new("smbclient")
+        .arg(format!("//{}/data", s.daemon.fqdn))
+        .args(["-I", "127.0.0.1", "-p", &s.addr().port().to_string()])
+        .args(["--use-kerberos=required", "-c"])
+        .arg(format!("put {} k.txt; ls", local.display()))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", &ccache)
+        .output()
+        .expect("smbclient runs");
+    let all = ok(&out, "Kerberos put/ls");
+    assert!(all.contains("k.txt"), "{all}");
+    let on_disk = s.data.path().join("k.txt");
+    assert_eq!(std::fs::read(&on_disk).unwrap(), b"by ticket");
+    assert_eq!(
+        std::fs::metadata(&on_disk).unwrap().uid(),
+        uid_of(&s.daemon, "alice")
+    );
+}
+
 #[test]
 fn ms_smb2_unix_permissions_and_share_groups_hold() {
     let lab = Lab::get();
