@@ -219,6 +219,42 @@ fn ms_smb2_smbclient_with_kerberos_works_as_the_user() {
     );
 }
 
+/// MS-SMB2 3.3.5.3.1: impacket's default connection opens with an SMB1 NEGOTIATE listing
+/// SMB2 dialects; the server answers in SMB2 (0x02FF) and the client goes on in SMB2/3.
+#[test]
+fn ms_smb2_3_3_5_3_1_an_smb1_negotiate_is_answered_in_smb2() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smbone.{}", lab.domain));
+    std::fs::write(s.data.path().join("hello.txt"), b"hello from adjoind").unwrap();
+    let script = r#"
+import sys
+from io import BytesIO
+from impacket.smbconnection import SMBConnection
+host, port, domain, user, password = sys.argv[1:6]
+c = SMBConnection(host, host, sess_port=int(port))
+print("dialect", hex(c.getDialect()))
+c.login(user, password, domain)
+print("files", sorted(f.get_longname() for f in c.listPath("data", "*")))
+buf = BytesIO()
+c.getFile("data", "hello.txt", buf.write)
+print("content", buf.getvalue().decode())
+c.logoff()
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, "127.0.0.1", &s.addr().port().to_string()])
+        .args([lab.netbios.as_str(), "alice", &lab.password("alice")])
+        .output()
+        .expect("python3 runs");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "impacket: {all}\nadjoind: {}",
+        s.daemon.log()
+    );
+    assert!(all.contains("hello.txt"), "{all}");
+    assert!(all.contains("content hello from adjoind"), "{all}");
+}
+
 #[test]
 fn ms_smb2_unix_permissions_and_share_groups_hold() {
     let lab = Lab::get();

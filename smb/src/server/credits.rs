@@ -39,6 +39,11 @@ impl CreditWindow {
         Ok(())
     }
 
+    /// Whether no message id was used yet.
+    pub(super) fn fresh(&self) -> bool {
+        self.low == 0 && self.used.is_empty()
+    }
+
     /// Grants up to `asked` more ids (at least one, so the client can go on).
     pub(super) fn grant(&mut self, asked: u16) -> u16 {
         let room = (self.low + MAX_OUTSTANDING).saturating_sub(self.high);

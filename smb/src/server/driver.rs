@@ -8,6 +8,7 @@ use adjoin_rpc::netlogon::pool::LogonPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::negotiate::SMB1_PROTOCOL;
 use super::{AUTH_DEADLINE, MAX_MESSAGE_IN, ServerConfig, ServerConnection, Step};
 use crate::error::SmbError;
 use crate::proto::{frame, frame_len, split_compound};
@@ -91,6 +92,13 @@ async fn drive(
             Ok(Err(e)) => return Err(io("reading from", e)),
             Ok(Ok(_)) => {}
         }
+        if payload.starts_with(&SMB1_PROTOCOL) {
+            let step = on_core(core, move |c| c.handle_smb1(&payload)).await??;
+            if let Step::Reply(Some(reply)) = step {
+                write_reply(stream, &reply, idle, peer).await?;
+            }
+            continue;
+        }
         let payload = Arc::new(payload);
         let count = split_compound(&payload)?.len();
         for index in 0..count {
@@ -108,14 +116,26 @@ async fn drive(
                 }
             };
             if let Some(reply) = reply {
-                // A client that stops reading does not hold the connection: each write
-                // has the idle deadline.
-                match tokio::time::timeout(idle, stream.write_all(&frame(&reply)?)).await {
-                    Err(_) => return Err(SmbError::Timeout(format!("{peer} stopped reading"))),
-                    Ok(Err(e)) => return Err(io("writing to", e)),
-                    Ok(Ok(())) => {}
-                }
+                write_reply(stream, &reply, idle, peer).await?;
             }
         }
+    }
+}
+
+/// Writes one reply. A client that stops reading does not hold the connection: each
+/// write has the idle deadline.
+async fn write_reply(
+    stream: &mut TcpStream,
+    reply: &[u8],
+    idle: Duration,
+    peer: &str,
+) -> Result<(), SmbError> {
+    match tokio::time::timeout(idle, stream.write_all(&frame(reply)?)).await {
+        Err(_) => Err(SmbError::Timeout(format!("{peer} stopped reading"))),
+        Ok(Err(error)) => Err(SmbError::Io {
+            context: format!("writing to {peer}"),
+            error,
+        }),
+        Ok(Ok(())) => Ok(()),
     }
 }

@@ -218,3 +218,61 @@ proptest::proptest! {
         let _ = server.resume_logon(Err("no DC".into()));
     }
 }
+
+/// An SMB1 SMB_COM_NEGOTIATE offering `dialects`.
+fn smb1_negotiate(dialects: &[&str]) -> Vec<u8> {
+    let mut msg = vec![0xff, b'S', b'M', b'B', 0x72];
+    msg.resize(32, 0);
+    msg.push(0); // WordCount
+    let mut bytes = Vec::new();
+    for d in dialects {
+        bytes.push(0x02);
+        bytes.extend_from_slice(d.as_bytes());
+        bytes.push(0);
+    }
+    msg.extend_from_slice(&u16::try_from(bytes.len()).unwrap().to_le_bytes());
+    msg.extend_from_slice(&bytes);
+    msg
+}
+
+#[test]
+fn an_smb1_negotiate_listing_smb2_is_answered_in_smb2() {
+    let mut server = ServerConnection::new(config());
+    let out = reply(
+        server
+            .handle_smb1(&smb1_negotiate(&["NT LM 0.12", "SMB 2.002", "SMB 2.???"]))
+            .unwrap(),
+    );
+    let (header, resp) = NegotiateResponse::from_message(&out).unwrap();
+    assert_eq!((header.message_id, header.status), (0, NtStatus::SUCCESS));
+    assert_eq!(resp.dialect, Dialect::WILDCARD);
+    // The client now negotiates in SMB2, with message id 1.
+    let request = NegotiateRequest {
+        dialects: vec![Dialect::SMB302],
+        ..NegotiateRequest::default()
+    };
+    let msg = request.to_message(&Header {
+        message_id: 1,
+        ..Header::request(Command::NEGOTIATE)
+    });
+    let out = reply(server.handle(&msg).unwrap());
+    let (_, resp) = NegotiateResponse::from_message(&out).unwrap();
+    assert_eq!(resp.dialect, Dialect::SMB302);
+    // Only the first message may be SMB1.
+    assert!(server.handle_smb1(&smb1_negotiate(&["SMB 2.002"])).is_err());
+
+    // SMB 2.002 alone fixes the dialect; an SMB1-only client is not served.
+    let mut server = ServerConnection::new(config());
+    let out = reply(server.handle_smb1(&smb1_negotiate(&["SMB 2.002"])).unwrap());
+    assert_eq!(
+        NegotiateResponse::from_message(&out).unwrap().1.dialect,
+        Dialect::SMB202
+    );
+    let mut server = ServerConnection::new(config());
+    assert!(
+        server
+            .handle_smb1(&smb1_negotiate(&["NT LM 0.12"]))
+            .is_err()
+    );
+    assert!(server.handle_smb1(&[0xff, b'S', b'M', b'B', 0x72]).is_err());
+}
