@@ -255,6 +255,73 @@ c.logoff()
     assert!(all.contains("content hello from adjoind"), "{all}");
 }
 
+/// MS-FSA 2.1.5.1.2 share modes across connections (impacket as the client): an open that
+/// shares nothing keeps other opens out (alice's own second connection: bob would meet
+/// Unix permissions first), an overwrite refused for sharing leaves the data alone, and a
+/// file alice marks delete-on-close goes at the last close, even when that is bob's.
+#[test]
+fn ms_fsa_share_modes_hold_across_connections() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smbshare.{}", lab.domain));
+    let script = r#"
+import sys
+from impacket.smbconnection import SMBConnection, SessionError
+from impacket.smb3structs import *
+host, port, domain, pw_a, pw_b = sys.argv[1:6]
+def connect(user, pw):
+    c = SMBConnection(host, host, sess_port=int(port))
+    c.login(user, pw, domain)
+    return c, c.connectTree("data")
+a, ta = connect("alice", pw_a)
+b, tb = connect("alice", pw_a)
+o, to = connect("bob", pw_b)
+def status(f):
+    try:
+        f()
+        return "ok"
+    except SessionError as e:
+        return e.getErrorString()[0]
+f = a.openFile(ta, "locked.txt", desiredAccess=FILE_READ_DATA | FILE_WRITE_DATA, shareMode=FILE_SHARE_READ, creationDisposition=FILE_OVERWRITE_IF)
+a.writeFile(ta, f, b"keep me")
+print("bob-write", status(lambda: b.openFile(tb, "locked.txt", desiredAccess=FILE_WRITE_DATA, shareMode=7, creationDisposition=FILE_OPEN)))
+print("bob-overwrite", status(lambda: b.openFile(tb, "locked.txt", desiredAccess=FILE_READ_DATA, shareMode=7, creationDisposition=FILE_OVERWRITE)))
+g = b.openFile(tb, "locked.txt", desiredAccess=FILE_READ_DATA, shareMode=7, creationDisposition=FILE_OPEN)
+print("bob-read", b.readFile(tb, g).decode())
+b.closeFile(tb, g)
+a.closeFile(ta, f)
+h = a.openFile(ta, "gone.txt", desiredAccess=FILE_READ_DATA | FILE_WRITE_DATA | DELETE, shareMode=7, creationOption=FILE_DELETE_ON_CLOSE, creationDisposition=FILE_CREATE)
+k = o.openFile(to, "gone.txt", desiredAccess=FILE_READ_DATA, shareMode=7, creationDisposition=FILE_OPEN)
+a.closeFile(ta, h)
+print("after-first-close", status(lambda: o.readFile(to, k)))
+o.closeFile(to, k)
+print("after-last-close", status(lambda: a.openFile(ta, "gone.txt", desiredAccess=FILE_READ_DATA, shareMode=7, creationDisposition=FILE_OPEN)))
+"#;
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, "127.0.0.1", &s.addr().port().to_string()])
+        .args([
+            lab.netbios.as_str(),
+            &lab.password("alice"),
+            &lab.password("bob"),
+        ])
+        .output()
+        .expect("python3 runs");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "impacket: {all}\nadjoind: {}",
+        s.daemon.log()
+    );
+    for line in [
+        "bob-write STATUS_SHARING_VIOLATION",
+        "bob-overwrite STATUS_SHARING_VIOLATION",
+        "bob-read keep me",
+        "after-first-close ok",
+        "after-last-close STATUS_OBJECT_NAME_NOT_FOUND",
+    ] {
+        assert!(all.contains(line), "expected {line:?}: {all}");
+    }
+}
+
 #[test]
 fn ms_smb2_unix_permissions_and_share_groups_hold() {
     let lab = Lab::get();

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::creds::as_user;
-use super::backend::{DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::backend::{CreateAction, DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::open_files::{FileKey, LockRange, OpenFiles};
 use super::share::DiskShare;
 use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, MAX_IO, ReadRequest, ReadResponse, WriteRequest, WriteResponse,
+    FlushResponse, Header, LockFlags, LockRequest, LockResponse, MAX_IO, ReadRequest, ReadResponse,
+    WriteRequest, WriteResponse,
 };
 
 /// MS-SMB2 2.2.13 CreateOptions.
@@ -51,6 +53,12 @@ pub(super) mod access {
     pub(crate) const ALL: u32 = 0x001f_01ff;
     /// FILE_GENERIC_READ | FILE_GENERIC_EXECUTE.
     pub(crate) const READ: u32 = 0x0012_00a9;
+    /// FILE_GENERIC_READ.
+    pub(crate) const GENERIC_READ_MAPPED: u32 = 0x0012_0089;
+    /// FILE_GENERIC_WRITE.
+    pub(crate) const GENERIC_WRITE_MAPPED: u32 = 0x0012_0116;
+    /// FILE_GENERIC_EXECUTE.
+    pub(crate) const GENERIC_EXECUTE_MAPPED: u32 = 0x0012_00a0;
 }
 
 /// MS-FSCC 2.6 file attributes.
@@ -86,6 +94,9 @@ pub(super) struct FileOpen {
     pub(super) token: Arc<UserToken>,
     /// A QUERY_DIRECTORY in progress.
     pub(super) listing: Option<Listing>,
+    /// The file in the server-wide table (device, inode) and this open's id there.
+    pub(super) key: FileKey,
+    pub(super) table_id: u64,
 }
 
 impl FileOpen {
@@ -124,6 +135,30 @@ pub(super) fn times(stat: &Stat) -> FileTimes {
     }
 }
 
+/// MS-SMB2 3.3.5.9 / MS-DTYP 2.4.3: the generic rights mapped to the file rights they
+/// stand for, as the granted access reports them and share modes compare them.
+fn map_generic(wanted: u32, writable: bool) -> u32 {
+    let mut access = wanted
+        & !(access::GENERIC_ALL
+            | access::GENERIC_READ
+            | access::GENERIC_WRITE
+            | access::GENERIC_EXECUTE
+            | access::MAXIMUM_ALLOWED);
+    if wanted & (access::GENERIC_ALL | access::MAXIMUM_ALLOWED) != 0 {
+        access |= if writable { access::ALL } else { access::READ };
+    }
+    if wanted & access::GENERIC_READ != 0 {
+        access |= access::GENERIC_READ_MAPPED;
+    }
+    if wanted & access::GENERIC_EXECUTE != 0 {
+        access |= access::GENERIC_EXECUTE_MAPPED;
+    }
+    if wanted & access::GENERIC_WRITE != 0 {
+        access |= access::GENERIC_WRITE_MAPPED;
+    }
+    access
+}
+
 /// What CREATE's options and access ask of the backend.
 fn open_how(req: &CreateRequest, share: &DiskShare) -> Result<OpenHow, NtStatus> {
     let disposition =
@@ -150,7 +185,8 @@ fn open_how(req: &CreateRequest, share: &DiskShare) -> Result<OpenHow, NtStatus>
     let write = wants
         & (access::WRITE_DATA | access::APPEND_DATA | access::GENERIC_WRITE | access::GENERIC_ALL)
         != 0
-        || (maximum && !share.read_only);
+        || (maximum && !share.read_only)
+        || disposition.truncates();
     // MS-SMB2 3.3.5.9: a read-only share refuses any open that could change it.
     if share.read_only
         && (wants & access::ANY_WRITE != 0
@@ -202,26 +238,59 @@ impl ServerConnection {
         }
         let path = SharePath::parse(&req.name).map_err(Refusal::Status)?;
         let mut how = open_how(req, &share).map_err(Refusal::Status)?;
+        // A truncating disposition truncates only after the share modes admit the open
+        // (a sharing violation must not destroy the other opener's data).
+        let requested = how.disposition;
+        if requested.truncates() {
+            how.disposition = if requested.creates() {
+                Disposition::OpenIf
+            } else {
+                Disposition::Open
+            };
+        }
         let backend = Arc::clone(&share.backend);
         let mut opened = as_user(&token, || backend.open(&path, &how)).map_err(Refusal::Status)?;
         // MAXIMUM_ALLOWED: write access when the user has it, else read only.
         if matches!(opened, Err(NtStatus::ACCESS_DENIED))
             && req.desired_access & access::MAXIMUM_ALLOWED != 0
             && how.write
+            && !requested.truncates()
         {
             how.write = false;
             opened = as_user(&token, || backend.open(&path, &how)).map_err(Refusal::Status)?;
         }
-        let (handle, action) = opened.map_err(Refusal::Status)?;
-        let stat = as_user(&token, || handle.stat())
-            .and_then(|r| r)
-            .map_err(Refusal::Status)?;
-        let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
-        let granted = if req.desired_access & (access::MAXIMUM_ALLOWED | access::GENERIC_ALL) != 0 {
-            if how.write { access::ALL } else { access::READ }
-        } else {
-            req.desired_access
+        let (handle, mut action) = opened.map_err(Refusal::Status)?;
+        let stat_now = || {
+            as_user(&token, || handle.stat())
+                .and_then(|r| r)
+                .map_err(Refusal::Status)
         };
+        let mut stat = stat_now()?;
+        let granted = map_generic(req.desired_access, how.write);
+        let key = (stat.device, stat.file_index);
+        let table = OpenFiles::global();
+        // Truncating writes the data, whatever access was asked for (MS-FSA 2.1.5.1.2).
+        let for_sharing = if requested.truncates() {
+            granted | access::WRITE_DATA
+        } else {
+            granted
+        };
+        let table_id = table
+            .admit(key, for_sharing, req.share_access)
+            .map_err(Refusal::Status)?;
+        if requested.truncates() && action == CreateAction::Opened {
+            if let Err(e) = as_user(&token, || handle.set_len(0)).and_then(|r| r) {
+                table.close(key, table_id);
+                return Err(Refusal::Status(e));
+            }
+            action = if requested == Disposition::Supersede {
+                CreateAction::Superseded
+            } else {
+                CreateAction::Overwritten
+            };
+            stat = stat_now()?;
+        }
+        let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
         let volatile = self.id();
         let open = FileOpen {
             tree_id: header.tree_id,
@@ -233,6 +302,8 @@ impl ServerConnection {
             delete_on_close,
             token,
             listing: None,
+            key,
+            table_id,
         };
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
@@ -271,20 +342,26 @@ impl ServerConnection {
         Ok(resp)
     }
 
-    /// Drops an open, carrying out a pending delete.
+    /// Drops an open: its locks go, and when it was the file's last open and the file is
+    /// marked for deletion (by this open's FILE_DELETE_ON_CLOSE or a disposition set on
+    /// any open), the file goes too.
     fn finish(open: FileOpen) {
-        if !open.delete_on_close {
-            return;
+        let table = OpenFiles::global();
+        if open.delete_on_close {
+            table.set_delete_pending(open.key, Some(Arc::clone(&open.token)));
         }
+        let deleter = table.close(open.key, open.table_id);
         let FileOpen {
             handle,
             share,
             path,
-            token,
             directory,
             ..
         } = open;
         drop(handle);
+        let Some(token) = deleter else {
+            return;
+        };
         let removed = as_user(&token, || share.backend.remove(&path, directory));
         if let Err(e) | Ok(Err(e)) = removed {
             tracing::info!(file = %path.as_str(), status = %e, "delete on close failed");
@@ -330,6 +407,9 @@ impl ServerConnection {
             return Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST));
         }
         let len = req.length.min(MAX_IO) as usize;
+        OpenFiles::global()
+            .check_io(open.key, open.table_id, req.offset, len as u64, false)
+            .map_err(Refusal::Status)?;
         let data = open.as_user(|h| h.read(req.offset, len))?;
         // MS-SMB2 3.3.5.12: nothing read at or past the end is STATUS_END_OF_FILE.
         if data.is_empty() && len > 0 {
@@ -355,6 +435,15 @@ impl ServerConnection {
         if open.share.read_only {
             return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
         }
+        OpenFiles::global()
+            .check_io(
+                open.key,
+                open.table_id,
+                req.offset,
+                req.data.len() as u64,
+                true,
+            )
+            .map_err(Refusal::Status)?;
         let written = open.as_user(|h| h.write(req.offset, &req.data))?;
         let count = u32::try_from(written).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
@@ -368,5 +457,42 @@ impl ServerConnection {
             open.as_user(|h| h.flush())?;
         }
         Ok(self.reply(header, &FlushResponse, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or every element an unlock. Locks
+    /// are taken all or none; a range held by another open is refused at once
+    /// (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to fail immediately:
+    /// waiting locks (an interim STATUS_PENDING and a later answer) are not served yet.
+    pub(super) fn lock(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        let (_, req) = LockRequest::from_message(msg)?;
+        let open = self.file(header, req.file_id)?;
+        let Some(first) = req.locks.first() else {
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+        };
+        let unlocking = first.flags.contains(LockFlags::UNLOCK);
+        let mut ranges = Vec::with_capacity(req.locks.len());
+        for element in &req.locks {
+            let kind = element.flags - LockFlags::FAIL_IMMEDIATELY;
+            // MS-SMB2 3.3.5.14.1/2: the valid flag combinations.
+            let exclusive = match (unlocking, kind) {
+                (true, k) if k == LockFlags::UNLOCK => false,
+                (false, k) if k == LockFlags::SHARED_LOCK => false,
+                (false, k) if k == LockFlags::EXCLUSIVE_LOCK => true,
+                _ => return Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
+            };
+            ranges.push(LockRange {
+                offset: element.offset,
+                length: element.length,
+                exclusive,
+            });
+        }
+        let table = OpenFiles::global();
+        if unlocking {
+            table.unlock(open.key, open.table_id, &ranges)
+        } else {
+            table.lock(open.key, open.table_id, &ranges)
+        }
+        .map_err(Refusal::Status)?;
+        Ok(self.reply(header, &LockResponse, NtStatus::SUCCESS))
     }
 }

@@ -19,6 +19,7 @@ mod driver;
 mod files;
 mod ipc;
 mod negotiate;
+pub mod open_files;
 mod pipe;
 mod query;
 mod session;
@@ -244,6 +245,7 @@ impl ServerConnection {
             Command::WRITE => self.write(&header, msg),
             Command::READ => self.read(&header, msg),
             Command::FLUSH => self.flush(&header, msg),
+            Command::LOCK => self.lock(&header, msg),
             Command::QUERY_DIRECTORY => self.query_directory(&header, msg),
             Command::QUERY_INFO => self.query_info(&header, msg),
             Command::SET_INFO => self.set_info(&header, msg),

@@ -1,0 +1,341 @@
+//! The server-wide table of open files, shared by every connection: who has a file open
+//! with which access and sharing (MS-FSA 2.1.5.1.2 share access checks), its byte-range
+//! locks (MS-FSA 2.1.5.7), and whether it is to be deleted when its last open closes.
+//!
+//! Files are keyed by device and inode, so two names of one file, and two shares over one
+//! directory, meet in the same entry. The table lives as long as the process (one per
+//! adjoind, as the kernel's file table is one per system).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use adjoin_rpc::ntstatus::NtStatus;
+
+use super::token::UserToken;
+
+/// MS-SMB2 2.2.13 ShareAccess.
+pub const FILE_SHARE_READ: u32 = 0x1;
+/// FILE_SHARE_WRITE.
+pub const FILE_SHARE_WRITE: u32 = 0x2;
+/// FILE_SHARE_DELETE.
+pub const FILE_SHARE_DELETE: u32 = 0x4;
+
+/// The access bits share modes are about (MS-FSA 2.1.5.1.2.1): data read, data write,
+/// delete.
+const READ_BITS: u32 = 0x0000_0001 | 0x0000_0020; // FILE_READ_DATA | FILE_EXECUTE
+const WRITE_BITS: u32 = 0x0000_0002 | 0x0000_0004; // FILE_WRITE_DATA | FILE_APPEND_DATA
+const DELETE_BIT: u32 = 0x0001_0000;
+
+/// Locks one file may hold; past this a LOCK is refused (a client cannot grow the table
+/// without bound).
+const MAX_LOCKS_PER_FILE: usize = 4096;
+
+/// A file: device and inode.
+pub type FileKey = (u64, u64);
+
+#[derive(Debug, Clone, Copy)]
+struct OpenRecord {
+    id: u64,
+    access: u32,
+    share: u32,
+}
+
+/// One byte-range lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ByteLock {
+    owner: u64,
+    offset: u64,
+    length: u64,
+    exclusive: bool,
+}
+
+impl ByteLock {
+    /// MS-FSA 2.1.5.7: ranges overlap when they share a byte; a zero-length range never
+    /// does.
+    fn overlaps(&self, offset: u64, length: u64) -> bool {
+        if self.length == 0 || length == 0 {
+            return false;
+        }
+        let end = self.offset.saturating_add(self.length);
+        let other_end = offset.saturating_add(length);
+        self.offset < other_end && offset < end
+    }
+}
+
+#[derive(Debug, Default)]
+struct Entry {
+    opens: Vec<OpenRecord>,
+    locks: Vec<ByteLock>,
+    /// Marked for deletion, by this user: the file is removed with the credentials of
+    /// whoever asked (who had the right to), not of whoever closes last.
+    delete_pending: Option<Arc<UserToken>>,
+}
+
+/// One byte-range lock request element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockRange {
+    /// First byte.
+    pub offset: u64,
+    /// Bytes.
+    pub length: u64,
+    /// Exclusive (write) or shared (read).
+    pub exclusive: bool,
+}
+
+/// The table.
+#[derive(Debug, Default)]
+pub struct OpenFiles {
+    files: Mutex<HashMap<FileKey, Entry>>,
+    next_id: AtomicU64,
+}
+
+impl OpenFiles {
+    /// The process's table.
+    pub fn global() -> &'static Self {
+        static TABLE: OnceLock<OpenFiles> = OnceLock::new();
+        TABLE.get_or_init(Self::default)
+    }
+
+    fn files(&self) -> std::sync::MutexGuard<'_, HashMap<FileKey, Entry>> {
+        self.files.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// MS-FSA 2.1.5.1.2: admits an open of `key` with `access` (the granted mask) and
+    /// `share` (ShareAccess) against the file's other opens; its id for the later calls.
+    pub fn admit(&self, key: FileKey, access: u32, share: u32) -> Result<u64, NtStatus> {
+        let mut files = self.files();
+        let entry = files.entry(key).or_default();
+        if entry.delete_pending.is_some() {
+            return Err(NtStatus::DELETE_PENDING);
+        }
+        // MS-FSA 2.1.5.1.2.1: an open without data or delete access takes no part in
+        // share modes, either way.
+        let (access, share) = if access & (READ_BITS | WRITE_BITS | DELETE_BIT) == 0 {
+            (0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+        } else {
+            (access, share)
+        };
+        let conflicts = |held: &OpenRecord| {
+            let denies = |wanted: u32, sharing: u32| {
+                (wanted & READ_BITS != 0 && sharing & FILE_SHARE_READ == 0)
+                    || (wanted & WRITE_BITS != 0 && sharing & FILE_SHARE_WRITE == 0)
+                    || (wanted & DELETE_BIT != 0 && sharing & FILE_SHARE_DELETE == 0)
+            };
+            denies(access, held.share) || denies(held.access, share)
+        };
+        if entry.opens.iter().any(conflicts) {
+            return Err(NtStatus::SHARING_VIOLATION);
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        entry.opens.push(OpenRecord { id, access, share });
+        Ok(id)
+    }
+
+    /// Marks `key` for deletion at its last close by `by` (`None` clears the mark).
+    pub fn set_delete_pending(&self, key: FileKey, by: Option<Arc<UserToken>>) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.delete_pending = by;
+        }
+    }
+
+    /// Whether `key` is marked for deletion.
+    pub fn delete_pending(&self, key: FileKey) -> bool {
+        self.files()
+            .get(&key)
+            .is_some_and(|e| e.delete_pending.is_some())
+    }
+
+    /// Ends open `id`: its locks go. When it was the file's last open and the file is
+    /// marked for deletion: the user who marked it, who deletes it now.
+    pub fn close(&self, key: FileKey, id: u64) -> Option<Arc<UserToken>> {
+        let mut files = self.files();
+        let entry = files.get_mut(&key)?;
+        entry.opens.retain(|o| o.id != id);
+        entry.locks.retain(|l| l.owner != id);
+        if entry.opens.is_empty() {
+            return files.remove(&key).and_then(|e| e.delete_pending);
+        }
+        None
+    }
+
+    /// MS-FSA 2.1.5.7: takes every range for open `owner`, or none (the first conflict
+    /// is STATUS_LOCK_NOT_GRANTED, as for a fail-immediately request).
+    pub fn lock(&self, key: FileKey, owner: u64, ranges: &[LockRange]) -> Result<(), NtStatus> {
+        let mut files = self.files();
+        let entry = files.entry(key).or_default();
+        if entry.locks.len() + ranges.len() > MAX_LOCKS_PER_FILE {
+            return Err(NtStatus::INSUFFICIENT_RESOURCES);
+        }
+        let mut taken = Vec::with_capacity(ranges.len());
+        for range in ranges {
+            let conflict = entry.locks.iter().chain(&taken).any(|held| {
+                held.overlaps(range.offset, range.length) && (held.exclusive || range.exclusive)
+            });
+            if conflict {
+                return Err(NtStatus::LOCK_NOT_GRANTED);
+            }
+            taken.push(ByteLock {
+                owner,
+                offset: range.offset,
+                length: range.length,
+                exclusive: range.exclusive,
+            });
+        }
+        entry.locks.extend(taken);
+        Ok(())
+    }
+
+    /// MS-FSA 2.1.5.8: removes locks of `owner` that match exactly; a range not locked
+    /// so is STATUS_RANGE_NOT_LOCKED (the ones before it stay unlocked).
+    pub fn unlock(&self, key: FileKey, owner: u64, ranges: &[LockRange]) -> Result<(), NtStatus> {
+        let mut files = self.files();
+        let entry = files.get_mut(&key).ok_or(NtStatus::RANGE_NOT_LOCKED)?;
+        for range in ranges {
+            let at = entry
+                .locks
+                .iter()
+                .position(|l| {
+                    l.owner == owner && l.offset == range.offset && l.length == range.length
+                })
+                .ok_or(NtStatus::RANGE_NOT_LOCKED)?;
+            entry.locks.remove(at);
+        }
+        Ok(())
+    }
+
+    /// MS-FSA 2.1.4.1: whether open `owner` may read (`write == false`) or write the
+    /// range: another open's exclusive lock blocks both, another open's shared lock
+    /// blocks writes.
+    pub fn check_io(
+        &self,
+        key: FileKey,
+        owner: u64,
+        offset: u64,
+        length: u64,
+        write: bool,
+    ) -> Result<(), NtStatus> {
+        let files = self.files();
+        let Some(entry) = files.get(&key) else {
+            return Ok(());
+        };
+        let blocked = entry
+            .locks
+            .iter()
+            .any(|l| l.owner != owner && l.overlaps(offset, length) && (l.exclusive || write));
+        if blocked {
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_SHARE: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
+
+    #[test]
+    fn share_modes_conflict_both_ways() {
+        let t = OpenFiles::default();
+        let key = (1, 1);
+        // A reader that shares only reading...
+        let a = t.admit(key, READ_BITS, FILE_SHARE_READ).unwrap();
+        // ...admits another reader, refuses a writer.
+        t.admit(key, READ_BITS, ALL_SHARE).unwrap();
+        assert_eq!(
+            t.admit(key, WRITE_BITS, ALL_SHARE),
+            Err(NtStatus::SHARING_VIOLATION)
+        );
+        // A reader that does not share writing is refused while a writer holds it open.
+        let other = (1, 2);
+        t.admit(other, WRITE_BITS, ALL_SHARE).unwrap();
+        assert_eq!(
+            t.admit(other, READ_BITS, FILE_SHARE_READ),
+            Err(NtStatus::SHARING_VIOLATION)
+        );
+        // Attribute-only opens never conflict.
+        t.admit(key, 0x80, 0).unwrap();
+        assert!(t.close(key, a).is_none());
+    }
+
+    #[test]
+    fn delete_happens_at_the_last_close() {
+        let t = OpenFiles::default();
+        let key = (2, 2);
+        let a = t.admit(key, READ_BITS, ALL_SHARE).unwrap();
+        let b = t.admit(key, DELETE_BIT, ALL_SHARE).unwrap();
+        let alice = Arc::new(UserToken {
+            name: "EXAMPLE\\alice".into(),
+            user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
+            group_sids: Vec::new(),
+            uid: 1104,
+            gid: 513,
+            groups: Vec::new(),
+        });
+        t.set_delete_pending(key, Some(Arc::clone(&alice)));
+        assert!(t.delete_pending(key));
+        assert_eq!(
+            t.admit(key, READ_BITS, ALL_SHARE),
+            Err(NtStatus::DELETE_PENDING)
+        );
+        assert!(t.close(key, b).is_none());
+        assert_eq!(
+            t.close(key, a),
+            Some(alice),
+            "the last close deletes, as the marker"
+        );
+    }
+
+    #[test]
+    fn byte_range_locks_conflict_and_unlock_exactly() {
+        let t = OpenFiles::default();
+        let key = (3, 3);
+        let range = |offset, length, exclusive| LockRange {
+            offset,
+            length,
+            exclusive,
+        };
+        t.lock(key, 1, &[range(0, 10, true)]).unwrap();
+        assert_eq!(
+            t.lock(key, 2, &[range(5, 10, false)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        // Shared locks coexist; zero-length ranges never conflict.
+        t.lock(key, 2, &[range(10, 10, false), range(5, 0, true)])
+            .unwrap();
+        t.lock(key, 3, &[range(12, 2, false)]).unwrap();
+        // All or nothing: the second range conflicts, so the first is not kept.
+        assert_eq!(
+            t.lock(key, 3, &[range(100, 1, true), range(0, 1, false)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        t.lock(key, 4, &[range(100, 1, true)]).unwrap();
+        // I/O: others' exclusive locks block reads; any other lock blocks writes.
+        assert_eq!(
+            t.check_io(key, 2, 0, 4, false),
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        );
+        assert_eq!(t.check_io(key, 1, 0, 4, true), Ok(()));
+        assert_eq!(t.check_io(key, 1, 12, 1, false), Ok(()));
+        assert_eq!(
+            t.check_io(key, 1, 12, 1, true),
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        );
+        // Unlock must name the range exactly.
+        assert_eq!(
+            t.unlock(key, 1, &[range(0, 5, true)]),
+            Err(NtStatus::RANGE_NOT_LOCKED)
+        );
+        t.unlock(key, 1, &[range(0, 10, true)]).unwrap();
+        assert_eq!(t.check_io(key, 2, 0, 4, false), Ok(()));
+        // Overlap arithmetic at the top of the range does not wrap.
+        t.lock(key, 5, &[range(u64::MAX - 1, 10, true)]).unwrap();
+        assert_eq!(
+            t.lock(key, 6, &[range(u64::MAX - 2, 2, true)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+    }
+}
