@@ -219,6 +219,17 @@ pub static SETTINGS: &[Setting] = &[
         "Most simultaneous client connections the daemon accepts.",
     ),
     setting(
+        ADJOIND,
+        "MaxConnectionsPerAddress",
+        ValueType::Dword,
+        SettingDefault::Number(2_500),
+        Constraint::Range {
+            min: 1,
+            max: 1_000_000,
+        },
+        "Most simultaneous SMB connections from one client address (so one host cannot take every slot).",
+    ),
+    setting(
         IDENTITY,
         "CacheTimeoutSeconds",
         ValueType::Dword,

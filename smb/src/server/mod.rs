@@ -18,6 +18,7 @@ mod credits;
 mod driver;
 mod files;
 mod ipc;
+pub mod limits;
 mod negotiate;
 pub mod open_files;
 mod pipe;

@@ -29,6 +29,7 @@ use adjoin_join::member::{self, Membership};
 use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
+use adjoin_smb::server::limits::AddressSlots;
 use adjoin_smb::server::share::Shares;
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
@@ -37,8 +38,6 @@ use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinSet;
 
-/// SMB client connections served at once.
-const MAX_CONNECTIONS: usize = 1024;
 /// The registry key of the daemon's own settings.
 const ADJOIND_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind";
 
@@ -338,6 +337,11 @@ async fn smb_service(
         shares,
         Arc::clone(&ctx.identity),
     ));
+    let limits = {
+        let registry = Registry::open(&ctx.registry)
+            .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
+        ConnectionLimits::from_registry(&registry)?
+    };
     let listener = TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -373,8 +377,11 @@ async fn smb_service(
             kerberos = kerberos.is_some(),
             "serving SMB"
         );
-        // Connections served at once; more wait in the listen backlog.
-        let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        // Connections served at once; more wait in the listen backlog. One address may
+        // hold only its share, so a single host cannot take every slot.
+        let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+        let per_address = AddressSlots::new(limits.per_address);
+        let mut refused_logged = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
                 return Ok(());
@@ -386,13 +393,46 @@ async fn smb_service(
                     continue;
                 }
             };
+            let Some(address_slot) = per_address.take(peer.ip()) else {
+                // Closed at once; logged at most once a minute (a flood is not a log flood).
+                if refused_logged.elapsed() > Duration::from_secs(60) {
+                    tracing::warn!(address = %peer.ip(), limit = limits.per_address, "a client address holds its connection limit (MaxConnectionsPerAddress): refusing more");
+                    refused_logged = std::time::Instant::now();
+                }
+                continue;
+            };
             let (config, pool) = (Arc::clone(&config), Arc::clone(&pool));
             tokio::spawn(async move {
                 if let Err(e) = serve(stream, config, pool, timeout).await {
                     tracing::info!(%peer, error = %e, "connection ended");
                 }
+                drop(address_slot);
                 drop(slot);
             });
         }
     })
+}
+
+/// How many SMB connections adjoind holds (registry `Services\adjoind`).
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    /// `MaxConnections`.
+    max_connections: usize,
+    /// `MaxConnectionsPerAddress`.
+    per_address: usize,
+}
+
+impl ConnectionLimits {
+    fn from_registry(registry: &Registry) -> anyhow::Result<Self> {
+        let number = |name: &str| -> anyhow::Result<usize> {
+            match registry.get_value(ADJOIND_KEY, name)? {
+                Value::Dword(n) => Ok(n as usize),
+                _ => anyhow::bail!("{ADJOIND_KEY}\\{name} is not a REG_DWORD"),
+            }
+        };
+        Ok(Self {
+            max_connections: number("MaxConnections")?,
+            per_address: number("MaxConnectionsPerAddress")?,
+        })
+    }
 }
