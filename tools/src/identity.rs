@@ -23,6 +23,16 @@ pub(crate) struct SocketArgs {
     json: bool,
 }
 
+/// `adjoin stats`.
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    #[command(flatten)]
+    socket: SocketArgs,
+    /// Zero the request counters and restart the maxima after reading them.
+    #[arg(long)]
+    reset: bool,
+}
+
 /// A name or an id.
 #[derive(Debug, Args)]
 pub(crate) struct NameArgs {
@@ -205,6 +215,50 @@ pub(crate) fn cache(c: &CacheCommand) -> anyhow::Result<()> {
 /// `adjoin status`.
 pub(crate) fn status(s: &SocketArgs) -> anyhow::Result<()> {
     json_or_lines(s, &Request::Status)
+}
+
+/// `adjoin stats`: the SMB server's counters, as a table or JSON.
+pub(crate) fn stats(a: &StatsArgs) -> anyhow::Result<()> {
+    let req = Request::ServerStats { reset: a.reset };
+    let Response::Json(text) = call(&a.socket, &req)? else {
+        bail!("adjoind sent no statistics");
+    };
+    let v: serde_json::Value =
+        serde_json::from_str(&text).context("adjoind's answer is not JSON")?;
+    if a.socket.json {
+        println!("{v}");
+        return Ok(());
+    }
+    println!("{:<16} {:>10} {:>10}", "", "current", "max");
+    for (key, label) in [
+        ("connections", "connections"),
+        ("sessions", "sessions"),
+        ("tree_connects", "tree connects"),
+        ("open_files", "open files"),
+    ] {
+        println!(
+            "{label:<16} {:>10} {:>10}",
+            v[key]["current"], v[key]["max"]
+        );
+    }
+    println!();
+    println!(
+        "{:<16} {:>12} {:>16} {:>16}",
+        "command", "requests", "bytes in", "bytes out"
+    );
+    for c in v["commands"].as_array().into_iter().flatten() {
+        println!(
+            "{:<16} {:>12} {:>16} {:>16}",
+            c["command"].as_str().unwrap_or("?"),
+            c["requests"],
+            c["bytes_in"],
+            c["bytes_out"]
+        );
+    }
+    if a.reset {
+        println!("\n(counters reset)");
+    }
+    Ok(())
 }
 
 /// Prints a JSON answer as JSON, or as `key: value` lines.

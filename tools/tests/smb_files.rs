@@ -175,6 +175,37 @@ fn ms_smb2_smbclient_reads_and_writes_files_as_the_user() {
     );
     ok(&out, "rm/rmdir");
     assert!(!s.data.path().join("reports").exists());
+
+    // `adjoin stats` (over adjoind's socket) counted it: the 300,000 bytes written and
+    // read, and no open left once smbclient is gone.
+    let stats = s.daemon.adjoin_json(&["stats"]);
+    let command = |name: &str| {
+        stats["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["command"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {stats}"))
+    };
+    assert!(
+        command("WRITE")["bytes_in"].as_u64().unwrap() >= 300_000,
+        "{stats}"
+    );
+    assert!(
+        command("READ")["bytes_out"].as_u64().unwrap() >= 300_000,
+        "{stats}"
+    );
+    assert!(
+        stats["connections"]["max"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(stats["open_files"]["max"].as_u64().unwrap() >= 1, "{stats}");
+    assert_eq!(stats["open_files"]["current"], 0, "{stats}");
+    let reset = s.daemon.adjoin_json(&["stats", "--reset"]);
+    assert!(reset["commands"].as_array().is_some_and(|c| !c.is_empty()));
+    let after = s.daemon.adjoin_json(&["stats"]);
+    assert!(after["commands"].as_array().unwrap().is_empty(), "{after}");
 }
 
 /// MS-SMB2 3.3.5.5 with Kerberos: smbclient takes a cifs/ ticket from alice's ccache

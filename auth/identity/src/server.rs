@@ -42,13 +42,17 @@ impl Default for Limits {
 }
 
 /// The daemon's identity side: the service, logons, and the fast cache file.
-#[derive(Debug)]
 pub struct IdentityServer {
     identity: Arc<Identity>,
     logons: Logons,
     limits: Limits,
     wrote: Notify,
+    stats: Option<StatsSource>,
 }
+
+/// Where [`Request::ServerStats`] is answered from (the SMB server's counters, in
+/// adjoind): called with `reset`, returns JSON.
+pub type StatsSource = Arc<dyn Fn(bool) -> String + Send + Sync>;
 
 /// Binds `path` (removing a stale socket, creating its directory 0755), mode 0666 so every
 /// local user can look names up.
@@ -67,14 +71,29 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     Ok(listener)
 }
 
+impl std::fmt::Debug for IdentityServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityServer")
+            .field("limits", &self.limits)
+            .field("stats", &self.stats.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl IdentityServer {
     /// A server over `identity` and `logons`.
-    pub fn new(identity: Arc<Identity>, logons: Logons, limits: Limits) -> Arc<Self> {
+    pub fn new(
+        identity: Arc<Identity>,
+        logons: Logons,
+        limits: Limits,
+        stats: Option<StatsSource>,
+    ) -> Arc<Self> {
         Arc::new(Self {
             identity,
             logons,
             limits,
             wrote: Notify::new(),
+            stats,
         })
     }
 
@@ -289,6 +308,10 @@ impl IdentityServer {
                     .await,
             ),
             Request::Status => Response::Json(self.status().to_string()),
+            Request::ServerStats { reset } => match &self.stats {
+                Some(stats) => Response::Json(stats(reset)),
+                None => error(ErrorKind::Unavailable, "this daemon serves no SMB"),
+            },
             Request::CacheShow => match id.cache().stats() {
                 Ok(s) => Response::Json(serde_json::to_string(&s).unwrap_or_default()),
                 Err(e) => error(ErrorKind::Internal, &e.to_string()),

@@ -141,6 +141,11 @@ pub enum Request {
     CacheShow,
     /// Forget the cache (root only).
     CacheFlush,
+    /// The SMB server's statistics (JSON; root only), zeroed after reading when `reset`.
+    ServerStats {
+        /// Zero the counters after this answer.
+        reset: bool,
+    },
 }
 
 /// What the daemon answers.
@@ -325,6 +330,7 @@ impl Request {
             Self::Status => (32, &|_| {}),
             Self::CacheShow => (33, &|_| {}),
             Self::CacheFlush => (34, &|_| {}),
+            Self::ServerStats { reset } => (35, &|w| w.u32(u32::from(*reset))),
         };
         let mut w = header(tag);
         fill(&mut w);
@@ -378,6 +384,9 @@ impl Request {
             32 => Self::Status,
             33 => Self::CacheShow,
             34 => Self::CacheFlush,
+            35 => Self::ServerStats {
+                reset: r.u32()? != 0,
+            },
             other => return Err(ProtoError::UnknownTag(other)),
         };
         r.finish()?;
@@ -589,6 +598,7 @@ mod tests {
             Request::Status,
             Request::CacheShow,
             Request::CacheFlush,
+            Request::ServerStats { reset: true },
         ]
     }
 

@@ -1,10 +1,10 @@
-//! An SMB2/3 server for a domain member, as far as IPC$: NEGOTIATE (2.0.2 to 3.1.1, signing
-//! required), SESSION_SETUP through SPNEGO with Kerberos (the member's keytab) or NTLMSSP
-//! verified by the DC (pass-through over the NETLOGON secure channel), TREE_CONNECT to IPC$, and the srvsvc and wkssvc
-//! named pipes served by rpc's [`ServerBinding`](adjoin_rpc::server::ServerBinding) — what
-//! `smbclient -L`, `net view` and Explorer need to list a server's shares. Session setup
-//! also takes Kerberos when the server has a keytab. Disk shares and encryption are not
-//! served yet.
+//! An SMB2/3 server for a domain member: NEGOTIATE (2.0.2 to 3.1.1, signing required; an
+//! SMB1 NEGOTIATE that lists SMB2 dialects is answered in SMB2), SESSION_SETUP through
+//! SPNEGO with Kerberos (the member's keytab) or NTLMSSP verified by the DC (pass-through
+//! over the NETLOGON secure channel), IPC$ with the srvsvc and wkssvc named pipes served by
+//! rpc's [`ServerBinding`](adjoin_rpc::server::ServerBinding), and disk shares whose file
+//! operations run as the logged-on user (see docs/smb-server.md for what is served and
+//! what is not yet).
 //!
 //! [`ServerConnection`] is the protocol core without I/O: messages in, messages out, and
 //! a [`Step::Logon`] when the DC must verify a logon; [`serve`] is its tokio driver.
@@ -25,6 +25,7 @@ mod pipe;
 mod query;
 mod session;
 pub mod share;
+pub mod stats;
 pub mod token;
 mod tree;
 
@@ -42,6 +43,7 @@ use self::files::FileOpen;
 use self::pipe::PipeOpen;
 use self::session::{PendingLogon, Session};
 use self::share::Shares;
+use self::stats::{Held, ServerStats};
 use self::token::TokenMapper;
 use self::tree::Tree;
 use crate::error::SmbError;
@@ -155,6 +157,7 @@ impl From<SmbError> for Refusal {
 impl ServerConnection {
     /// A connection before NEGOTIATE.
     pub fn new(config: Arc<ServerConfig>) -> Self {
+        ServerStats::global().connection(1);
         Self {
             config,
             dialect: None,
@@ -172,6 +175,7 @@ impl ServerConnection {
     /// Ends the connection: every session's opens are closed (pending deletes carried out
     /// as their users).
     pub fn shutdown(&mut self) {
+        ServerStats::global().held(self.holdings(), Held::default());
         for (_, session) in self.sessions.drain() {
             Self::release(session);
         }
@@ -188,8 +192,37 @@ impl ServerConnection {
         id
     }
 
-    /// Handles one request message (one member of a compound).
+    /// What the connection holds now, for the statistics.
+    fn holdings(&self) -> Held {
+        let mut held = Held {
+            sessions: self.sessions.len(),
+            ..Held::default()
+        };
+        for session in self.sessions.values() {
+            held.trees += session.trees.len();
+            held.opens += session.opens.len();
+        }
+        held
+    }
+
+    /// Handles one request message (one member of a compound), counting it in the
+    /// server's statistics.
     pub fn handle(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
+        let before = self.holdings();
+        let step = self.dispatch(msg);
+        let stats = ServerStats::global();
+        stats.held(before, self.holdings());
+        if let Ok(header) = Header::from_message(msg) {
+            let out = match &step {
+                Ok(Step::Reply(Some(reply))) => reply.len(),
+                _ => 0,
+            };
+            stats.request(header.command, msg.len(), out);
+        }
+        step
+    }
+
+    fn dispatch(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
         let header = Header::from_message(msg)?;
         // CANCEL takes no credit (MS-SMB2 3.3.5.16); every other request spends its ids.
         if header.command == Command::CANCEL {
@@ -370,6 +403,14 @@ impl ServerConnection {
             .get_mut(&file.volatile)
             .filter(|o| o.tree_id() == tree_id)
             .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))
+    }
+}
+
+impl Drop for ServerConnection {
+    fn drop(&mut self) {
+        let stats = ServerStats::global();
+        stats.held(self.holdings(), Held::default());
+        stats.connection(-1);
     }
 }
 

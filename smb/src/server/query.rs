@@ -7,8 +7,8 @@ use super::backend::{DirEntry, SetTimes, SharePath, Stat};
 use super::files::{FileOpen, Listing, attributes};
 use super::{Refusal, ServerConnection};
 use crate::proto::info::{
-    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_SUPPORTS_HARD_LINKS,
-    FILE_UNICODE_ON_DISK, FileAccessInformation, FileAlignmentInformation, FileAllInformation,
+    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
+    FileAccessInformation, FileAlignmentInformation, FileAllInformation,
     FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
     FileDispositionInformationEx, FileEaInformation, FileFsAttributeInformation,
     FileFsDeviceInformation, FileFsFullSizeInformation, FileFsSectorSizeInformation,
@@ -46,6 +46,10 @@ fn file_stat(stat: &Stat, name: String, delete_pending: bool) -> FileStat {
 /// MS-FSA 2.1.4.4 name matching, without regard to case: `*` any run, `?` one character;
 /// the DOS wildcards `<`, `>` and `"` as `*`, `?` and `.`.
 fn matches(pattern: &str, name: &str) -> bool {
+    // MS-FSA 2.1.4.4: `*.*` matches every name, dotted or not.
+    if pattern == "*.*" {
+        return true;
+    }
     let pattern: Vec<char> = pattern
         .chars()
         .map(|c| match c {
@@ -311,10 +315,7 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
         FsInfoClass::DEVICE => (FileFsDeviceInformation::default().to_bytes(), false),
         FsInfoClass::ATTRIBUTE => (
             FileFsAttributeInformation::ntfs(
-                FILE_CASE_SENSITIVE_SEARCH
-                    | FILE_CASE_PRESERVED_NAMES
-                    | FILE_UNICODE_ON_DISK
-                    | FILE_SUPPORTS_HARD_LINKS,
+                FILE_CASE_SENSITIVE_SEARCH | FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK,
             )
             .to_bytes(),
             true,
@@ -395,6 +396,7 @@ mod tests {
     #[test]
     fn wildcards_match_as_windows_does() {
         assert!(matches("*", "anything.txt"));
+        assert!(matches("*.*", "Makefile"));
         assert!(matches("*.TXT", "notes.txt"));
         assert!(matches("n?tes.*", "Notes.md"));
         assert!(matches("<.txt", "a.txt"));

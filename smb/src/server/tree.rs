@@ -27,6 +27,8 @@ impl ServerConnection {
     /// MS-SMB2 3.3.5.7: `\\server\share`; the share name is the last component.
     pub(super) fn tree_connect(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = TreeConnectRequest::from_message(msg)?;
+        // The session first: a client without one learns nothing of which shares exist.
+        self.session(header)?;
         let name = req.path.rsplit('\\').next().unwrap_or_default();
         let tree = if name.eq_ignore_ascii_case("IPC$") {
             Tree::Ipc

@@ -78,6 +78,9 @@ enum Command {
     Cache(identity::CacheCommand),
     /// The identity service: joined domain, DC in use, online or offline, cache size.
     Status(identity::SocketArgs),
+    /// The SMB server's statistics: connections, sessions, tree connects and open files
+    /// (now and at most), requests and bytes per command (root only).
+    Stats(identity::StatsArgs),
     /// Put adjoin into nsswitch.conf (nss) or pam_adjoin.so into Debian's
     /// pam.d/common-* (pam), or take them out (see docs/install.md).
     Configure(configure::ConfigureArgs),
@@ -280,6 +283,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::EnumGroups(args) => identity::enum_groups(&args),
         Command::Cache(command) => identity::cache(&command),
         Command::Status(args) => identity::status(&args),
+        Command::Stats(args) => identity::stats(&args),
         Command::Configure(args) => configure::configure(&args),
     }
 }

@@ -1,8 +1,9 @@
 //! `adjoind`: the Adjoin daemon. One supervised process runs the host's identity service
 //! (the Unix socket the NSS and PAM modules and `adjoin` talk to: user and group lookups
 //! with ID mapping and a cache, Kerberos password logons, offline logons) and the SMB2/3
-//! server (so far as far as IPC$: domain logons by Kerberos or NTLM through the DC, and
-//! the srvsvc/wkssvc pipes). SIGHUP reloads the identity settings from the registry;
+//! file server (domain logons by Kerberos or NTLM through the DC, the srvsvc/wkssvc pipes,
+//! and the disk shares of the registry's Services\adjoind\Shares, files handled as the
+//! logged-on user). SIGHUP reloads the identity settings from the registry;
 //! SIGTERM or SIGINT stop it. See docs/adjoind.md.
 
 // Shared with the other binaries; adjoind reads no secret from a terminal.
@@ -31,6 +32,7 @@ use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_smb::server::limits::AddressSlots;
 use adjoin_smb::server::share::Shares;
+use adjoin_smb::server::stats::ServerStats;
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
 use clap::Parser;
@@ -107,6 +109,8 @@ struct Daemon {
     keytab: Option<PathBuf>,
     /// The identity service running now, for the SMB server's ID mapping and shares.
     identity: shares::CurrentIdentity,
+    /// Whether this daemon serves SMB.
+    smb: bool,
 }
 
 impl Daemon {
@@ -186,6 +190,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         dc,
         keytab,
         identity: shares::CurrentIdentity::default(),
+        smb: !args.no_smb,
     };
     let mut identity = identity_service(&ctx, &socket)?;
     let mut services = JoinSet::new();
@@ -248,7 +253,18 @@ fn identity_service(
     let identity = Arc::new(Identity::new(member, settings, directory)?);
     *ctx.identity.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&identity));
     let logons = Logons::new(Arc::clone(&identity), registry);
-    let server = IdentityServer::new(identity, logons, Limits::default());
+    // The SMB server's counters, for `adjoin stats` (when this daemon serves SMB).
+    let stats: Option<server::StatsSource> = ctx.smb.then(|| {
+        Arc::new(|reset| {
+            let counters = ServerStats::global();
+            let snapshot = counters.snapshot();
+            if reset {
+                counters.reset();
+            }
+            snapshot.to_json()
+        }) as server::StatsSource
+    });
+    let server = IdentityServer::new(identity, logons, Limits::default(), stats);
     let listener =
         server::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(socket = %socket.display(), "serving the identity service");

@@ -145,7 +145,7 @@ pub struct OpenHow {
     pub read: bool,
     /// Write access to the data (or to the attributes and times).
     pub write: bool,
-    /// Unix mode bits for a new file or directory (before the umask, which is 0 here).
+    /// Unix mode bits for a new file or directory (the daemon's umask still applies).
     pub mode: u32,
 }
 

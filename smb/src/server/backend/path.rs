@@ -31,7 +31,7 @@ impl SharePath {
         let mut parts = Vec::new();
         for part in trimmed.split('\\') {
             match part {
-                // A trailing backslash names the same directory ("dir\").
+                // An empty component (`a\\b`, a trailing backslash) or `.` names nothing.
                 "" | "." => return Err(NtStatus::OBJECT_NAME_INVALID),
                 ".." => return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD),
                 _ => {}
@@ -39,12 +39,11 @@ impl SharePath {
             if part.contains(':') {
                 return Err(NtStatus::OBJECT_NAME_INVALID);
             }
-            // `/` is a separator to the kernel, NUL ends its string, and the rest of
-            // MS-FSCC 2.1.4.1's forbidden characters in a component.
-            if part
-                .chars()
-                .any(|c| c == '/' || c.is_control() || matches!(c, '"' | '<' | '>' | '|'))
-            {
+            // `/` is a separator to the kernel, NUL ends its string, and MS-FSCC 2.1.4.1
+            // forbids the rest in a name (`*` and `?` are wildcards, not name characters).
+            if part.chars().any(|c| {
+                c == '/' || c.is_control() || matches!(c, '"' | '<' | '>' | '|' | '*' | '?')
+            }) {
                 return Err(NtStatus::OBJECT_NAME_INVALID);
             }
             parts.push(part);
@@ -123,6 +122,8 @@ mod tests {
             "file::$DATA",
             "nul\0byte",
             "a\u{1}b",
+            "star*",
+            "what?",
             r"a\",
         ] {
             assert!(SharePath::parse(bad).is_err(), "{bad:?} accepted");
