@@ -12,6 +12,14 @@ use crate::{Lab, text};
 /// The registry key of the identity settings.
 pub const IDENTITY_KEY: &str = r"HKEY_THIS_MACHINE\Identity";
 
+/// A TCP port on 127.0.0.1 nothing listens on now (for a daemon the test starts).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
 /// The binaries a test hands over (`env!("CARGO_BIN_EXE_...")` is only known there).
 #[derive(Debug, Clone, Copy)]
 pub struct Bins<'a> {

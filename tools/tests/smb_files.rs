@@ -4,14 +4,14 @@
 //! logged-on user, so Unix permissions hold: bob cannot read alice's 0600 file, a file
 //! alice creates is hers, and a share limited to `engineers` refuses bob.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -21,13 +21,6 @@ const BINS: Bins<'static> = Bins {
 };
 
 const SHARES: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A member serving `data` (anyone) and `eng` (engineers only) from two directories.
 struct FileServer {
@@ -116,8 +109,44 @@ impl FileServer {
     }
 }
 
+/// smbclient's (or a script's) whole output.
+fn output(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// Asserts that the output names `status`.
+fn refused(out: &Output, status: &str, what: &str) {
+    let all = output(out);
+    assert!(all.contains(status), "{what}: expected {status}: {all}");
+}
+
+/// Asserts that no data reached `path` (absent, or empty).
+fn nothing_at(path: &str) {
+    assert!(
+        !Path::new(path).exists() || std::fs::read(path).unwrap().is_empty(),
+        "{path} got data"
+    );
+}
+
+/// Runs an impacket script against `s` as `python3 -c SCRIPT 127.0.0.1 PORT ARGS...`;
+/// its output, once it succeeded.
+fn impacket(s: &FileServer, script: &str, args: &[&str]) -> String {
+    let out = Command::new("/usr/bin/python3")
+        .args(["-c", script, "127.0.0.1", &s.addr().port().to_string()])
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    let all = output(&out);
+    assert!(
+        out.status.success(),
+        "impacket: {all}\nadjoind: {}",
+        s.daemon.log()
+    );
+    all
+}
+
 fn ok(out: &Output, what: &str) -> String {
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    let all = output(out);
     assert!(out.status.success(), "{what} failed: {all}");
     assert!(!all.contains("NT_STATUS_"), "{what}: {all}");
     all
@@ -271,16 +300,10 @@ c.getFile("data", "hello.txt", buf.write)
 print("content", buf.getvalue().decode())
 c.logoff()
 "#;
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", script, "127.0.0.1", &s.addr().port().to_string()])
-        .args([lab.netbios.as_str(), "alice", &lab.password("alice")])
-        .output()
-        .expect("python3 runs");
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        out.status.success(),
-        "impacket: {all}\nadjoind: {}",
-        s.daemon.log()
+    let all = impacket(
+        &s,
+        script,
+        &[lab.netbios.as_str(), "alice", &lab.password("alice")],
     );
     assert!(all.contains("hello.txt"), "{all}");
     assert!(all.contains("content hello from adjoind"), "{all}");
@@ -327,20 +350,14 @@ print("after-first-close", status(lambda: o.readFile(to, k)))
 o.closeFile(to, k)
 print("after-last-close", status(lambda: a.openFile(ta, "gone.txt", desiredAccess=FILE_READ_DATA, shareMode=7, creationDisposition=FILE_OPEN)))
 "#;
-    let out = Command::new("/usr/bin/python3")
-        .args(["-c", script, "127.0.0.1", &s.addr().port().to_string()])
-        .args([
+    let all = impacket(
+        &s,
+        script,
+        &[
             lab.netbios.as_str(),
             &lab.password("alice"),
             &lab.password("bob"),
-        ])
-        .output()
-        .expect("python3 runs");
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        out.status.success(),
-        "impacket: {all}\nadjoind: {}",
-        s.daemon.log()
+        ],
     );
     for line in [
         "bob-write STATUS_SHARING_VIOLATION",
@@ -381,31 +398,23 @@ fn ms_smb2_unix_permissions_and_share_groups_hold() {
         &bob,
         &format!("get secret.txt {dest}.bob"),
     );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        all.contains("NT_STATUS_ACCESS_DENIED"),
-        "bob is refused: {all}"
+    refused(
+        &out,
+        "NT_STATUS_ACCESS_DENIED",
+        "bob reads alice's 0600 file",
     );
-    assert!(
-        !Path::new(&format!("{dest}.bob")).exists()
-            || std::fs::read(format!("{dest}.bob")).unwrap().is_empty()
-    );
+    nothing_at(&format!("{dest}.bob"));
 
     // eng admits engineers (alice) and refuses bob at TREE_CONNECT.
     let out = s.smbclient(&lab, "eng", "alice", &alice, "ls");
     ok(&out, "alice lists eng");
     let out = s.smbclient(&lab, "eng", "bob", &bob, "ls");
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        all.contains("NT_STATUS_ACCESS_DENIED"),
-        "bob may not use eng: {all}"
-    );
+    refused(&out, "NT_STATUS_ACCESS_DENIED", "bob uses eng");
     let _ = &s.eng;
 
     // A wrong password is a logon failure, whatever the share.
     let out = s.smbclient(&lab, "data", "alice", "not-her-password", "ls");
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(all.contains("NT_STATUS_LOGON_FAILURE"), "{all}");
+    refused(&out, "NT_STATUS_LOGON_FAILURE", "a wrong password");
 
     // Names that would leave the share are refused, not resolved.
     std::os::unix::fs::symlink("/etc", s.data.path().join("etc-link")).unwrap();
@@ -416,13 +425,6 @@ fn ms_smb2_unix_permissions_and_share_groups_hold() {
         &alice,
         &format!("get etc-link\\hostname {dest}.etc"),
     );
-    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(
-        all.contains("NT_STATUS_"),
-        "a symlink out of the share: {all}"
-    );
-    assert!(
-        !Path::new(&format!("{dest}.etc")).exists()
-            || std::fs::read(format!("{dest}.etc")).unwrap().is_empty()
-    );
+    refused(&out, "NT_STATUS_", "a symlink out of the share");
+    nothing_at(&format!("{dest}.etc"));
 }

@@ -3,25 +3,18 @@
 //! once rather than left waiting, while the address's other connections go on.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use adjoin_registry::{Registry, Value};
 use adjoin_tests::Lab;
-use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
 
 const BINS: Bins<'static> = Bins {
     domain_join: env!("CARGO_BIN_EXE_domain-join"),
     adjoind: env!("CARGO_BIN_EXE_adjoind"),
     adjoin: env!("CARGO_BIN_EXE_adjoin"),
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// Whether the server closed `stream` within a second (EOF or reset), as opposed to
 /// keeping it open and waiting for the client's NEGOTIATE.
