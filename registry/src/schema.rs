@@ -230,6 +230,22 @@ pub static SETTINGS: &[Setting] = &[
         "Most simultaneous SMB connections from one client address (so one host cannot take every slot).",
     ),
     setting(
+        ADJOIND,
+        "AdminGroups",
+        ValueType::MultiSz,
+        SettingDefault::Multi(&[]),
+        Constraint::Any,
+        "Domain groups (names or SIDs) whose members administer this server over srvsvc and lsarpc, besides Domain Admins; re-read every 5 s.",
+    ),
+    setting(
+        ADJOIND,
+        "MachineSid",
+        ValueType::Sz,
+        SettingDefault::None,
+        Constraint::Any,
+        "This server's own account-domain SID (LSA's PolicyAccountDomainInformation); made at adjoind's first start.",
+    ),
+    setting(
         IDENTITY,
         "CacheTimeoutSeconds",
         ValueType::Dword,

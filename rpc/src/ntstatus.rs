@@ -132,6 +132,8 @@ open_enum! {
         FILE_IS_A_DIRECTORY = 0xc000_00ba => "the file is a directory (STATUS_FILE_IS_A_DIRECTORY)",
         /// STATUS_NETWORK_ACCESS_DENIED.
         NETWORK_ACCESS_DENIED = 0xc000_00ca => "network access is denied (STATUS_NETWORK_ACCESS_DENIED)",
+        /// STATUS_BAD_IMPERSONATION_LEVEL.
+        BAD_IMPERSONATION_LEVEL = 0xc000_00a5 => "bad impersonation level (STATUS_BAD_IMPERSONATION_LEVEL)",
         /// STATUS_NOT_SAME_DEVICE.
         NOT_SAME_DEVICE = 0xc000_00d4 => "not the same device (STATUS_NOT_SAME_DEVICE)",
         /// STATUS_INTERNAL_ERROR.

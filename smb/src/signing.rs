@@ -1,29 +1,46 @@
 //! MS-SMB2 3.1.4.1 message signing and 3.1.4.2 key derivation: HMAC-SHA256 for
-//! dialects 2.0.2/2.1, AES-128-CMAC with SP800-108 derived keys for 3.x, and the
-//! SMB 3.1.1 pre-authentication integrity hash (3.2.5.2, 3.3.5.4) those keys bind to.
+//! dialects 2.0.2/2.1, AES-128-CMAC with SP800-108 derived keys for 3.x (or AES-128-GMAC
+//! when a 3.1.1 connection negotiated it), and the SMB 3.1.1 pre-authentication
+//! integrity hash (3.2.5.2, 3.3.5.4) those keys bind to.
 
 use aes::Aes128;
+use aes_gcm::Aes128Gcm;
+use aes_gcm::aead::AeadInOut;
 use cmac::Cmac;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::SmbError;
-use crate::proto::{Dialect, HEADER_LEN, HeaderFlags, SIGNATURE_AT};
+use crate::proto::{Command, Dialect, HEADER_LEN, HeaderFlags, SIGNATURE_AT, SigningAlgorithm};
 
 /// SP800-108 KDF in counter mode with HMAC-SHA256, r = 32, L = 128 (MS-SMB2 3.1.4.2):
 /// `HMAC(Ki, [1]_4 || Label || 0x00 || Context || [128]_4)`, first 16 bytes.
 pub fn kdf(key: &[u8], label: &[u8], context: &[u8]) -> Zeroizing<[u8; 16]> {
+    let full = kdf_block(key, label, context, 128);
+    let mut out = Zeroizing::new([0; 16]);
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// The same KDF with L = 256 (MS-SMB2 3.1.4.2: the AES-256 ciphers' keys): one HMAC
+/// block, all 32 bytes.
+pub fn kdf_256(key: &[u8], label: &[u8], context: &[u8]) -> Zeroizing<[u8; 32]> {
+    kdf_block(key, label, context, 256)
+}
+
+/// The first (and, for L <= 256, only) block of the counter-mode KDF.
+fn kdf_block(key: &[u8], label: &[u8], context: &[u8], bits: u32) -> Zeroizing<[u8; 32]> {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
         .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
     mac.update(&1u32.to_be_bytes());
     mac.update(label);
     mac.update(&[0]);
     mac.update(context);
-    mac.update(&128u32.to_be_bytes());
+    mac.update(&bits.to_be_bytes());
     let mut full = mac.finalize().into_bytes();
-    let mut out = Zeroizing::new([0; 16]);
-    out.copy_from_slice(&full[..16]);
+    let mut out = Zeroizing::new([0; 32]);
+    out.copy_from_slice(&full);
     full.as_mut_slice().zeroize();
     out
 }
@@ -67,6 +84,8 @@ pub enum Signer {
     HmacSha256(Zeroizing<[u8; 16]>),
     /// Dialects 3.x: AES-128-CMAC keyed with the derived signing key.
     AesCmac(Zeroizing<[u8; 16]>),
+    /// 3.1.1 with SIGNING_CAPABILITIES naming it: AES-128-GMAC under the same key.
+    AesGmac(Zeroizing<[u8; 16]>),
 }
 
 impl core::fmt::Debug for Signer {
@@ -74,6 +93,7 @@ impl core::fmt::Debug for Signer {
         match self {
             Self::HmacSha256(_) => f.write_str("Signer::HmacSha256(<redacted>)"),
             Self::AesCmac(_) => f.write_str("Signer::AesCmac(<redacted>)"),
+            Self::AesGmac(_) => f.write_str("Signer::AesGmac(<redacted>)"),
         }
     }
 }
@@ -94,10 +114,35 @@ impl Signer {
         }
     }
 
+    /// The 3.1.1 signing algorithms this implementation can use, preferred first.
+    pub const SMB311_ALGORITHMS: [SigningAlgorithm; 2] =
+        [SigningAlgorithm::AES_GMAC, SigningAlgorithm::AES_CMAC];
+
+    /// [`Signer::derive`] for a 3.1.1 connection that negotiated `algorithm` in its
+    /// SIGNING_CAPABILITIES context (MS-SMB2 3.2.5.3.1 / 3.3.5.5.3: the key is the same,
+    /// the MAC differs). Other dialects, and an algorithm other than AES-GMAC, derive as
+    /// [`Signer::derive`] does.
+    pub fn derive_with(
+        dialect: Dialect,
+        algorithm: SigningAlgorithm,
+        session_key: &[u8],
+        preauth: &PreauthHash,
+    ) -> Self {
+        match Self::derive(dialect, session_key, preauth) {
+            Self::AesCmac(key)
+                if dialect == Dialect::SMB311 && algorithm == SigningAlgorithm::AES_GMAC =>
+            {
+                Self::AesGmac(key)
+            }
+            other => other,
+        }
+    }
+
     fn mac(&self, message: &[u8]) -> [u8; 16] {
         match self {
             Self::HmacSha256(key) => mac::<Hmac<Sha256>>(&key[..], message),
             Self::AesCmac(key) => mac::<Cmac<Aes128>>(&key[..], message),
+            Self::AesGmac(key) => gmac(key, message),
         }
     }
 
@@ -152,6 +197,28 @@ fn mac<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> [u8; 16] {
     out
 }
 
+/// MS-SMB2 3.1.4.1 AES-128-GMAC: AES-128-GCM with nothing to encrypt, the message (its
+/// signature zeroed) as the authenticated data, and the tag as the signature. The
+/// 12-byte nonce is the message's own:
+///
+/// ```text
+/// MessageId(8) | bit 0: SMB2_FLAGS_SERVER_TO_REDIR, bit 1: the message is a CANCEL (4)
+/// ```
+fn gmac(key: &[u8; 16], message: &[u8]) -> [u8; 16] {
+    let mut nonce = [0u8; 12];
+    nonce[..8].copy_from_slice(&message[24..32]);
+    let flags = u32::from_le_bytes([message[16], message[17], message[18], message[19]]);
+    let command = u16::from_le_bytes([message[12], message[13]]);
+    nonce[8] = u8::from(flags & HeaderFlags::SERVER_TO_REDIR.bits() != 0)
+        | u8::from(command == Command::CANCEL.value()) << 1;
+    let mut aad = message.to_vec();
+    aad[SIGNATURE_AT..SIGNATURE_AT + 16].fill(0);
+    let cipher = <Aes128Gcm as KeyInit>::new(key.into());
+    cipher
+        .encrypt_inout_detached(&nonce.into(), &aad, (&mut [][..]).into())
+        .map_or([0; 16], Into::into)
+}
+
 #[cfg(test)]
 mod tests {
     use adjoin_rpc::codec::Codec;
@@ -190,6 +257,49 @@ mod tests {
     }
 
     #[test]
+    fn gmac_signs_with_the_message_id_and_direction_in_the_nonce() {
+        let key = Zeroizing::new([0x42; 16]);
+        let signer = Signer::AesGmac(key.clone());
+        let mut m = message();
+        signer.sign(&mut m);
+        signer.verify(&m).unwrap();
+        assert_eq!(
+            hexs(&m[SIGNATURE_AT..HEADER_LEN]),
+            "bfd9b7ee8a683176f8c0398a4e36abe8",
+            "AES-128-GCM's tag over the message, nothing encrypted, under the nonce \
+             MessageId | 0 (a request): computed with OpenSSL through python3 cryptography"
+        );
+        // The nonce holds the message id and the direction: neither can be replayed
+        // into the other.
+        let mut other_id = m.clone();
+        other_id[24] ^= 1;
+        assert!(signer.verify(&other_id).is_err());
+        let mut response = m.clone();
+        response[16] |= 1;
+        assert!(signer.verify(&response).is_err());
+        assert!(Signer::AesCmac(key).verify(&m).is_err());
+        // derive_with picks GMAC only for 3.1.1.
+        let p = PreauthHash::default();
+        let gmac = SigningAlgorithm::AES_GMAC;
+        assert!(matches!(
+            Signer::derive_with(Dialect::SMB311, gmac, &[1; 16], &p),
+            Signer::AesGmac(_)
+        ));
+        assert!(matches!(
+            Signer::derive_with(Dialect::SMB302, gmac, &[1; 16], &p),
+            Signer::AesCmac(_)
+        ));
+        assert!(matches!(
+            Signer::derive_with(Dialect::SMB311, SigningAlgorithm::AES_CMAC, &[1; 16], &p),
+            Signer::AesCmac(_)
+        ));
+    }
+
+    fn hexs(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
     fn preauth_hash_chains_sha512() {
         let mut h = PreauthHash::default();
         h.update(b"abc");
@@ -214,7 +324,7 @@ mod tests {
     fn cmac_key(signer: &Signer) -> Vec<u8> {
         match signer {
             Signer::AesCmac(key) => key.to_vec(),
-            Signer::HmacSha256(_) => panic!("a 3.x dialect signs with AES-CMAC"),
+            _ => panic!("a 3.x dialect signs with AES-CMAC"),
         }
     }
 

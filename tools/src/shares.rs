@@ -1,7 +1,12 @@
 //! adjoind's file-server configuration: the disk shares under the registry's
 //! `Services\adjoind\Shares\NAME` (re-read every few seconds, so a share added with
-//! regshell or `net share` appears without a restart), and the ID mapping that gives
+//! regshell appears without a restart), and the ID mapping that gives
 //! each SMB logon the Unix ids of the identity service (the same ids `id alice` shows).
+//!
+//! For the IPC$ pipes: the member's SIDs (the domain's from the join, the machine's own
+//! made up at first start), the administrators' groups (`Services\adjoind\AdminGroups`,
+//! resolved again when they change), and the translation of names and SIDs lsarpc
+//! answers with, all through the identity service.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -9,12 +14,20 @@ use std::time::Duration;
 
 use adjoin_identity::Identity;
 use adjoin_registry::{Registry, Value};
+use adjoin_rpc::lsa::{Account, SidNameUse, SidResolver};
+use adjoin_rpc::ndr::Sid;
 use adjoin_smb::server::backend::posix::PosixBackend;
 use adjoin_smb::server::share::{DiskShare, Shares};
+use adjoin_smb::server::tables::AdminGroups;
 use adjoin_smb::server::token::{LogonIdentity, TokenError, TokenMapper, UserToken};
+use anyhow::{Context, anyhow};
 
 /// Where the shares are configured.
 pub(crate) const SHARES_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
+/// The daemon's own settings: `AdminGroups` (REG_MULTI_SZ of group names or SIDs whose
+/// members administer the file server, besides Domain Admins) and `MachineSid` (REG_SZ,
+/// this machine's account domain SID).
+const ADJOIND_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind";
 
 /// How often the registry is read for share changes.
 const RELOAD_EVERY: Duration = Duration::from_secs(5);
@@ -147,7 +160,11 @@ pub(crate) async fn build(specs: &[ShareSpec], identity: Option<&Identity>) -> V
 /// Keeps `shares` in step with the registry: re-read every few seconds, rebuilt when the
 /// specs change (or when the identity service was replaced, so allowed groups resolve
 /// again).
-pub(crate) async fn keep_current(registry: std::path::PathBuf, shares: Shares, identity: CurrentIdentity) {
+pub(crate) async fn keep_current(
+    registry: std::path::PathBuf,
+    shares: Shares,
+    identity: CurrentIdentity,
+) {
     let mut last: Option<(Vec<ShareSpec>, usize)> = None;
     loop {
         let specs = match Registry::open(&registry) {
@@ -211,6 +228,194 @@ impl TokenMapper for IdentityMapper {
                 uid: user.passwd.uid,
                 gid: user.passwd.gid,
                 groups,
+            })
+        })
+    }
+}
+
+/// The member's SIDs: the joined domain's (the join's `Join\DomainSid`) and this
+/// machine's own account domain's (`Services\adjoind\MachineSid`, made up and stored at
+/// first start, as Windows and Samba give every machine one).
+pub(crate) fn member_sids(registry: &Registry) -> anyhow::Result<(Sid, Sid)> {
+    let state = adjoin_join::join::query(registry)?
+        .ok_or_else(|| anyhow!("this machine is not joined (run `domain-join join` first)"))?;
+    let domain: Sid = state
+        .get("DomainSid")
+        .ok_or_else(|| {
+            anyhow!("the registry lacks Join\\DomainSid; rejoin with `domain-join join`")
+        })?
+        .parse()
+        .map_err(|e| anyhow!("Join\\DomainSid: {e}"))?;
+    let machine = match registry.stored_value(ADJOIND_KEY, "MachineSid")? {
+        Some(Value::Sz(ref s)) => s
+            .parse()
+            .map_err(|e| anyhow!("{ADJOIND_KEY}\\MachineSid: {e}"))?,
+        Some(_) => anyhow::bail!("{ADJOIND_KEY}\\MachineSid is not a REG_SZ"),
+        None => {
+            let mut random = [0u8; 12];
+            getrandom::fill(&mut random).map_err(|e| anyhow!("the random source failed: {e}"))?;
+            let sub = |i: usize| {
+                u32::from_le_bytes([random[i], random[i + 1], random[i + 2], random[i + 3]])
+            };
+            let sid = Sid::new(5, &[21, sub(0), sub(4), sub(8)]).map_err(|e| anyhow!("{e}"))?;
+            registry
+                .set_value(ADJOIND_KEY, "MachineSid", &Value::Sz(sid.to_string()))
+                .context("cannot store this machine's SID")?;
+            tracing::info!(%sid, "this machine's account domain SID made up and stored");
+            sid
+        }
+    };
+    Ok((domain, machine))
+}
+
+/// Keeps `admins` in step with the registry's `AdminGroups`: each entry a SID, or a group
+/// name resolved through the identity service; resolved again when the list or the
+/// identity service changes, or while an entry does not resolve.
+pub(crate) async fn keep_admins_current(
+    registry: std::path::PathBuf,
+    admins: AdminGroups,
+    identity: CurrentIdentity,
+) {
+    let mut last: Option<(Vec<String>, usize)> = None;
+    loop {
+        let names = Registry::open(&registry)
+            .map_err(anyhow::Error::from)
+            .and_then(|r| admin_group_names(&r));
+        let names = match names {
+            Ok(names) => names,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read {ADJOIND_KEY}\\AdminGroups");
+                tokio::time::sleep(RELOAD_EVERY).await;
+                continue;
+            }
+        };
+        let current = identity.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let generation = current.as_ref().map_or(0, |i| Arc::as_ptr(i) as usize);
+        if last.as_ref() != Some(&(names.clone(), generation)) {
+            let (sids, complete) = resolve_groups(&names, current.as_deref()).await;
+            tracing::info!(
+                groups = sids.len(),
+                "file server administrators' groups loaded"
+            );
+            admins.replace(sids);
+            // An entry that did not resolve is tried again next time.
+            last = complete.then_some((names, generation));
+        }
+        tokio::time::sleep(RELOAD_EVERY).await;
+    }
+}
+
+fn admin_group_names(registry: &Registry) -> anyhow::Result<Vec<String>> {
+    Ok(match registry.stored_value(ADJOIND_KEY, "AdminGroups")? {
+        None => Vec::new(),
+        Some(Value::MultiSz(ref v)) => v.clone(),
+        Some(Value::Sz(ref s)) => s.split(',').map(|g| g.trim().to_owned()).collect(),
+        Some(_) => anyhow::bail!("{ADJOIND_KEY}\\AdminGroups must be a REG_MULTI_SZ"),
+    })
+}
+
+/// The SIDs `names` stand for, and whether every one resolved.
+async fn resolve_groups(names: &[String], identity: Option<&Identity>) -> (Vec<Sid>, bool) {
+    let mut sids = Vec::new();
+    let mut complete = true;
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        if let Ok(sid) = name.parse::<Sid>() {
+            sids.push(sid);
+            continue;
+        }
+        let found = match identity {
+            Some(identity) => identity.group_by_name(name).await,
+            None => Ok(None),
+        };
+        match found {
+            Ok(Some(group)) => sids.push(group.sid),
+            Ok(None) => {
+                tracing::warn!(group = %name, "administrators' group not found");
+                complete = false;
+            }
+            Err(e) => {
+                tracing::warn!(group = %name, error = %e, "cannot resolve an administrators' group");
+                complete = false;
+            }
+        }
+    }
+    (sids, complete)
+}
+
+/// lsarpc's translations through the identity service: users by SID or name, then
+/// groups (a SID through the gid it maps to).
+#[derive(Debug)]
+pub(crate) struct IdentityResolver {
+    pub(crate) identity: CurrentIdentity,
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+impl IdentityResolver {
+    fn identity(&self) -> Option<Arc<Identity>> {
+        self.identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// A group's name as the directory spells it: its entry's CN when that is the name
+/// (the identity service keeps group names in lower case), else the name.
+fn group_name(display: &str, dn: &str) -> String {
+    dn.strip_prefix("CN=")
+        .and_then(|rest| rest.split(',').next())
+        .filter(|cn| cn.eq_ignore_ascii_case(display))
+        .unwrap_or(display)
+        .to_owned()
+}
+
+impl SidResolver for IdentityResolver {
+    fn account_by_sid(&self, sid: &Sid) -> Option<Account> {
+        let identity = self.identity()?;
+        let domain = identity.member().netbios_domain.clone();
+        // Called on the file server's blocking threads, never on a runtime worker.
+        self.runtime.block_on(async {
+            if let Some(user) = identity.user_by_sid(sid).await.ok().flatten() {
+                return Some(Account {
+                    sid: sid.clone(),
+                    domain,
+                    name: user.sam,
+                    sid_use: SidNameUse::USER,
+                });
+            }
+            let gid = *identity
+                .gids_of_sids(std::slice::from_ref(sid))
+                .await
+                .ok()?
+                .first()?;
+            let group = identity.group_by_gid(gid).await.ok()??;
+            (group.sid == *sid).then(|| Account {
+                sid: sid.clone(),
+                domain,
+                name: group_name(&group.group.name, &group.dn),
+                sid_use: SidNameUse::GROUP,
+            })
+        })
+    }
+
+    fn account_by_name(&self, name: &str) -> Option<Account> {
+        let identity = self.identity()?;
+        let domain = identity.member().netbios_domain.clone();
+        self.runtime.block_on(async {
+            if let Some(user) = identity.user_by_name(name).await.ok().flatten() {
+                return Some(Account {
+                    sid: user.sid,
+                    domain,
+                    name: user.sam,
+                    sid_use: SidNameUse::USER,
+                });
+            }
+            let group = identity.group_by_name(name).await.ok()??;
+            Some(Account {
+                name: group_name(&group.group.name, &group.dn),
+                sid: group.sid,
+                domain,
+                sid_use: SidNameUse::GROUP,
             })
         })
     }

@@ -415,6 +415,13 @@ fn ms_smb2_unix_permissions_and_share_groups_hold() {
     // A wrong password is a logon failure, whatever the share.
     let out = s.smbclient(&lab, "data", "alice", "not-her-password", "ls");
     refused(&out, "NT_STATUS_LOGON_FAILURE", "a wrong password");
+    // The refusal is logged for the administrator, with the name the client gave.
+    let log = s.daemon.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("SMB logon refused") && l.contains("user=alice")),
+        "{log}"
+    );
 
     // Names that would leave the share are refused, not resolved.
     std::os::unix::fs::symlink("/etc", s.data.path().join("etc-link")).unwrap();

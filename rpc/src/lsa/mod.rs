@@ -2,6 +2,20 @@
 //! two calls that need no policy handle (LsarLookupSids3, LsarLookupNames4:
 //! MS-LSAT 3.1.4.7, 3.1.4.8; the DC accepts them only over a secure
 //! channel's Netlogon SSP).
+//!
+//! The server side, a member's lsarpc pipe: `policy` (MS-LSAD policy handles and
+//! domain information), `lookup` (the handle-based translations), `translate` (how a
+//! member translates) and [`LsaService`].
+
+mod lookup;
+mod policy;
+mod service;
+mod translate;
+
+pub use lookup::*;
+pub use policy::*;
+pub use service::{Caller, LsaService, Opnum};
+pub use translate::{Account, MemberDomains, SidResolver};
 
 use crate::ndr::{ConformantArray, Sid, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;

@@ -1,13 +1,21 @@
 //! [`SrvsvcService`]: the srvsvc server side (MS-SRVS 3.1.4) over a fixed list of
-//! shares, sans-IO: a request stub in, a response stub out.
+//! shares and the server's [`ServerActivity`], for one caller, sans-IO: a request stub
+//! in, a response stub out. This file: the service, its dispatch and the share and
+//! server calls; `admin.rs`: the enumerations of sessions, connections, files, disks
+//! and transports, and the clock.
 
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::activity::NoActivity;
 use super::{
-    NetrServerGetInfoRequest, NetrServerGetInfoResponse, NetrShareEnumRequest,
-    NetrShareEnumResponse, NetrShareGetInfoRequest, NetrShareGetInfoResponse, Opnum,
-    PLATFORM_ID_NT, STYPE_DISKTREE, STYPE_IPC, STYPE_SPECIAL, SV_TYPE_DOMAIN_MEMBER, SV_TYPE_NT,
-    SV_TYPE_SERVER, SV_TYPE_SERVER_NT, SV_TYPE_WORKSTATION, ServerInfo, ServerInfo100,
-    ServerInfo101, ShareContainer, ShareEnumStruct, ShareEnumUnion, ShareInfo, ShareInfo0,
-    ShareInfo1, ShareInfo2, ShareInfo501, ShareInfo502, ShareInfo1005, WinError,
+    Container, NetrServerGetInfoRequest, NetrServerGetInfoResponse, NetrShareCheckRequest,
+    NetrShareCheckResponse, NetrShareEnumRequest, NetrShareEnumResponse, NetrShareGetInfoRequest,
+    NetrShareGetInfoResponse, Opnum, PLATFORM_ID_NT, STYPE_DISKTREE, STYPE_IPC, STYPE_SPECIAL,
+    SV_TYPE_DOMAIN_MEMBER, SV_TYPE_NT, SV_TYPE_SERVER, SV_TYPE_SERVER_NT, SV_TYPE_WORKSTATION,
+    ServerActivity, ServerInfo, ServerInfo100, ServerInfo101, ShareEnumStruct, ShareEnumUnion,
+    ShareInfo, ShareInfo0, ShareInfo1, ShareInfo2, ShareInfo501, ShareInfo502, ShareInfo1005,
+    WinError,
 };
 use crate::ndr::{NdrParams, WideString};
 use crate::pdu::FaultStatus;
@@ -106,26 +114,33 @@ impl Share {
     }
 }
 
-/// The srvsvc interface of a member file server: its shares, NetBIOS name and
-/// comment.
+/// The srvsvc interface of a member file server as one caller sees it: its shares,
+/// NetBIOS name, domain and comment, its live tables, and whether the caller
+/// administers the server.
 ///
-/// Levels 2 and 502 reveal the shares' local paths, which MS-SRVS 3.1.4.8 keeps for
-/// administrators; [`Service::call`] does not know the caller, so they are answered
-/// with ERROR_ACCESS_DENIED unless [`SrvsvcService::reveal_paths`] allows them.
+/// MS-SRVS keeps some answers for administrators: the share levels with local paths (2
+/// and 502, 3.1.4.8), sessions, tree connects, open files and disks; others get
+/// ERROR_ACCESS_DENIED, as from Windows. [`Service::call`] does not know the caller: the
+/// pipe that creates the service says, with [`SrvsvcService::administrator`].
 #[derive(Debug, Clone)]
 pub struct SrvsvcService {
-    name: String,
-    comment: String,
-    shares: Vec<Share>,
-    server_type: u32,
-    reveal_paths: bool,
+    pub(super) name: String,
+    pub(super) domain: String,
+    pub(super) comment: String,
+    pub(super) shares: Vec<Share>,
+    pub(super) server_type: u32,
+    pub(super) admin: bool,
+    pub(super) activity: Arc<dyn ServerActivity>,
+    pub(super) clock: fn() -> SystemTime,
 }
 
 impl SrvsvcService {
-    /// A member server called `name` (NetBIOS) offering `shares`.
+    /// A member server called `name` (NetBIOS) offering `shares`, to a caller who is not
+    /// an administrator, with no sessions to report.
     pub fn new(name: &str, comment: &str, shares: Vec<Share>) -> Self {
         Self {
             name: name.to_owned(),
+            domain: String::new(),
             comment: comment.to_owned(),
             shares,
             server_type: SV_TYPE_WORKSTATION
@@ -133,53 +148,100 @@ impl SrvsvcService {
                 | SV_TYPE_DOMAIN_MEMBER
                 | SV_TYPE_NT
                 | SV_TYPE_SERVER_NT,
-            reveal_paths: false,
+            admin: false,
+            activity: Arc::new(NoActivity),
+            clock: SystemTime::now,
         }
     }
 
-    /// Answers levels 2 and 502 (share paths) instead of denying them.
-    pub fn reveal_paths(mut self, reveal: bool) -> Self {
-        self.reveal_paths = reveal;
+    /// Whether the caller administers the server (Domain Admins or a configured admin
+    /// group): the levels and calls MS-SRVS keeps for administrators are answered.
+    pub fn administrator(mut self, admin: bool) -> Self {
+        self.admin = admin;
         self
     }
 
-    /// MS-SRVS 3.1.4.8 NetrShareEnum: every share from the resume handle on.
-    /// PreferedMaximumLength is not enforced: all remaining entries come back with
-    /// ERROR_SUCCESS and a resume handle of 0.
+    /// The server's NetBIOS domain (NetrServerTransportEnum level 1).
+    pub fn in_domain(mut self, domain: &str) -> Self {
+        domain.clone_into(&mut self.domain);
+        self
+    }
+
+    /// Where sessions, tree connects and opens are read from.
+    pub fn with_activity(mut self, activity: Arc<dyn ServerActivity>) -> Self {
+        self.activity = activity;
+        self
+    }
+
+    /// The clock NetrRemoteTOD and the session times read (tests pass a fixed one).
+    pub fn with_clock(mut self, clock: fn() -> SystemTime) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// MS-SRVS 3.1.4.8 NetrShareEnum: every share from the resume handle (an index) on;
+    /// PreferedMaximumLength is not enforced, so all remaining entries come back with a
+    /// resume handle of 0. Levels 2 and 502 for administrators only.
     pub fn share_enum(&self, req: &NetrShareEnumRequest) -> NetrShareEnumResponse {
+        self.enumerate_shares(req, &self.shares)
+    }
+
+    /// MS-SRVS 3.1.4.9 NetrShareEnumSticky: the shares the server keeps across restarts
+    /// (every disk share: they come from the registry; not IPC$), at levels 0, 1, 2 and
+    /// 502.
+    pub fn share_enum_sticky(&self, req: &NetrShareEnumRequest) -> NetrShareEnumResponse {
+        if req.info_struct.share_info.level() == 501 {
+            return Self::share_enum_error(req, WinError::INVALID_LEVEL);
+        }
+        let sticky: Vec<Share> = self
+            .shares
+            .iter()
+            .filter(|s| s.share_type & STYPE_SPECIAL == 0)
+            .cloned()
+            .collect();
+        self.enumerate_shares(req, &sticky)
+    }
+
+    fn enumerate_shares(&self, req: &NetrShareEnumRequest, all: &[Share]) -> NetrShareEnumResponse {
         let level = req.info_struct.share_info.level();
-        let start = req
-            .resume_handle
-            .and_then(|h| usize::try_from(h).ok())
-            .unwrap_or(0);
-        let shares = self.shares.get(start..).unwrap_or(&[]);
-        let status = match ShareEnumUnion::null(level) {
-            ShareEnumUnion::Unsupported(_) | ShareEnumUnion::Other(_) => WinError::INVALID_LEVEL,
-            _ => self.check_paths(level),
-        };
-        let share_info = if status == WinError::SUCCESS {
-            Self::containers(level, shares)
+        let status = if ShareEnumUnion::has_arm(level) {
+            self.check_paths(level)
         } else {
-            ShareEnumUnion::empty(level)
+            WinError::INVALID_LEVEL
         };
+        if status != WinError::SUCCESS {
+            return Self::share_enum_error(req, status);
+        }
+        let (shares, total_entries, resume_handle) = super::admin::page(all, req.resume_handle);
         NetrShareEnumResponse {
-            info_struct: ShareEnumStruct { share_info },
-            total_entries: if status == WinError::SUCCESS {
-                u32::try_from(self.shares.len()).unwrap_or(u32::MAX)
-            } else {
-                0
+            info_struct: ShareEnumStruct {
+                share_info: Self::containers(level, shares),
             },
+            total_entries,
+            resume_handle,
+            status,
+        }
+    }
+
+    fn share_enum_error(req: &NetrShareEnumRequest, status: WinError) -> NetrShareEnumResponse {
+        NetrShareEnumResponse {
+            info_struct: ShareEnumStruct {
+                share_info: ShareEnumUnion::empty(req.info_struct.share_info.level()),
+            },
+            total_entries: 0,
             resume_handle: req.resume_handle.map(|_| 0),
             status,
         }
     }
 
-    /// MS-SRVS 3.1.4.10 NetrShareGetInfo: the share named `NetName` (any case).
+    /// MS-SRVS 3.1.4.10 NetrShareGetInfo: the share named `NetName` (any case); levels
+    /// 2 and 502 for administrators only.
     pub fn share_get_info(&self, req: &NetrShareGetInfoRequest) -> NetrShareGetInfoResponse {
         let null = ShareInfo::null(req.level);
-        let status = match null {
-            ShareInfo::Unsupported(_) | ShareInfo::Other(_) => WinError::INVALID_LEVEL,
-            _ => self.check_paths(req.level),
+        let status = if ShareInfo::has_arm(req.level) {
+            self.check_paths(req.level)
+        } else {
+            WinError::INVALID_LEVEL
         };
         let share = self.find(&req.net_name.0);
         let (info_struct, status) = match (status, share) {
@@ -190,6 +252,27 @@ impl SrvsvcService {
         NetrShareGetInfoResponse {
             info_struct,
             status,
+        }
+    }
+
+    /// MS-SRVS 3.1.4 NetrShareCheck: whether a share shares `Device`, a path as
+    /// NetrShareGetInfo level 2 shows it (`C:\srv\data`; IPC$'s is empty), and its type.
+    /// Open to every caller.
+    pub fn share_check(&self, req: &NetrShareCheckRequest) -> NetrShareCheckResponse {
+        let device = &req.device.0;
+        match self
+            .shares
+            .iter()
+            .find(|s| s.windows_path().eq_ignore_ascii_case(device))
+        {
+            Some(share) => NetrShareCheckResponse {
+                share_type: share.share_type,
+                status: WinError::SUCCESS,
+            },
+            None => NetrShareCheckResponse {
+                share_type: 0,
+                status: WinError::DEVICE_NOT_SHARED,
+            },
         }
     }
 
@@ -223,23 +306,23 @@ impl SrvsvcService {
         }
     }
 
-    fn find(&self, name: &str) -> Option<&Share> {
+    pub(super) fn find(&self, name: &str) -> Option<&Share> {
         let name = name.to_uppercase();
         self.shares.iter().find(|s| s.name.to_uppercase() == name)
     }
 
-    /// Whether a known `level` may be answered: the path levels need
-    /// [`Self::reveal_paths`].
+    /// Whether a known share `level` may be answered: the path levels need an
+    /// administrator.
     fn check_paths(&self, level: u32) -> WinError {
         match level {
-            2 | 502 if !self.reveal_paths => WinError::ACCESS_DENIED,
+            2 | 502 if !self.admin => WinError::ACCESS_DENIED,
             _ => WinError::SUCCESS,
         }
     }
 
     fn containers(level: u32, shares: &[Share]) -> ShareEnumUnion {
-        fn c<T>(shares: &[Share], f: fn(&Share) -> T) -> Option<ShareContainer<T>> {
-            Some(ShareContainer::new(shares.iter().map(f).collect()))
+        fn c<T>(shares: &[Share], f: fn(&Share) -> T) -> Option<Container<T>> {
+            Some(Container::new(shares.iter().map(f).collect()))
         }
         match ShareEnumUnion::null(level) {
             ShareEnumUnion::Level0(_) => ShareEnumUnion::Level0(c(shares, Share::info0)),
@@ -274,12 +357,23 @@ impl Service for SrvsvcService {
     }
 
     fn call(&mut self, opnum: u16, stub: &[u8]) -> Result<Vec<u8>, FaultStatus> {
-        match Opnum::new(opnum) {
-            Opnum::NETR_SHARE_ENUM => Ok(self.share_enum(&decode(stub)?).to_stub()),
-            Opnum::NETR_SHARE_GET_INFO => Ok(self.share_get_info(&decode(stub)?).to_stub()),
-            Opnum::NETR_SERVER_GET_INFO => Ok(self.server_get_info(&decode(stub)?).to_stub()),
-            _ => Err(FaultStatus::OP_RNG_ERROR),
-        }
+        let this = &*self;
+        Ok(match Opnum::new(opnum) {
+            Opnum::NETR_CHAR_DEV_ENUM => this.char_dev_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_CHAR_DEV_Q_ENUM => this.char_dev_q_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_CONNECTION_ENUM => this.connection_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_FILE_ENUM => this.file_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_SESSION_ENUM => this.session_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_SHARE_ENUM => this.share_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_SHARE_GET_INFO => this.share_get_info(&decode(stub)?).to_stub(),
+            Opnum::NETR_SHARE_CHECK => this.share_check(&decode(stub)?).to_stub(),
+            Opnum::NETR_SERVER_GET_INFO => this.server_get_info(&decode(stub)?).to_stub(),
+            Opnum::NETR_SERVER_DISK_ENUM => this.disk_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_SERVER_TRANSPORT_ENUM => this.transport_enum(&decode(stub)?).to_stub(),
+            Opnum::NETR_REMOTE_TOD => this.remote_tod(&decode(stub)?).to_stub(),
+            Opnum::NETR_SHARE_ENUM_STICKY => this.share_enum_sticky(&decode(stub)?).to_stub(),
+            _ => return Err(FaultStatus::OP_RNG_ERROR),
+        })
     }
 }
 

@@ -5,7 +5,7 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::ndr::NdrParams;
+use crate::ndr::{NdrParams, WideString};
 use crate::pdu::FaultStatus;
 use crate::server::Service;
 use crate::testdata::check;
@@ -56,7 +56,7 @@ fn netr_share_enum_requests_match_samba() {
 
 #[test]
 fn netr_share_enum_answers_as_samba_encodes() {
-    let mut srv = service().reveal_paths(true);
+    let mut srv = service().administrator(true);
     for level in ENUM_LEVELS {
         answers(
             &mut srv,
@@ -118,13 +118,13 @@ fn netr_share_enum_resumes_where_asked() {
     let resp = srv.share_enum(&req);
     assert_eq!(
         resp.info_struct.share_info,
-        ShareEnumUnion::Level0(Some(ShareContainer::new(vec![])))
+        ShareEnumUnion::Level0(Some(Container::new(vec![])))
     );
 }
 
 #[test]
 fn netr_share_get_info_matches_samba() {
-    let mut srv = service().reveal_paths(true);
+    let mut srv = service().administrator(true);
     for level in GET_INFO_LEVELS {
         let name = format!("share_get_info_{level}");
         let request = NetrShareGetInfoRequest {
@@ -173,7 +173,7 @@ fn share_names_match_in_any_case() {
 
 #[test]
 fn netr_share_get_info_error_statuses() {
-    let srv = service().reveal_paths(true);
+    let srv = service().administrator(true);
     let req = |name: &str, level| NetrShareGetInfoRequest {
         server_name: None,
         net_name: WideString::new(name),
@@ -259,12 +259,63 @@ fn container_entries_read_must_match_the_array() {
     assert!(matches!(
         NetrShareEnumResponse::from_stub(&wire),
         Err(DecodeError::SizeIs {
-            what: "SHARE_INFO_CONTAINER",
+            what: "INFO_CONTAINER",
             count: 3,
             wire: 2,
             ..
         })
     ));
+}
+
+fn admin_reference(name: &str) -> Vec<u8> {
+    crate::testdata::reference(include_str!("../../testdata/ndr/srvsvc_admin.txt"), name)
+}
+
+/// MS-SRVS 3.1.4 NetrShareCheck: the device a share shares (its path as level 2 shows
+/// it; IPC$'s is empty), for every caller.
+#[test]
+fn netr_share_check_matches_samba() {
+    let mut srv = service();
+    for tag in ["data", "ipc", "none"] {
+        let name = format!("share_check_{tag}");
+        let reply = srv.call(
+            Opnum::NETR_SHARE_CHECK.value(),
+            &admin_reference(&format!("{name}_in")),
+        );
+        assert_eq!(reply, Ok(admin_reference(&format!("{name}_out"))), "{name}");
+        let wire = admin_reference(&format!("{name}_in"));
+        check(
+            &name,
+            &wire,
+            &NetrShareCheckRequest::from_stub(&wire).unwrap(),
+        );
+    }
+}
+
+/// MS-SRVS 3.1.4.9 NetrShareEnumSticky (Samba's NetShareEnum): the disk shares, and
+/// no level 501.
+#[test]
+fn netr_share_enum_sticky_matches_samba() {
+    let mut srv = service();
+    for name in ["share_enum_sticky_1", "share_enum_sticky_501"] {
+        let reply = srv.call(
+            Opnum::NETR_SHARE_ENUM_STICKY.value(),
+            &admin_reference(&format!("{name}_in")),
+        );
+        assert_eq!(reply, Ok(admin_reference(&format!("{name}_out"))), "{name}");
+    }
+    let mut req = NetrShareEnumRequest::new(None, 502);
+    assert_eq!(srv.share_enum_sticky(&req).status, WinError::ACCESS_DENIED);
+    req.resume_handle = None;
+    let admin = service().administrator(true);
+    let resp = admin.share_enum_sticky(&req);
+    let ShareEnumUnion::Level502(Some(c)) = resp.info_struct.share_info else {
+        panic!("{resp:?}");
+    };
+    assert_eq!(
+        c.entries()[0].info.path,
+        Some(WideString::new(r"C:\srv\data"))
+    );
 }
 
 /// Every reference request, one byte changed.
@@ -288,13 +339,13 @@ fn mutated_request() -> impl Strategy<Value = (u16, Vec<u8>)> {
 proptest! {
     /// No stub makes the service panic: it answers or faults.
     #[test]
-    fn call_never_panics(opnum in 0u16..32, stub in prop::collection::vec(any::<u8>(), 0..256)) {
-        let _ = service().reveal_paths(true).call(opnum, &stub);
+    fn call_never_panics(opnum in 0u16..40, stub in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = service().administrator(true).call(opnum, &stub);
     }
 
     #[test]
     fn mutated_requests_never_panic((opnum, stub) in mutated_request()) {
-        let mut srv = service().reveal_paths(true);
+        let mut srv = service().administrator(true);
         if let Ok(reply) = srv.call(opnum, &stub) {
             prop_assert!(!reply.is_empty());
         }

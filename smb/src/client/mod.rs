@@ -1,11 +1,13 @@
 //! An SMB2/3 client over Direct TCP: negotiate, authenticate (SPNEGO with
 //! Kerberos or NTLM), sign, connect to a share and open, read, write and
 //! transact on files and named pipes. [`pipe::NamedPipe`] carries DCE/RPC
-//! (`ncacn_np`) on it.
+//! (`ncacn_np`) on it; [`file`](mod@file) opens files on disk shares and moves their data with
+//! several requests in flight.
 //!
 //! [`ClientCore`] holds the protocol state without I/O; [`SmbClient`] is the thin
 //! tokio driver around it.
 
+pub mod file;
 pub mod pipe;
 mod state;
 
@@ -22,18 +24,20 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
-pub use self::state::{ClientCore, Negotiated};
+pub use self::file::{OpenFile, OpenOptions, Pipeline, Transfer};
+pub use self::state::{CREDIT_SIZE, ClientCore, MAX_LARGE_IO, Negotiated, credit_charge};
 use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 pub use crate::proto::DIALECTS;
 use crate::proto::{
-    Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, ErrorResponse,
-    FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, HashAlgorithm, Header,
-    IoctlRequest, IoctlResponse, LogoffRequest, LogoffResponse, MAX_IO, NegotiateContext,
-    NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode, SessionFlags,
-    SessionSetupRequest, SessionSetupResponse, TreeConnectRequest, TreeConnectResponse,
-    TreeDisconnectRequest, TreeDisconnectResponse, ValidateNegotiateInfoRequest,
-    ValidateNegotiateInfoResponse, WriteRequest, WriteResponse, frame, frame_len,
+    Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, EchoRequest,
+    EchoResponse, ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId,
+    HashAlgorithm, Header, IoctlRequest, IoctlResponse, LogoffRequest, LogoffResponse, MAX_IO,
+    NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, ReadResponse, SecurityMode,
+    SessionFlags, SessionSetupRequest, SessionSetupResponse, TreeConnectRequest,
+    TreeConnectResponse, TreeDisconnectRequest, TreeDisconnectResponse,
+    ValidateNegotiateInfoRequest, ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
+    frame, frame_len,
 };
 use crate::signing::Signer;
 use crate::{random, random_failed};
@@ -149,7 +153,7 @@ impl SmbClient {
         let (header, reply) = client.receive(id).await?;
         let resp: NegotiateResponse = expect(&header, &reply, &[])?;
         client.negotiated = Negotiated::from_response(&resp, dialects)?;
-        client.core.set_dialect(resp.dialect);
+        client.core.set_negotiated(&client.negotiated);
         if resp.dialect == Dialect::SMB311 {
             check_preauth_context(&resp)?;
             client.core.connection_preauth.update(&msg);
@@ -177,8 +181,17 @@ impl SmbClient {
         self.core.encrypting()
     }
 
-    /// Authenticates the session; every later request is signed.
+    /// Authenticates the session; every later request is signed. After a failure the
+    /// connection has no session and may try again.
     pub async fn session_setup(&mut self, auth: SessionAuth) -> Result<SessionInfo, SmbError> {
+        let result = self.authenticate(auth).await;
+        if result.is_err() {
+            self.core.end_session();
+        }
+        result
+    }
+
+    async fn authenticate(&mut self, auth: SessionAuth) -> Result<SessionInfo, SmbError> {
         match auth {
             SessionAuth::Ntlm {
                 user,
@@ -431,18 +444,30 @@ impl SmbClient {
         offset: u64,
         data: &[u8],
     ) -> Result<u32, SmbError> {
-        let limit = self.negotiated.max_write.min(MAX_IO) as usize;
-        if data.len() > limit {
+        let request = self.write_request(file, offset, data.to_vec())?;
+        let charge = credit_charge(request.data.len() as u32, 0);
+        let (_, resp): (_, WriteResponse) =
+            self.call_charged(tree.id, &request, charge, &[]).await?;
+        Ok(resp.count)
+    }
+
+    /// A WRITE of `data` at `offset`, refused when it is longer than the server takes
+    /// ([`Negotiated::write_size`]).
+    fn write_request(
+        &self,
+        file: FileId,
+        offset: u64,
+        data: Vec<u8>,
+    ) -> Result<WriteRequest, SmbError> {
+        if data.len() > self.negotiated.write_size() as usize {
             return Err(SmbError::TooLarge { len: data.len() });
         }
-        let request = WriteRequest {
+        Ok(WriteRequest {
             offset,
             file_id: file,
             flags: 0,
-            data: data.to_vec(),
-        };
-        let (_, resp): (_, WriteResponse) = self.call(tree.id, &request, &[]).await?;
-        Ok(resp.count)
+            data,
+        })
     }
 
     /// Reads up to `len` bytes at `offset`. For a message-mode pipe, `more` says
@@ -454,16 +479,23 @@ impl SmbClient {
         offset: u64,
         len: u32,
     ) -> Result<(Vec<u8>, bool), SmbError> {
-        let request = ReadRequest {
-            length: len.min(self.negotiated.max_read).min(MAX_IO),
+        let request = self.read_request(file, offset, len);
+        let charge = credit_charge(0, request.length);
+        let (header, resp): (_, ReadResponse) = self
+            .call_charged(tree.id, &request, charge, &[NtStatus::BUFFER_OVERFLOW])
+            .await?;
+        Ok((resp.data, header.status == NtStatus::BUFFER_OVERFLOW))
+    }
+
+    /// A READ of up to `len` bytes at `offset`, cut to what the server returns at once
+    /// ([`Negotiated::read_size`]).
+    fn read_request(&self, file: FileId, offset: u64, len: u32) -> ReadRequest {
+        ReadRequest {
+            length: len.min(self.negotiated.read_size()),
             offset,
             file_id: file,
             ..ReadRequest::default()
-        };
-        let (header, resp): (_, ReadResponse) = self
-            .call(tree.id, &request, &[NtStatus::BUFFER_OVERFLOW])
-            .await?;
-        Ok((resp.data, header.status == NtStatus::BUFFER_OVERFLOW))
+        }
     }
 
     /// FSCTL_PIPE_TRANSCEIVE: writes a message to a pipe and reads the reply
@@ -488,10 +520,20 @@ impl SmbClient {
         Ok((resp.output, header.status == NtStatus::BUFFER_OVERFLOW))
     }
 
-    /// Ends the session.
-    pub async fn logoff(&mut self) -> Result<(), SmbError> {
-        let _: (_, LogoffResponse) = self.call(0, &LogoffRequest, &[]).await?;
+    /// MS-SMB2 3.2.4.20 ECHO: the server answers if the connection is alive (and counts
+    /// the connection as active, which keeps an idle timeout away).
+    pub async fn echo(&mut self) -> Result<(), SmbError> {
+        let _: (_, EchoResponse) = self.call(0, &EchoRequest, &[]).await?;
         Ok(())
+    }
+
+    /// Ends the session; the connection stays and may set up another
+    /// ([`SmbClient::session_setup`]).
+    pub async fn logoff(&mut self) -> Result<(), SmbError> {
+        let result = self.call::<_, LogoffResponse>(0, &LogoffRequest, &[]).await;
+        self.core.end_session();
+        self.encryptor = None;
+        result.map(|_| ())
     }
 
     /// Sends `body` on `tree_id` and decodes the reply as `R`; statuses other than
@@ -502,7 +544,18 @@ impl SmbClient {
         body: &B,
         also_ok: &[NtStatus],
     ) -> Result<(Header, R), SmbError> {
-        let (id, msg) = self.core.request(tree_id, body)?;
+        self.call_charged(tree_id, body, 1, also_ok).await
+    }
+
+    /// [`SmbClient::call`] for a request that costs `charge` credits.
+    async fn call_charged<B: Body, R: Body>(
+        &mut self,
+        tree_id: u32,
+        body: &B,
+        charge: u16,
+        also_ok: &[NtStatus],
+    ) -> Result<(Header, R), SmbError> {
+        let (id, msg) = self.core.request_charged(tree_id, body, charge)?;
         self.send(&msg).await?;
         let (header, reply) = self.receive(id).await?;
         let resp = expect(&header, &reply, also_ok)?;
@@ -525,6 +578,16 @@ impl SmbClient {
         loop {
             let raw = self.read_frame().await?;
             if let Some(reply) = self.core.response(raw, message_id)? {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// Reads messages until the final response to any request in flight.
+    async fn receive_any(&mut self) -> Result<(Header, Vec<u8>), SmbError> {
+        loop {
+            let raw = self.read_frame().await?;
+            if let Some(reply) = self.core.response_any(raw)? {
                 return Ok(reply);
             }
         }
@@ -597,12 +660,15 @@ fn negotiate_request(dialects: &[Dialect]) -> Result<NegotiateRequest, SmbError>
     } else {
         Vec::new()
     };
-    // 3.0 and 3.0.2 announce encryption (AES-128-CCM) as a capability.
-    let capabilities = if dialects.iter().any(|d| d.is_smb3()) {
-        crate::proto::Capabilities::ENCRYPTION
-    } else {
-        crate::proto::Capabilities::empty()
-    };
+    // 3.0 and 3.0.2 announce encryption (AES-128-CCM) as a capability; every dialect
+    // after 2.0.2 can send multi-credit requests (MS-SMB2 2.2.3: LARGE_MTU).
+    let mut capabilities = crate::proto::Capabilities::empty();
+    if dialects.iter().any(|d| d.is_smb3()) {
+        capabilities |= crate::proto::Capabilities::ENCRYPTION;
+    }
+    if dialects.iter().any(|d| *d != Dialect::SMB202) {
+        capabilities |= crate::proto::Capabilities::LARGE_MTU;
+    }
     Ok(NegotiateRequest {
         security_mode: SecurityMode::SIGNING_ENABLED,
         capabilities,

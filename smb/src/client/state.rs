@@ -1,7 +1,10 @@
 //! The client's bookkeeping without I/O: message ids and credits (MS-SMB2
-//! 3.2.4.1.2, 3.2.5.1.4), signing of requests and verification of responses
-//! (3.2.4.1.1, 3.2.5.1.3), the negotiated limits, and the session and
-//! pre-authentication state the session setup builds.
+//! 3.2.4.1.2, 3.2.5.1.4), multi-credit requests (3.2.4.1.5), the requests in flight,
+//! signing of requests and verification of responses (3.2.4.1.1, 3.2.5.1.3), the
+//! negotiated limits, and the session and pre-authentication state the session setup
+//! builds.
+
+use std::collections::BTreeSet;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
@@ -13,8 +16,16 @@ use crate::proto::{
 };
 use crate::signing::{PreauthHash, Signer};
 
-/// Credits asked for in each request: enough for a pipeline of RPC calls.
+/// Credits asked for in each request: enough for a pipeline of RPC calls, or of reads
+/// and writes (a multi-credit request asks for its charge more on top).
 const CREDIT_REQUEST: u16 = 64;
+
+/// One credit's worth of payload (MS-SMB2 3.1.5.2).
+pub const CREDIT_SIZE: u32 = 65536;
+
+/// The largest READ or WRITE the client sends, whatever the server allows: 8 MiB, 128
+/// credits (Windows' and Samba's largest).
+pub const MAX_LARGE_IO: u32 = 8 * 1024 * 1024;
 
 /// What NEGOTIATE settled for the connection.
 #[derive(Debug, Clone, Default)]
@@ -49,6 +60,7 @@ impl Negotiated {
                 resp.dialect
             )));
         }
+        // MS-SMB2 3.2.5.2: a 2.0.2 server's sizes larger than one credit are not usable.
         Ok(Self {
             cipher: negotiated_cipher(resp)?,
             dialect: resp.dialect,
@@ -79,6 +91,33 @@ impl Negotiated {
             ))
         }
     }
+
+    /// MS-SMB2 3.2.5.2: Connection.SupportsMultiCredit, true when the server announces
+    /// SMB2_GLOBAL_CAP_LARGE_MTU with a dialect after 2.0.2.
+    pub fn multi_credit(&self) -> bool {
+        self.dialect != Dialect::SMB202
+            && self.server_capabilities.contains(Capabilities::LARGE_MTU)
+    }
+
+    /// The longest READ to ask for: `MaxReadSize`, at most one credit's worth without
+    /// multi-credit support (MS-SMB2 3.2.4.6), and at most [`MAX_LARGE_IO`].
+    pub fn read_size(&self) -> u32 {
+        self.io_limit(self.max_read)
+    }
+
+    /// The longest WRITE to send, as [`Negotiated::read_size`] with `MaxWriteSize`.
+    pub fn write_size(&self) -> u32 {
+        self.io_limit(self.max_write)
+    }
+
+    fn io_limit(&self, announced: u32) -> u32 {
+        let cap = if self.multi_credit() {
+            MAX_LARGE_IO
+        } else {
+            CREDIT_SIZE
+        };
+        announced.min(cap)
+    }
 }
 
 /// MS-SMB2 3.2.5.2: 3.0/3.0.2 servers announce encryption as a capability (always
@@ -103,12 +142,21 @@ fn negotiated_cipher(resp: &NegotiateResponse) -> Result<Option<Cipher>, SmbErro
     Ok(capable.then_some(Cipher::AES128_CCM))
 }
 
+/// MS-SMB2 3.2.4.1.5: the CreditCharge of a request that sends `send` bytes and
+/// expects `expect` bytes back: one credit per 64 KiB of the larger, at least one.
+pub fn credit_charge(send: u32, expect: u32) -> u16 {
+    let payload = send.max(expect).max(1);
+    u16::try_from((payload - 1) / CREDIT_SIZE + 1).unwrap_or(u16::MAX)
+}
+
 /// One connection's request/response state.
 #[derive(Debug, Default)]
 pub struct ClientCore {
     next_message_id: u64,
     /// Credits the server has granted and the client has not spent.
     credits: u64,
+    /// Message ids sent and not yet finally answered.
+    in_flight: BTreeSet<u64>,
     /// The connection's pre-authentication hash (3.1.1).
     pub connection_preauth: PreauthHash,
     /// The session id, once the server assigned one.
@@ -116,6 +164,8 @@ pub struct ClientCore {
     signer: Option<Signer>,
     encryptor: Option<Encryptor>,
     /// Whether CreditCharge is meaningful (every dialect after 2.0.2).
+    charge_field: bool,
+    /// Whether a request may cost more than one credit (MS-SMB2 3.2.5.2).
     multi_credit: bool,
 }
 
@@ -128,9 +178,36 @@ impl ClientCore {
         }
     }
 
-    /// Records the dialect NEGOTIATE chose (it decides what CreditCharge means).
+    /// Records the dialect NEGOTIATE chose (it decides what CreditCharge means); every
+    /// request costs one credit.
     pub fn set_dialect(&mut self, dialect: Dialect) {
-        self.multi_credit = dialect != Dialect::SMB202;
+        self.charge_field = dialect != Dialect::SMB202;
+        self.multi_credit = false;
+    }
+
+    /// Records what NEGOTIATE chose: the dialect decides what CreditCharge means, and
+    /// with the server's capabilities whether a request may cost more than one credit.
+    pub fn set_negotiated(&mut self, negotiated: &Negotiated) {
+        self.charge_field = negotiated.dialect != Dialect::SMB202;
+        self.multi_credit = negotiated.multi_credit();
+    }
+
+    /// Credits granted and not spent: what may be sent before a reply grants more.
+    pub fn credits(&self) -> u64 {
+        self.credits
+    }
+
+    /// Requests sent and not yet finally answered.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Forgets the session (after LOGOFF, or a failed session setup): later requests go
+    /// unsigned with session id 0 until a new session is set up.
+    pub fn end_session(&mut self) {
+        self.session_id = 0;
+        self.signer = None;
+        self.encryptor = None;
     }
 
     /// Starts signing requests and checking responses with `signer`.
@@ -156,21 +233,41 @@ impl ClientCore {
     /// Encodes `body` as the next request on `tree_id`, signed once the session has
     /// a signing key. Returns the message id and the bytes.
     pub fn request<B: Body>(&mut self, tree_id: u32, body: &B) -> Result<(u64, Vec<u8>), SmbError> {
-        // MS-SMB2 3.2.4.1.3: a request needs a credit; without one, wait or fail.
-        if self.credits == 0 {
+        self.request_charged(tree_id, body, 1)
+    }
+
+    /// [`ClientCore::request`] for a request that costs `charge` credits
+    /// ([`credit_charge`]); more than one only when the server supports multi-credit
+    /// requests.
+    pub fn request_charged<B: Body>(
+        &mut self,
+        tree_id: u32,
+        body: &B,
+        charge: u16,
+    ) -> Result<(u64, Vec<u8>), SmbError> {
+        let charge = charge.max(1);
+        // MS-SMB2 3.2.4.1.5: without Connection.SupportsMultiCredit a request costs one.
+        if charge > 1 && !self.multi_credit {
+            return Err(SmbError::Malformed {
+                what: "SMB2 credits",
+                why: "a multi-credit request to a server without LARGE_MTU",
+            });
+        }
+        // MS-SMB2 3.2.4.1.3: a request needs its credits; without them, wait or fail.
+        if self.credits < u64::from(charge) {
             return Err(SmbError::Malformed {
                 what: "SMB2 credits",
                 why: "the server granted no credits for another request",
             });
         }
-        self.credits -= 1;
+        self.credits -= u64::from(charge);
         let message_id = self.next_message_id;
-        self.next_message_id += 1;
+        // MS-SMB2 3.2.4.1.2: a request of charge N consumes N consecutive message ids.
+        self.next_message_id += u64::from(charge);
         let header = Header {
-            // MS-SMB2 2.2.1.2: CreditCharge is reserved (zero) in 2.0.2 and in NEGOTIATE;
-            // otherwise each request here costs one credit (payloads stay under 64 KiB).
-            credit_charge: u16::from(self.multi_credit),
-            credits: CREDIT_REQUEST,
+            // MS-SMB2 2.2.1.2: CreditCharge is reserved (zero) in 2.0.2 and in NEGOTIATE.
+            credit_charge: if self.charge_field { charge } else { 0 },
+            credits: CREDIT_REQUEST.saturating_add(charge - 1),
             message_id,
             tree_id,
             session_id: self.session_id,
@@ -184,16 +281,32 @@ impl ClientCore {
         } else if let Some(signer) = self.signer.as_ref().filter(|_| established) {
             signer.sign(&mut msg);
         }
+        self.in_flight.insert(message_id);
         Ok((message_id, msg))
     }
 
     /// Reads a received message (decrypting it if it is in a TRANSFORM_HEADER) and
-    /// accounts for it; returns its header and plain bytes. `Ok(None)` for an interim
-    /// STATUS_PENDING reply (the final one follows).
+    /// accounts for it; returns its header and plain bytes. The message must answer
+    /// `message_id`, the request awaited. `Ok(None)` for an interim STATUS_PENDING reply
+    /// (the final one follows).
     pub fn response(
         &mut self,
         raw: Vec<u8>,
         message_id: u64,
+    ) -> Result<Option<(Header, Vec<u8>)>, SmbError> {
+        self.accept(raw, Some(message_id))
+    }
+
+    /// [`ClientCore::response`] for a message that may answer any request in flight:
+    /// with several sent, replies come in any order (MS-SMB2 3.2.5.1.2).
+    pub fn response_any(&mut self, raw: Vec<u8>) -> Result<Option<(Header, Vec<u8>)>, SmbError> {
+        self.accept(raw, None)
+    }
+
+    fn accept(
+        &mut self,
+        raw: Vec<u8>,
+        awaited: Option<u64>,
     ) -> Result<Option<(Header, Vec<u8>)>, SmbError> {
         let (msg, encrypted) = if TransformHeader::is_transform(&raw) {
             let encryptor = self.encryptor.as_ref().ok_or(SmbError::Malformed {
@@ -211,7 +324,13 @@ impl ClientCore {
                 why: "a request where a response was expected",
             });
         }
-        if header.message_id != message_id {
+        // MS-SMB2 3.2.5.1.2: a reply to no outstanding request is discarded; here the
+        // connection ends, as no conforming server sends one.
+        let expected = match awaited {
+            Some(id) => header.message_id == id,
+            None => self.in_flight.contains(&header.message_id),
+        };
+        if !expected {
             return Err(SmbError::Malformed {
                 what: "SMB2 header",
                 why: "a response to a message id that is not outstanding",
@@ -232,6 +351,7 @@ impl ClientCore {
                 ));
             }
         }
+        self.in_flight.remove(&header.message_id);
         Ok(Some((header, msg)))
     }
 
@@ -344,11 +464,123 @@ mod tests {
         // One credit at start: a second request must wait for the grant.
         assert!(core.request(0, &EchoRequest).is_err());
         assert!(core.response(reply(id + 5, 3), id).is_err());
+        assert!(core.response_any(reply(id + 5, 3)).is_err());
         core.response(reply(id, 3), id).unwrap();
+        // The same reply twice: its request is no longer in flight.
+        assert!(core.response_any(reply(id, 3)).is_err());
         let (next, _) = core.request(0, &EchoRequest).unwrap();
         assert_eq!(next, id + 1);
         // A request where a response belongs.
         let req = EchoRequest.to_message(&Header::request(Command::ECHO));
         assert!(core.response(req, next).is_err());
+    }
+
+    fn negotiated(dialect: Dialect, capabilities: Capabilities) -> Negotiated {
+        Negotiated {
+            dialect,
+            server_capabilities: capabilities,
+            max_read: 8 * 1024 * 1024,
+            max_write: 1024 * 1024,
+            ..Negotiated::default()
+        }
+    }
+
+    /// A core after NEGOTIATE with `credits` granted.
+    fn core_with(negotiated: &Negotiated, credits: u16) -> ClientCore {
+        let mut core = ClientCore::new();
+        core.set_negotiated(negotiated);
+        let (id, _) = core.request(0, &EchoRequest).unwrap();
+        core.response(reply(id, credits), id).unwrap();
+        core
+    }
+
+    #[test]
+    fn ms_smb2_3_2_4_1_5_credit_charge_is_one_per_64_kib() {
+        assert_eq!(credit_charge(0, 0), 1);
+        assert_eq!(credit_charge(100, 0), 1);
+        assert_eq!(credit_charge(0, 65536), 1);
+        assert_eq!(credit_charge(65537, 0), 2);
+        assert_eq!(credit_charge(0, 1024 * 1024), 16);
+        assert_eq!(credit_charge(8 * 1024 * 1024, 0), 128);
+    }
+
+    #[test]
+    fn multi_credit_requests_use_consecutive_ids_and_need_large_mtu() {
+        let large = negotiated(Dialect::SMB311, Capabilities::LARGE_MTU);
+        assert!(large.multi_credit());
+        assert_eq!(large.read_size(), 8 * 1024 * 1024);
+        assert_eq!(large.write_size(), 1024 * 1024);
+        let mut core = core_with(&large, 40);
+        let (first, msg) = core.request_charged(0, &EchoRequest, 16).unwrap();
+        let header = Header::from_message(&msg).unwrap();
+        assert_eq!(header.credit_charge, 16);
+        // It asks for its charge back and the usual window on top.
+        assert_eq!(header.credits, CREDIT_REQUEST + 15);
+        let (second, _) = core.request_charged(0, &EchoRequest, 16).unwrap();
+        assert_eq!(second, first + 16);
+        assert_eq!(core.credits(), 8);
+        // Not enough credits left for a third.
+        assert!(core.request_charged(0, &EchoRequest, 16).is_err());
+        assert_eq!(core.in_flight(), 2);
+
+        // Without LARGE_MTU (or with 2.0.2) every request costs one credit.
+        for plain in [
+            negotiated(Dialect::SMB311, Capabilities::empty()),
+            negotiated(Dialect::SMB202, Capabilities::LARGE_MTU),
+        ] {
+            assert!(!plain.multi_credit());
+            assert_eq!(plain.read_size(), CREDIT_SIZE);
+            let mut core = core_with(&plain, 40);
+            assert!(core.request_charged(0, &EchoRequest, 2).is_err());
+            let (_, msg) = core.request(0, &EchoRequest).unwrap();
+            let charge = Header::from_message(&msg).unwrap().credit_charge;
+            // MS-SMB2 2.2.1.2: CreditCharge is reserved in 2.0.2.
+            let expected = u16::from(plain.dialect != Dialect::SMB202);
+            assert_eq!(charge, expected);
+        }
+    }
+
+    #[test]
+    fn ms_smb2_3_2_5_1_2_replies_to_requests_in_flight_come_in_any_order() {
+        let mut core = core_with(&negotiated(Dialect::SMB311, Capabilities::LARGE_MTU), 10);
+        let ids: Vec<u64> = (0..4)
+            .map(|_| core.request(0, &EchoRequest).unwrap().0)
+            .collect();
+        assert_eq!(core.in_flight(), 4);
+        for &id in [ids[2], ids[0], ids[3]].iter() {
+            let (header, _) = core.response_any(reply(id, 1)).unwrap().unwrap();
+            assert_eq!(header.message_id, id);
+        }
+        // An interim reply keeps its request in flight (and grants its credits).
+        let interim = Header {
+            message_id: ids[1],
+            credits: 2,
+            status: NtStatus::PENDING,
+            flags: HeaderFlags::SERVER_TO_REDIR | HeaderFlags::ASYNC_COMMAND,
+            ..Header::request(Command::ECHO)
+        };
+        let before = core.credits();
+        assert!(
+            core.response_any(EchoResponse.to_message(&interim))
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(core.credits(), before + 2);
+        assert_eq!(core.in_flight(), 1);
+        core.response_any(reply(ids[1], 1)).unwrap().unwrap();
+        assert_eq!(core.in_flight(), 0);
+    }
+
+    #[test]
+    fn ending_the_session_stops_signing() {
+        let mut core = ClientCore::new();
+        core.session_id = 7;
+        core.set_signer(signer(1));
+        core.end_session();
+        assert!(!core.signing());
+        let (_, msg) = core.request(0, &EchoRequest).unwrap();
+        let header = Header::from_message(&msg).unwrap();
+        assert_eq!(header.session_id, 0);
+        assert!(!header.flags.contains(HeaderFlags::SIGNED));
     }
 }

@@ -39,8 +39,10 @@ pub const DIALECTS: [Dialect; 5] = [
     Dialect::SMB311,
 ];
 
-/// The largest read, write or transaction either side asks for or announces: one
-/// credit's worth (MS-SMB2 3.1.5.2), as neither negotiates SMB2_GLOBAL_CAP_LARGE_MTU.
+/// One credit's worth of payload (MS-SMB2 3.1.5.2): the largest read, write or
+/// transaction of a connection without SMB2_GLOBAL_CAP_LARGE_MTU (2.0.2), and what the
+/// client asks for at most. The server announces 8 MiB from 2.1 on
+/// (`server::negotiate::MAX_LARGE_IO`).
 pub const MAX_IO: u32 = 65536;
 
 impl Dialect {

@@ -14,7 +14,7 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, LockFlags, LockRequest, LockResponse, MAX_IO, ReadRequest, ReadResponse,
+    FlushResponse, Header, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
     WriteRequest, WriteResponse,
 };
 
@@ -22,6 +22,8 @@ use crate::proto::{
 const FILE_DIRECTORY_FILE: u32 = 0x0000_0001;
 const FILE_NON_DIRECTORY_FILE: u32 = 0x0000_0040;
 const FILE_DELETE_ON_CLOSE: u32 = 0x0000_1000;
+/// CreateOptions bits MS-SMB2 2.2.13 reserves (past FILE_OPEN_FOR_FREE_SPACE_QUERY).
+const RESERVED_OPTIONS: u32 = 0xff00_0000;
 
 /// MS-SMB2 2.2.13.1 access mask bits.
 pub(super) mod access {
@@ -236,6 +238,14 @@ impl ServerConnection {
         if self.tree(header)?.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
+        // MS-SMB2 3.3.5.9: the name is relative (no leading backslash), the impersonation
+        // level one of the four, and no reserved CreateOptions bit set.
+        if req.name.starts_with('\\') || req.create_options & RESERVED_OPTIONS != 0 {
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+        }
+        if req.impersonation_level > 3 {
+            return Err(Refusal::Status(NtStatus::BAD_IMPERSONATION_LEVEL));
+        }
         let path = SharePath::parse(&req.name).map_err(Refusal::Status)?;
         let mut how = open_how(req, &share).map_err(Refusal::Status)?;
         // A truncating disposition truncates only after the share modes admit the open
@@ -278,6 +288,22 @@ impl ServerConnection {
         let table_id = table
             .admit(key, for_sharing, req.share_access)
             .map_err(Refusal::Status)?;
+        // MS-SMB2 3.3.5.9: delete-on-close needs DELETE access, and a read-only file
+        // cannot be deleted.
+        let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
+        if delete_on_close {
+            let refusal = if granted & access::DELETE == 0 {
+                Some(NtStatus::ACCESS_DENIED)
+            } else if stat.read_only {
+                Some(NtStatus::CANNOT_DELETE)
+            } else {
+                None
+            };
+            if let Some(status) = refusal {
+                table.close(key, table_id);
+                return Err(Refusal::Status(status));
+            }
+        }
         if requested.truncates() && action == CreateAction::Opened {
             if let Err(e) = as_user(&token, || handle.set_len(0)).and_then(|r| r) {
                 table.close(key, table_id);
@@ -290,7 +316,6 @@ impl ServerConnection {
             };
             stat = stat_now()?;
         }
-        let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
         let volatile = self.id();
         let open = FileOpen {
             tree_id: header.tree_id,
@@ -402,17 +427,20 @@ impl ServerConnection {
         header: &Header,
         req: &ReadRequest,
     ) -> Result<Vec<u8>, Refusal> {
+        // Capped at the MaxReadSize this connection announced.
+        let max = self.max_io();
         let open = self.file(header, req.file_id)?;
         if open.directory {
             return Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST));
         }
-        let len = req.length.min(MAX_IO) as usize;
+        let len = req.length.min(max) as usize;
         OpenFiles::global()
             .check_io(open.key, open.table_id, req.offset, len as u64, false)
             .map_err(Refusal::Status)?;
         let data = open.as_user(|h| h.read(req.offset, len))?;
-        // MS-SMB2 3.3.5.12: nothing read at or past the end is STATUS_END_OF_FILE.
-        if data.is_empty() && len > 0 {
+        // MS-SMB2 3.3.5.12: fewer bytes than MinimumCount (nothing, at or past the end)
+        // is STATUS_END_OF_FILE.
+        if data.len() < req.minimum_count as usize || (data.is_empty() && len > 0) {
             return Err(Refusal::Status(NtStatus::END_OF_FILE));
         }
         let resp = ReadResponse {

@@ -1,15 +1,23 @@
-//! CREATE, CLOSE, READ, WRITE and IOCTL, sent to the pipe code (IPC$: the `srvsvc` and
-//! `wkssvc` pipes, FSCTL_PIPE_TRANSCEIVE) or to the file code (disk shares) by the tree or
-//! open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree.
+//! CREATE, CLOSE, READ, WRITE and IOCTL, sent to the pipe code (IPC$: the `srvsvc`,
+//! `wkssvc` and `lsarpc` pipes, FSCTL_PIPE_TRANSCEIVE) or to the file code (disk shares)
+//! by the tree or open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree.
+//!
+//! A pipe's service is made for the session that opens it: srvsvc answers its
+//! administrative calls (share paths, sessions, connections, files) to administrators
+//! only, and lsarpc knows its caller for LsarGetUserName.
 
 use std::sync::Arc;
 
 use adjoin_rpc::codec::Codec;
+use adjoin_rpc::lsa::{Caller, LsaService, MemberDomains};
+use adjoin_rpc::ndr::Uuid;
 use adjoin_rpc::ntstatus::NtStatus;
-use adjoin_rpc::srvsvc::{Share, SrvsvcService};
+use adjoin_rpc::server::Service;
+use adjoin_rpc::srvsvc::{ServerActivity, Share, SrvsvcService};
 use adjoin_rpc::wkssvc::WkssvcService;
 
 use super::pipe::PipeOpen;
+use super::token::UserToken;
 use super::tree::Tree;
 use super::{CAPABILITIES, MAX_OPENS, Open, Refusal, SECURITY_MODE, ServerConnection};
 use crate::proto::{
@@ -27,26 +35,14 @@ impl ServerConnection {
         }
     }
 
-    /// Opens `srvsvc` or `wkssvc`.
+    /// Opens `srvsvc`, `wkssvc` or `lsarpc` (`lsass` is its other name) for the
+    /// session's user.
     fn create_pipe(&mut self, header: &Header, req: &CreateRequest) -> Result<Vec<u8>, Refusal> {
         let name = req.name.trim_start_matches('\\').to_ascii_lowercase();
-        let config = Arc::clone(&self.config);
-        let service: Box<dyn adjoin_rpc::server::Service> = match name.as_str() {
-            "srvsvc" => {
-                let mut shares = vec![Share::ipc("IPC Service")];
-                shares.extend(config.shares.all().iter().map(|s| s.listing()));
-                Box::new(SrvsvcService::new(
-                    &config.identity.netbios_computer,
-                    &config.comment,
-                    shares,
-                ))
-            }
-            "wkssvc" => Box::new(WkssvcService::new(
-                &config.identity.netbios_computer,
-                &config.identity.netbios_domain,
-            )),
-            _ => return Err(Refusal::Status(NtStatus::OBJECT_NAME_NOT_FOUND)),
-        };
+        let token = self.tree(header)?.token.clone();
+        let service = self
+            .pipe_service(&name, token.as_deref())
+            .ok_or(Refusal::Status(NtStatus::OBJECT_NAME_NOT_FOUND))?;
         let volatile = self.id();
         let session = self.tree(header)?;
         if session.opens.len() >= MAX_OPENS {
@@ -68,6 +64,59 @@ impl ServerConnection {
             ..CreateResponse::default()
         };
         Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+    }
+
+    /// The RPC service behind pipe `name`, made for `token`'s user; `None` for a pipe
+    /// this server does not have (lsarpc outside a domain).
+    fn pipe_service(&self, name: &str, token: Option<&UserToken>) -> Option<Box<dyn Service>> {
+        let config = &self.config;
+        let ipc = &config.ipc;
+        let admin = token.is_some_and(|t| ipc.is_admin(t));
+        tracing::debug!(pipe = name, admin, "opening a pipe");
+        Some(match name {
+            "srvsvc" => {
+                let mut shares = vec![Share::ipc("IPC Service")];
+                shares.extend(config.shares.all().iter().map(|s| s.listing()));
+                let activity: Arc<dyn ServerActivity> = ipc.tables.clone();
+                Box::new(
+                    SrvsvcService::new(&config.identity.netbios_computer, &config.comment, shares)
+                        .in_domain(&config.identity.netbios_domain)
+                        .administrator(admin)
+                        .with_activity(activity),
+                )
+            }
+            "wkssvc" => Box::new(WkssvcService::new(
+                &config.identity.netbios_computer,
+                &config.identity.netbios_domain,
+            )),
+            "lsarpc" | "lsass" => {
+                let identity = &config.identity;
+                let domains = MemberDomains {
+                    netbios_domain: identity.netbios_domain.clone(),
+                    dns_domain: identity.dns_domain.clone(),
+                    // The join records neither the forest nor the domain's GUID.
+                    dns_forest: identity.dns_domain.clone(),
+                    domain_guid: Uuid::NIL,
+                    domain_sid: ipc.domain_sid.clone()?,
+                    computer: identity.netbios_computer.clone(),
+                    machine_sid: ipc.machine_sid.clone()?,
+                };
+                let caller = token.map(|t| {
+                    let (domain, user) = t.name.split_once('\\').unwrap_or(("", &t.name));
+                    Caller {
+                        domain: domain.to_owned(),
+                        user: user.to_owned(),
+                        admin,
+                    }
+                });
+                Box::new(LsaService::new(
+                    Arc::new(domains),
+                    ipc.resolver.clone(),
+                    caller,
+                ))
+            }
+            _ => return None,
+        })
     }
 
     fn pipe(&mut self, header: &Header, file: FileId) -> Result<&mut PipeOpen, Refusal> {

@@ -26,7 +26,11 @@ mod query;
 mod session;
 pub mod share;
 pub mod stats;
+pub mod tables;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod testing;
 pub mod token;
+mod transform;
 mod tree;
 
 use std::collections::HashMap;
@@ -55,18 +59,22 @@ use crate::signing::{PreauthHash, Signer};
 
 pub use self::driver::serve;
 
-/// What NEGOTIATE announces and VALIDATE_NEGOTIATE_INFO repeats: signing required, no
-/// optional capabilities.
+/// What NEGOTIATE announces and VALIDATE_NEGOTIATE_INFO repeats: signing required, and
+/// (the 3.0.x answer; `negotiate` has each dialect's) large MTU and encryption.
 const SECURITY_MODE: SecurityMode =
     SecurityMode::SIGNING_ENABLED.union(SecurityMode::SIGNING_REQUIRED);
-const CAPABILITIES: Capabilities = Capabilities::empty();
+const CAPABILITIES: Capabilities = Capabilities::LARGE_MTU.union(Capabilities::ENCRYPTION);
 
 /// How long a connection may stay without an authenticated session.
 const AUTH_DEADLINE: Duration = Duration::from_secs(60);
 
-/// The largest message (or compound) accepted from a client: a 64 KiB write and its
-/// headers, with room for a compound of a few small requests.
-const MAX_MESSAGE_IN: usize = 256 * 1024;
+/// The largest message (or compound, or encrypted frame) accepted from an authenticated
+/// client: an 8 MiB write (the MaxWriteSize announced with LARGE_MTU) and its headers,
+/// with room for a compound of a few small requests. The driver reads one frame at a
+/// time and buffers no more than the client has sent, so this (and a response of at
+/// most as much) bounds what one connection makes the server hold; before a session is
+/// established the bound is the driver's smaller one.
+const MAX_MESSAGE_IN: usize = 8 * 1024 * 1024 + 256 * 1024;
 
 /// Who this server is and what it offers.
 #[derive(Debug, Clone)]
@@ -85,6 +93,9 @@ pub struct ServerConfig {
     /// Kerberos: the acceptor over this member's keytab (shared by every connection, for
     /// its replay cache); `None` offers NTLM only.
     pub kerberos: Option<Arc<std::sync::Mutex<Acceptor>>>,
+    /// What srvsvc's administrative calls and lsarpc need: the domain's and machine's
+    /// SIDs, the administrators' groups, the name translator, the live tables.
+    pub ipc: tables::IpcConfig,
 }
 
 /// What the core needs next.
@@ -112,6 +123,15 @@ pub struct ServerConnection {
     chain: Option<(u64, u32)>,
     /// What the last CREATE of the current compound chain opened, or how it failed.
     chain_file: Option<Result<FileId, NtStatus>>,
+    /// The cipher and signing algorithm negotiated, and whether the request being
+    /// handled came encrypted (`transform`).
+    crypto: transform::Crypto,
+    /// This connection's rows in the server-wide session and open tables (srvsvc's
+    /// NetSessEnum, NetFileEnum, NetConnEnum).
+    activity: tables::ConnectionActivity,
+    /// Tests and fuzzing: requests need no signature (see `testing`).
+    #[cfg(any(test, feature = "fuzzing"))]
+    unsigned: bool,
 }
 
 /// What one connection may hold at once: a client past these limits is refused with
@@ -158,7 +178,9 @@ impl ServerConnection {
     /// A connection before NEGOTIATE.
     pub fn new(config: Arc<ServerConfig>) -> Self {
         ServerStats::global().connection(1);
+        let activity = tables::ConnectionActivity::new(&config.ipc.tables);
         Self {
+            activity,
             config,
             dialect: None,
             client: None,
@@ -169,6 +191,9 @@ impl ServerConnection {
             window: CreditWindow::default(),
             chain: None,
             chain_file: None,
+            crypto: transform::Crypto::default(),
+            #[cfg(any(test, feature = "fuzzing"))]
+            unsigned: false,
         }
     }
 
@@ -192,6 +217,28 @@ impl ServerConnection {
         id
     }
 
+    /// A new frame (a compound, or a single request) begins: nothing is related to what
+    /// came before it (MS-SMB2 3.3.5.2.7: a related first member is invalid).
+    pub fn begin_compound(&mut self) {
+        self.chain = None;
+        self.chain_file = None;
+    }
+
+    /// Brings this connection's rows in the server-wide tables up to date (cheap when
+    /// nothing changed: a fingerprint compare).
+    fn record_activity(&self) {
+        self.activity.record(
+            std::time::SystemTime::now(),
+            self.holding_fingerprint(),
+            || self.holding(),
+        );
+    }
+
+    /// The client's address, for the server-wide tables.
+    pub fn set_client(&self, client: &str) {
+        self.activity.set_client(client);
+    }
+
     /// What the connection holds now, for the statistics.
     fn holdings(&self) -> Held {
         let mut held = Held {
@@ -209,7 +256,8 @@ impl ServerConnection {
     /// server's statistics.
     pub fn handle(&mut self, msg: &[u8]) -> Result<Step, SmbError> {
         let before = self.holdings();
-        let step = self.dispatch(msg);
+        let step = self.dispatch(msg).and_then(|step| self.check_sealed(step));
+        self.record_activity();
         let stats = ServerStats::global();
         stats.held(before, self.holdings());
         if let Ok(header) = Header::from_message(msg) {
@@ -230,7 +278,7 @@ impl ServerConnection {
         }
         self.window
             .consume(header.message_id, header.credit_charge)?;
-        let granted = self.window.grant(header.credits);
+        let granted = self.window.grant(header.credits, header.credit_charge);
         let mut header = Header {
             credits: granted,
             ..header
@@ -253,6 +301,7 @@ impl ServerConnection {
             self.chain_file = None;
         }
         self.chain = Some((header.session_id, header.tree_id));
+        self.check_encrypted(&header)?;
         if header.is_response() {
             return Err(SmbError::Malformed {
                 what: "SMB2 request",
@@ -265,7 +314,10 @@ impl ServerConnection {
                 why: "a request before NEGOTIATE",
             });
         }
-        if let Err(status) = self.check_signature(&header, msg) {
+        if let Err(status) = self
+            .check_signature(&header, msg)
+            .and_then(|()| self.check_charge(&header, msg))
+        {
             return Ok(Step::Reply(Some(self.error(&header, status))));
         }
         let reply = match header.command {
@@ -285,7 +337,12 @@ impl ServerConnection {
             Command::SET_INFO => self.set_info(&header, msg),
             Command::IOCTL => self.ioctl(&header, msg),
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
-            _ => Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
+            // Commands MS-SMB2 names but this server does not serve yet.
+            Command::CHANGE_NOTIFY | Command::OPLOCK_BREAK => {
+                Err(Refusal::Status(NtStatus::NOT_SUPPORTED))
+            }
+            // MS-SMB2 3.3.5.2: a command code it does not define.
+            _ => Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
         };
         if header.command == Command::CREATE
             && let Err(Refusal::Status(status)) = &reply
@@ -303,7 +360,15 @@ impl ServerConnection {
     }
 
     /// MS-SMB2 3.3.5.2.4: once a session signs, its requests must be signed and verify.
+    /// An encrypted request carries no signature: decrypting it authenticated it.
     fn check_signature(&self, header: &Header, msg: &[u8]) -> Result<(), NtStatus> {
+        if self.request_encrypted() {
+            return Ok(());
+        }
+        #[cfg(any(test, feature = "fuzzing"))]
+        if self.unsigned {
+            return Ok(());
+        }
         let Some(signer) = self.signer(header.session_id) else {
             return Ok(());
         };
@@ -337,25 +402,15 @@ impl ServerConnection {
         self.sessions.get(&id).and_then(Session::signer)
     }
 
-    /// Signs `msg` with its session's key, if the session has one.
-    fn sign(&self, session_id: u64, msg: &mut [u8]) {
-        if let Some(signer) = self.signer(session_id) {
-            signer.sign(msg);
-        }
-    }
-
+    /// A response, signed or encrypted (`transform`'s `protect`).
     fn reply<B: Body>(&self, request: &Header, body: &B, status: NtStatus) -> Vec<u8> {
         let header = self.response_header(request, status);
-        let mut msg = body.to_message(&header);
-        self.sign(request.session_id, &mut msg);
-        msg
+        self.protect(&header, body.to_message(&header))
     }
 
     fn error(&self, request: &Header, status: NtStatus) -> Vec<u8> {
         let header = self.response_header(request, status);
-        let mut msg = ErrorResponse::default().to_message(&header);
-        self.sign(request.session_id, &mut msg);
-        msg
+        self.protect(&header, ErrorResponse::default().to_message(&header))
     }
 
     fn session(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
@@ -366,11 +421,16 @@ impl ServerConnection {
     }
 
     fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
+        let encrypted = self.request_encrypted();
         let session = self.session(header)?;
-        if session.trees.contains_key(&header.tree_id) {
-            Ok(session)
-        } else {
-            Err(Refusal::Status(NtStatus::NETWORK_NAME_DELETED))
+        match session.trees.get(&header.tree_id) {
+            None => Err(Refusal::Status(NtStatus::NETWORK_NAME_DELETED)),
+            // MS-SMB2 3.3.5.2.11: a share that requires encryption takes only encrypted
+            // requests.
+            Some(tree) if tree.requires_encryption() && !encrypted => {
+                Err(Refusal::Status(NtStatus::ACCESS_DENIED))
+            }
+            Some(_) => Ok(session),
         }
     }
 
@@ -383,8 +443,10 @@ impl ServerConnection {
 
     /// MS-SMB2 3.3.5.2.7.2: the all-ones FileId of a related member is the file the
     /// chain's CREATE opened (or its failure).
-    fn file_id(&self, file: FileId) -> Result<FileId, Refusal> {
+    fn file_id(&mut self, file: FileId) -> Result<FileId, Refusal> {
         if file.persistent != u64::MAX || file.volatile != u64::MAX {
+            // Any request naming a file passes it on to the related ones after it.
+            self.chain_file = Some(Ok(file));
             return Ok(file);
         }
         match self.chain_file {
@@ -414,5 +476,7 @@ impl Drop for ServerConnection {
     }
 }
 
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod tests;

@@ -1,4 +1,7 @@
-//! MS-SMB2 3.3.5.4 NEGOTIATE, and 3.3.5.15.12 VALIDATE_NEGOTIATE_INFO, which repeats it.
+//! MS-SMB2 3.3.5.4 NEGOTIATE, and 3.3.5.15.12 VALIDATE_NEGOTIATE_INFO, which repeats it:
+//! the dialect, the capabilities (large MTU, and encryption for 3.0.x), the
+//! largest read, write and transaction, and for 3.1.1 the negotiate contexts (the
+//! pre-authentication hash, the cipher, the signing algorithm).
 
 use adjoin_auth::gss::spnego;
 use adjoin_auth::ntlm::filetime_now;
@@ -6,16 +9,67 @@ use adjoin_rpc::codec::Codec;
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::{CAPABILITIES, Refusal, SECURITY_MODE, ServerConnection, Step};
+use crate::encryption::Encryptor;
 use crate::error::SmbError;
 use crate::proto::{
-    Body, Command, Dialect, HashAlgorithm, Header, HeaderFlags, IoctlRequest, MAX_IO,
-    NegotiateContext, NegotiateRequest, NegotiateResponse, ValidateNegotiateInfoRequest,
+    Body, Capabilities, Cipher, Command, Dialect, HashAlgorithm, Header, HeaderFlags, IoctlRequest,
+    MAX_IO, NegotiateContext, NegotiateRequest, NegotiateResponse, SigningAlgorithm,
+    ValidateNegotiateInfoRequest,
 };
+use crate::signing::Signer;
 
 /// The SMB1 protocol id (MS-CIFS 2.2.3.1).
 pub(super) const SMB1_PROTOCOL: [u8; 4] = [0xff, b'S', b'M', b'B'];
 /// SMB_COM_NEGOTIATE.
 const SMB1_COM_NEGOTIATE: u8 = 0x72;
+
+/// The largest read, write and transaction announced with SMB2_GLOBAL_CAP_LARGE_MTU
+/// (2.1 and later); 2.0.2 gets one credit's worth, [`MAX_IO`].
+pub(super) const MAX_LARGE_IO: u32 = 8 * 1024 * 1024;
+
+/// What the server announces for `dialect` (MS-SMB2 3.3.5.4): [`CAPABILITIES`] (large MTU
+/// and, for 3.0 and 3.0.2, encryption) up to 3.0.2; 3.1.1 says encryption with the
+/// ENCRYPTION_CAPABILITIES context instead of the bit.
+///
+/// 2.0.2 and 2.1 get the same bits as 3.0.x, as Windows servers send them (a 2.x client
+/// ignores ENCRYPTION, and a 2.0.2 one multi-credit: MS-SMB2 3.2.5.2), because
+/// VALIDATE_NEGOTIATE_INFO, which Samba's client sends on 2.x connections too, answers
+/// with [`CAPABILITIES`] and must repeat what NEGOTIATE said.
+fn capabilities(dialect: Dialect) -> Capabilities {
+    match dialect {
+        Dialect::SMB311 => Capabilities::LARGE_MTU,
+        Dialect::WILDCARD => Capabilities::empty(),
+        _ => CAPABILITIES,
+    }
+}
+
+/// MaxReadSize, MaxWriteSize and MaxTransactSize for `dialect`.
+fn max_io(dialect: Dialect) -> u32 {
+    if dialect == Dialect::SMB202 || dialect == Dialect::WILDCARD {
+        MAX_IO
+    } else {
+        MAX_LARGE_IO
+    }
+}
+
+/// MS-SMB2 3.3.5.4: the cipher is the first of the client's list this server supports;
+/// `None` when it lists none of them (the response then names cipher 0).
+fn choose_cipher(offered: &[Cipher]) -> Option<Cipher> {
+    offered
+        .iter()
+        .find(|c| Encryptor::SUPPORTED.contains(c))
+        .copied()
+}
+
+/// MS-SMB2 3.3.5.4: the signing algorithm is the first of the client's list this server
+/// supports; AES-CMAC when there is none (or no SIGNING_CAPABILITIES context).
+fn choose_signing(offered: &[SigningAlgorithm]) -> SigningAlgorithm {
+    offered
+        .iter()
+        .find(|a| Signer::SMB311_ALGORITHMS.contains(a))
+        .copied()
+        .unwrap_or(SigningAlgorithm::AES_CMAC)
+}
 
 impl ServerConnection {
     /// MS-SMB2 3.3.5.4.
@@ -46,6 +100,10 @@ impl ServerConnection {
                 // Linux once the pool is initialised, which it is by the time a daemon serves.
                 salt: crate::random::<32>().unwrap_or([0; 32]).to_vec(),
             });
+            contexts.extend(self.security_contexts(&req.contexts));
+        } else if dialect.is_smb3() && req.capabilities.contains(Capabilities::ENCRYPTION) {
+            // MS-SMB2 3.3.5.4: a 3.0.x client that announces encryption gets AES-128-CCM.
+            self.crypto.cipher = Some(Cipher::AES128_CCM);
         }
         let resp = self.negotiate_response(dialect, contexts);
         let out = self.reply(header, &resp, NtStatus::SUCCESS);
@@ -58,6 +116,33 @@ impl ServerConnection {
         Ok(out)
     }
 
+    /// MS-SMB2 3.3.5.4 for 3.1.1: answers the client's ENCRYPTION_CAPABILITIES and
+    /// SIGNING_CAPABILITIES contexts with the one cipher and algorithm chosen, and
+    /// records them for the connection.
+    fn security_contexts(&mut self, offered: &[NegotiateContext]) -> Vec<NegotiateContext> {
+        let mut out = Vec::new();
+        for context in offered {
+            match context {
+                NegotiateContext::Encryption(ciphers) => {
+                    self.crypto.cipher = choose_cipher(ciphers);
+                    let chosen = self.crypto.cipher.unwrap_or(Cipher::new(0));
+                    out.push(NegotiateContext::Encryption(vec![chosen]));
+                }
+                NegotiateContext::Signing(algorithms) => {
+                    self.crypto.signing = choose_signing(algorithms);
+                    out.push(NegotiateContext::Signing(vec![self.crypto.signing]));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The largest read, write or transaction this connection announced.
+    pub(super) fn max_io(&self) -> u32 {
+        max_io(self.dialect.unwrap_or_default())
+    }
+
     fn negotiate_response(
         &self,
         dialect: Dialect,
@@ -67,10 +152,10 @@ impl ServerConnection {
             security_mode: SECURITY_MODE,
             dialect,
             server_guid: self.config.server_guid,
-            capabilities: CAPABILITIES,
-            max_transact_size: MAX_IO,
-            max_read_size: MAX_IO,
-            max_write_size: MAX_IO,
+            capabilities: capabilities(dialect),
+            max_transact_size: max_io(dialect),
+            max_read_size: max_io(dialect),
+            max_write_size: max_io(dialect),
             system_time: filetime_now(),
             server_start_time: 0,
             security_buffer: spnego::acceptor_hints(self.config.kerberos.is_some()),
@@ -117,7 +202,7 @@ impl ServerConnection {
             return Err(malformed("no SMB2 dialect offered (SMB1 is not served)"));
         };
         self.window.consume(0, 1)?;
-        let credits = self.window.grant(1);
+        let credits = self.window.grant(1, 1);
         let header = Header {
             credits,
             ..Header::request(Command::NEGOTIATE)
@@ -145,5 +230,114 @@ impl ServerConnection {
             return false;
         };
         dialect != Dialect::SMB311 && req.max_output_response >= 24 && info == *client
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::transform::tests::{config, reply};
+    use super::*;
+
+    /// NEGOTIATE offering `dialects` with client capabilities `caps` and `contexts`.
+    fn negotiate(
+        dialects: &[Dialect],
+        caps: Capabilities,
+        contexts: Vec<NegotiateContext>,
+    ) -> (ServerConnection, NegotiateResponse) {
+        let mut server = ServerConnection::new(config());
+        let mut all = vec![NegotiateContext::PreauthIntegrity {
+            hash_algorithms: vec![HashAlgorithm::SHA512],
+            salt: vec![0; 32],
+        }];
+        all.extend(contexts);
+        let request = NegotiateRequest {
+            capabilities: caps,
+            dialects: dialects.to_vec(),
+            contexts: all,
+            ..NegotiateRequest::default()
+        };
+        let out = reply(
+            server
+                .handle(&request.to_message(&Header::request(Command::NEGOTIATE)))
+                .unwrap(),
+        );
+        (server, NegotiateResponse::from_message(&out).unwrap().1)
+    }
+
+    #[test]
+    fn large_mtu_and_8_mib_from_2_1_on_one_credit_for_2_0_2() {
+        for (dialect, max) in [
+            (Dialect::SMB202, MAX_IO),
+            (Dialect::SMB210, MAX_LARGE_IO),
+            (Dialect::SMB302, MAX_LARGE_IO),
+            (Dialect::SMB311, MAX_LARGE_IO),
+        ] {
+            let (server, resp) = negotiate(&[dialect], Capabilities::empty(), Vec::new());
+            assert_eq!(
+                (
+                    resp.max_read_size,
+                    resp.max_write_size,
+                    resp.max_transact_size
+                ),
+                (max, max, max),
+                "{dialect}"
+            );
+            assert_eq!(server.max_io(), max);
+            assert!(resp.capabilities.contains(Capabilities::LARGE_MTU));
+        }
+    }
+
+    #[test]
+    fn smb_3_0_x_announces_encryption_and_uses_ccm_when_the_client_can() {
+        let (server, resp) = negotiate(&[Dialect::SMB300], Capabilities::ENCRYPTION, Vec::new());
+        // VALIDATE_NEGOTIATE_INFO repeats CAPABILITIES: it must be what NEGOTIATE said.
+        assert_eq!(resp.capabilities, CAPABILITIES);
+        assert_eq!(server.crypto.cipher, Some(Cipher::AES128_CCM));
+        let (server, _) = negotiate(&[Dialect::SMB302], Capabilities::empty(), Vec::new());
+        assert_eq!(server.crypto.cipher, None, "the client did not announce it");
+        let (server, resp) = negotiate(&[Dialect::SMB210], Capabilities::ENCRYPTION, Vec::new());
+        assert_eq!(server.crypto.cipher, None, "no encryption before 3.0");
+        assert_eq!(resp.capabilities, CAPABILITIES);
+    }
+
+    #[test]
+    fn smb_3_1_1_picks_the_clients_first_cipher_and_signing_algorithm_it_supports() {
+        let offered = |ciphers: Vec<Cipher>, signing: Vec<SigningAlgorithm>| {
+            negotiate(
+                &[Dialect::SMB311],
+                Capabilities::ENCRYPTION,
+                vec![
+                    NegotiateContext::Encryption(ciphers),
+                    NegotiateContext::Signing(signing),
+                ],
+            )
+        };
+        let (server, resp) = offered(
+            vec![Cipher::new(9), Cipher::AES256_CCM, Cipher::AES128_GCM],
+            vec![SigningAlgorithm::HMAC_SHA256, SigningAlgorithm::AES_GMAC],
+        );
+        assert_eq!(server.crypto.cipher, Some(Cipher::AES256_CCM));
+        assert_eq!(server.crypto.signing, SigningAlgorithm::AES_GMAC);
+        assert!(
+            resp.contexts
+                .contains(&NegotiateContext::Encryption(vec![Cipher::AES256_CCM]))
+        );
+        assert!(
+            resp.contexts
+                .contains(&NegotiateContext::Signing(vec![SigningAlgorithm::AES_GMAC]))
+        );
+        assert!(!resp.capabilities.contains(Capabilities::ENCRYPTION));
+        // No cipher in common: cipher 0 answered, no encryption; AES-CMAC by default.
+        let (server, resp) = offered(vec![Cipher::new(9)], vec![SigningAlgorithm::new(7)]);
+        assert_eq!(server.crypto.cipher, None);
+        assert_eq!(server.crypto.signing, SigningAlgorithm::AES_CMAC);
+        assert!(
+            resp.contexts
+                .contains(&NegotiateContext::Encryption(vec![Cipher::new(0)]))
+        );
+        // No contexts at all: neither is answered.
+        let (server, resp) = negotiate(&[Dialect::SMB311], Capabilities::empty(), Vec::new());
+        assert_eq!(server.crypto.cipher, None);
+        assert_eq!(resp.contexts.len(), 1, "the preauth context only");
     }
 }

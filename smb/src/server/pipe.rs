@@ -12,12 +12,14 @@ use adjoin_rpc::transport::FragmentBuffer;
 const MAX_PENDING: usize = 256 * 1024;
 
 /// The largest RPC request a pipe reassembles (srvsvc and wkssvc requests are a few
-/// hundred bytes).
+/// hundred bytes; an lsarpc lookup of 1,000 names of 20 characters some 60 KiB).
 const MAX_REQUEST: usize = 64 * 1024;
 
 /// One open of a pipe.
 #[derive(Debug)]
 pub(super) struct PipeOpen {
+    /// The pipe's name (`srvsvc`).
+    name: String,
     binding: ServerBinding,
     incoming: FragmentBuffer,
     outgoing: VecDeque<Vec<u8>>,
@@ -26,11 +28,17 @@ pub(super) struct PipeOpen {
 impl PipeOpen {
     pub(super) fn new(service: Box<dyn Service>, name: &str) -> Self {
         Self {
+            name: name.to_owned(),
             binding: ServerBinding::new(vec![service], 0x12345, &format!(r"\PIPE\{name}"))
                 .with_max_request(MAX_REQUEST),
             incoming: FragmentBuffer::default(),
             outgoing: VecDeque::new(),
         }
+    }
+
+    /// The pipe's name (`srvsvc`, `lsarpc`).
+    pub(super) fn name(&self) -> &str {
+        &self.name
     }
 
     /// Takes bytes the client wrote; false when they break the RPC protocol (the pipe

@@ -22,6 +22,9 @@ use crate::proto::{
     QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
 };
 
+/// FILE_READ_ATTRIBUTES.
+const READ_ATTRIBUTES: u32 = 0x0000_0080;
+
 /// The sector size reported for every share.
 const SECTOR: u32 = 512;
 
@@ -185,9 +188,14 @@ impl ServerConnection {
         let max = req.output_buffer_length as usize;
         let mut status = NtStatus::SUCCESS;
         if output.len() > max {
-            // MS-SMB2 3.3.5.20.1: a class with a variable part is cut short and says so;
-            // a fixed one that does not fit is refused.
-            if !variable {
+            // MS-SMB2 3.3.5.20.1: a class with a variable part is cut short and says so,
+            // once its fixed part fits; anything less is refused.
+            let fixed = if variable {
+                fixed_part(req.info_type, req.info_class)
+            } else {
+                output.len()
+            };
+            if max < fixed {
                 return Err(Refusal::Status(NtStatus::INFO_LENGTH_MISMATCH));
             }
             output.truncate(max);
@@ -216,8 +224,35 @@ impl ServerConnection {
     }
 }
 
+/// The fixed part of a class with a variable one (the name's or label's length field
+/// included): less than this is STATUS_INFO_LENGTH_MISMATCH.
+fn fixed_part(info_type: InfoType, class: u8) -> usize {
+    match (info_type, class) {
+        (InfoType::FILE, c) if c == FileInfoClass::ALL.value() => FileAllInformation::FIXED_LEN,
+        (InfoType::FILE, c) if c == FileInfoClass::STREAM.value() => 24,
+        (InfoType::FILESYSTEM, c) if c == FsInfoClass::VOLUME.value() => 18,
+        (InfoType::FILESYSTEM, c) if c == FsInfoClass::ATTRIBUTE.value() => 12,
+        // FileNameInformation and its kin: FileNameLength.
+        _ => 4,
+    }
+}
+
+/// MS-FSA 2.1.5.12: the classes that show a file's attributes need FILE_READ_ATTRIBUTES.
+fn needs_read_attributes(class: FileInfoClass) -> bool {
+    matches!(
+        class,
+        FileInfoClass::BASIC
+            | FileInfoClass::ALL
+            | FileInfoClass::NETWORK_OPEN
+            | FileInfoClass::ATTRIBUTE_TAG
+    )
+}
+
 /// A FILE info class of `open`: the bytes, and whether the class has a variable part.
 fn file_info(open: &FileOpen, class: FileInfoClass) -> Result<(Vec<u8>, bool), Refusal> {
+    if needs_read_attributes(class) && open.access & READ_ATTRIBUTES == 0 {
+        return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+    }
     let stat = open.as_user(|h| h.stat())?;
     let fs = file_stat(&stat, open.wire_name(), open.delete_on_close);
     Ok(match class {

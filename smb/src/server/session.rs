@@ -15,6 +15,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 use super::token::{LogonIdentity, UserToken};
 use super::tree::Tree;
 use super::{MAX_SESSIONS, Open, Refusal, ServerConnection, Step};
+use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 use crate::proto::{
     Body, Dialect, Header, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,
@@ -42,6 +43,12 @@ pub(super) struct Session {
     /// Who the session's file operations run as; `None` when the logon has no Unix ids
     /// here (the session may still use IPC$).
     pub(super) token: Option<Arc<UserToken>>,
+    /// The session's encryption keys, when the connection negotiated a cipher.
+    pub(super) encryptor: Option<Encryptor>,
+    /// MS-SMB2 3.3.1.8 `Session.EncryptData`: set once the client encrypts a request on
+    /// the session; from then on every response but NEGOTIATE and SESSION_SETUP is
+    /// encrypted (3.3.4.1.4).
+    pub(super) encrypt_data: bool,
 }
 
 impl Session {
@@ -52,6 +59,8 @@ impl Session {
             trees: HashMap::new(),
             opens: HashMap::new(),
             token: None,
+            encryptor: None,
+            encrypt_data: false,
         }
     }
 
@@ -232,15 +241,15 @@ impl ServerConnection {
                 return None;
             }
         };
-        let dialect = self.dialect.unwrap_or_default();
         let mut preauth = self.preauth.clone();
-        if dialect == Dialect::SMB311 {
+        if self.dialect == Some(Dialect::SMB311) {
             preauth.update(msg);
         }
-        let signer = Signer::derive(dialect, ctx.session_key().as_bytes(), &preauth);
+        let (signer, encryptor) = self.session_keys(ctx.session_key().as_bytes(), &preauth);
         let id = self.id();
-        tracing::info!(user = %accepted.client, session_id = id, "SMB session established (Kerberos)");
+        tracing::info!(user = %accepted.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
         let mut session = Session::new(Auth::Valid(signer), preauth);
+        session.encryptor = encryptor;
         session.token = accepted.pac.as_ref().and_then(|pac| {
             let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
             self.map_token(LogonIdentity::from_validation(
@@ -256,7 +265,10 @@ impl ServerConnection {
     /// reply, or `None` when no logon is parked.
     pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Option<Vec<u8>> {
         let pending = self.pending.take()?;
-        Some(self.finish_logon(pending, verdict))
+        let reply = self.finish_logon(pending, verdict);
+        // An NTLM logon shows in the server's session table as soon as it is established.
+        self.record_activity();
+        Some(reply)
     }
 
     pub(super) fn finish_logon(
@@ -271,6 +283,17 @@ impl ServerConnection {
         let info = match verdict {
             Ok(LogonOutcome::Success(info)) => info,
             Ok(LogonOutcome::Refused(status)) => {
+                // Logged for the administrator, with what the client claimed cut short and
+                // its control characters escaped: a client cannot write long or forged
+                // lines into the log.
+                let who = spnego.logon();
+                tracing::info!(
+                    user = %bounded(&who.user),
+                    domain = %bounded(&who.domain),
+                    workstation = %bounded(&who.workstation),
+                    %status,
+                    "SMB logon refused by the DC"
+                );
                 // MS-SMB2 3.3.5.5.3: a bad name or password is STATUS_LOGON_FAILURE.
                 let status = match status {
                     NtStatus::WRONG_PASSWORD | NtStatus::NO_SUCH_USER => NtStatus::LOGON_FAILURE,
@@ -301,24 +324,44 @@ impl ServerConnection {
                 return self.error(&header, NtStatus::LOGON_FAILURE);
             }
         };
-        let dialect = self.dialect.unwrap_or_default();
-        let signer = Signer::derive(
-            dialect,
-            ntlm.exported_session_key().as_bytes(),
-            &session.preauth,
-        );
+        let (signer, encryptor) =
+            self.session_keys(ntlm.exported_session_key().as_bytes(), &session.preauth);
         let user = format!(
             "{}\\{}",
             info.logon_domain_name.as_str(),
             info.effective_name.as_str()
         );
-        tracing::info!(%user, session_id, "SMB session established");
+        tracing::info!(%user, session_id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established");
         session.auth = Auth::Valid(signer);
+        session.encryptor = encryptor;
         session.token =
             LogonIdentity::from_validation(&info, Vec::new()).and_then(|id| self.map_token(id));
         self.sessions.insert(session_id, session);
         // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
         self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
+    }
+
+    /// MS-SMB2 3.3.5.5.3: the session's signing key (with the connection's signing
+    /// algorithm) and, when the connection negotiated a cipher, its encryption keys, from
+    /// the GSS session key and (3.1.1) the session's pre-authentication hash.
+    pub(super) fn session_keys(
+        &self,
+        session_key: &[u8],
+        preauth: &PreauthHash,
+    ) -> (Signer, Option<Encryptor>) {
+        let dialect = self.dialect.unwrap_or_default();
+        let signer = Signer::derive_with(dialect, self.crypto.signing, session_key, preauth);
+        let encryptor = self.crypto.cipher.and_then(|cipher| {
+            // The nonce prefix only keeps this side's nonces apart from the client's
+            // (which use another key anyway); the counter makes them unique, so a failed
+            // random source (which getrandom does not report on Linux once seeded)
+            // weakens nothing.
+            let prefix = crate::random::<4>().unwrap_or([0; 4]);
+            Encryptor::derive(dialect, cipher, session_key, preauth, Side::Server, prefix)
+                .inspect_err(|e| tracing::warn!(error = %e, "no encryption keys for a session"))
+                .ok()
+        });
+        (signer, encryptor)
     }
 
     /// The Unix token for a logon, through the configured mapper; `None` (logged) when
@@ -342,5 +385,38 @@ impl ServerConnection {
             Self::release(session);
         }
         Ok(out)
+    }
+}
+
+/// The longest client-supplied name written to the log, in characters.
+const LOGGED_NAME: usize = 64;
+
+/// `name` as it may appear in the log: at most [`LOGGED_NAME`] characters (then `...`),
+/// control characters escaped.
+fn bounded(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().take(LOGGED_NAME) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if name.chars().count() > LOGGED_NAME {
+        out.push_str("...");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_names_reach_the_log_short_and_on_one_line() {
+        assert_eq!(bounded("zoë"), "zoë");
+        assert_eq!(bounded("a\nINFO forged line"), "a\\nINFO forged line");
+        let long = "x".repeat(10_000);
+        assert_eq!(bounded(&long), format!("{}...", "x".repeat(LOGGED_NAME)));
     }
 }

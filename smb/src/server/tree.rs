@@ -14,6 +14,9 @@ const FULL_ACCESS: u32 = 0x001f_01ff;
 /// FILE_GENERIC_READ | FILE_GENERIC_EXECUTE: what a read-only share grants.
 const READ_ACCESS: u32 = 0x0012_00a9;
 
+/// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10).
+const SHAREFLAG_ENCRYPT_DATA: u32 = 0x0000_8000;
+
 /// A connected tree.
 #[derive(Debug, Clone)]
 pub(super) enum Tree {
@@ -21,6 +24,13 @@ pub(super) enum Tree {
     Ipc,
     /// A disk share.
     Disk(Arc<DiskShare>),
+}
+
+impl Tree {
+    /// `Share.EncryptData`: requests on the tree must come encrypted.
+    pub(super) fn requires_encryption(&self) -> bool {
+        matches!(self, Self::Disk(share) if share.encrypt)
+    }
 }
 
 impl ServerConnection {
@@ -49,6 +59,12 @@ impl ServerConnection {
                 tracing::info!(user = %token.name, share = %share.name, "not in the share's allowed groups");
                 return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
             }
+            // MS-SMB2 3.3.5.7: a share that requires encryption refuses a session that
+            // cannot encrypt (before 3.0, or no cipher in common).
+            if share.encrypt && session.encryptor.is_none() {
+                tracing::info!(user = %token.name, share = %share.name, "the share requires encryption; the session cannot encrypt");
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
             Tree::Disk(share)
         };
         let id = u32::try_from(self.id()).unwrap_or(u32::MAX);
@@ -66,7 +82,11 @@ impl ServerConnection {
             Tree::Disk(share) => TreeConnectResponse {
                 share_type: TreeConnectResponse::DISK,
                 // SMB2_SHAREFLAG_MANUAL_CACHING (0): clients may cache offline by hand.
-                share_flags: 0,
+                share_flags: if share.encrypt {
+                    SHAREFLAG_ENCRYPT_DATA
+                } else {
+                    0
+                },
                 capabilities: 0,
                 maximal_access: if share.read_only {
                     READ_ACCESS

@@ -51,7 +51,7 @@ fuzz_target!(|data: &[u8]| {
     round_trip::<NetrWkstaGetInfoResponse>(data);
     let mut srvsvc =
         SrvsvcService::new("FUZZ", "", vec![Share::ipc(""), Share::disk("d", "", "/d")])
-            .reveal_paths(true);
+            .administrator(true);
     for opnum in [15, 16, 21] {
         let _ = srvsvc.call(opnum, data);
     }

@@ -30,6 +30,7 @@ fn config() -> Arc<ServerConfig> {
         shares: Default::default(),
         tokens: None,
         kerberos: None,
+        ipc: Default::default(),
     })
 }
 

@@ -17,6 +17,14 @@
 #                      N NTLMv2 network logons through winbindd's pass-through (NETLOGON
 #                      SamLogonEx to the DC) with C concurrent workers; prints
 #                      `winbind: N logons in X s = Y logons/s (concurrency C)`.
+#   member.sh smbd-up SHARE DIR
+#                      start smbd for this member (on its address, port 445) serving DIR as
+#                      SHARE (read only = no; Windows ACLs and alternate data streams in
+#                      xattrs: vfs objects = acl_xattr streams_xattr, as the Samba wiki's
+#                      member file server has), e.g. the reference of tools/bench/smbtorture.sh;
+#                      restarts a running one. Needs `up` first.
+#   member.sh smbd-down
+#                      stop smbd (`down` stops it too).
 #
 # Everything lives in $ADJOIN_LAB_DIR/winbind-ref (default /var/lib/adjoin-lab/winbind-ref);
 # nothing in /etc is touched. Needs root and a running lab (tools/lab up).
@@ -45,6 +53,8 @@ MAX_DOMAIN_CONNECTIONS=${WBREF_MAX_DOMAIN_CONNECTIONS:-10}
 # The compiled-in socket directory of Debian's libwbclient (checked in check_socket_dir).
 DEFAULT_SOCKET_DIR=/run/samba/winbindd
 PID_FILE=$WB_DIR/winbindd.pid
+SMBD_CONF=$WB_DIR/smbd.conf
+SMBD_PID_FILE=$WB_DIR/smbd.pid
 
 say() { printf 'winbind-ref: %s\n' "$*" >&2; }
 die() { printf 'winbind-ref: error: %s\n' "$*" >&2; exit 1; }
@@ -222,8 +232,26 @@ stop_pid_group() { # stop_pid_group PID LABEL
   kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
 }
 
+smbd_pid() {
+  [ -s "$SMBD_PID_FILE" ] || return 1
+  local pid
+  pid=$(cat "$SMBD_PID_FILE")
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "smbd.*$SMBD_CONF" || return 1
+  echo "$pid"
+}
+
+stop_smbd() {
+  local pid
+  if pid=$(smbd_pid); then
+    stop_pid_group "$pid" smbd
+  fi
+  rm -f "$SMBD_PID_FILE"
+}
+
 stop_daemons() {
   local pid
+  stop_smbd
   if pid=$(winbindd_pid); then
     stop_pid_group "$pid" winbindd
   fi
@@ -233,7 +261,7 @@ stop_daemons() {
   local f=$WB_DIR/pid/samba-dcerpcd.pid
   if [ -s "$f" ]; then
     pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$CONF"; then
+    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$WB_DIR/"; then
       stop_pid_group "$pid" samba-dcerpcd
     fi
   fi
@@ -358,6 +386,74 @@ cmd_bench() {
     "${json[@]}"
 }
 
+# nss_winbind: libnss_winbind.so.2 (unpacked from Debian's libnss-winbind of the installed
+# Samba with dpkg -x, no maintainer scripts) and an nsswitch.conf `files winbind`, in
+# $WB_DIR/nss: smbd needs a Unix account for each domain user it serves.
+nss_winbind() {
+  local nss=$WB_DIR/nss ver
+  [ -f "$nss/lib/libnss_winbind.so.2" ] && [ -f "$nss/nsswitch.conf" ] && return 0
+  mkdir -p "$nss/lib" "$nss/root"
+  ver=$(dpkg-query -W -f '${Version}' winbind)
+  (cd "$nss" && timeout 120 apt-get download -q "libnss-winbind=$ver") >"$nss/download.log" 2>&1 || {
+    cat "$nss/download.log" >&2
+    die "apt-get download libnss-winbind=$ver failed"
+  }
+  dpkg -x "$nss"/libnss-winbind_*.deb "$nss/root"
+  cp "$(find "$nss/root" -name libnss_winbind.so.2 | head -1)" "$nss/lib/" || die "no libnss_winbind.so.2 in libnss-winbind"
+  printf 'passwd: files winbind\ngroup: files winbind\nshadow: files\nhosts: files dns\n' >"$nss/nsswitch.conf"
+}
+
+# smbd-up SHARE DIR: smbd with this member's smb.conf plus one share; waits for port 445.
+cmd_smbd_up() {
+  need_root
+  local share=${1:-} dir=${2:-} pid i
+  [[ $share =~ ^[A-Za-z0-9_-]+$ ]] || die "usage: $0 smbd-up SHARE DIR (SHARE: letters, digits, _ and -)"
+  [[ $dir == /* ]] && [ -d "$dir" ] || die "smbd-up: '$dir' is not an absolute path to a directory"
+  healthy || die "the member is not up: run $0 up"
+  stop_smbd
+  printf '%s\n' "# Written by tools/bench/winbind/member.sh smbd-up: the member's smb.conf and one share." \
+    '[global]' "    include = $CONF" "[$share]" "    path = $dir" '    read only = no' \
+    '    vfs objects = acl_xattr streams_xattr' '    map acl inherit = yes' >"$SMBD_CONF"
+  testparm -s "$SMBD_CONF" >/dev/null 2>"$WB_DIR/testparm.log" || {
+    cat "$WB_DIR/testparm.log" >&2
+    die "testparm rejects $SMBD_CONF"
+  }
+  say "starting smbd serving $dir as $share"
+  nss_winbind
+  # In the namespace of `exec` (smbd's libwbclient reaches this member's winbindd), with
+  # nsswitch.conf `files winbind` bind-mounted and libnss_winbind.so.2 on LD_LIBRARY_PATH.
+  # The inner shell writes its pid, which exec hands on to setsid and smbd.
+  rm -f "$SMBD_PID_FILE"
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  LD_LIBRARY_PATH=$WB_DIR/nss/lib in_member /bin/sh -c \
+    'mount --bind "$1" /etc/nsswitch.conf && echo $$ >"$2" && shift 2 && exec "$@"' smbd \
+    "$WB_DIR/nss/nsswitch.conf" "$SMBD_PID_FILE" \
+    setsid smbd -s "$SMBD_CONF" -F --no-process-group --debug-stdout </dev/null >"$WB_DIR/log/smbd.out" 2>&1 &
+  for i in $(seq 1 40); do
+    [ -s "$SMBD_PID_FILE" ] && break
+    sleep 0.25
+  done
+  pid=$(cat "$SMBD_PID_FILE" 2>/dev/null) || die "smbd did not start (log: $WB_DIR/log/smbd.out)"
+  for i in $(seq 1 120); do
+    kill -0 "$pid" 2>/dev/null || {
+      tail -20 "$WB_DIR/log/smbd.out" >&2
+      die "smbd exited while starting (log: $WB_DIR/log/smbd.out)"
+    }
+    if (exec 3<>"/dev/tcp/$WB_IP/445") 2>/dev/null; then
+      say "smbd (pid $pid) listens on $WB_IP:445"
+      return 0
+    fi
+    sleep 0.25
+  done
+  die "smbd does not listen on $WB_IP:445 after 30 s (log: $WB_DIR/log/smbd.out)"
+}
+
+cmd_smbd_down() {
+  need_root
+  stop_smbd
+  rm -f "$SMBD_CONF"
+}
+
 usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
 }
@@ -369,6 +465,8 @@ case "${1:-}" in
   env) shift; cmd_env "$@" ;;
   exec) shift; cmd_exec "$@" ;;
   bench) shift; cmd_bench "$@" ;;
+  smbd-up) shift; cmd_smbd_up "$@" ;;
+  smbd-down) cmd_smbd_down ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

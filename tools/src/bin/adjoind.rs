@@ -33,6 +33,7 @@ use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_smb::server::limits::AddressSlots;
 use adjoin_smb::server::share::Shares;
 use adjoin_smb::server::stats::ServerStats;
+use adjoin_smb::server::tables::{AdminGroups, IpcConfig};
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
 use clap::Parser;
@@ -340,6 +341,16 @@ async fn smb_service(
         identity: Arc::clone(&ctx.identity),
         runtime: tokio::runtime::Handle::current(),
     };
+    let (domain_sid, machine_sid) = {
+        let registry = Registry::open(&ctx.registry)
+            .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
+        shares::member_sids(&registry)?
+    };
+    let admins = AdminGroups::default();
+    let resolver = shares::IdentityResolver {
+        identity: Arc::clone(&ctx.identity),
+        runtime: tokio::runtime::Handle::current(),
+    };
     let config = Arc::new(ServerConfig {
         identity: m.server_identity(),
         server_guid,
@@ -347,10 +358,22 @@ async fn smb_service(
         shares: shares.clone(),
         tokens: Some(Arc::new(mapper)),
         kerberos: kerberos.clone(),
+        ipc: IpcConfig {
+            domain_sid: Some(domain_sid),
+            machine_sid: Some(machine_sid),
+            admins: admins.clone(),
+            resolver: Some(Arc::new(resolver)),
+            tables: Arc::default(),
+        },
     });
     tokio::spawn(shares::keep_current(
         ctx.registry.clone(),
         shares,
+        Arc::clone(&ctx.identity),
+    ));
+    tokio::spawn(shares::keep_admins_current(
+        ctx.registry.clone(),
+        admins,
         Arc::clone(&ctx.identity),
     ));
     let limits = {

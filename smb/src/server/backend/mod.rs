@@ -7,6 +7,7 @@
 
 pub mod creds;
 pub mod errno;
+pub mod memory;
 pub mod path;
 #[cfg(target_os = "linux")]
 pub mod posix;

@@ -1,0 +1,326 @@
+//! The file commands driven message by message against an in-memory share (no DC, no
+//! disk): what each answers, share modes between two connections, related compounds, and
+//! arbitrary requests in a logged-on state never panicking.
+
+use std::sync::Arc;
+
+use adjoin_rpc::codec::Codec;
+use adjoin_rpc::ntstatus::NtStatus;
+use proptest::prelude::*;
+
+use super::backend::memory::MemoryBackend;
+use super::testing::{memory_share, test_config};
+use super::token::UserToken;
+use super::{ServerConfig, ServerConnection, Step};
+use crate::proto::info::{
+    FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
+};
+use crate::proto::{
+    Body, CloseRequest, Command, CreateRequest, CreateResponse, Dialect, FileId, Header,
+    HeaderFlags, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
+    QueryInfoRequest, QueryInfoResponse, ReadRequest, ReadResponse, SetInfoRequest,
+    TreeConnectRequest, TreeConnectResponse, WriteRequest,
+};
+
+const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
+const SHARE_ALL: u32 = 7;
+
+fn token() -> UserToken {
+    // As root, file calls switch to the token's uid (never 0); as anyone else only the
+    // daemon's own uid is served.
+    let me = rustix::process::geteuid();
+    let uid = if me.is_root() { 4242 } else { me.as_raw() };
+    UserToken {
+        name: r"EXAMPLE\alice".into(),
+        user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
+        group_sids: Vec::new(),
+        uid,
+        gid: uid,
+        groups: vec![uid],
+    }
+}
+
+fn config(share: &MemoryBackend) -> Arc<ServerConfig> {
+    test_config(memory_share(share))
+}
+
+/// A logged-on connection and the ids it sends next.
+struct Client {
+    conn: ServerConnection,
+    next: u64,
+    tree: u32,
+}
+
+impl Client {
+    fn new(share: &MemoryBackend) -> Self {
+        let conn = ServerConnection::logged_on_for_tests(config(share), Dialect::SMB311, token());
+        let mut client = Self {
+            conn,
+            next: 0,
+            tree: 0,
+        };
+        let tree_connect = TreeConnectRequest {
+            flags: 0,
+            path: r"\\files\mem".into(),
+        };
+        let (header, reply) = client.send(&tree_connect, HeaderFlags::empty());
+        assert_eq!(header.status, NtStatus::SUCCESS);
+        TreeConnectResponse::from_message(&reply).unwrap();
+        client.tree = header.tree_id;
+        client
+    }
+
+    fn send<B: Body>(&mut self, body: &B, flags: HeaderFlags) -> (Header, Vec<u8>) {
+        let header = Header {
+            message_id: self.next,
+            session_id: 1,
+            tree_id: self.tree,
+            credits: 8,
+            credit_charge: 1,
+            flags,
+            ..Header::request(B::COMMAND)
+        };
+        self.next += 1;
+        match self.conn.handle(&body.to_message(&header)).unwrap() {
+            Step::Reply(Some(reply)) => (Header::from_message(&reply).unwrap(), reply),
+            other => panic!("no reply: {other:?}"),
+        }
+    }
+
+    fn status<B: Body>(&mut self, body: &B) -> NtStatus {
+        self.send(body, HeaderFlags::empty()).0.status
+    }
+
+    fn create(
+        &mut self,
+        name: &str,
+        disposition: u32,
+        options: u32,
+        share: u32,
+    ) -> Result<FileId, NtStatus> {
+        let req = CreateRequest {
+            desired_access: READ_WRITE,
+            share_access: share,
+            create_disposition: disposition,
+            create_options: options,
+            name: name.into(),
+            ..CreateRequest::default()
+        };
+        let (header, reply) = self.send(&req, HeaderFlags::empty());
+        if header.status != NtStatus::SUCCESS {
+            return Err(header.status);
+        }
+        Ok(CreateResponse::from_message(&reply).unwrap().1.file_id)
+    }
+
+    fn close(&mut self, file_id: FileId) -> NtStatus {
+        self.status(&CloseRequest { flags: 0, file_id })
+    }
+}
+
+const OPEN: u32 = 1;
+const CREATE: u32 = 2;
+const OPEN_IF: u32 = 3;
+const OVERWRITE_IF: u32 = 5;
+const DIRECTORY: u32 = 0x1;
+const DELETE_ON_CLOSE: u32 = 0x1000;
+
+#[test]
+fn files_are_created_written_read_listed_renamed_and_deleted() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let dir = c.create("docs", CREATE, DIRECTORY, SHARE_ALL).unwrap();
+    let file = c.create(r"docs\a.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        flags: 0,
+        data: b"hello world".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    let read = ReadRequest {
+        length: 5,
+        offset: 6,
+        file_id: file,
+        ..ReadRequest::default()
+    };
+    let (_, reply) = c.send(&read, HeaderFlags::empty());
+    assert_eq!(ReadResponse::from_message(&reply).unwrap().1.data, b"world");
+    // Reading at the end is STATUS_END_OF_FILE.
+    let past = ReadRequest { offset: 11, ..read };
+    assert_eq!(c.status(&past), NtStatus::END_OF_FILE);
+
+    let standard = QueryInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::STANDARD.value(),
+        output_buffer_length: 1024,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    let (_, reply) = c.send(&standard, HeaderFlags::empty());
+    let info =
+        FileStandardInformation::decode(&QueryInfoResponse::from_message(&reply).unwrap().1.output)
+            .unwrap();
+    assert_eq!((info.end_of_file, info.directory), (11, false));
+
+    let list = QueryDirectoryRequest {
+        file_information_class: FileInfoClass::ID_BOTH_DIRECTORY,
+        flags: QueryDirectoryFlags::RESTART_SCANS,
+        file_id: dir,
+        output_buffer_length: 4096,
+        file_name: "*".into(),
+        ..QueryDirectoryRequest::default()
+    };
+    let (_, reply) = c.send(&list, HeaderFlags::empty());
+    let output = QueryDirectoryResponse::from_message(&reply)
+        .unwrap()
+        .1
+        .output;
+    let names: Vec<String> = decode_directory(FileInfoClass::ID_BOTH_DIRECTORY, &output)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, [".", "..", "a.txt"]);
+    // The listing goes on where it stopped: nothing is left.
+    let more = QueryDirectoryRequest {
+        flags: QueryDirectoryFlags::empty(),
+        ..list.clone()
+    };
+    assert_eq!(c.status(&more), NtStatus::NO_MORE_FILES);
+    // A pattern that matches nothing.
+    let none = QueryDirectoryRequest {
+        file_name: "*.pdf".into(),
+        ..list
+    };
+    assert_eq!(c.status(&none), NtStatus::NO_SUCH_FILE);
+
+    let rename = SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::RENAME.value(),
+        file_id: file,
+        buffer: FileRenameInformation {
+            replace_if_exists: false,
+            root_directory: 0,
+            file_name: r"docs\b.txt".into(),
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(c.status(&rename), NtStatus::SUCCESS);
+    assert_eq!(c.close(file), NtStatus::SUCCESS);
+    assert_eq!(c.close(file), NtStatus::FILE_CLOSED);
+    assert_eq!(share.contents("docs/b.txt").unwrap(), b"hello world");
+
+    // Delete on close: gone at the close, and a directory with entries stays.
+    let gone = c
+        .create(r"docs\b.txt", OPEN, DELETE_ON_CLOSE, SHARE_ALL)
+        .unwrap();
+    assert_eq!(c.close(gone), NtStatus::SUCCESS);
+    assert!(!share.exists("docs/b.txt"));
+    assert_eq!(c.close(dir), NtStatus::SUCCESS);
+    assert_eq!(
+        c.create("docs", CREATE, DIRECTORY, SHARE_ALL),
+        Err(NtStatus::OBJECT_NAME_COLLISION)
+    );
+    assert_eq!(
+        c.create(r"..\etc", OPEN, 0, SHARE_ALL),
+        Err(NtStatus::OBJECT_PATH_SYNTAX_BAD)
+    );
+    assert_eq!(
+        c.create("a:stream", OPEN_IF, 0, SHARE_ALL),
+        Err(NtStatus::OBJECT_NAME_INVALID)
+    );
+}
+
+#[test]
+fn a_related_compound_reads_the_file_its_create_opened() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("r.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        flags: 0,
+        data: b"related".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    c.close(file);
+    // CREATE, then READ with the all-ones FileId marked related: the CREATE's file.
+    let opened = c.create("r.txt", OPEN, 0, SHARE_ALL).unwrap();
+    let read = ReadRequest {
+        length: 100,
+        file_id: FileId {
+            persistent: u64::MAX,
+            volatile: u64::MAX,
+        },
+        ..ReadRequest::default()
+    };
+    let (_, reply) = c.send(&read, HeaderFlags::RELATED_OPERATIONS);
+    assert_eq!(
+        ReadResponse::from_message(&reply).unwrap().1.data,
+        b"related"
+    );
+    c.close(opened);
+    // After a failed CREATE the related READ fails the same way.
+    assert_eq!(
+        c.create("missing", OPEN, 0, SHARE_ALL),
+        Err(NtStatus::OBJECT_NAME_NOT_FOUND)
+    );
+    let (header, _) = c.send(&read, HeaderFlags::RELATED_OPERATIONS);
+    assert_eq!(header.status, NtStatus::OBJECT_NAME_NOT_FOUND);
+}
+
+#[test]
+fn share_modes_hold_between_connections() {
+    let share = MemoryBackend::new();
+    let (mut a, mut b) = (Client::new(&share), Client::new(&share));
+    let held = a.create("s.txt", OVERWRITE_IF, 0, 0).unwrap();
+    assert_eq!(
+        b.create("s.txt", OPEN, 0, SHARE_ALL),
+        Err(NtStatus::SHARING_VIOLATION)
+    );
+    a.close(held);
+    let again = b.create("s.txt", OPEN, 0, SHARE_ALL).unwrap();
+    b.close(again);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any body after a valid header of a file command, on a logged-on session with a
+    /// tree and an open file: an answer or a dropped connection, never a panic.
+    #[test]
+    fn arbitrary_file_requests_never_panic(
+        command in prop::sample::select(vec![
+            Command::CREATE, Command::CLOSE, Command::READ, Command::WRITE, Command::FLUSH,
+            Command::LOCK, Command::IOCTL, Command::QUERY_DIRECTORY, Command::QUERY_INFO,
+            Command::SET_INFO, Command::TREE_DISCONNECT, Command::LOGOFF, Command::ECHO,
+        ]),
+        body in prop::collection::vec(any::<u8>(), 0..300),
+        related in any::<bool>(),
+    ) {
+        let share = MemoryBackend::new();
+        let mut c = Client::new(&share);
+        let file = c.create("f", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+        let mut msg = Vec::new();
+        Header {
+            message_id: c.next,
+            session_id: 1,
+            tree_id: c.tree,
+            credits: 1,
+            credit_charge: 1,
+            flags: if related { HeaderFlags::RELATED_OPERATIONS } else { HeaderFlags::empty() },
+            ..Header::request(command)
+        }
+        .encode(&mut msg);
+        // Half the time the body starts with the open's FileId where most commands have it.
+        let mut body = body;
+        if body.len() > 24 && body[0] & 1 == 0 {
+            body[8..16].copy_from_slice(&file.persistent.to_le_bytes());
+            body[16..24].copy_from_slice(&file.volatile.to_le_bytes());
+        }
+        msg.extend_from_slice(&body);
+        let _ = c.conn.handle(&msg);
+    }
+}

@@ -1,0 +1,381 @@
+//! Samba's smbtorture against adjoind's file server, as the domain's administrator: every
+//! subtest of a quick suite that `tests/smbtorture/passing.txt` lists (written by
+//! `tools/bench/smbtorture.sh --write-passing`) must still pass. Each suite with a listed
+//! subtest runs whole in one smbtorture process, as the bench script runs it, for at most
+//! [`SUITE_TIMEOUT`]; a listed subtest it did not report (smbtorture crashed on an earlier
+//! one, or ran out of time) runs again alone. The test fails naming each listed subtest that
+//! did not pass, with smbtorture's reason. The slow suites (oplocks, leases, durable
+//! handles) are left to `tools/bench/smbtorture.sh`, which runs them all.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use adjoin_registry::{Registry, Value};
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::{Lab, repo_root, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
+
+/// The suites run here: those that finish in seconds against adjoind (a debug build takes
+/// 10-35 s for smb2.create and smb2.dir, the slowest; about 100 s for all).
+const QUICK_SUITES: &[&str] = &[
+    "smb2.connect",
+    "smb2.read",
+    "smb2.getinfo",
+    "smb2.dir",
+    "smb2.create",
+    "smb2.lock",
+    "smb2.compound",
+    "smb2.credits",
+    "smb2.session",
+    "smb2.rename",
+    "smb2.ioctl",
+    "smb2.notify",
+    "smb2.sharemode",
+    "smb2.delete-on-close-perms",
+    "rpc.srvsvc",
+];
+
+/// At most this long for one suite ...
+const SUITE_TIMEOUT: Duration = Duration::from_secs(120);
+/// ... and for one subtest run again alone.
+const TEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+const SHARE: &str = "torture";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// The subtests `tests/smbtorture/passing.txt` lists.
+fn listed() -> Vec<String> {
+    let path = repo_root().join("tests/smbtorture/passing.txt");
+    let all = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    all.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The quick suite `subtest` belongs to. smbtorture runs, for a suite name, every test
+/// whose name starts with it (`smb2.session` also runs `smb2.session-id.*`), and so does
+/// `tools/bench/smbtorture.sh` when it writes passing.txt.
+fn suite_of(subtest: &str) -> Option<&'static str> {
+    QUICK_SUITES
+        .iter()
+        .copied()
+        .find(|s| subtest.starts_with(s))
+}
+
+/// One subtest's result as smbtorture reported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Outcome {
+    /// success, failure, error, skip, xfail, uxsuccess.
+    status: String,
+    /// The text between `[` and `]` after a failure, error or skip.
+    detail: String,
+}
+
+/// The results in smbtorture's `--format=subunit` output (subunit v1): `STATUS: NAME`,
+/// with the reason on the lines between `STATUS: NAME [` and a line `]`.
+fn results(output: &str) -> BTreeMap<String, Outcome> {
+    const STATUSES: &[&str] = &[
+        "success",
+        "successful",
+        "failure",
+        "fail",
+        "error",
+        "skip",
+        "xfail",
+        "uxsuccess",
+    ];
+    let mut all = BTreeMap::new();
+    let mut open: Option<(String, Outcome)> = None;
+    for line in output.lines() {
+        if let Some((name, mut outcome)) = open.take() {
+            if line == "]" {
+                all.insert(name, outcome);
+            } else {
+                outcome.detail.push_str(line);
+                outcome.detail.push('\n');
+                open = Some((name, outcome));
+            }
+            continue;
+        }
+        let Some((status, name)) = line.split_once(": ") else {
+            continue;
+        };
+        if !STATUSES.contains(&status) {
+            continue;
+        }
+        let outcome = Outcome {
+            status: status.to_owned(),
+            detail: String::new(),
+        };
+        match name.strip_suffix(" [") {
+            Some(name) => open = Some((name.to_owned(), outcome)),
+            None => {
+                all.insert(name.to_owned(), outcome);
+            }
+        }
+    }
+    // A reason cut short (smbtorture killed) still names its subtest.
+    if let Some((name, outcome)) = open {
+        all.insert(name, outcome);
+    }
+    all
+}
+
+/// A member serving `torture` (a 1777 directory) to smbtorture.
+struct Server {
+    daemon: IdentityDaemon,
+    _share: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(lab: &Lab) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let fqdn = format!("torture-ci.{}", lab.domain);
+        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
+        let share = tempfile::Builder::new()
+            .prefix("adjoin-torture-")
+            .tempdir()
+            .unwrap();
+        std::fs::set_permissions(share.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
+        Registry::open(daemon.registry())
+            .unwrap()
+            .set_value(
+                &format!(r"HKEY_THIS_MACHINE\Services\adjoind\Shares\{SHARE}"),
+                "Path",
+                &Value::Sz(share.path().display().to_string()),
+            )
+            .unwrap();
+        let work = tempfile::tempdir().unwrap();
+        // smbtorture's own configuration: the lab's names, nothing from /etc/samba.
+        std::fs::write(
+            work.path().join("client.conf"),
+            format!(
+                "[global]\n    workgroup = {}\n    realm = {}\n    client min protocol = SMB2_02\n",
+                lab.netbios, lab.realm
+            ),
+        )
+        .unwrap();
+        let server = Self {
+            daemon,
+            _share: share,
+            work,
+        };
+        server.wait_for_share(lab);
+        server
+    }
+
+    fn port(&self) -> String {
+        self.daemon.smb.expect("serving SMB").port().to_string()
+    }
+
+    fn credentials(lab: &Lab) -> String {
+        format!("{}\\{}%{}", lab.netbios, lab.admin, lab.admin_password)
+    }
+
+    /// Waits until `smbclient -L` lists the share (adjoind reads the registry's shares
+    /// every few seconds).
+    fn wait_for_share(&self, lab: &Lab) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("smbclient")
+                .arg("-s")
+                .arg(self.work.path().join("client.conf"))
+                .args(["-L", "127.0.0.1", "-p", &self.port(), "-U"])
+                .arg(Self::credentials(lab))
+                .env("KRB5_CONFIG", &lab.krb5_config)
+                .output()
+                .expect("smbclient runs");
+            if text(&out.stdout)
+                .lines()
+                .any(|l| l.trim().starts_with(SHARE))
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "share {SHARE} not listed within 30 s: {}{}\nadjoind: {}",
+                text(&out.stdout),
+                text(&out.stderr),
+                self.daemon.log()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    /// Runs `test` (a suite, or one subtest by its full name) for at most `timeout`;
+    /// returns smbtorture's output and whether it finished in time.
+    fn torture(&self, lab: &Lab, test: &str, timeout: Duration) -> (String, bool) {
+        let out = self.work.path().join("torture.out");
+        let file = File::create(&out).unwrap();
+        let mut child = Command::new("smbtorture")
+            .arg("-s")
+            .arg(self.work.path().join("client.conf"))
+            .args(["--format=subunit", "--fullname"])
+            .arg(format!("//127.0.0.1/{SHARE}"))
+            .args(["-p", &self.port(), "-U"])
+            .arg(Self::credentials(lab))
+            .arg(test)
+            .env("KRB5_CONFIG", &lab.krb5_config)
+            .stdin(Stdio::null())
+            .stderr(file.try_clone().unwrap())
+            .stdout(file)
+            .spawn()
+            .expect("smbtorture runs (Debian's samba-testsuite)");
+        let finished = wait_or_kill(&mut child, timeout);
+        (read(&out), finished)
+    }
+
+    /// The outcome of each of `subtests` of `suite`: the whole suite first, then each
+    /// subtest it did not report on its own.
+    fn run_suite(&self, lab: &Lab, suite: &str, subtests: &[&str]) -> Vec<(String, Outcome)> {
+        let (output, finished) = self.torture(lab, suite, SUITE_TIMEOUT);
+        let mut got = results(&output);
+        let mut outcomes = Vec::new();
+        for subtest in subtests {
+            let outcome = match got.remove(*subtest) {
+                Some(o) => o,
+                None => {
+                    let (alone, in_time) = self.torture(lab, subtest, TEST_TIMEOUT);
+                    let missing = Outcome {
+                        status: "not reported".into(),
+                        detail: unreported(&alone, finished, in_time),
+                    };
+                    results(&alone).remove(*subtest).unwrap_or(missing)
+                }
+            };
+            outcomes.push(((*subtest).to_owned(), outcome));
+        }
+        outcomes
+    }
+}
+
+/// Why smbtorture reported nothing for a subtest it ran alone (`output`).
+fn unreported(output: &str, suite_in_time: bool, alone_in_time: bool) -> String {
+    if let Some(panic) = output.lines().find(|l| l.starts_with("PANIC")) {
+        return format!("smbtorture crashed on it ({panic})");
+    }
+    format!(
+        "the suite {}, the subtest alone {}; smbtorture's last lines: {}",
+        if suite_in_time {
+            "finished"
+        } else {
+            "was killed"
+        },
+        if alone_in_time {
+            "finished"
+        } else {
+            "was killed"
+        },
+        output.lines().rev().take(3).collect::<Vec<_>>().join(" | ")
+    )
+}
+
+/// Waits for `child` at most `timeout`; kills it when it takes longer (false).
+fn wait_or_kill(child: &mut std::process::Child, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if child.try_wait().expect("wait for smbtorture").is_some() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    false
+}
+
+fn read(path: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned()
+}
+
+#[test]
+fn smbtorture_subtests_listed_as_passing_still_pass() {
+    let lab = Lab::get();
+    let listed = listed();
+    let mut by_suite: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for subtest in &listed {
+        if let Some(suite) = suite_of(subtest) {
+            by_suite.entry(suite).or_default().push(subtest);
+        }
+    }
+    assert!(
+        !by_suite.is_empty(),
+        "passing.txt lists no subtest of a quick suite"
+    );
+    let server = Server::start(&lab);
+    let mut failed = Vec::new();
+    for (suite, subtests) in &by_suite {
+        let started = Instant::now();
+        let outcomes = server.run_suite(&lab, suite, subtests);
+        eprintln!(
+            "{suite}: {} listed subtests, {:.1} s",
+            subtests.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for (subtest, o) in outcomes {
+            if o.status != "success" && o.status != "successful" {
+                failed.push(format!("{subtest}: {}: {}", o.status, o.detail.trim()));
+            }
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} listed subtests did not pass:\n{}\n\nadjoind's log (end):\n{}",
+        failed.len(),
+        by_suite.values().map(Vec::len).sum::<usize>(),
+        failed.join("\n"),
+        tail(&server.daemon.log(), 40)
+    );
+}
+
+fn tail(log: &str, lines: usize) -> String {
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+#[test]
+fn subunit_results_name_each_subtest_and_its_reason() {
+    let output = "smbtorture 4.17.12-Debian\ntest: smb2.getinfo.fsinfo\n\
+        success: smb2.getinfo.fsinfo\ntest: smb2.getinfo.complex\n\
+        failure: smb2.getinfo.complex [\n../getinfo.c:766: status was X\n]\n\
+        skip: rpc.srvsvc.srvsvc (admin access).NetShareAddSetDel [\nno\n]\n\
+        test: smb2.read.eof\nerror: smb2.read.eof [\ncut";
+    let got = results(output);
+    let status = |n: &str| got.get(n).map(|o| o.status.as_str());
+    assert_eq!(status("smb2.getinfo.fsinfo"), Some("success"));
+    assert_eq!(status("smb2.getinfo.complex"), Some("failure"));
+    assert_eq!(
+        got["smb2.getinfo.complex"].detail,
+        "../getinfo.c:766: status was X\n"
+    );
+    assert_eq!(
+        status("rpc.srvsvc.srvsvc (admin access).NetShareAddSetDel"),
+        Some("skip")
+    );
+    assert_eq!(status("smb2.read.eof"), Some("error"));
+    assert_eq!(got.len(), 4);
+    assert_eq!(suite_of("smb2.read.eof"), Some("smb2.read"));
+    assert_eq!(suite_of("smb2.connect"), Some("smb2.connect"));
+    assert_eq!(suite_of("smb2.session-id"), Some("smb2.session"));
+    assert_eq!(suite_of("smb2.oplock.batch1"), None);
+}
