@@ -112,14 +112,21 @@ fn read_spec(registry: &Registry, name: &str) -> Result<ShareSpec, String> {
 }
 
 /// Builds the shares: the root directory opened, allowed groups resolved to gids through
-/// the identity service (a group that does not resolve admits no one through it).
-pub(crate) async fn build(specs: &[ShareSpec], identity: Option<&Identity>) -> Vec<DiskShare> {
+/// the identity service (a group that does not resolve admits no one through it). The flag
+/// says whether everything resolved: when not (a directory missing, a group unknown or no
+/// DC to ask), the caller tries again later.
+pub(crate) async fn build(
+    specs: &[ShareSpec],
+    identity: Option<&Identity>,
+) -> (Vec<DiskShare>, bool) {
+    let mut complete = true;
     let mut shares = Vec::new();
     for spec in specs {
         let backend = match PosixBackend::new(Path::new(&spec.path)) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(share = %spec.name, path = %spec.path, error = %e, "cannot open the share's directory; not served");
+                complete = false;
                 continue;
             }
         };
@@ -135,9 +142,11 @@ pub(crate) async fn build(specs: &[ShareSpec], identity: Option<&Identity>) -> V
                 match found {
                     Ok(Some(g)) => gids.push(g.group.gid),
                     Ok(None) => {
+                        complete = false;
                         tracing::warn!(share = %spec.name, %group, "allowed group not found")
                     }
                     Err(e) => {
+                        complete = false;
                         tracing::warn!(share = %spec.name, %group, error = %e, "cannot resolve an allowed group")
                     }
                 }
@@ -154,7 +163,7 @@ pub(crate) async fn build(specs: &[ShareSpec], identity: Option<&Identity>) -> V
             backend: Arc::new(backend),
         });
     }
-    shares
+    (shares, complete)
 }
 
 /// Keeps `shares` in step with the registry: re-read every few seconds, rebuilt when the
@@ -166,6 +175,10 @@ pub(crate) async fn keep_current(
     identity: CurrentIdentity,
 ) {
     let mut last: Option<(Vec<ShareSpec>, usize)> = None;
+    // A build that could not resolve everything is tried again, less often each time
+    // (5 s, 10 s, ... 5 min): a share whose directory appears, or whose group resolves
+    // once the DC answers, is served without anyone touching the registry.
+    let mut retry: Option<(tokio::time::Instant, Duration)> = None;
     loop {
         let specs = match Registry::open(&registry) {
             Ok(r) => read_specs(&r),
@@ -177,11 +190,26 @@ pub(crate) async fn keep_current(
         };
         let current = identity.read().unwrap_or_else(|e| e.into_inner()).clone();
         let generation = current.as_ref().map_or(0, |i| Arc::as_ptr(i) as usize);
-        if last.as_ref() != Some(&(specs.clone(), generation)) {
-            let built = build(&specs, current.as_deref()).await;
-            tracing::info!(shares = built.len(), "disk shares loaded from the registry");
+        let changed = last.as_ref() != Some(&(specs.clone(), generation));
+        let due = retry.is_some_and(|(at, _)| tokio::time::Instant::now() >= at);
+        if changed || due {
+            let (built, complete) = build(&specs, current.as_deref()).await;
+            tracing::info!(
+                shares = built.len(),
+                complete,
+                "disk shares loaded from the registry"
+            );
             shares.replace(built);
             last = Some((specs, generation));
+            retry = if complete {
+                None
+            } else {
+                let wait = match (changed, retry) {
+                    (false, Some((_, wait))) => (wait * 2).min(Duration::from_secs(300)),
+                    _ => RELOAD_EVERY,
+                };
+                Some((tokio::time::Instant::now() + wait, wait))
+            };
         }
         tokio::time::sleep(RELOAD_EVERY).await;
     }

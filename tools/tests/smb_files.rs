@@ -435,3 +435,33 @@ fn ms_smb2_unix_permissions_and_share_groups_hold() {
     refused(&out, "NT_STATUS_", "a symlink out of the share");
     nothing_at(&format!("{dest}.etc"));
 }
+
+/// A share whose directory is missing is not served, and is served once the directory
+/// appears, without anyone touching the registry again.
+#[test]
+fn a_share_is_served_once_its_directory_appears() {
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smblate.{}", lab.domain));
+    let late = s.data.path().join("late-root");
+    Registry::open(s.daemon.registry())
+        .unwrap()
+        .set_value(
+            &format!(r"{SHARES}\late"),
+            "Path",
+            &Value::Sz(late.display().to_string()),
+        )
+        .unwrap();
+    // Two reloads later it is still not listed: there is no directory to serve.
+    std::thread::sleep(Duration::from_secs(11));
+    let out = s.smbclient(&lab, "late", "alice", &lab.password("alice"), "ls");
+    refused(
+        &out,
+        "NT_STATUS_BAD_NETWORK_NAME",
+        "a share without its directory",
+    );
+    std::fs::create_dir(&late).unwrap();
+    std::fs::set_permissions(&late, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    s.wait_for_share(&lab, "late");
+    let out = s.smbclient(&lab, "late", "alice", &lab.password("alice"), "ls");
+    ok(&out, "the late share");
+}
