@@ -236,9 +236,11 @@ pub(crate) fn stats(a: &StatsArgs) -> anyhow::Result<()> {
         ("tree_connects", "tree connects"),
         ("open_files", "open files"),
     ] {
+        let number = |field: &str| v[key][field].as_u64().unwrap_or(0);
         println!(
             "{label:<16} {:>10} {:>10}",
-            v[key]["current"], v[key]["max"]
+            number("current"),
+            number("max")
         );
     }
     println!();
@@ -247,12 +249,13 @@ pub(crate) fn stats(a: &StatsArgs) -> anyhow::Result<()> {
         "command", "requests", "bytes in", "bytes out"
     );
     for c in v["commands"].as_array().into_iter().flatten() {
+        let number = |field: &str| c[field].as_u64().unwrap_or(0);
         println!(
             "{:<16} {:>12} {:>16} {:>16}",
             c["command"].as_str().unwrap_or("?"),
-            c["requests"],
-            c["bytes_in"],
-            c["bytes_out"]
+            number("requests"),
+            number("bytes_in"),
+            number("bytes_out")
         );
     }
     if a.reset {

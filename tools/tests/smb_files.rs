@@ -205,9 +205,22 @@ fn ms_smb2_smbclient_reads_and_writes_files_as_the_user() {
     ok(&out, "rm/rmdir");
     assert!(!s.data.path().join("reports").exists());
 
+    // A refused logon leaves no session behind in the counters either.
+    let out = s.smbclient(&lab, "data", "alice", "not-her-password", "ls");
+    refused(&out, "NT_STATUS_LOGON_FAILURE", "a wrong password");
     // `adjoin stats` (over adjoind's socket) counted it: the 300,000 bytes written and
-    // read, and no open left once smbclient is gone.
-    let stats = s.daemon.adjoin_json(&["stats"]);
+    // read, and nothing held once smbclient is gone (its connection ends a moment after
+    // the process).
+    let mut stats = s.daemon.adjoin_json(&["stats"]);
+    for _ in 0..20 {
+        if stats["connections"]["current"] == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        stats = s.daemon.adjoin_json(&["stats"]);
+    }
+    assert_eq!(stats["connections"]["current"], 0, "{stats}");
+    assert_eq!(stats["sessions"]["current"], 0, "{stats}");
     let command = |name: &str| {
         stats["commands"]
             .as_array()

@@ -265,7 +265,10 @@ impl ServerConnection {
     /// reply, or `None` when no logon is parked.
     pub fn resume_logon(&mut self, verdict: Result<LogonOutcome, String>) -> Option<Vec<u8>> {
         let pending = self.pending.take()?;
+        let before = self.holdings();
         let reply = self.finish_logon(pending, verdict);
+        // A refused logon removes its session: the statistics follow.
+        crate::server::stats::ServerStats::global().held(before, self.holdings());
         // An NTLM logon shows in the server's session table as soon as it is established.
         self.record_activity();
         Some(reply)
