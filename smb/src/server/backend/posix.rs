@@ -4,9 +4,10 @@
 //! with the caller's credentials (see [`creds`](super::creds)); the kernel checks the
 //! permissions.
 
+use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use adjoin_rpc::ntstatus::NtStatus;
 use rustix::fs::{
@@ -41,7 +42,15 @@ fn status(e: Errno) -> NtStatus {
 pub struct PosixBackend {
     root: Arc<OwnedFd>,
     path: PathBuf,
+    /// Descriptors of open files, shared by the opens of one file with the same flags
+    /// under the same credentials (the kernel would grant each of them the same): 10,000
+    /// clients holding one file open cost one descriptor, not 10,000.
+    shared: Mutex<HashMap<SharedKey, Weak<OwnedFd>>>,
 }
+
+/// A shareable descriptor: device, inode, open flags, effective uid and gid, and a hash of
+/// the supplementary groups.
+type SharedKey = (u64, u64, u32, u32, u32, u64);
 
 impl PosixBackend {
     /// Opens the share root (as the daemon, once).
@@ -54,6 +63,7 @@ impl PosixBackend {
         Ok(Self {
             root: Arc::new(root),
             path: path.to_owned(),
+            shared: Mutex::new(HashMap::new()),
         })
     }
 
@@ -94,7 +104,8 @@ impl PosixBackend {
         probe: OwnedFd,
         how: &OpenHow,
     ) -> Result<(PosixHandle, CreateAction), NtStatus> {
-        let directory = stat_fd(&probe)?.directory;
+        let found = stat_fd(&probe)?;
+        let directory = found.directory;
         match (how.kind, directory) {
             (Kind::Directory, false) => return Err(NtStatus::NOT_A_DIRECTORY),
             (Kind::File, true) => return Err(NtStatus::FILE_IS_A_DIRECTORY),
@@ -121,10 +132,21 @@ impl PosixBackend {
                 flags = (flags - OFlags::PATH) | OFlags::WRONLY;
             }
         }
-        let fd = if flags.contains(OFlags::PATH) {
-            probe
+        let fd = if flags.contains(OFlags::TRUNC) {
+            Arc::new(self.open_at(path, flags, 0).map_err(status)?)
         } else {
-            self.open_at(path, flags, 0).map_err(status)?
+            let key = shared_key(&found, flags);
+            match self.shared_fd(&key) {
+                Some(fd) => fd,
+                None => {
+                    let fd = if flags.contains(OFlags::PATH) {
+                        probe
+                    } else {
+                        self.open_at(path, flags, 0).map_err(status)?
+                    };
+                    self.share(key, fd)
+                }
+            }
         };
         let action = match how.disposition {
             Disposition::Supersede => CreateAction::Superseded,
@@ -159,13 +181,52 @@ impl PosixBackend {
         Ok(self.handle(fd, path))
     }
 
-    fn handle(&self, fd: OwnedFd, path: &SharePath) -> PosixHandle {
+    /// A live descriptor for `key`, if an open holds one.
+    fn shared_fd(&self, key: &SharedKey) -> Option<Arc<OwnedFd>> {
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.get(key).and_then(Weak::upgrade)
+    }
+
+    /// Makes `fd` shareable under `key`.
+    fn share(&self, key: SharedKey, fd: OwnedFd) -> Arc<OwnedFd> {
+        let fd = Arc::new(fd);
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        // Entries of closed files go now and then, so the map stays as large as what is open.
+        if shared.len() >= 1024 && shared.len().is_power_of_two() {
+            shared.retain(|_, weak| weak.strong_count() > 0);
+        }
+        shared.insert(key, Arc::downgrade(&fd));
+        fd
+    }
+
+    fn handle(&self, fd: impl Into<Arc<OwnedFd>>, path: &SharePath) -> PosixHandle {
         PosixHandle {
-            fd,
+            fd: fd.into(),
             root: Arc::clone(&self.root),
             path: path.clone(),
         }
     }
+}
+
+/// The key under which an open of `stat`'s file with `flags` may share a descriptor: the
+/// calling thread's effective credentials are part of it (the open runs as the user).
+fn shared_key(stat: &Stat, flags: OFlags) -> SharedKey {
+    use std::hash::{Hash, Hasher};
+    let mut groups = std::collections::hash_map::DefaultHasher::new();
+    rustix::process::getgroups()
+        .unwrap_or_default()
+        .iter()
+        .map(|g| g.as_raw())
+        .collect::<Vec<_>>()
+        .hash(&mut groups);
+    (
+        stat.device,
+        stat.file_index,
+        flags.bits(),
+        rustix::process::geteuid().as_raw(),
+        rustix::process::getegid().as_raw(),
+        groups.finish(),
+    )
 }
 
 /// The open flags for the data access asked for; `O_PATH` when none.
@@ -250,7 +311,7 @@ impl Backend for PosixBackend {
 /// An open file or directory of a [`PosixBackend`].
 #[derive(Debug)]
 pub struct PosixHandle {
-    fd: OwnedFd,
+    fd: Arc<OwnedFd>,
     root: Arc<OwnedFd>,
     path: SharePath,
 }
@@ -590,5 +651,40 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    #[test]
+    fn opens_of_one_file_with_the_same_access_share_a_descriptor() {
+        let dir = tempdir("sharing");
+        std::fs::write(dir.join("f"), b"data").unwrap();
+        let share = PosixBackend::new(&dir).unwrap();
+        let name = SharePath::parse("f").unwrap();
+        let read = OpenHow {
+            write: false,
+            ..how(Disposition::Open, Kind::File)
+        };
+        // A handle's Debug form names its descriptor (`OwnedFd { fd: N }`).
+        let fd_of = |h: &dyn Handle| format!("{h:?}");
+        let (a, _) = share.open(&name, &read).unwrap();
+        let (b, _) = share.open(&name, &read).unwrap();
+        assert_eq!(fd_of(a.as_ref()), fd_of(b.as_ref()), "one descriptor for both");
+        let (c, _) = share
+            .open(&name, &how(Disposition::Open, Kind::File))
+            .unwrap();
+        assert_ne!(fd_of(a.as_ref()), fd_of(c.as_ref()), "read-write is another descriptor");
+        assert_eq!(b.read(0, 4).unwrap(), b"data");
+        // Once every open is gone the descriptor is closed, and the next open opens anew.
+        let shared = share.shared.lock().unwrap().len();
+        drop((a, b, c));
+        assert!(
+            share
+                .shared
+                .lock()
+                .unwrap()
+                .values()
+                .all(|w| w.strong_count() == 0)
+        );
+        assert_eq!(share.shared.lock().unwrap().len(), shared);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
