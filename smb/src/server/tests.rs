@@ -1,10 +1,10 @@
 //! The connection core driven by the crate's own client core, message by message.
 
 use adjoin_auth::gss::spnego;
-use adjoin_auth::ntlm::ServerIdentity;
 use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::LogonOutcome;
 
+use super::testing::test_config;
 use super::*;
 use crate::client::ClientCore;
 use crate::proto::{
@@ -13,20 +13,7 @@ use crate::proto::{
 };
 
 fn config() -> Arc<ServerConfig> {
-    Arc::new(ServerConfig {
-        identity: ServerIdentity {
-            netbios_domain: "EXAMPLE".into(),
-            netbios_computer: "FILES".into(),
-            dns_domain: "example.test".into(),
-            dns_computer: "files.example.test".into(),
-        },
-        server_guid: [1; 16],
-        comment: String::new(),
-        shares: Default::default(),
-        tokens: None,
-        kerberos: None,
-        ipc: Default::default(),
-    })
+    test_config(Default::default())
 }
 
 fn reply(step: Step) -> Vec<u8> {

@@ -7,31 +7,19 @@
 use std::sync::Arc;
 
 use adjoin_auth::gss::spnego::SpnegoNtlmInitiator;
-use adjoin_auth::ntlm::{NtlmClient, ServerIdentity};
+use adjoin_auth::ntlm::NtlmClient;
 use adjoin_rpc::netlogon::channel::LogonOutcome;
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_smb::client::ClientCore;
 use adjoin_smb::proto::{
     Body, Dialect, HashAlgorithm, Header, NegotiateContext, NegotiateRequest, SessionSetupRequest,
 };
+use adjoin_smb::server::testing::test_config;
 use adjoin_smb::server::{ServerConfig, ServerConnection, Step};
 use libfuzzer_sys::fuzz_target;
 
 fn config() -> Arc<ServerConfig> {
-    Arc::new(ServerConfig {
-        identity: ServerIdentity {
-            netbios_domain: "EXAMPLE".into(),
-            netbios_computer: "FILES".into(),
-            dns_domain: "example.test".into(),
-            dns_computer: "files.example.test".into(),
-        },
-        server_guid: [1; 16],
-        comment: String::new(),
-        shares: Default::default(),
-        tokens: None,
-        kerberos: None,
-        ipc: Default::default(),
-    })
+    test_config(Default::default())
 }
 
 fn negotiated() -> (ServerConnection, ClientCore) {
