@@ -667,11 +667,19 @@ mod tests {
         let fd_of = |h: &dyn Handle| format!("{h:?}");
         let (a, _) = share.open(&name, &read).unwrap();
         let (b, _) = share.open(&name, &read).unwrap();
-        assert_eq!(fd_of(a.as_ref()), fd_of(b.as_ref()), "one descriptor for both");
+        assert_eq!(
+            fd_of(a.as_ref()),
+            fd_of(b.as_ref()),
+            "one descriptor for both"
+        );
         let (c, _) = share
             .open(&name, &how(Disposition::Open, Kind::File))
             .unwrap();
-        assert_ne!(fd_of(a.as_ref()), fd_of(c.as_ref()), "read-write is another descriptor");
+        assert_ne!(
+            fd_of(a.as_ref()),
+            fd_of(c.as_ref()),
+            "read-write is another descriptor"
+        );
         assert_eq!(b.read(0, 4).unwrap(), b"data");
         // Once every open is gone the descriptor is closed, and the next open opens anew.
         let shared = share.shared.lock().unwrap().len();
