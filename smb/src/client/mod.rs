@@ -303,7 +303,16 @@ impl SmbClient {
         last: SessionSetupResponse,
     ) -> Result<SessionInfo, SmbError> {
         let flags = last.session_flags;
-        let signer = Signer::derive(self.negotiated.dialect, session_key, &setup.preauth);
+        let algorithm = self
+            .negotiated
+            .signing
+            .unwrap_or(crate::proto::SigningAlgorithm::AES_CMAC);
+        let signer = Signer::derive_with(
+            self.negotiated.dialect,
+            algorithm,
+            session_key,
+            &setup.preauth,
+        );
         let header = Header::from_message(&setup.last)?;
         let signed = header.flags.contains(crate::proto::HeaderFlags::SIGNED);
         if signed {
@@ -656,6 +665,8 @@ fn negotiate_request(dialects: &[Dialect]) -> Result<NegotiateRequest, SmbError>
                 salt: random::<32>()?.to_vec(),
             },
             NegotiateContext::Encryption(Encryptor::CIPHERS.to_vec()),
+            // MS-SMB2 2.2.3.1.7: AES-GMAC first, as Windows and Samba ask.
+            NegotiateContext::Signing(Signer::SMB311_ALGORITHMS.to_vec()),
         ]
     } else {
         Vec::new()

@@ -12,7 +12,8 @@ use crate::encryption::Encryptor;
 use crate::error::SmbError;
 use crate::proto::{
     Body, Capabilities, Cipher, Command, Dialect, Header, HeaderFlags, NegotiateContext,
-    NegotiateResponse, SecurityMode, TransformHeader, ValidateNegotiateInfoResponse,
+    NegotiateResponse, SecurityMode, SigningAlgorithm, TransformHeader,
+    ValidateNegotiateInfoResponse,
 };
 use crate::signing::{PreauthHash, Signer};
 
@@ -44,6 +45,9 @@ pub struct Negotiated {
     pub server_guid: [u8; 16],
     /// The cipher for encrypted sessions, when the server supports encryption.
     pub cipher: Option<Cipher>,
+    /// The 3.1.1 signing algorithm the server chose in its SIGNING_CAPABILITIES context
+    /// (`None`: no context, AES-CMAC for 3.x, HMAC-SHA256 for 2.x).
+    pub signing: Option<SigningAlgorithm>,
     /// The server's `Capabilities` (checked again by secure dialect negotiation).
     pub server_capabilities: Capabilities,
     /// The server's `SecurityMode`.
@@ -60,9 +64,9 @@ impl Negotiated {
                 resp.dialect
             )));
         }
-        // MS-SMB2 3.2.5.2: a 2.0.2 server's sizes larger than one credit are not usable.
         Ok(Self {
             cipher: negotiated_cipher(resp)?,
+            signing: negotiated_signing(resp)?,
             dialect: resp.dialect,
             signing_required: resp.security_mode.contains(SecurityMode::SIGNING_REQUIRED),
             max_transact: resp.max_transact_size,
@@ -147,6 +151,26 @@ fn negotiated_cipher(resp: &NegotiateResponse) -> Result<Option<Cipher>, SmbErro
 pub fn credit_charge(send: u32, expect: u32) -> u16 {
     let payload = send.max(expect).max(1);
     u16::try_from((payload - 1) / CREDIT_SIZE + 1).unwrap_or(u16::MAX)
+}
+
+/// MS-SMB2 3.2.5.2: a 3.1.1 server that answers the client's SIGNING_CAPABILITIES names
+/// one of the offered algorithms ([`Signer::SMB311_ALGORITHMS`]); any other answer ends
+/// the connection. Other dialects sign as their dialect says.
+fn negotiated_signing(resp: &NegotiateResponse) -> Result<Option<SigningAlgorithm>, SmbError> {
+    if resp.dialect != Dialect::SMB311 {
+        return Ok(None);
+    }
+    let chosen = resp.contexts.iter().find_map(|c| match c {
+        NegotiateContext::Signing(algorithms) => Some(algorithms.as_slice()),
+        _ => None,
+    });
+    match chosen {
+        None => Ok(None),
+        Some([a]) if Signer::SMB311_ALGORITHMS.contains(a) => Ok(Some(*a)),
+        Some(_) => Err(SmbError::Negotiation(
+            "the server chose a signing algorithm that was not offered".into(),
+        )),
+    }
 }
 
 /// One connection's request/response state.
@@ -569,6 +593,36 @@ mod tests {
         assert_eq!(core.in_flight(), 1);
         core.response_any(reply(ids[1], 1)).unwrap().unwrap();
         assert_eq!(core.in_flight(), 0);
+    }
+
+    #[test]
+    fn ms_smb2_3_2_5_2_the_signing_algorithm_is_one_offered() {
+        let response = |contexts| NegotiateResponse {
+            dialect: Dialect::SMB311,
+            contexts,
+            ..NegotiateResponse::default()
+        };
+        let chosen = |algorithms| {
+            Negotiated::from_response(
+                &response(vec![NegotiateContext::Signing(algorithms)]),
+                &[Dialect::SMB311],
+            )
+            .map(|n| n.signing)
+        };
+        assert_eq!(
+            chosen(vec![SigningAlgorithm::AES_GMAC]).unwrap(),
+            Some(SigningAlgorithm::AES_GMAC)
+        );
+        assert_eq!(
+            chosen(vec![SigningAlgorithm::AES_CMAC]).unwrap(),
+            Some(SigningAlgorithm::AES_CMAC)
+        );
+        // Not offered, or more than one.
+        assert!(chosen(vec![SigningAlgorithm::HMAC_SHA256]).is_err());
+        assert!(chosen(vec![SigningAlgorithm::AES_GMAC, SigningAlgorithm::AES_CMAC]).is_err());
+        // No context: AES-CMAC, as before SIGNING_CAPABILITIES existed.
+        let none = Negotiated::from_response(&response(Vec::new()), &[Dialect::SMB311]).unwrap();
+        assert_eq!(none.signing, None);
     }
 
     #[test]

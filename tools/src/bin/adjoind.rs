@@ -428,7 +428,10 @@ async fn smb_service(
             let (stream, peer) = match listener.accept().await {
                 Ok(accepted) => accepted,
                 Err(e) => {
+                    // Out of descriptors or memory: those connected go on; try again soon
+                    // rather than spin on the same error.
                     tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
             };
