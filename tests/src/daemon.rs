@@ -20,6 +20,22 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// Where adjoind's disk shares are configured.
+pub const SHARES_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
+
+/// A directory for a share, world-writable with the sticky bit as /tmp is: each user
+/// creates her own files. Removed when dropped.
+pub fn share_dir(prefix: &str) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .expect("a temporary directory");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod 1777");
+    dir
+}
+
 /// The binaries a test hands over (`env!("CARGO_BIN_EXE_...")` is only known there).
 #[derive(Debug, Clone, Copy)]
 pub struct Bins<'a> {
@@ -141,6 +157,41 @@ impl IdentityDaemon {
             let _ = child.wait();
         }
         self.spawn(lab);
+    }
+
+    /// Sets share `share`'s value `name` in the member's registry (adjoind picks shares up
+    /// within a few seconds).
+    pub fn set_share(&self, share: &str, name: &str, value: &Value) {
+        Registry::open(self.registry())
+            .expect("the member's registry")
+            .set_value(&format!(r"{SHARES_KEY}\{share}"), name, value)
+            .unwrap_or_else(|e| panic!("setting Shares\\{share}\\{name}: {e}"));
+    }
+
+    /// Waits until `share` shows in `smbclient -L` as alice (adjoind reads the registry's
+    /// shares every few seconds).
+    pub fn wait_for_share(&self, lab: &Lab, share: &str) {
+        let port = self.smb.expect("serving SMB").port().to_string();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = Command::new("smbclient")
+                .args(["-L", "127.0.0.1", "-p", &port])
+                .arg("-U")
+                .arg(format!("{}\\alice%{}", lab.netbios, lab.password("alice")))
+                .output()
+                .expect("smbclient runs");
+            if text(&out.stdout).contains(share) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "share {share} not listed within 30 s: {}{}\nadjoind: {}",
+                text(&out.stdout),
+                text(&out.stderr),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(500));
+        }
     }
 
     /// The member's registry file.

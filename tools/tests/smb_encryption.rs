@@ -7,12 +7,11 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use adjoin_registry::{Registry, Value};
+use adjoin_registry::Value;
 use adjoin_rpc::client::BindAuth;
 use adjoin_rpc::srvsvc::{NetrShareEnumRequest, NetrShareEnumResponse, Opnum, ShareEnumUnion};
 use adjoin_rpc::transport::Connection;
@@ -20,7 +19,7 @@ use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::client::pipe::NamedPipe;
 use adjoin_smb::client::{SessionAuth, SmbClient};
 use adjoin_smb::proto::{DIALECTS, Dialect};
-use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
 use adjoin_tests::{Lab, text};
 use zeroize::Zeroizing;
 
@@ -30,18 +29,9 @@ const BINS: Bins<'static> = Bins {
     adjoin: env!("CARGO_BIN_EXE_adjoin"),
 };
 
-const SHARES: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
-
 /// Bytes no SMB header or encrypted stream carries by chance: found on the wire, they are
 /// file data in the clear.
 const MARKER: &[u8] = b"ADJOIN-CLEARTEXT-MARKER-7f3a9c";
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
 
 /// A member serving `data` and `vault` (Encrypt=1) from two directories.
 struct FileServer {
@@ -54,61 +44,24 @@ impl FileServer {
     fn start(lab: &Lab, fqdn: &str) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(addr));
-        let dir = |name: &str| {
-            let d = tempfile::Builder::new().prefix(name).tempdir().unwrap();
-            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-            d
-        };
-        let (data, vault) = (dir("adjoin-enc-data-"), dir("adjoin-enc-vault-"));
-        let registry = Registry::open(daemon.registry()).unwrap();
-        let set = |share: &str, name: &str, value: Value| {
-            registry
-                .set_value(&format!(r"{SHARES}\{share}"), name, &value)
-                .unwrap();
-        };
-        set("data", "Path", Value::Sz(data.path().display().to_string()));
-        set(
-            "vault",
-            "Path",
-            Value::Sz(vault.path().display().to_string()),
+        let (data, vault) = (
+            share_dir("adjoin-enc-data-"),
+            share_dir("adjoin-enc-vault-"),
         );
-        set("vault", "Encrypt", Value::Dword(1));
-        let server = Self {
+        let path = |d: &tempfile::TempDir| Value::Sz(d.path().display().to_string());
+        daemon.set_share("data", "Path", &path(&data));
+        daemon.set_share("vault", "Path", &path(&vault));
+        daemon.set_share("vault", "Encrypt", &Value::Dword(1));
+        daemon.wait_for_share(lab, "vault");
+        Self {
             daemon,
             _data: data,
             vault,
-        };
-        server.wait_for_share(lab, "vault");
-        server
+        }
     }
 
     fn port(&self) -> u16 {
         self.daemon.smb.expect("serving SMB").port()
-    }
-
-    /// Waits until the share shows in `smbclient -L` (adjoind reads the registry's shares
-    /// every few seconds).
-    fn wait_for_share(&self, lab: &Lab, share: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = Command::new("smbclient")
-                .args(["-L", "127.0.0.1", "-p", &self.port().to_string()])
-                .arg("-U")
-                .arg(format!("{}\\alice%{}", lab.netbios, lab.password("alice")))
-                .output()
-                .expect("smbclient runs");
-            if text(&out.stdout).contains(share) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "share {share} not listed within 30 s: {}{}\nadjoind: {}",
-                text(&out.stdout),
-                text(&out.stderr),
-                self.daemon.log()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
     }
 
     /// Runs smbclient as alice (NTLM) against `share` on `port` (adjoind's, or a relay's)

@@ -8,10 +8,10 @@ use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
+use adjoin_registry::Value;
+use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -19,8 +19,6 @@ const BINS: Bins<'static> = Bins {
     adjoind: env!("CARGO_BIN_EXE_adjoind"),
     adjoin: env!("CARGO_BIN_EXE_adjoin"),
 };
-
-const SHARES: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
 
 /// A member serving `data` (anyone) and `eng` (engineers only) from two directories.
 struct FileServer {
@@ -33,30 +31,18 @@ impl FileServer {
     fn start(lab: &Lab, fqdn: &str) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(addr));
-        let dir = |name: &str| {
-            let d = tempfile::Builder::new().prefix(name).tempdir().unwrap();
-            // World-writable with the sticky bit, as /tmp: each user creates her own files.
-            std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-            d
-        };
-        let (data, eng) = (dir("adjoin-data-"), dir("adjoin-eng-"));
-        let registry = Registry::open(daemon.registry()).unwrap();
-        let set = |share: &str, name: &str, value: Value| {
-            registry
-                .set_value(&format!(r"{SHARES}\{share}"), name, &value)
-                .unwrap();
-        };
-        set("data", "Path", Value::Sz(data.path().display().to_string()));
-        set("data", "Comment", Value::Sz("team files".into()));
-        set("eng", "Path", Value::Sz(eng.path().display().to_string()));
-        set(
+        let (data, eng) = (share_dir("adjoin-data-"), share_dir("adjoin-eng-"));
+        let path = |d: &tempfile::TempDir| Value::Sz(d.path().display().to_string());
+        daemon.set_share("data", "Path", &path(&data));
+        daemon.set_share("data", "Comment", &Value::Sz("team files".into()));
+        daemon.set_share("eng", "Path", &path(&eng));
+        daemon.set_share(
             "eng",
             "AllowedGroups",
-            Value::MultiSz(vec!["engineers".into()]),
+            &Value::MultiSz(vec!["engineers".into()]),
         );
-        let server = Self { daemon, data, eng };
-        server.wait_for_share(lab, "eng");
-        server
+        daemon.wait_for_share(lab, "eng");
+        Self { daemon, data, eng }
     }
 
     fn addr(&self) -> SocketAddr {
@@ -81,31 +67,6 @@ impl FileServer {
             .env("KRB5_CONFIG", &lab.krb5_config)
             .output()
             .expect("smbclient runs")
-    }
-
-    /// Waits until the share shows in `smbclient -L` (adjoind reads the registry's shares
-    /// every few seconds).
-    fn wait_for_share(&self, lab: &Lab, share: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = Command::new("smbclient")
-                .args(["-L", "127.0.0.1", "-p", &self.addr().port().to_string()])
-                .arg("-U")
-                .arg(format!("{}\\alice%{}", lab.netbios, lab.password("alice")))
-                .output()
-                .expect("smbclient runs");
-            if text(&out.stdout).contains(share) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "share {share} not listed within 30 s: {}{}\nadjoind: {}",
-                text(&out.stdout),
-                text(&out.stderr),
-                self.daemon.log()
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
     }
 }
 
@@ -456,14 +417,8 @@ fn a_share_is_served_once_its_directory_appears() {
     let lab = Lab::get();
     let s = FileServer::start(&lab, &format!("smblate.{}", lab.domain));
     let late = s.data.path().join("late-root");
-    Registry::open(s.daemon.registry())
-        .unwrap()
-        .set_value(
-            &format!(r"{SHARES}\late"),
-            "Path",
-            &Value::Sz(late.display().to_string()),
-        )
-        .unwrap();
+    s.daemon
+        .set_share("late", "Path", &Value::Sz(late.display().to_string()));
     // Two reloads later it is still not listed: there is no directory to serve.
     std::thread::sleep(Duration::from_secs(11));
     let out = s.smbclient(&lab, "late", "alice", &lab.password("alice"), "ls");
@@ -474,7 +429,7 @@ fn a_share_is_served_once_its_directory_appears() {
     );
     std::fs::create_dir(&late).unwrap();
     std::fs::set_permissions(&late, std::fs::Permissions::from_mode(0o1777)).unwrap();
-    s.wait_for_share(&lab, "late");
+    s.daemon.wait_for_share(&lab, "late");
     let out = s.smbclient(&lab, "late", "alice", &lab.password("alice"), "ls");
     ok(&out, "the late share");
 }
