@@ -27,7 +27,8 @@
 # that is "not run"). ADJOIN_BIN_DIR (default target/release) holds domain-join, regshell,
 # adjoin and adjoind; ADJOIN_COMMIT names their commit in --write-passing's header (default:
 # `git describe --always --dirty` of this tree). ADJOIN_LOG is adjoind's log filter
-# (default info).
+# (default info). TORTURE_MEMBER (default smbtorture) is the member's name, so two runs
+# side by side join as different computer accounts.
 #
 # What runs (nothing in /etc changes; only 127.0.0.x addresses): a fresh member SMBTORTURE
 # (domain-join join --reuse-account, its own registry and keytab in a work directory under
@@ -206,8 +207,9 @@ start_adjoin_smb() {
   wait_share 127.0.0.1 "$PORT" || { tail -20 "$A/adjoind.log" >&2; return 1; }
 }
 PORT=$(free_port)
-say "adjoin: joining SMBTORTURE, serving //127.0.0.1/$SHARE on port $PORT"
-bench_join "$A" "smbtorture.$ADJOIN_LAB_DOMAIN" || die "the join failed"
+MEMBER_NAME=${TORTURE_MEMBER:-smbtorture}
+say "adjoin: joining $MEMBER_NAME, serving //127.0.0.1/$SHARE on port $PORT"
+bench_join "$A" "$MEMBER_NAME.$ADJOIN_LAB_DOMAIN" || die "the join failed"
 JOINED=1
 mkdir -m 1777 "$WORK/share"
 chmod 1777 "$WORK/share"
