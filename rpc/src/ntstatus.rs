@@ -146,6 +146,12 @@ open_enum! {
         NOT_A_DIRECTORY = 0xc000_0103 => "not a directory (STATUS_NOT_A_DIRECTORY)",
         /// STATUS_TOO_MANY_OPENED_FILES.
         TOO_MANY_OPENED_FILES = 0xc000_011f => "too many open files (STATUS_TOO_MANY_OPENED_FILES)",
+        /// STATUS_UNSUCCESSFUL.
+        UNSUCCESSFUL = 0xc000_0001 => "the operation did not succeed (STATUS_UNSUCCESSFUL)",
+        /// STATUS_INVALID_OPLOCK_PROTOCOL.
+        INVALID_OPLOCK_PROTOCOL = 0xc000_00e3 => "an oplock acknowledgment out of turn (STATUS_INVALID_OPLOCK_PROTOCOL)",
+        /// STATUS_INVALID_DEVICE_STATE.
+        INVALID_DEVICE_STATE = 0xc000_0184 => "no break is in progress on the open (STATUS_INVALID_DEVICE_STATE)",
         /// STATUS_CANCELLED.
         CANCELLED = 0xc000_0120 => "the request was cancelled (STATUS_CANCELLED)",
         /// STATUS_CANNOT_DELETE.

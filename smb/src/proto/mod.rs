@@ -7,6 +7,7 @@ mod file;
 mod header;
 pub mod info;
 mod negotiate;
+pub mod oplock;
 mod query;
 mod session;
 mod transform;

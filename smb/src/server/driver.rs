@@ -14,11 +14,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use adjoin_rpc::netlogon::pool::LogonPool;
+use std::collections::VecDeque;
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::negotiate::SMB1_PROTOCOL;
-use super::{AUTH_DEADLINE, MAX_MESSAGE_IN, ServerConfig, ServerConnection, Step};
+use super::{AUTH_DEADLINE, MAX_MESSAGE_IN, Outgoing, ServerConfig, ServerConnection, Step};
 use crate::error::SmbError;
 use crate::proto::{frame, frame_len, split_compound};
 
@@ -74,6 +76,81 @@ async fn on_core<R: Send + 'static>(
     })
 }
 
+/// What the driver has to do next for a connection: run compound members from an index,
+/// or send a message (and then run what it resumes).
+enum Work {
+    Members(Arc<Vec<u8>>, usize),
+    Send(Outgoing),
+}
+
+/// A frame being read: the length prefix, then the payload, grown as bytes arrive. Its
+/// progress lives here, so a read interrupted by another event (a break to send, a
+/// pending request's deadline) loses nothing.
+#[derive(Default)]
+struct FrameReader {
+    prefix: [u8; 4],
+    have: usize,
+    payload: Option<(Vec<u8>, usize)>,
+}
+
+impl FrameReader {
+    /// Whether a frame has begun and not ended.
+    fn in_progress(&self) -> bool {
+        self.have > 0
+    }
+
+    /// Reads until a whole frame is in; `None` when the stream ends between frames.
+    /// Cancel-safe: each read is, and what it read is kept.
+    async fn next<R: AsyncRead + Unpin>(
+        &mut self,
+        stream: &mut R,
+        limit: usize,
+    ) -> Result<Option<Vec<u8>>, SmbError> {
+        let io = |error: std::io::Error| SmbError::Io {
+            context: "reading from an SMB client".into(),
+            error,
+        };
+        while self.have < 4 {
+            let got = stream
+                .read(&mut self.prefix[self.have..])
+                .await
+                .map_err(io)?;
+            if got == 0 {
+                return if self.have == 0 {
+                    Ok(None)
+                } else {
+                    Err(io(std::io::ErrorKind::UnexpectedEof.into()))
+                };
+            }
+            self.have += got;
+        }
+        if self.payload.is_none() {
+            // The server announced its largest read, write and transaction: a message
+            // much larger than that is not a conforming client's, and is not buffered.
+            let len = frame_len(self.prefix)?;
+            if len > limit {
+                return Err(SmbError::TooLarge { len });
+            }
+            self.payload = Some((Vec::with_capacity(len.min(64 * 1024)), len));
+        }
+        let (payload, len) = self.payload.as_mut().expect("set above");
+        while payload.len() < *len {
+            let want = (*len - payload.len()) as u64;
+            let got = (&mut *stream)
+                .take(want)
+                .read_buf(payload)
+                .await
+                .map_err(io)?;
+            if got == 0 {
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+        }
+        let (payload, _) = self.payload.take().expect("set above");
+        self.have = 0;
+        Ok(Some(payload))
+    }
+}
+
 async fn drive(
     stream: &mut TcpStream,
     core: &Arc<Mutex<ServerConnection>>,
@@ -81,75 +158,139 @@ async fn drive(
     idle: Duration,
     peer: &str,
 ) -> Result<(), SmbError> {
-    let io = |doing: &str, error: std::io::Error| SmbError::Io {
-        context: format!("{doing} {peer}"),
-        error,
-    };
-    let authenticated = || {
-        core.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .authenticated()
-    };
+    let lock = || core.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut events = lock().take_events().ok_or_else(|| SmbError::Io {
+        context: format!("serving {peer}"),
+        error: std::io::Error::other("the connection's event queue was taken twice"),
+    })?;
     // A connection that has not logged anyone on within this time is dropped, so idle
     // unauthenticated clients cannot hold the daemon's connection slots.
-    let deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
+    let logon_deadline = tokio::time::Instant::now() + AUTH_DEADLINE;
+    let mut reader = FrameReader::default();
+    let mut last_heard = tokio::time::Instant::now();
     loop {
-        if !authenticated() && tokio::time::Instant::now() > deadline {
-            return Err(SmbError::Timeout(format!("{peer} did not log on")));
-        }
-        let mut prefix = [0u8; 4];
-        match tokio::time::timeout(idle, stream.read_exact(&mut prefix)).await {
-            Err(_) => return Ok(()),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Ok(Err(e)) => return Err(io("reading from", e)),
-            Ok(Ok(_)) => {}
-        }
-        // The server announced its largest read, write and transaction: a message much
-        // larger than that is not a conforming client's, and is not buffered.
-        let len = frame_len(prefix)?;
-        let limit = if authenticated() {
+        let authenticated = lock().authenticated();
+        let limit = if authenticated {
             MAX_MESSAGE_IN
         } else {
             MAX_MESSAGE_UNAUTHENTICATED
         };
-        if len > limit {
-            return Err(SmbError::TooLarge { len });
-        }
-        let payload = match tokio::time::timeout(idle, read_frame(stream, len)).await {
-            Err(_) => return Err(SmbError::Timeout(format!("{peer} stopped mid-message"))),
-            Ok(Err(e)) => return Err(io("reading from", e)),
-            Ok(Ok(payload)) => payload,
-        };
-        if payload.starts_with(&SMB1_PROTOCOL) {
-            let step = on_core(core, move |c| c.handle_smb1(&payload)).await??;
-            if let Step::Reply(Some(reply)) = step {
-                write_reply(stream, &reply, idle, peer).await?;
+        let due = lock().next_deadline().map(tokio::time::Instant::from_std);
+        let work = tokio::select! {
+            biased;
+            Some(event) = events.recv() => {
+                let out = on_core(core, move |c| c.on_event(event)).await?;
+                out.into_iter().map(Work::Send).collect()
             }
-            continue;
+            () = sleep_until_some(due) => {
+                let now = std::time::Instant::now();
+                let out = on_core(core, move |c| c.on_timer(now)).await?;
+                out.into_iter().map(Work::Send).collect()
+            }
+            () = tokio::time::sleep_until(logon_deadline), if !authenticated => {
+                return Err(SmbError::Timeout(format!("{peer} did not log on")));
+            }
+            () = tokio::time::sleep_until(last_heard + idle) => {
+                if reader.in_progress() {
+                    return Err(SmbError::Timeout(format!("{peer} stopped mid-message")));
+                }
+                return Ok(());
+            }
+            frame = reader.next(stream, limit) => {
+                let Some(payload) = frame? else {
+                    return Ok(());
+                };
+                last_heard = tokio::time::Instant::now();
+                received(stream, core, payload, idle, peer).await?
+            }
+        };
+        pump(stream, core, pool, work, idle, peer).await?;
+    }
+}
+
+/// Sleeps until `due`, or forever.
+async fn sleep_until_some(due: Option<tokio::time::Instant>) {
+    match due {
+        Some(due) => tokio::time::sleep_until(due).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A frame from the client: an SMB1 NEGOTIATE is answered here; an SMB2 frame is
+/// decrypted if sealed and becomes the work of running its members.
+async fn received(
+    stream: &mut TcpStream,
+    core: &Arc<Mutex<ServerConnection>>,
+    payload: Vec<u8>,
+    idle: Duration,
+    peer: &str,
+) -> Result<VecDeque<Work>, SmbError> {
+    if payload.starts_with(&SMB1_PROTOCOL) {
+        let step = on_core(core, move |c| c.handle_smb1(&payload)).await??;
+        if let Step::Reply(Some(reply)) = step {
+            write_reply(stream, &reply, idle, peer).await?;
         }
-        // MS-SMB2 3.3.5.2.1.1: an encrypted frame is decrypted before it is split; one
-        // that does not decrypt ends the connection.
-        let payload = Arc::new(on_core(core, move |c| c.receive(payload)).await??);
-        let count = split_compound(&payload)?.len();
-        // Cheap and never blocking: no trip to the blocking pool.
-        core.lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .begin_compound();
-        for index in 0..count {
-            let message = Arc::clone(&payload);
-            let step = on_core(core, move |c| {
-                let messages = split_compound(&message)?;
-                c.handle(messages[index])
-            })
-            .await??;
-            let reply =
-                match step {
+        return Ok(VecDeque::new());
+    }
+    // MS-SMB2 3.3.5.2.1.1: an encrypted frame is decrypted before it is split; one that
+    // does not decrypt ends the connection.
+    let payload = Arc::new(on_core(core, move |c| c.receive(payload)).await??);
+    split_compound(&payload)?;
+    // Cheap and never blocking: no trip to the blocking pool.
+    core.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .begin_compound();
+    Ok(VecDeque::from([Work::Members(payload, 0)]))
+}
+
+/// Runs compound members and sends messages until nothing is left to do now. A member
+/// that goes async (its interim response sent) takes the members after it along: they
+/// run when it is answered, which comes back here as a [`Work::Send`] with a resume.
+async fn pump(
+    stream: &mut TcpStream,
+    core: &Arc<Mutex<ServerConnection>>,
+    pool: &LogonPool,
+    work: impl IntoIterator<Item = Work>,
+    idle: Duration,
+    peer: &str,
+) -> Result<(), SmbError> {
+    let mut queue: VecDeque<Work> = work.into_iter().collect();
+    while let Some(item) = queue.pop_front() {
+        match item {
+            Work::Send(out) => {
+                if !out.message.is_empty() {
+                    write_reply(stream, &out.message, idle, peer).await?;
+                }
+                if let Some(resume) = out.resume {
+                    core.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .resume(&resume);
+                    queue.push_front(Work::Members(resume.payload, resume.next));
+                }
+            }
+            Work::Members(payload, index) => {
+                let count = split_compound(&payload)?.len();
+                if index >= count {
+                    continue;
+                }
+                let message = Arc::clone(&payload);
+                let (step, went_async, ready) = on_core(core, move |c| {
+                    let messages = split_compound(&message)?;
+                    let step = c.handle(messages[index])?;
+                    let went_async = c.take_went_async();
+                    if let Some(id) = went_async {
+                        c.defer_rest(id, Arc::clone(&message), index + 1);
+                    }
+                    Ok::<_, SmbError>((step, went_async, c.take_ready()))
+                })
+                .await??;
+                let reply = match step {
                     Step::Reply(reply) => reply,
                     Step::Logon(logon) => {
-                        // A DC that hangs must not outlast the client's patience (smbclient
-                        // gives up at 20 s): past LOGON_DEADLINE the logon is answered
-                        // STATUS_NO_LOGON_SERVERS, and the pooled binding, dropped with the
-                        // call, closes its connection.
+                        // A DC that hangs must not outlast the client's patience
+                        // (smbclient gives up at 20 s): past LOGON_DEADLINE the logon is
+                        // answered STATUS_NO_LOGON_SERVERS, and the pooled binding,
+                        // dropped with the call, closes its connection.
                         let verdict =
                             match tokio::time::timeout(LOGON_DEADLINE, pool.logon_network(&logon))
                                 .await
@@ -163,22 +304,19 @@ async fn drive(
                         on_core(core, move |c| c.resume_logon(verdict)).await?
                     }
                 };
-            if let Some(reply) = reply {
-                write_reply(stream, &reply, idle, peer).await?;
+                if let Some(reply) = reply {
+                    write_reply(stream, &reply, idle, peer).await?;
+                }
+                if went_async.is_none() {
+                    queue.push_front(Work::Members(payload, index + 1));
+                }
+                for out in ready.into_iter().rev() {
+                    queue.push_front(Work::Send(out));
+                }
             }
         }
     }
-}
-
-/// Reads a frame of `len` bytes, growing the buffer as the bytes arrive (a client that
-/// announces a large frame and sends little makes the server hold little).
-async fn read_frame<R: AsyncRead + Unpin>(stream: &mut R, len: usize) -> std::io::Result<Vec<u8>> {
-    let mut payload = Vec::with_capacity(len.min(64 * 1024));
-    let got = stream.take(len as u64).read_to_end(&mut payload).await?;
-    if got < len {
-        return Err(std::io::ErrorKind::UnexpectedEof.into());
-    }
-    Ok(payload)
+    Ok(())
 }
 
 /// Writes one reply. A client that stops reading does not hold the connection: each
@@ -203,17 +341,40 @@ async fn write_reply(
 mod tests {
     use super::*;
 
+    fn framed(payload: &[u8]) -> Vec<u8> {
+        let mut out = (payload.len() as u32).to_be_bytes().to_vec();
+        out.extend_from_slice(payload);
+        out
+    }
+
     #[tokio::test]
-    async fn a_frame_is_read_whole_and_a_short_one_is_an_error() {
+    async fn frames_are_read_whole_one_at_a_time_and_a_short_one_is_an_error() {
         let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
-        let mut whole = &data[..];
-        assert_eq!(read_frame(&mut whole, data.len()).await.unwrap(), data);
-        let mut short = &data[..1000];
-        let e = read_frame(&mut short, 2000).await.unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::UnexpectedEof);
-        // Only `len` bytes are taken: the next frame stays in the stream.
-        let mut two = &data[..10];
-        assert_eq!(read_frame(&mut two, 4).await.unwrap(), &data[..4]);
-        assert_eq!(two, &data[4..10]);
+        let mut two = framed(&data);
+        two.extend(framed(b"next"));
+        let mut stream = &two[..];
+        let mut reader = FrameReader::default();
+        assert_eq!(
+            reader.next(&mut stream, 1 << 20).await.unwrap().unwrap(),
+            data
+        );
+        assert!(!reader.in_progress());
+        assert_eq!(
+            reader.next(&mut stream, 1 << 20).await.unwrap().unwrap(),
+            b"next"
+        );
+        // The stream ends between frames: no frame, no error.
+        assert!(reader.next(&mut stream, 1 << 20).await.unwrap().is_none());
+        // It ends inside one: an error.
+        let short = framed(&data[..2000]);
+        let mut stream = &short[..1000];
+        assert!(reader.next(&mut stream, 1 << 20).await.is_err());
+        // A frame past the limit is refused before its bytes are read.
+        let mut reader = FrameReader::default();
+        let mut stream = &short[..];
+        assert!(matches!(
+            reader.next(&mut stream, 1000).await,
+            Err(SmbError::TooLarge { len: 2000 })
+        ));
     }
 }

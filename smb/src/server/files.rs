@@ -8,12 +8,14 @@ use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::creds::as_user;
 use super::backend::{CreateAction, DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
-use super::open_files::{FileKey, LockRange, OpenFiles};
+use super::open_files::{Admission, FileKey, LockRange, OpenFiles};
+use super::oplock::{Granted, Holder, Opening, Wanted};
 use super::share::DiskShare;
 use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
+use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext, OPLOCK_LEASE, OPLOCK_NONE};
 use crate::proto::{
-    Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
+    Body, CloseResponse, CreateRequest, CreateResponse, Dialect, FileId, FileTimes, FlushRequest,
     FlushResponse, Header, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
     WriteRequest, WriteResponse,
 };
@@ -77,6 +79,15 @@ pub(super) struct Listing {
     pub(super) next: usize,
     /// The pattern the listing was started with.
     pub(super) pattern: String,
+}
+
+/// How a CREATE on a disk share ends.
+#[derive(Debug)]
+pub(super) enum Created {
+    /// The response.
+    Reply(Vec<u8>),
+    /// Another open's break must end first: by this time at the latest; the file.
+    Wait(std::time::Instant, FileKey),
 }
 
 /// An open file or directory on a disk share.
@@ -227,13 +238,38 @@ impl ServerConnection {
         }
     }
 
+    /// What a CREATE asks to cache: an oplock, or (2.1 and later, with
+    /// SMB2_OPLOCK_LEVEL_LEASE) the lease its context asks for.
+    fn wanted(&self, req: &CreateRequest) -> Result<Wanted, Refusal> {
+        let leases = self
+            .dialect
+            .is_some_and(|d| d != Dialect::SMB202 && d != Dialect::WILDCARD);
+        let contexts = CreateContext::parse_chain(&req.contexts)?;
+        let lease = match CreateContext::find(&contexts, CONTEXT_LEASE) {
+            Some(ctx) if leases && req.oplock_level == OPLOCK_LEASE => {
+                let mut lease = LeaseContext::parse(&ctx.data)?;
+                // Version 2 leases are 3.x's.
+                if !self.dialect.is_some_and(Dialect::is_smb3) {
+                    lease.v2 = None;
+                }
+                Some(lease)
+            }
+            _ => None,
+        };
+        let level = match req.oplock_level {
+            OPLOCK_LEASE if lease.is_none() => OPLOCK_NONE,
+            level => level,
+        };
+        Ok(Wanted { level, lease })
+    }
+
     /// MS-SMB2 3.3.5.9 on a disk share.
     pub(super) fn create_file(
         &mut self,
         header: &Header,
         req: &CreateRequest,
         share: Arc<DiskShare>,
-    ) -> Result<Vec<u8>, Refusal> {
+    ) -> Result<Created, Refusal> {
         let token = self.token(header)?;
         if self.tree(header)?.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
@@ -285,9 +321,33 @@ impl ServerConnection {
         } else {
             granted
         };
-        let table_id = table
-            .admit(key, for_sharing, req.share_access)
-            .map_err(Refusal::Status)?;
+        let volatile = self.id();
+        let file_id = FileId {
+            persistent: volatile,
+            volatile,
+        };
+        let wanted = self.wanted(req)?;
+        let holder = Holder {
+            notify: self.events.clone(),
+            session_id: header.session_id,
+            file_id,
+            client: self.client.as_ref().map(|c| c.guid).unwrap_or_default(),
+        };
+        let opening = Opening {
+            access: req.desired_access,
+            truncates: requested.truncates(),
+            directory: stat.directory,
+            wanted: &wanted,
+            holder: &holder,
+        };
+        let now = std::time::Instant::now();
+        let (table_id, cached) = match table
+            .open(key, for_sharing, req.share_access, &opening, now)
+            .map_err(Refusal::Status)?
+        {
+            Admission::Admitted(id, granted) => (id, granted),
+            Admission::Wait(deadline) => return Ok(Created::Wait(deadline, key)),
+        };
         // MS-SMB2 3.3.5.9: delete-on-close needs DELETE access, and a read-only file
         // cannot be deleted.
         let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
@@ -316,7 +376,6 @@ impl ServerConnection {
             };
             stat = stat_now()?;
         }
-        let volatile = self.id();
         let open = FileOpen {
             tree_id: header.tree_id,
             share,
@@ -332,19 +391,26 @@ impl ServerConnection {
         };
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
-        let file_id = FileId {
-            persistent: volatile,
-            volatile,
-        };
         self.chain_file = Some(Ok(file_id));
+        let Granted { level, lease } = cached;
+        let contexts = lease
+            .map(|lease| {
+                CreateContext::encode_chain(&[CreateContext {
+                    name: CONTEXT_LEASE.to_vec(),
+                    data: lease.to_bytes(),
+                }])
+            })
+            .unwrap_or_default();
         let resp = CreateResponse {
+            oplock_level: level,
             create_action: action as u32,
             times: times(&stat),
             file_attributes: attributes(&stat),
             file_id,
+            contexts,
             ..CreateResponse::default()
         };
-        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+        Ok(Created::Reply(self.reply(header, &resp, NtStatus::SUCCESS)))
     }
 
     /// MS-SMB2 3.3.5.10: the attributes after the close when asked (POSTQUERY_ATTRIB);
@@ -473,6 +539,7 @@ impl ServerConnection {
             )
             .map_err(Refusal::Status)?;
         let written = open.as_user(|h| h.write(req.offset, &req.data))?;
+        OpenFiles::global().break_for_write(open.key, open.table_id);
         let count = u32::try_from(written).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
     }

@@ -16,6 +16,8 @@ use adjoin_rpc::server::Service;
 use adjoin_rpc::srvsvc::{ServerActivity, Share, SrvsvcService};
 use adjoin_rpc::wkssvc::WkssvcService;
 
+use super::files::Created;
+use super::pending::Waiting;
 use super::pipe::PipeOpen;
 use super::token::UserToken;
 use super::tree::Tree;
@@ -31,7 +33,18 @@ impl ServerConnection {
         let (_, req) = CreateRequest::from_message(msg)?;
         match self.tree_kind(header)? {
             Tree::Ipc => self.create_pipe(header, &req),
-            Tree::Disk(share) => self.create_file(header, &req, share),
+            Tree::Disk(share) => match self.create_file(header, &req, Arc::clone(&share))? {
+                Created::Reply(reply) => Ok(reply),
+                Created::Wait(deadline, key) => self.go_async(
+                    header,
+                    Waiting::Create {
+                        req: Box::new(req),
+                        share,
+                        key,
+                    },
+                    deadline,
+                ),
+            },
         }
     }
 

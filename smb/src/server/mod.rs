@@ -21,6 +21,8 @@ mod ipc;
 pub mod limits;
 mod negotiate;
 pub mod open_files;
+pub mod oplock;
+mod pending;
 mod pipe;
 mod query;
 mod session;
@@ -58,12 +60,15 @@ use crate::proto::{
 use crate::signing::{PreauthHash, Signer};
 
 pub use self::driver::serve;
+pub use self::pending::{Outgoing, Resume};
 
 /// What NEGOTIATE announces and VALIDATE_NEGOTIATE_INFO repeats: signing required, and
-/// (the 3.0.x answer; `negotiate` has each dialect's) large MTU and encryption.
+/// (the 3.0.x answer; `negotiate` has each dialect's) large MTU, encryption and leases.
 const SECURITY_MODE: SecurityMode =
     SecurityMode::SIGNING_ENABLED.union(SecurityMode::SIGNING_REQUIRED);
-const CAPABILITIES: Capabilities = Capabilities::LARGE_MTU.union(Capabilities::ENCRYPTION);
+const CAPABILITIES: Capabilities = Capabilities::LARGE_MTU
+    .union(Capabilities::ENCRYPTION)
+    .union(Capabilities::LEASING);
 
 /// How long a connection may stay without an authenticated session.
 const AUTH_DEADLINE: Duration = Duration::from_secs(60);
@@ -129,6 +134,17 @@ pub struct ServerConnection {
     /// This connection's rows in the server-wide session and open tables (srvsvc's
     /// NetSessEnum, NetFileEnum, NetConnEnum).
     activity: tables::ConnectionActivity,
+    /// This connection's event queue (breaks to send, files whose breaks ended), and its
+    /// receiving end until the driver takes it.
+    events: oplock::Notifier,
+    events_rx: Option<tokio::sync::mpsc::Receiver<oplock::Event>>,
+    /// Requests answered STATUS_PENDING and not yet finally (by AsyncId).
+    waiting: HashMap<u64, pending::Pending>,
+    next_async: u64,
+    /// The request handled last went async (its AsyncId).
+    went_async: Option<u64>,
+    /// Messages ready to send besides the reply (a CANCEL's cancelled request).
+    ready: Vec<Outgoing>,
     /// Tests and fuzzing: requests need no signature (see `testing`).
     #[cfg(any(test, feature = "fuzzing"))]
     unsigned: bool,
@@ -179,8 +195,15 @@ impl ServerConnection {
     pub fn new(config: Arc<ServerConfig>) -> Self {
         ServerStats::global().connection(1);
         let activity = tables::ConnectionActivity::new(&config.ipc.tables);
+        let (events, events_rx) = tokio::sync::mpsc::channel(pending::EVENT_QUEUE);
         Self {
             activity,
+            events,
+            events_rx: Some(events_rx),
+            waiting: HashMap::new(),
+            next_async: 0,
+            went_async: None,
+            ready: Vec::new(),
             config,
             dialect: None,
             client: None,
@@ -204,6 +227,11 @@ impl ServerConnection {
         for (_, session) in self.sessions.drain() {
             Self::release(session);
         }
+    }
+
+    /// Messages ready besides the replies (a cancelled request's answer).
+    pub fn take_ready(&mut self) -> Vec<Outgoing> {
+        std::mem::take(&mut self.ready)
     }
 
     /// Whether a session on this connection has authenticated.
@@ -274,8 +302,16 @@ impl ServerConnection {
         let header = Header::from_message(msg)?;
         // CANCEL takes no credit (MS-SMB2 3.3.5.16); every other request spends its ids.
         if header.command == Command::CANCEL {
+            if let Some(cancelled) = self.cancel(&header) {
+                self.ready.push(cancelled);
+            }
             return Ok(Step::Reply(None));
         }
+        // Only CANCEL names a request by AsyncId; the async form of anything else is
+        // read as the sync one would be (its answer is never async unless it waits).
+        let mut header = header;
+        header.flags.remove(HeaderFlags::ASYNC_COMMAND);
+        header.async_id = 0;
         self.window
             .consume(header.message_id, header.credit_charge)?;
         let granted = self.window.grant(header.credits, header.credit_charge);
@@ -337,10 +373,9 @@ impl ServerConnection {
             Command::SET_INFO => self.set_info(&header, msg),
             Command::IOCTL => self.ioctl(&header, msg),
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
+            Command::OPLOCK_BREAK => self.oplock_break(&header, msg),
             // Commands MS-SMB2 names but this server does not serve yet.
-            Command::CHANGE_NOTIFY | Command::OPLOCK_BREAK => {
-                Err(Refusal::Status(NtStatus::NOT_SUPPORTED))
-            }
+            Command::CHANGE_NOTIFY => Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
             // MS-SMB2 3.3.5.2: a command code it does not define.
             _ => Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
         };
@@ -381,16 +416,19 @@ impl ServerConnection {
         }
     }
 
-    /// A response header for `request`, granting the credits asked for (at least one).
+    /// A response header for `request`, granting the credits asked for (at least one); in
+    /// the async form for a request that went async (its final response grants none).
     fn response_header(&self, request: &Header, status: NtStatus) -> Header {
+        let async_form = request.flags & HeaderFlags::ASYNC_COMMAND;
         Header {
             credit_charge: request.credit_charge,
             status,
             command: request.command,
             // `handle` put the credits granted for this request in its header.
             credits: request.credits,
-            flags: HeaderFlags::SERVER_TO_REDIR,
+            flags: HeaderFlags::SERVER_TO_REDIR | async_form,
             message_id: request.message_id,
+            async_id: request.async_id,
             tree_id: request.tree_id,
             session_id: request.session_id,
             ..Header::default()

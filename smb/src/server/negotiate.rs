@@ -37,7 +37,7 @@ pub(super) const MAX_LARGE_IO: u32 = 8 * 1024 * 1024;
 /// with [`CAPABILITIES`] and must repeat what NEGOTIATE said.
 fn capabilities(dialect: Dialect) -> Capabilities {
     match dialect {
-        Dialect::SMB311 => Capabilities::LARGE_MTU,
+        Dialect::SMB311 => Capabilities::LARGE_MTU.union(Capabilities::LEASING),
         Dialect::WILDCARD => Capabilities::empty(),
         _ => CAPABILITIES,
     }

@@ -10,8 +10,11 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use std::time::Instant;
+
 use adjoin_rpc::ntstatus::NtStatus;
 
+use super::oplock::{Caching, Granted, Opening, Verdict, oplock_stat_open};
 use super::token::UserToken;
 
 /// MS-SMB2 2.2.13 ShareAccess.
@@ -39,6 +42,9 @@ struct OpenRecord {
     id: u64,
     access: u32,
     share: u32,
+    /// The access asked, before share modes' view of it (a "stat open" breaks and holds
+    /// no oplock).
+    asked: u32,
 }
 
 /// One byte-range lock.
@@ -70,6 +76,36 @@ struct Entry {
     /// Marked for deletion, by this user: the file is removed with the credentials of
     /// whoever asked (who had the right to), not of whoever closes last.
     delete_pending: Option<Arc<UserToken>>,
+    /// Oplocks, leases and who waits for their breaks.
+    caching: Caching,
+}
+
+/// MS-FSA 2.1.5.1.2.1: an open without data or delete access takes no part in share
+/// modes, either way.
+fn share_view(access: u32, share: u32) -> (u32, u32) {
+    if access & (READ_BITS | WRITE_BITS | DELETE_BIT) == 0 {
+        (0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+    } else {
+        (access, share)
+    }
+}
+
+impl Entry {
+    /// The opens whose share modes refuse a new open with `access` and `share`, or
+    /// whose access the new open's sharing refuses.
+    fn conflicts(&self, access: u32, share: u32) -> Vec<u64> {
+        let (access, share) = share_view(access, share);
+        let denies = |wanted: u32, sharing: u32| {
+            (wanted & READ_BITS != 0 && sharing & FILE_SHARE_READ == 0)
+                || (wanted & WRITE_BITS != 0 && sharing & FILE_SHARE_WRITE == 0)
+                || (wanted & DELETE_BIT != 0 && sharing & FILE_SHARE_DELETE == 0)
+        };
+        self.opens
+            .iter()
+            .filter(|held| denies(access, held.share) || denies(held.access, share))
+            .map(|held| held.id)
+            .collect()
+    }
 }
 
 /// One byte-range lock request element.
@@ -83,10 +119,24 @@ pub struct LockRange {
     pub exclusive: bool,
 }
 
+/// A lease: the client's `ClientGuid` and the lease key.
+type LeaseId = ([u8; 16], [u8; 16]);
+
+/// What [`OpenFiles::open`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Admitted: the open's id in the table, and what it may cache.
+    Admitted(u64, Granted),
+    /// Breaks are out; try again when woken or at this time.
+    Wait(Instant),
+}
+
 /// The table.
 #[derive(Debug, Default)]
 pub struct OpenFiles {
     files: Mutex<HashMap<FileKey, Entry>>,
+    /// Which file each lease is on (a lease key names one file; locked after `files`).
+    leases: Mutex<HashMap<LeaseId, FileKey>>,
     next_id: AtomicU64,
 }
 
@@ -103,33 +153,134 @@ impl OpenFiles {
 
     /// MS-FSA 2.1.5.1.2: admits an open of `key` with `access` (the granted mask) and
     /// `share` (ShareAccess) against the file's other opens; its id for the later calls.
+    /// No oplock or lease is granted or broken (see [`Self::open`]).
     pub fn admit(&self, key: FileKey, access: u32, share: u32) -> Result<u64, NtStatus> {
         let mut files = self.files();
         let entry = files.entry(key).or_default();
         if entry.delete_pending.is_some() {
             return Err(NtStatus::DELETE_PENDING);
         }
-        // MS-FSA 2.1.5.1.2.1: an open without data or delete access takes no part in
-        // share modes, either way.
-        let (access, share) = if access & (READ_BITS | WRITE_BITS | DELETE_BIT) == 0 {
-            (0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
-        } else {
-            (access, share)
-        };
-        let conflicts = |held: &OpenRecord| {
-            let denies = |wanted: u32, sharing: u32| {
-                (wanted & READ_BITS != 0 && sharing & FILE_SHARE_READ == 0)
-                    || (wanted & WRITE_BITS != 0 && sharing & FILE_SHARE_WRITE == 0)
-                    || (wanted & DELETE_BIT != 0 && sharing & FILE_SHARE_DELETE == 0)
-            };
-            denies(access, held.share) || denies(held.access, share)
-        };
-        if entry.opens.iter().any(conflicts) {
+        if !entry.conflicts(access, share).is_empty() {
             return Err(NtStatus::SHARING_VIOLATION);
         }
+        Ok(self.push(entry, access, share))
+    }
+
+    /// [`Self::admit`] with caching: first the breaks the open sets off (a batch oplock
+    /// or a handle lease of an open whose share modes refuse it; else exclusive and
+    /// batch oplocks and write caching), waited for when they need the client's
+    /// acknowledgment; then the share check; then what the open may cache.
+    pub(super) fn open(
+        &self,
+        key: FileKey,
+        access: u32,
+        share: u32,
+        opening: &Opening<'_>,
+        now: Instant,
+    ) -> Result<Admission, NtStatus> {
+        let mut files = self.files();
+        let entry = files.entry(key).or_default();
+        if entry.caching.expire(now) {
+            entry.caching.wake(key);
+        }
+        if entry.delete_pending.is_some() {
+            return Err(NtStatus::DELETE_PENDING);
+        }
+        // MS-SMB2 3.3.5.9.8: a lease key names one file.
+        let lease = opening
+            .wanted
+            .lease
+            .as_ref()
+            .map(|l| (opening.holder.client, l.key));
+        if let Some(lease) = &lease
+            && self.lease_index().get(lease).is_some_and(|k| *k != key)
+        {
+            return Err(NtStatus::INVALID_PARAMETER);
+        }
+        let conflicts = entry.conflicts(access, share);
+        if let Verdict::Wait(deadline) = entry.caching.plan(opening, &conflicts, now) {
+            entry.caching.wait(&opening.holder.notify);
+            return Ok(Admission::Wait(deadline));
+        }
+        if !conflicts.is_empty() {
+            return Err(NtStatus::SHARING_VIOLATION);
+        }
+        let others = entry
+            .opens
+            .iter()
+            .filter(|o| !oplock_stat_open(o.asked))
+            .count();
+        let id = self.push(entry, access, share);
+        if let Some(record) = entry.opens.last_mut() {
+            record.asked = opening.access;
+        }
+        let granted = match entry.caching.grant(id, opening, others) {
+            Ok(granted) => granted,
+            Err(status) => {
+                entry.opens.retain(|o| o.id != id);
+                return Err(status);
+            }
+        };
+        if let Some(lease) = lease
+            && granted.lease.is_some()
+        {
+            self.lease_index().insert(lease, key);
+        }
+        Ok(Admission::Admitted(id, granted))
+    }
+
+    fn lease_index(&self) -> std::sync::MutexGuard<'_, HashMap<LeaseId, FileKey>> {
+        self.leases.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records a new open of `entry`, already admitted.
+    fn push(&self, entry: &mut Entry, access: u32, share: u32) -> u64 {
+        let (access, share) = share_view(access, share);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        entry.opens.push(OpenRecord { id, access, share });
-        Ok(id)
+        entry.opens.push(OpenRecord {
+            id,
+            access,
+            share,
+            asked: access,
+        });
+        id
+    }
+
+    /// MS-SMB2 3.3.5.22.1: open `id` of `key` acknowledges an oplock break at `level`.
+    pub(super) fn ack_oplock(&self, key: FileKey, id: u64, level: u8) -> Result<u8, NtStatus> {
+        let mut files = self.files();
+        let entry = files
+            .get_mut(&key)
+            .ok_or(NtStatus::INVALID_OPLOCK_PROTOCOL)?;
+        let acked = entry.caching.ack_oplock(id, level);
+        entry.caching.wake(key);
+        acked
+    }
+
+    /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break.
+    pub(super) fn ack_lease(
+        &self,
+        client: &[u8; 16],
+        lease: &[u8; 16],
+        state: u32,
+    ) -> Result<u32, NtStatus> {
+        let mut files = self.files();
+        let key = *self
+            .lease_index()
+            .get(&(*client, *lease))
+            .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        let entry = files.get_mut(&key).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
+        let acked = entry.caching.ack_lease(client, lease, state);
+        entry.caching.wake(key);
+        acked
+    }
+
+    /// Open `id` changed the data (a write, a truncation, a byte-range lock): the other
+    /// opens' read caching goes (MS-FSA 2.1.5.17; nothing waits).
+    pub(super) fn break_for_write(&self, key: FileKey, id: u64) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.caching.break_for_write(id, Instant::now());
+        }
     }
 
     /// Marks `key` for deletion at its last close by `by` (`None` clears the mark).
@@ -153,6 +304,10 @@ impl OpenFiles {
         let entry = files.get_mut(&key)?;
         entry.opens.retain(|o| o.id != id);
         entry.locks.retain(|l| l.owner != id);
+        if let Some(lease) = entry.caching.close(id) {
+            self.lease_index().remove(&lease);
+        }
+        entry.caching.wake(key);
         if entry.opens.is_empty() {
             return files.remove(&key).and_then(|e| e.delete_pending);
         }

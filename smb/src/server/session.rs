@@ -387,6 +387,7 @@ impl ServerConnection {
         if let Some(session) = self.sessions.remove(&header.session_id) {
             Self::release(session);
         }
+        self.drop_pending(header.session_id, None);
         Ok(out)
     }
 }

@@ -88,7 +88,7 @@ impl ServerConnection {
     /// MS-SMB2 3.3.4.1.4: a response of a session with encryption keys is encrypted
     /// when its request was, when the session encrypts (`EncryptData`; not NEGOTIATE or
     /// SESSION_SETUP), or when its tree's share requires encryption (not TREE_CONNECT).
-    fn encrypts(&self, response: &Header, session: &Session) -> bool {
+    pub(super) fn encrypts(&self, response: &Header, session: &Session) -> bool {
         if session.encryptor.is_none() {
             return false;
         }

@@ -111,6 +111,7 @@ impl ServerConnection {
         self.tree(header)?;
         let out = self.reply(header, &TreeDisconnectResponse, NtStatus::SUCCESS);
         self.close_tree(header.session_id, header.tree_id);
+        self.drop_pending(header.session_id, Some(header.tree_id));
         Ok(out)
     }
 }
