@@ -99,13 +99,15 @@ impl FrameReader {
         self.have > 0
     }
 
-    /// Reads until a whole frame is in; `None` when the stream ends between frames.
+    /// Reads until a whole frame is in ([`Read::Frame`]), returning once in between
+    /// when a frame's length has arrived ([`Read::Started`], so the caller can put a
+    /// deadline on the rest); [`Read::End`] when the stream ends between frames.
     /// Cancel-safe: each read is, and what it read is kept.
     async fn next<R: AsyncRead + Unpin>(
         &mut self,
         stream: &mut R,
         limit: usize,
-    ) -> Result<Option<Vec<u8>>, SmbError> {
+    ) -> Result<Read, SmbError> {
         let io = |error: std::io::Error| SmbError::Io {
             context: "reading from an SMB client".into(),
             error,
@@ -117,7 +119,7 @@ impl FrameReader {
                 .map_err(io)?;
             if got == 0 {
                 return if self.have == 0 {
-                    Ok(None)
+                    Ok(Read::End)
                 } else {
                     Err(io(std::io::ErrorKind::UnexpectedEof.into()))
                 };
@@ -132,6 +134,7 @@ impl FrameReader {
                 return Err(SmbError::TooLarge { len });
             }
             self.payload = Some((Vec::with_capacity(len.min(64 * 1024)), len));
+            return Ok(Read::Started);
         }
         let (payload, len) = self.payload.as_mut().expect("set above");
         while payload.len() < *len {
@@ -147,9 +150,25 @@ impl FrameReader {
         }
         let (payload, _) = self.payload.take().expect("set above");
         self.have = 0;
-        Ok(Some(payload))
+        Ok(Read::Frame(payload))
     }
 }
+
+/// What [`FrameReader::next`] read.
+#[derive(Debug, PartialEq, Eq)]
+enum Read {
+    /// A frame's length: its bytes follow.
+    Started,
+    /// A whole frame.
+    Frame(Vec<u8>),
+    /// The stream ended between frames.
+    End,
+}
+
+/// An authenticated connection that holds nothing (no open, no waiting request) and
+/// sends nothing for this long is closed (Windows' autodisconnect default). One that
+/// holds opens stays: a client may keep a file open and say nothing for hours.
+const AUTODISCONNECT: Duration = Duration::from_secs(15 * 60);
 
 async fn drive(
     stream: &mut TcpStream,
@@ -169,13 +188,25 @@ async fn drive(
     let mut reader = FrameReader::default();
     let mut last_heard = tokio::time::Instant::now();
     loop {
-        let authenticated = lock().authenticated();
+        let (authenticated, busy, due) = {
+            let c = lock();
+            (c.authenticated(), c.busy(), c.next_deadline())
+        };
         let limit = if authenticated {
             MAX_MESSAGE_IN
         } else {
             MAX_MESSAGE_UNAUTHENTICATED
         };
-        let due = lock().next_deadline().map(tokio::time::Instant::from_std);
+        let due = due.map(tokio::time::Instant::from_std);
+        // A frame begun must arrive whole within `idle`; between frames, the logon
+        // deadline, then autodisconnect when the connection holds nothing.
+        let quiet = if reader.in_progress() {
+            Some(last_heard + idle)
+        } else if authenticated && !busy {
+            Some(last_heard + AUTODISCONNECT)
+        } else {
+            None
+        };
         let work = tokio::select! {
             biased;
             Some(event) = events.recv() => {
@@ -190,19 +221,23 @@ async fn drive(
             () = tokio::time::sleep_until(logon_deadline), if !authenticated => {
                 return Err(SmbError::Timeout(format!("{peer} did not log on")));
             }
-            () = tokio::time::sleep_until(last_heard + idle) => {
+            () = sleep_until_some(quiet) => {
                 if reader.in_progress() {
                     return Err(SmbError::Timeout(format!("{peer} stopped mid-message")));
                 }
                 return Ok(());
             }
-            frame = reader.next(stream, limit) => {
-                let Some(payload) = frame? else {
-                    return Ok(());
-                };
-                last_heard = tokio::time::Instant::now();
-                received(stream, core, payload, idle, peer).await?
-            }
+            read = reader.next(stream, limit) => match read? {
+                Read::End => return Ok(()),
+                Read::Started => {
+                    last_heard = tokio::time::Instant::now();
+                    VecDeque::new()
+                }
+                Read::Frame(payload) => {
+                    last_heard = tokio::time::Instant::now();
+                    received(stream, core, payload, idle, peer).await?
+                }
+            },
         };
         pump(stream, core, pool, work, idle, peer).await?;
     }
@@ -347,6 +382,16 @@ mod tests {
         out
     }
 
+    /// Reads on, past `Started`, to the next frame or the end.
+    async fn whole(reader: &mut FrameReader, stream: &mut &[u8]) -> Read {
+        loop {
+            match reader.next(stream, 1 << 20).await.unwrap() {
+                Read::Started => assert!(reader.in_progress()),
+                other => return other,
+            }
+        }
+    }
+
     #[tokio::test]
     async fn frames_are_read_whole_one_at_a_time_and_a_short_one_is_an_error() {
         let data: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
@@ -354,20 +399,16 @@ mod tests {
         two.extend(framed(b"next"));
         let mut stream = &two[..];
         let mut reader = FrameReader::default();
-        assert_eq!(
-            reader.next(&mut stream, 1 << 20).await.unwrap().unwrap(),
-            data
-        );
+        assert_eq!(whole(&mut reader, &mut stream).await, Read::Frame(data.clone()));
         assert!(!reader.in_progress());
-        assert_eq!(
-            reader.next(&mut stream, 1 << 20).await.unwrap().unwrap(),
-            b"next"
-        );
+        assert_eq!(whole(&mut reader, &mut stream).await, Read::Frame(b"next".to_vec()));
         // The stream ends between frames: no frame, no error.
-        assert!(reader.next(&mut stream, 1 << 20).await.unwrap().is_none());
+        assert_eq!(whole(&mut reader, &mut stream).await, Read::End);
         // It ends inside one: an error.
         let short = framed(&data[..2000]);
         let mut stream = &short[..1000];
+        let mut reader = FrameReader::default();
+        assert_eq!(reader.next(&mut stream, 1 << 20).await.unwrap(), Read::Started);
         assert!(reader.next(&mut stream, 1 << 20).await.is_err());
         // A frame past the limit is refused before its bytes are read.
         let mut reader = FrameReader::default();

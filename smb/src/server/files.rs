@@ -588,6 +588,10 @@ impl ServerConnection {
             table.lock(open.key, open.table_id, &ranges)
         }
         .map_err(Refusal::Status)?;
+        // MS-FSA 2.1.5.7: a byte-range lock breaks the other opens' read caching.
+        if !unlocking {
+            table.break_for_write(open.key, open.table_id);
+        }
         Ok(self.reply(header, &LockResponse, NtStatus::SUCCESS))
     }
 }

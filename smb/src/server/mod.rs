@@ -234,6 +234,12 @@ impl ServerConnection {
         std::mem::take(&mut self.ready)
     }
 
+    /// Whether the connection holds an open or a waiting request (then it is not idle,
+    /// however long its client is silent).
+    pub fn busy(&self) -> bool {
+        !self.waiting.is_empty() || self.sessions.values().any(|s| !s.opens.is_empty())
+    }
+
     /// Whether a session on this connection has authenticated.
     pub fn authenticated(&self) -> bool {
         self.sessions.values().any(|s| s.signer().is_some())

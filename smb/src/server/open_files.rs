@@ -210,11 +210,12 @@ impl OpenFiles {
             .iter()
             .filter(|o| !oplock_stat_open(o.asked))
             .count();
+        let all = entry.opens.len();
         let id = self.push(entry, access, share);
         if let Some(record) = entry.opens.last_mut() {
             record.asked = opening.access;
         }
-        let granted = match entry.caching.grant(id, opening, others) {
+        let granted = match entry.caching.grant(id, opening, others, all) {
             Ok(granted) => granted,
             Err(status) => {
                 entry.opens.retain(|o| o.id != id);

@@ -369,12 +369,14 @@ impl Caching {
     }
 
     /// MS-SMB2 3.3.5.9.8: what open `id` (now admitted; `others` non-stat opens of the
-    /// file besides it) is granted, recorded for its later breaks.
+    /// file besides it, `all` every other open) is granted, recorded for its later
+    /// breaks.
     pub(super) fn grant(
         &mut self,
         id: u64,
         opening: &Opening<'_>,
         others: usize,
+        all: usize,
     ) -> Result<Granted, NtStatus> {
         let wanted = opening.wanted;
         if opening.directory {
@@ -399,7 +401,7 @@ impl Caching {
                         && l.client == opening.holder.client)
             });
         if let Some(asked) = wanted.lease {
-            return Ok(self.grant_lease(id, opening, &asked, others, exclusive_elsewhere));
+            return Ok(self.grant_lease(id, opening, &asked, all, exclusive_elsewhere));
         }
         if oplock_stat_open(opening.access) {
             return Ok(Granted::default());
@@ -429,20 +431,24 @@ impl Caching {
         exclusive_elsewhere: bool,
     ) -> Granted {
         let client = opening.holder.client;
-        let mut state = valid_lease_state(asked.state);
-        // Opens of the file that are not this lease's: no write caching beside them.
+        let requested = valid_lease_state(asked.state);
+        // Opens of the file that are not this lease's (stat opens too): no write caching
+        // beside them.
         let foreign = others
             - self
                 .leases
                 .iter()
                 .find(|l| l.client == client && l.key == asked.key)
                 .map_or(0, |l| l.opens.len().min(others));
-        if foreign > 0 || exclusive_elsewhere {
-            state &= !LEASE_WRITE;
-        }
-        if exclusive_elsewhere {
-            state = 0;
-        }
+        let shareable = |state: u32| {
+            if exclusive_elsewhere {
+                0
+            } else if foreign > 0 {
+                state & !LEASE_WRITE
+            } else {
+                state
+            }
+        };
         let parent = asked
             .v2
             .filter(|_| asked.flags & LEASE_FLAG_PARENT_LEASE_KEY_SET != 0)
@@ -455,10 +461,15 @@ impl Caching {
             Some(lease) => {
                 lease.opens.push(id);
                 lease.holder = opening.holder.clone();
-                if lease.breaking.is_none() && state & !lease.state != 0 && state != 0 {
-                    // An upgrade: the states only grow (MS-SMB2 3.3.5.9.8).
-                    lease.state |= state;
-                    lease.state = valid_lease_state(lease.state);
+                // An upgrade changes the lease only to a strict superset of what it
+                // holds, and only to one it can hold beside the file's other opens
+                // (MS-SMB2 3.3.5.9.8; smbtorture's smb2.lease.upgrade2/upgrade3).
+                let upgrade = lease.breaking.is_none()
+                    && requested & lease.state == lease.state
+                    && requested != lease.state
+                    && shareable(requested) == requested;
+                if upgrade {
+                    lease.state = requested;
                     if let Some(epoch) = &mut lease.epoch {
                         *epoch = epoch.wrapping_add(1);
                     }
@@ -466,6 +477,7 @@ impl Caching {
                 lease
             }
             None => {
+                let state = shareable(requested);
                 self.leases.push(Lease {
                     client,
                     key: asked.key,
@@ -639,7 +651,7 @@ mod tests {
         let batch = oplock(OPLOCK_BATCH);
         let first = opening(&batch, &a);
         assert_eq!(c.plan(&first, &[], now), Verdict::Proceed);
-        assert_eq!(c.grant(1, &first, 0).unwrap().level, OPLOCK_BATCH);
+        assert_eq!(c.grant(1, &first, 0, 0).unwrap().level, OPLOCK_BATCH);
         let second = opening(&batch, &b);
         assert_eq!(
             c.plan(&second, &[], now),
@@ -660,7 +672,7 @@ mod tests {
             Err(NtStatus::INVALID_DEVICE_STATE)
         );
         assert_eq!(c.plan(&second, &[], now), Verdict::Proceed);
-        assert_eq!(c.grant(2, &second, 1).unwrap().level, OPLOCK_II);
+        assert_eq!(c.grant(2, &second, 1, 1).unwrap().level, OPLOCK_II);
         // A write by the second breaks the first's level II at once, without waiting.
         c.break_for_write(2, now);
         assert!(matches!(
@@ -680,7 +692,7 @@ mod tests {
         let (a, _a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let batch = oplock(OPLOCK_BATCH);
-        c.grant(1, &opening(&batch, &a), 0).unwrap();
+        c.grant(1, &opening(&batch, &a), 0, 0).unwrap();
         let Verdict::Wait(deadline) = c.plan(&opening(&batch, &b), &[], now) else {
             panic!("waits");
         };
@@ -699,7 +711,7 @@ mod tests {
         let (a, mut a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let excl = oplock(OPLOCK_EXCLUSIVE);
-        c.grant(1, &opening(&excl, &a), 0).unwrap();
+        c.grant(1, &opening(&excl, &a), 0, 0).unwrap();
         let none = oplock(OPLOCK_NONE);
         let stat = Opening {
             access: READ_ATTRIBUTES,
@@ -718,7 +730,7 @@ mod tests {
         let (a, mut a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let rwh = lease(1, LEASE_READ | LEASE_WRITE | LEASE_HANDLE);
-        let g = c.grant(1, &opening(&rwh, &a), 0).unwrap();
+        let g = c.grant(1, &opening(&rwh, &a), 0, 0).unwrap();
         assert_eq!(g.lease.unwrap().state, 0x7);
         let other = lease(2, LEASE_READ | LEASE_WRITE | LEASE_HANDLE);
         assert!(matches!(
@@ -742,17 +754,17 @@ mod tests {
         );
         assert_eq!(c.ack_lease(&[1; 16], &[1; 16], 0x3), Ok(0x3));
         assert_eq!(c.plan(&opening(&other, &b), &[], now), Verdict::Proceed);
-        let g = c.grant(2, &opening(&other, &b), 1).unwrap();
+        let g = c.grant(2, &opening(&other, &b), 1, 1).unwrap();
         assert_eq!(g.lease.unwrap().state, LEASE_READ | LEASE_HANDLE);
         // The same key again on the same client shares the lease.
-        let again = c.grant(3, &opening(&rwh, &a), 2).unwrap();
+        let again = c.grant(3, &opening(&rwh, &a), 2, 2).unwrap();
         assert_eq!(again.lease.unwrap().state, LEASE_READ | LEASE_HANDLE);
         assert_eq!(c.close(1), None);
         assert_eq!(c.close(3), Some(([1; 16], [1; 16])));
         // Invalid states are none: write or handle caching without read.
         let h = lease(9, LEASE_HANDLE);
         assert_eq!(
-            c.grant(4, &opening(&h, &a), 1)
+            c.grant(4, &opening(&h, &a), 1, 1)
                 .unwrap()
                 .lease
                 .unwrap()
