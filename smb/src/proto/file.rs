@@ -555,6 +555,18 @@ pub struct ReadResponse {
     pub data: Vec<u8>,
 }
 
+impl ReadResponse {
+    /// Sets `DataLength` in `msg`, a READ response encoded with no data to which `len`
+    /// bytes of data were then appended (the server's way of reading straight into the
+    /// response).
+    pub fn set_data_length(msg: &mut [u8], len: usize) {
+        let at = super::HEADER_LEN + 4;
+        if let Some(field) = msg.get_mut(at..at + 4) {
+            field.copy_from_slice(&len32(len).to_le_bytes());
+        }
+    }
+}
+
 impl Body for ReadResponse {
     const COMMAND: Command = Command::READ;
     const STRUCTURE_SIZE: u16 = 17;

@@ -188,7 +188,8 @@ impl CreateContext {
             let data_offset = usize::from(r.u16()?);
             let data_length = r.u32()? as usize;
             let end = if next == 0 { ctx.len() } else { next };
-            if end > ctx.len() || (next != 0 && !next.is_multiple_of(8)) || (next != 0 && next < 16) {
+            if end > ctx.len() || (next != 0 && !next.is_multiple_of(8)) || (next != 0 && next < 16)
+            {
                 return Err(bad("its Next offset leaves the chain"));
             }
             let field = |offset: usize, length: usize| {

@@ -16,13 +16,15 @@ use std::time::Duration;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use std::collections::VecDeque;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use std::io::IoSlice;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::negotiate::SMB1_PROTOCOL;
 use super::{AUTH_DEADLINE, MAX_MESSAGE_IN, Outgoing, ServerConfig, ServerConnection, Step};
 use crate::error::SmbError;
-use crate::proto::{frame, frame_len, split_compound};
+use crate::proto::{MAX_MESSAGE, frame_len, split_compound};
 
 /// The largest frame taken before a session is established: a NEGOTIATE or SESSION_SETUP
 /// (a Kerberos AP-REQ with its PAC is some kilobytes), with room to spare.
@@ -52,6 +54,9 @@ pub async fn serve(
             .map(|a| a.ip().to_string())
             .unwrap_or_default(),
     );
+    // Replies go out as soon as they are written (smbd does the same): Nagle's delay
+    // would hold each reply's last segment for the client's acknowledgment.
+    let _ = stream.set_nodelay(true);
     let core = Arc::new(Mutex::new(conn));
     let result = drive(&mut stream, &core, &pool, idle, &peer).await;
     // Opens still held (delete-on-close ones among them) are closed as their users.
@@ -354,15 +359,20 @@ async fn pump(
     Ok(())
 }
 
-/// Writes one reply. A client that stops reading does not hold the connection: each
-/// write has the idle deadline.
+/// Writes one reply, its length prefix and its bytes in one vectored write (no copy to
+/// frame it). A client that stops reading does not hold the connection: each write has
+/// the idle deadline.
 async fn write_reply(
     stream: &mut TcpStream,
     reply: &[u8],
     idle: Duration,
     peer: &str,
 ) -> Result<(), SmbError> {
-    match tokio::time::timeout(idle, stream.write_all(&frame(reply)?)).await {
+    if reply.len() > MAX_MESSAGE {
+        return Err(SmbError::TooLarge { len: reply.len() });
+    }
+    let prefix = u32::try_from(reply.len()).unwrap_or(u32::MAX).to_be_bytes();
+    match tokio::time::timeout(idle, write_two(stream, &prefix, reply)).await {
         Err(_) => Err(SmbError::Timeout(format!("{peer} stopped reading"))),
         Ok(Err(error)) => Err(SmbError::Io {
             context: format!("writing to {peer}"),
@@ -370,6 +380,25 @@ async fn write_reply(
         }),
         Ok(Ok(())) => Ok(()),
     }
+}
+
+/// Writes `first` then `second` with vectored writes until both are out.
+async fn write_two<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    mut first: &[u8],
+    mut second: &[u8],
+) -> std::io::Result<()> {
+    while !first.is_empty() || !second.is_empty() {
+        let slices = [IoSlice::new(first), IoSlice::new(second)];
+        let n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let from_first = n.min(first.len());
+        first = &first[from_first..];
+        second = &second[n - from_first..];
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -380,6 +409,15 @@ mod tests {
         let mut out = (payload.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(payload);
         out
+    }
+
+    #[tokio::test]
+    async fn two_buffers_are_written_whole_in_order() {
+        let mut out = Vec::new();
+        let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+        write_two(&mut out, b"\0\x01\x86\xa0", &big).await.unwrap();
+        assert_eq!(&out[..4], b"\0\x01\x86\xa0");
+        assert_eq!(&out[4..], &big[..]);
     }
 
     /// Reads on, past `Started`, to the next frame or the end.
@@ -399,16 +437,25 @@ mod tests {
         two.extend(framed(b"next"));
         let mut stream = &two[..];
         let mut reader = FrameReader::default();
-        assert_eq!(whole(&mut reader, &mut stream).await, Read::Frame(data.clone()));
+        assert_eq!(
+            whole(&mut reader, &mut stream).await,
+            Read::Frame(data.clone())
+        );
         assert!(!reader.in_progress());
-        assert_eq!(whole(&mut reader, &mut stream).await, Read::Frame(b"next".to_vec()));
+        assert_eq!(
+            whole(&mut reader, &mut stream).await,
+            Read::Frame(b"next".to_vec())
+        );
         // The stream ends between frames: no frame, no error.
         assert_eq!(whole(&mut reader, &mut stream).await, Read::End);
         // It ends inside one: an error.
         let short = framed(&data[..2000]);
         let mut stream = &short[..1000];
         let mut reader = FrameReader::default();
-        assert_eq!(reader.next(&mut stream, 1 << 20).await.unwrap(), Read::Started);
+        assert_eq!(
+            reader.next(&mut stream, 1 << 20).await.unwrap(),
+            Read::Started
+        );
         assert!(reader.next(&mut stream, 1 << 20).await.is_err());
         // A frame past the limit is refused before its bytes are read.
         let mut reader = FrameReader::default();

@@ -495,6 +495,7 @@ impl ServerConnection {
     ) -> Result<Vec<u8>, Refusal> {
         // Capped at the MaxReadSize this connection announced.
         let max = self.max_io();
+        let reply_header = self.response_header(header, NtStatus::SUCCESS);
         let open = self.file(header, req.file_id)?;
         if open.directory {
             return Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST));
@@ -503,17 +504,20 @@ impl ServerConnection {
         OpenFiles::global()
             .check_io(open.key, open.table_id, req.offset, len as u64, false)
             .map_err(Refusal::Status)?;
-        let data = open.as_user(|h| h.read(req.offset, len))?;
+        // The response is built around the data: the backend reads straight into it.
+        let empty = ReadResponse {
+            data_remaining: 0,
+            data: Vec::new(),
+        };
+        let mut msg = empty.to_message(&reply_header);
+        let got = open.as_user(|h| h.read_into(req.offset, len, &mut msg))?;
         // MS-SMB2 3.3.5.12: fewer bytes than MinimumCount (nothing, at or past the end)
         // is STATUS_END_OF_FILE.
-        if data.len() < req.minimum_count as usize || (data.is_empty() && len > 0) {
+        if got < req.minimum_count as usize || (got == 0 && len > 0) {
             return Err(Refusal::Status(NtStatus::END_OF_FILE));
         }
-        let resp = ReadResponse {
-            data_remaining: 0,
-            data,
-        };
-        Ok(self.reply(header, &resp, NtStatus::SUCCESS))
+        ReadResponse::set_data_length(&mut msg, got);
+        Ok(self.protect(&reply_header, msg))
     }
 
     /// MS-SMB2 3.3.5.13.

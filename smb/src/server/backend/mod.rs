@@ -184,6 +184,13 @@ pub trait Handle: Send + fmt::Debug {
     fn stat(&self) -> Result<Stat, NtStatus>;
     /// Up to `len` bytes at `offset` (fewer at the end of the file).
     fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, NtStatus>;
+    /// Appends up to `len` bytes at `offset` to `out` (a response being built, so the
+    /// data is copied once); the bytes appended.
+    fn read_into(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize, NtStatus> {
+        let data = self.read(offset, len)?;
+        out.extend_from_slice(&data);
+        Ok(data.len())
+    }
     /// Writes `data` at `offset`; the bytes written.
     fn write(&self, offset: u64, data: &[u8]) -> Result<usize, NtStatus>;
     /// Makes written data durable.

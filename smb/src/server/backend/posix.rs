@@ -375,19 +375,29 @@ impl Handle for PosixHandle {
     }
 
     fn read(&self, offset: u64, len: usize) -> Result<Vec<u8>, NtStatus> {
-        let mut buf = vec![0; len.min(MAX_IO)];
-        let mut done = 0;
-        while done < buf.len() {
-            let at = offset.saturating_add(done as u64);
-            match rustix::io::pread(&self.fd, &mut buf[done..], at) {
+        let mut buf = Vec::new();
+        self.read_into(offset, len, &mut buf)?;
+        Ok(buf)
+    }
+
+    fn read_into(&self, offset: u64, len: usize, out: &mut Vec<u8>) -> Result<usize, NtStatus> {
+        let want = len.min(MAX_IO);
+        let start = out.len();
+        out.reserve_exact(want);
+        while out.len() - start < want {
+            let at = offset.saturating_add((out.len() - start) as u64);
+            // Into the unused capacity (rustix extends the vector by what it read):
+            // nothing is zeroed first, and the data lands where the response carries it.
+            match rustix::io::pread(&self.fd, rustix::buffer::spare_capacity(out), at) {
                 Ok(0) => break,
-                Ok(n) => done += n,
+                Ok(_) => {}
                 Err(Errno::INTR) => {}
                 Err(e) => return Err(io_status(e)),
             }
         }
-        buf.truncate(done);
-        Ok(buf)
+        // The capacity may have held more than was asked for.
+        out.truncate(start + want);
+        Ok(out.len() - start)
     }
 
     fn write(&self, offset: u64, data: &[u8]) -> Result<usize, NtStatus> {
