@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use adjoin_rpc::codec::Codec;
 use adjoin_rpc::ntstatus::NtStatus;
+use proptest::prelude::*;
 
 use super::backend::memory::MemoryBackend;
 use super::testing::{memory_share, test_config};
@@ -551,4 +552,31 @@ fn compression_is_none_and_stays_none() {
         set(&mut c, read_only, CompressionState::NONE),
         NtStatus::ACCESS_DENIED
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// A real resume key followed by arbitrary bytes (ChunkCount, Reserved, chunks), any
+    /// response size, either control: an answer, never a panic, and never more reported
+    /// copied than the limits allow.
+    #[test]
+    fn arbitrary_copychunk_inputs_never_panic(
+        rest in prop::collection::vec(any::<u8>(), 0..200),
+        max_output in 0u32..64,
+        write in any::<bool>(),
+    ) {
+        let share = MemoryBackend::new();
+        let mut c = Client::new(&share);
+        let src = c.create_filled("src", 4096, READ_WRITE);
+        let dst = c.create("dst", READ_WRITE);
+        let mut input = c.resume_key(src).to_vec();
+        input.extend_from_slice(&rest);
+        let ctl_code = if write { FSCTL_SRV_COPYCHUNK_WRITE } else { FSCTL_SRV_COPYCHUNK };
+        let answer = c.ioctl(ctl_code, dst, input, max_output);
+        if let Some(output) = answer.output {
+            let copied = SrvCopychunkResponse::read_bytes("output", &output).unwrap();
+            prop_assert!(copied.total_bytes_written <= 16 * 1024 * 1024);
+        }
+    }
 }
