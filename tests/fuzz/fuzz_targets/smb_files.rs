@@ -86,10 +86,16 @@ fn connection() -> (ServerConnection, u32, FileId) {
     (conn, tree_id, created.file_id)
 }
 
-/// The IOCTL of a server-side copy into `file` from `file`: its resume key (asked for
-/// with message id `id`), then `body` as ChunkCount, Reserved and the chunks; the first
-/// byte of `body` picks the control and the response size allowed.
-fn copychunk(conn: &mut ServerConnection, header: &Header, file: FileId, body: &[u8]) -> Option<Vec<u8>> {
+/// A server-side copy within `file`: asks for its resume key (with `header`'s message
+/// id), then returns the copy's IOCTL (the next id): the key, then `body` as ChunkCount,
+/// Reserved and the chunks; the first byte of `body` picks the control and the response
+/// size allowed.
+fn copychunk(
+    conn: &mut ServerConnection,
+    header: &Header,
+    file: FileId,
+    body: &[u8],
+) -> Option<Vec<u8>> {
     let ask = IoctlRequest {
         ctl_code: FSCTL_SRV_REQUEST_RESUME_KEY,
         file_id: file,
@@ -106,7 +112,11 @@ fn copychunk(conn: &mut ServerConnection, header: &Header, file: FileId, body: &
     let mut input = key.resume_key.to_vec();
     input.extend_from_slice(chunks);
     let copy = IoctlRequest {
-        ctl_code: if pick & 1 == 0 { FSCTL_SRV_COPYCHUNK } else { FSCTL_SRV_COPYCHUNK_WRITE },
+        ctl_code: if pick & 1 == 0 {
+            FSCTL_SRV_COPYCHUNK
+        } else {
+            FSCTL_SRV_COPYCHUNK_WRITE
+        },
         file_id: file,
         max_output_response: u32::from(pick >> 1),
         flags: IoctlRequest::IS_FSCTL,
