@@ -74,6 +74,8 @@ open_enum! {
         END_OF_FILE = 0xc000_0011 => "end of file (STATUS_END_OF_FILE)",
         /// STATUS_MORE_PROCESSING_REQUIRED (an authentication exchange goes on).
         MORE_PROCESSING_REQUIRED = 0xc000_0016 => "more processing required (STATUS_MORE_PROCESSING_REQUIRED)",
+        /// STATUS_INVALID_VIEW_SIZE (a server-side copy reaching past its source's end).
+        INVALID_VIEW_SIZE = 0xc000_001f => "the range lies past the end of the file (STATUS_INVALID_VIEW_SIZE)",
         /// STATUS_OBJECT_PATH_NOT_FOUND.
         OBJECT_PATH_NOT_FOUND = 0xc000_003a => "object path not found (STATUS_OBJECT_PATH_NOT_FOUND)",
         /// STATUS_PIPE_NOT_AVAILABLE.

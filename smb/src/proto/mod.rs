@@ -4,6 +4,7 @@
 //! bytes received. No I/O here.
 
 mod file;
+mod fsctl;
 mod header;
 pub mod info;
 mod negotiate;
@@ -17,6 +18,11 @@ pub use file::{
     ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId, FileTimes,
     IoctlRequest, IoctlResponse, ReadRequest, ReadResponse, ValidateNegotiateInfoRequest,
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
+};
+pub use fsctl::{
+    CompressionState, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION, FSCTL_SRV_COPYCHUNK,
+    FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, ResumeKeyResponse, SrvCopychunk,
+    SrvCopychunkCopy, SrvCopychunkResponse,
 };
 pub use header::{
     Command, HEADER_LEN, Header, HeaderFlags, MAX_MESSAGE, PROTOCOL_ID, SIGNATURE_AT, frame,

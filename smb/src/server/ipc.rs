@@ -1,6 +1,7 @@
 //! CREATE, CLOSE, READ, WRITE and IOCTL, sent to the pipe code (IPC$: the `srvsvc`,
 //! `wkssvc` and `lsarpc` pipes, FSCTL_PIPE_TRANSCEIVE) or to the file code (disk shares)
-//! by the tree or open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree.
+//! by the tree or open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree; the
+//! file-system controls of disk files in `fsctl`.
 //!
 //! A pipe's service is made for the session that opens it: srvsvc answers its
 //! administrative calls (share paths, sessions, connections, files) to administrators
@@ -187,6 +188,7 @@ impl ServerConnection {
 
     pub(super) fn ioctl(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = IoctlRequest::from_message(msg)?;
+        self.check_ioctl(&req)?;
         match req.ctl_code {
             FSCTL_PIPE_TRANSCEIVE => {
                 let open = self.pipe(header, req.file_id)?;
@@ -221,9 +223,11 @@ impl ServerConnection {
                 };
                 Ok(self.reply(header, &resp, NtStatus::SUCCESS))
             }
-            // Disk files answer the file-system controls they do not serve this way too
-            // (MS-SMB2 3.3.5.15: STATUS_INVALID_DEVICE_REQUEST / NOT_SUPPORTED).
-            _ => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
+            // The file-system controls of disk files (`fsctl`); a pipe serves no others.
+            _ => match self.open(header, req.file_id)? {
+                Open::File(_) => self.fsctl(header, &req),
+                Open::Pipe(..) => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
+            },
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod backend;
 mod credits;
 mod driver;
 mod files;
+mod fsctl;
 mod ipc;
 pub mod limits;
 mod negotiate;
@@ -522,5 +523,7 @@ impl Drop for ServerConnection {
 
 #[cfg(test)]
 mod file_tests;
+#[cfg(test)]
+mod fsctl_tests;
 #[cfg(test)]
 mod tests;
