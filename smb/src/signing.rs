@@ -211,11 +211,20 @@ fn gmac(key: &[u8; 16], message: &[u8]) -> [u8; 16] {
     let command = u16::from_le_bytes([message[12], message[13]]);
     nonce[8] = u8::from(flags & HeaderFlags::SERVER_TO_REDIR.bits() != 0)
         | u8::from(command == Command::CANCEL.value()) << 1;
-    let mut aad = message.to_vec();
-    aad[SIGNATURE_AT..SIGNATURE_AT + 16].fill(0);
+    // The authenticated data is the message with its signature zeroed: as it is when
+    // signing (no copy), copied and zeroed when verifying.
+    let zeroed;
+    let aad = if message[SIGNATURE_AT..SIGNATURE_AT + 16] == [0; 16] {
+        message
+    } else {
+        let mut copy = message.to_vec();
+        copy[SIGNATURE_AT..SIGNATURE_AT + 16].fill(0);
+        zeroed = copy;
+        &zeroed[..]
+    };
     let cipher = <Aes128Gcm as KeyInit>::new(key.into());
     cipher
-        .encrypt_inout_detached(&nonce.into(), &aad, (&mut [][..]).into())
+        .encrypt_inout_detached(&nonce.into(), aad, (&mut [][..]).into())
         .map_or([0; 16], Into::into)
 }
 
