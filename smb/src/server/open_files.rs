@@ -122,7 +122,7 @@ pub struct LockRange {
 /// A lease: the client's `ClientGuid` and the lease key.
 type LeaseId = ([u8; 16], [u8; 16]);
 
-/// What [`OpenFiles::open`] decided.
+/// What `OpenFiles::open` decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
     /// Admitted: the open's id in the table, and what it may cache.
@@ -153,7 +153,7 @@ impl OpenFiles {
 
     /// MS-FSA 2.1.5.1.2: admits an open of `key` with `access` (the granted mask) and
     /// `share` (ShareAccess) against the file's other opens; its id for the later calls.
-    /// No oplock or lease is granted or broken (see [`Self::open`]).
+    /// No oplock or lease is granted or broken (see `OpenFiles::open`).
     pub fn admit(&self, key: FileKey, access: u32, share: u32) -> Result<u64, NtStatus> {
         let mut files = self.files();
         let entry = files.entry(key).or_default();

@@ -13,7 +13,7 @@
 //! Bounds: a break not acknowledged within [`BREAK_TIMEOUT`] is taken as acknowledged at
 //! the level it asked for (MS-SMB2 3.3.2.1's oplock break acknowledgment timer); each
 //! connection's queue is bounded, and a break that does not fit is not lost: its
-//! deadline still ends it. The waiters kept per file are bounded ([`MAX_WAITERS`]); a
+//! deadline still ends it. The waiters kept per file are bounded (`MAX_WAITERS`); a
 //! waiter not kept still retries at its deadline.
 
 use std::time::{Duration, Instant};
