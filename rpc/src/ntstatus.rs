@@ -124,6 +124,8 @@ open_enum! {
         DELETE_PENDING = 0xc000_0056 => "the file is being deleted (STATUS_DELETE_PENDING)",
         /// STATUS_RANGE_NOT_LOCKED.
         RANGE_NOT_LOCKED = 0xc000_007e => "the range is not locked (STATUS_RANGE_NOT_LOCKED)",
+        /// STATUS_INVALID_LOCK_RANGE.
+        INVALID_LOCK_RANGE = 0xc000_01a1 => "the lock range ends past the largest offset (STATUS_INVALID_LOCK_RANGE)",
         /// STATUS_DISK_FULL.
         DISK_FULL = 0xc000_007f => "the disk is full (STATUS_DISK_FULL)",
         /// STATUS_MEDIA_WRITE_PROTECTED.

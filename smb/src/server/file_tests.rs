@@ -17,7 +17,7 @@ use crate::proto::info::{
 };
 use crate::proto::{
     Body, CloseRequest, Command, CreateRequest, CreateResponse, Dialect, FileId, Header,
-    HeaderFlags, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
+    HeaderFlags, InfoType, LockElement, LockFlags, LockRequest, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
     QueryInfoRequest, QueryInfoResponse, ReadRequest, ReadResponse, SetInfoRequest,
     TreeConnectRequest, TreeConnectResponse, WriteRequest,
 };
@@ -283,6 +283,88 @@ fn share_modes_hold_between_connections() {
     a.close(held);
     let again = b.create("s.txt", OPEN, 0, SHARE_ALL).unwrap();
     b.close(again);
+}
+
+/// A LOCK request of `elements` (offset, length, flags) on `file_id`.
+fn lock(file_id: FileId, elements: &[(u64, u64, LockFlags)]) -> LockRequest {
+    LockRequest {
+        lock_sequence: 0,
+        file_id,
+        locks: elements
+            .iter()
+            .map(|&(offset, length, flags)| LockElement {
+                offset,
+                length,
+                flags,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn lock_requests_are_checked_as_windows_checks_them() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("l.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let (shared, exclusive, unlock, now) = (
+        LockFlags::SHARED_LOCK,
+        LockFlags::EXCLUSIVE_LOCK,
+        LockFlags::UNLOCK,
+        LockFlags::FAIL_IMMEDIATELY,
+    );
+    // MS-SMB2 3.3.5.14: a FileId whose persistent half does not match is closed.
+    let wrong = FileId {
+        persistent: file.persistent + 1,
+        ..file
+    };
+    assert_eq!(c.status(&lock(wrong, &[(0, 1, shared)])), NtStatus::FILE_CLOSED);
+    // A range past the largest offset; flags no lock or unlock has.
+    assert_eq!(
+        c.status(&lock(file, &[(u64::MAX, u64::MAX, exclusive | now)])),
+        NtStatus::INVALID_LOCK_RANGE
+    );
+    for bad in [unlock | now, unlock | exclusive, LockFlags::empty()] {
+        assert_eq!(
+            c.status(&lock(file, &[(1, 1, bad)])),
+            NtStatus::INVALID_PARAMETER,
+            "{bad:?}"
+        );
+    }
+    // Of several locks, each must fail immediately.
+    assert_eq!(
+        c.status(&lock(file, &[(1, 1, shared | now), (2, 1, shared)])),
+        NtStatus::INVALID_PARAMETER
+    );
+    // Unlocks go one by one: the first stays done when the second is refused.
+    let both = lock(file, &[(0, 10, exclusive | now), (10, 10, exclusive | now)]);
+    assert_eq!(c.status(&both), NtStatus::SUCCESS);
+    assert_eq!(
+        c.status(&lock(file, &[(0, 10, unlock), (10, 10, exclusive | now)])),
+        NtStatus::INVALID_PARAMETER
+    );
+    assert_eq!(
+        c.status(&lock(file, &[(0, 10, unlock)])),
+        NtStatus::RANGE_NOT_LOCKED
+    );
+    // A shared lock stacks on the open's own exclusive lock; a zero-length lock inside
+    // a held range conflicts.
+    assert_eq!(c.status(&lock(file, &[(10, 10, shared)])), NtStatus::SUCCESS);
+    assert_eq!(
+        c.status(&lock(file, &[(12, 0, exclusive | now)])),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // The open's own shared lock blocks its writes, not its reads.
+    let write = WriteRequest {
+        offset: 10,
+        file_id: file,
+        flags: 0,
+        data: b"x".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::FILE_LOCK_CONFLICT);
+    for _ in 0..2 {
+        assert_eq!(c.status(&lock(file, &[(10, 10, unlock)])), NtStatus::SUCCESS);
+    }
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
 }
 
 proptest! {

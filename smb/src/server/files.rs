@@ -14,7 +14,7 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
+    FlushResponse, Header, LockElement, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
     WriteRequest, WriteResponse,
 };
 
@@ -487,40 +487,78 @@ impl ServerConnection {
         Ok(self.reply(header, &FlushResponse, NtStatus::SUCCESS))
     }
 
-    /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or every element an unlock. Locks
-    /// are taken all or none; a range held by another open is refused at once
-    /// (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to fail immediately:
-    /// waiting locks (an interim STATUS_PENDING and a later answer) are not served yet.
+    /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or (when the first element unlocks)
+    /// every element an unlock. Locks are taken all or none. A range held by another open
+    /// is refused at once (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to
+    /// fail immediately: waiting locks (an interim STATUS_PENDING and a later answer) are
+    /// not served yet.
     pub(super) fn lock(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = LockRequest::from_message(msg)?;
         let open = self.file(header, req.file_id)?;
         let Some(first) = req.locks.first() else {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         };
-        let unlocking = first.flags.contains(LockFlags::UNLOCK);
-        let mut ranges = Vec::with_capacity(req.locks.len());
-        for element in &req.locks {
-            let kind = element.flags - LockFlags::FAIL_IMMEDIATELY;
-            // MS-SMB2 3.3.5.14.1/2: the valid flag combinations.
-            let exclusive = match (unlocking, kind) {
-                (true, k) if k == LockFlags::UNLOCK => false,
-                (false, k) if k == LockFlags::SHARED_LOCK => false,
-                (false, k) if k == LockFlags::EXCLUSIVE_LOCK => true,
-                _ => return Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
-            };
-            ranges.push(LockRange {
-                offset: element.offset,
-                length: element.length,
-                exclusive,
-            });
+        // MS-FSA 2.1.5.8: byte-range locks are not permitted on directories.
+        if open.directory {
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         }
         let table = OpenFiles::global();
-        if unlocking {
-            table.unlock(open.key, open.table_id, &ranges)
+        if first.flags.contains(LockFlags::UNLOCK) {
+            // MS-SMB2 3.3.5.14.1: element by element; the first failure stops the rest
+            // and the unlocks done before it stay done.
+            for element in &req.locks {
+                if element.flags != LockFlags::UNLOCK {
+                    return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+                }
+                let range = LockRange {
+                    offset: element.offset,
+                    length: element.length,
+                    exclusive: false,
+                };
+                table
+                    .unlock(open.key, open.table_id, &range)
+                    .map_err(Refusal::Status)?;
+            }
         } else {
-            table.lock(open.key, open.table_id, &ranges)
+            let (ranges, may_wait) = lock_ranges(&req.locks).map_err(Refusal::Status)?;
+            if let Err(status) = table.lock(open.key, open.table_id, &ranges) {
+                // MS-SMB2 3.3.5.14.2: a request that may wait is to be kept until the
+                // conflicting lock goes; until waiting is served it fails as one that
+                // may not.
+                if status == NtStatus::LOCK_NOT_GRANTED && may_wait {
+                    tracing::debug!(file = %open.path.as_str(), "a waiting lock refused at once");
+                }
+                return Err(Refusal::Status(status));
+            }
         }
-        .map_err(Refusal::Status)?;
         Ok(self.reply(header, &LockResponse, NtStatus::SUCCESS))
     }
+}
+
+/// MS-SMB2 3.3.5.14.2: the ranges of a lock request, and whether it may wait for them.
+/// Each element is a shared or exclusive lock, with or without FAIL_IMMEDIATELY (no
+/// UNLOCK, no other bit); of several elements each must fail immediately.
+fn lock_ranges(elements: &[LockElement]) -> Result<(Vec<LockRange>, bool), NtStatus> {
+    let mut may_wait = false;
+    let mut ranges = Vec::with_capacity(elements.len());
+    for element in elements {
+        let kind = element.flags - LockFlags::FAIL_IMMEDIATELY;
+        let exclusive = match kind {
+            k if k == LockFlags::SHARED_LOCK => false,
+            k if k == LockFlags::EXCLUSIVE_LOCK => true,
+            _ => return Err(NtStatus::INVALID_PARAMETER),
+        };
+        if !element.flags.contains(LockFlags::FAIL_IMMEDIATELY) {
+            if elements.len() > 1 {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            may_wait = true;
+        }
+        ranges.push(LockRange {
+            offset: element.offset,
+            length: element.length,
+            exclusive,
+        });
+    }
+    Ok((ranges, may_wait))
 }

@@ -459,6 +459,11 @@ impl ServerConnection {
     /// The open `file` names on `header`'s tree.
     fn open(&mut self, header: &Header, file: FileId) -> Result<&mut Open, Refusal> {
         let file = self.file_id(file)?;
+        // MS-SMB2 3.3.5.x: an open is found by FileId.Volatile, and its persistent half
+        // must match (every open here has both halves equal).
+        if file.persistent != file.volatile {
+            return Err(Refusal::Status(NtStatus::FILE_CLOSED));
+        }
         let tree_id = header.tree_id;
         self.tree(header)?
             .opens
