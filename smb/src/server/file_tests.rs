@@ -16,7 +16,7 @@ use crate::proto::info::{
     FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
 };
 use crate::proto::{
-    Body, CloseRequest, Command, CreateRequest, CreateResponse, Dialect, FileId, Header,
+    Body, CloseRequest, Command, LogoffRequest, CreateRequest, CreateResponse, Dialect, FileId, Header,
     HeaderFlags, InfoType, LockElement, LockFlags, LockRequest, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
     QueryInfoRequest, QueryInfoResponse, ReadRequest, ReadResponse, SetInfoRequest,
     TreeConnectRequest, TreeConnectResponse, WriteRequest,
@@ -283,6 +283,29 @@ fn share_modes_hold_between_connections() {
     a.close(held);
     let again = b.create("s.txt", OPEN, 0, SHARE_ALL).unwrap();
     b.close(again);
+}
+
+#[test]
+fn a_signed_request_on_a_logged_off_session_is_told_the_session_is_gone() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("s.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&LogoffRequest), NtStatus::SUCCESS);
+    // MS-SMB2 3.3.5.2.9: STATUS_USER_SESSION_DELETED, keeping the request's SIGNED flag
+    // (no key is left to sign with, and a signing client takes no answer without it).
+    let query = QueryInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::STANDARD.value(),
+        output_buffer_length: 1024,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    let (header, _) = c.send(&query, HeaderFlags::SIGNED);
+    assert_eq!(header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(header.flags.contains(HeaderFlags::SIGNED));
+    let (header, _) = c.send(&LogoffRequest, HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(!header.flags.contains(HeaderFlags::SIGNED));
 }
 
 /// A LOCK request of `elements` (offset, length, flags) on `file_id`.

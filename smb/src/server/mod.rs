@@ -383,13 +383,23 @@ impl ServerConnection {
 
     /// A response header for `request`, granting the credits asked for (at least one).
     fn response_header(&self, request: &Header, status: NtStatus) -> Header {
+        // MS-SMB2 3.3.5.2.9: a signed request on a session that is gone (logged off, or
+        // never there) is answered STATUS_USER_SESSION_DELETED, which no key can sign.
+        // The answer keeps the request's SIGNED flag, as Windows and Samba answer: a client
+        // that takes only signed answers on a signing session (Samba's) sees the status,
+        // not a missing signature.
+        let mut flags = HeaderFlags::SERVER_TO_REDIR;
+        if status == NtStatus::USER_SESSION_DELETED && request.flags.contains(HeaderFlags::SIGNED)
+        {
+            flags |= HeaderFlags::SIGNED;
+        }
         Header {
             credit_charge: request.credit_charge,
             status,
             command: request.command,
             // `handle` put the credits granted for this request in its header.
             credits: request.credits,
-            flags: HeaderFlags::SERVER_TO_REDIR,
+            flags,
             message_id: request.message_id,
             tree_id: request.tree_id,
             session_id: request.session_id,
