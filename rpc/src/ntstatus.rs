@@ -116,6 +116,8 @@ open_enum! {
         SHARING_VIOLATION = 0xc000_0043 => "the file is open in a conflicting mode (STATUS_SHARING_VIOLATION)",
         /// STATUS_EAS_NOT_SUPPORTED.
         EAS_NOT_SUPPORTED = 0xc000_004f => "extended attributes are not supported (STATUS_EAS_NOT_SUPPORTED)",
+        /// STATUS_NO_EAS_ON_FILE.
+        NO_EAS_ON_FILE = 0xc000_0052 => "the file has no extended attributes (STATUS_NO_EAS_ON_FILE)",
         /// STATUS_FILE_LOCK_CONFLICT.
         FILE_LOCK_CONFLICT = 0xc000_0054 => "a lock conflicts with the request (STATUS_FILE_LOCK_CONFLICT)",
         /// STATUS_LOCK_NOT_GRANTED.

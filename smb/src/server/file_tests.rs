@@ -308,6 +308,89 @@ fn a_signed_request_on_a_logged_off_session_is_told_the_session_is_gone() {
     assert!(!header.flags.contains(HeaderFlags::SIGNED));
 }
 
+#[test]
+fn reads_and_writes_move_the_opens_byte_offset() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("p.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let position = |c: &mut Client| {
+        let query = QueryInfoRequest {
+            info_type: InfoType::FILE,
+            info_class: FileInfoClass::POSITION.value(),
+            output_buffer_length: 8,
+            file_id: file,
+            ..QueryInfoRequest::default()
+        };
+        let (_, reply) = c.send(&query, HeaderFlags::empty());
+        let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
+        u64::from_le_bytes(output.try_into().unwrap())
+    };
+    assert_eq!(position(&mut c), 0);
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        flags: 0,
+        data: b"hello world".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    assert_eq!(position(&mut c), 11);
+    let read = ReadRequest {
+        length: 4,
+        offset: 2,
+        file_id: file,
+        ..ReadRequest::default()
+    };
+    assert_eq!(c.status(&read), NtStatus::SUCCESS);
+    // MS-FSA: CurrentByteOffset is where the last read ended.
+    assert_eq!(position(&mut c), 6);
+}
+
+#[test]
+fn query_info_checks_each_class_access_and_buffer() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("q.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let query = |class: FileInfoClass, length: u32| QueryInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: class.value(),
+        output_buffer_length: length,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    // MS-SMB2 3.3.5.20.1: FileFullEaInformation needs FILE_READ_EA (the open has not
+    // asked for it); a security descriptor needs READ_CONTROL.
+    assert_eq!(
+        c.status(&query(FileInfoClass::FULL_EA, 1024)),
+        NtStatus::ACCESS_DENIED
+    );
+    let security = QueryInfoRequest {
+        info_type: InfoType::SECURITY,
+        additional_information: 0x7,
+        ..query(FileInfoClass::BASIC, 1024)
+    };
+    assert_eq!(c.status(&security), NtStatus::ACCESS_DENIED);
+    // Less than a class's fixed part is STATUS_INFO_LENGTH_MISMATCH: for
+    // FileAllInformation that is 104 bytes (its name's length and first character, padded);
+    // from there the answer is cut short with STATUS_BUFFER_OVERFLOW.
+    assert_eq!(
+        c.status(&query(FileInfoClass::ALL, 103)),
+        NtStatus::INFO_LENGTH_MISMATCH
+    );
+    assert_eq!(
+        c.status(&query(FileInfoClass::ALL, 104)),
+        NtStatus::BUFFER_OVERFLOW
+    );
+    assert_eq!(
+        c.status(&query(FileInfoClass::NAME, 7)),
+        NtStatus::INFO_LENGTH_MISMATCH
+    );
+    // FileNormalizedNameInformation: relative to the share, no leading backslash.
+    let (header, reply) = c.send(&query(FileInfoClass::NORMALIZED_NAME, 1024), HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::SUCCESS);
+    let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
+    assert_eq!(output[..4], [10, 0, 0, 0], "\"q.txt\" in UTF-16");
+}
+
 /// A LOCK request of `elements` (offset, length, flags) on `file_id`.
 fn lock(file_id: FileId, elements: &[(u64, u64, LockFlags)]) -> LockRequest {
     LockRequest {

@@ -96,6 +96,9 @@ pub(super) struct FileOpen {
     pub(super) token: Arc<UserToken>,
     /// A QUERY_DIRECTORY in progress.
     pub(super) listing: Option<Listing>,
+    /// MS-FSA `Open.CurrentByteOffset`: where the last READ or WRITE ended, or what
+    /// FilePositionInformation set; FilePositionInformation reports it.
+    pub(super) position: u64,
     /// The file in the server-wide table (device, inode) and this open's id there.
     pub(super) key: FileKey,
     pub(super) table_id: u64,
@@ -327,6 +330,7 @@ impl ServerConnection {
             delete_on_close,
             token,
             listing: None,
+            position: 0,
             key,
             table_id,
         };
@@ -443,6 +447,8 @@ impl ServerConnection {
         if data.len() < req.minimum_count as usize || (data.is_empty() && len > 0) {
             return Err(Refusal::Status(NtStatus::END_OF_FILE));
         }
+        // MS-FSA 2.1.5.2: the open's byte offset moves past what was read.
+        open.position = req.offset.saturating_add(data.len() as u64);
         let resp = ReadResponse {
             data_remaining: 0,
             data,
@@ -473,6 +479,8 @@ impl ServerConnection {
             )
             .map_err(Refusal::Status)?;
         let written = open.as_user(|h| h.write(req.offset, &req.data))?;
+        // MS-FSA 2.1.5.3: and past what was written.
+        open.position = req.offset.saturating_add(written as u64);
         let count = u32::try_from(written).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
     }
