@@ -13,7 +13,7 @@ use super::testing::{memory_share, test_config};
 use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
-    FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
+    FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
 };
 use crate::proto::{
     Body, CloseRequest, Command, LogoffRequest, CreateRequest, CreateResponse, Dialect, FileId, Header,
@@ -207,6 +207,9 @@ fn files_are_created_written_read_listed_renamed_and_deleted() {
         .to_bytes(),
         ..SetInfoRequest::default()
     };
+    // Not while the directory is open with DELETE access (as Samba refuses it).
+    assert_eq!(c.status(&rename), NtStatus::SHARING_VIOLATION);
+    assert_eq!(c.close(dir), NtStatus::SUCCESS);
     assert_eq!(c.status(&rename), NtStatus::SUCCESS);
     assert_eq!(c.close(file), NtStatus::SUCCESS);
     assert_eq!(c.close(file), NtStatus::FILE_CLOSED);
@@ -218,7 +221,6 @@ fn files_are_created_written_read_listed_renamed_and_deleted() {
         .unwrap();
     assert_eq!(c.close(gone), NtStatus::SUCCESS);
     assert!(!share.exists("docs/b.txt"));
-    assert_eq!(c.close(dir), NtStatus::SUCCESS);
     assert_eq!(
         c.create("docs", CREATE, DIRECTORY, SHARE_ALL),
         Err(NtStatus::OBJECT_NAME_COLLISION)
@@ -389,6 +391,53 @@ fn query_info_checks_each_class_access_and_buffer() {
     assert_eq!(header.status, NtStatus::SUCCESS);
     let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
     assert_eq!(output[..4], [10, 0, 0, 0], "\"q.txt\" in UTF-16");
+}
+
+fn rename(file_id: FileId, to: &str) -> SetInfoRequest {
+    SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::RENAME.value(),
+        file_id,
+        buffer: FileRenameInformation {
+            replace_if_exists: false,
+            root_directory: 0,
+            file_name: to.into(),
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    }
+}
+
+#[test]
+fn renames_respect_opens_of_the_parent_and_below_a_directory() {
+    let share = MemoryBackend::new();
+    let (mut c, mut other) = (Client::new(&share), Client::new(&share));
+    // Another client holds the directory open with DELETE access: nothing is renamed
+    // into it.
+    let dir = other.create("d", CREATE, DIRECTORY, SHARE_ALL).unwrap();
+    let file = c.create(r"d\f", CREATE, 0, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&rename(file, r"d\g")), NtStatus::SHARING_VIOLATION);
+    other.close(dir);
+    assert_eq!(c.status(&rename(file, r"d\g")), NtStatus::SUCCESS);
+    // MS-FSA 2.1.5.15.12: a directory with an open file below it is not renamed.
+    let dir = c.create("d", OPEN, DIRECTORY, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&rename(dir, "e")), NtStatus::ACCESS_DENIED);
+    c.close(file);
+    assert_eq!(c.status(&rename(dir, "e")), NtStatus::SUCCESS);
+    assert!(share.exists("e/g"));
+    // MS-FSA 2.1.5.15.2: a directory cannot be made temporary.
+    let temporary = SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::BASIC.value(),
+        file_id: dir,
+        buffer: FileBasicInformation {
+            file_attributes: 0x100 | 0x10,
+            ..FileBasicInformation::default()
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(c.status(&temporary), NtStatus::INVALID_PARAMETER);
 }
 
 /// A LOCK request of `elements` (offset, length, flags) on `file_id`.

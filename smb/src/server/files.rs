@@ -334,6 +334,7 @@ impl ServerConnection {
             key,
             table_id,
         };
+        table.name(key, super::query::table_name(&open, &open.path));
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
         let file_id = FileId {

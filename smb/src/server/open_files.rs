@@ -91,6 +91,9 @@ struct Entry {
     /// Marked for deletion, by this user: the file is removed with the credentials of
     /// whoever asked (who had the right to), not of whoever closes last.
     delete_pending: Option<Arc<UserToken>>,
+    /// The file's name, `share/path` (see [`OpenFiles::name`]), so a directory's rename
+    /// can tell whether anything below it is open.
+    name: Option<String>,
 }
 
 /// One byte-range lock request element.
@@ -159,6 +162,38 @@ impl OpenFiles {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         entry.opens.push(OpenRecord { id, access, share });
         Ok(id)
+    }
+
+    /// Names open file `key` `share/path` (at its open, and again when it is renamed).
+    pub fn name(&self, key: FileKey, name: String) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.name = Some(name);
+        }
+    }
+
+    /// MS-FSA 2.1.5.15.12: whether a file below directory `share/path` is open (such a
+    /// directory cannot be renamed).
+    pub fn open_below(&self, dir: &str) -> bool {
+        let prefix = format!("{dir}/");
+        self.files()
+            .values()
+            .any(|e| e.name.as_ref().is_some_and(|n| n.starts_with(&prefix)))
+    }
+
+    /// Whether a rename may put a name into directory `key`: not while another open of
+    /// the directory holds DELETE access (STATUS_SHARING_VIOLATION, as Windows and Samba
+    /// answer: the rename opens the destination's parent, which cannot go while renamed
+    /// into).
+    pub fn check_rename_parent(&self, key: FileKey) -> Result<(), NtStatus> {
+        let files = self.files();
+        let Some(entry) = files.get(&key) else {
+            return Ok(());
+        };
+        if entry.opens.iter().any(|o| o.access & DELETE_BIT != 0) {
+            Err(NtStatus::SHARING_VIOLATION)
+        } else {
+            Ok(())
+        }
     }
 
     /// Marks `key` for deletion at its last close by `by` (`None` clears the mark).

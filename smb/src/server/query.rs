@@ -3,8 +3,9 @@
 
 use adjoin_rpc::ntstatus::NtStatus;
 
-use super::backend::{DirEntry, SetTimes, SharePath, Stat};
-use super::files::{FileOpen, Listing, attributes};
+use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
+use super::files::{FILE_ATTRIBUTE_DIRECTORY, FileOpen, Listing, attributes};
+use super::open_files::{FileKey, OpenFiles};
 use super::{Refusal, ServerConnection};
 use crate::proto::info::{
     FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
@@ -32,6 +33,9 @@ const READ_CONTROL: u32 = 0x0002_0000;
 const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
 /// SACL_SECURITY_INFORMATION (MS-DTYP 2.4.7).
 const SACL_SECURITY_INFORMATION: u32 = 0x0000_0008;
+
+/// MS-FSCC 2.6 FILE_ATTRIBUTE_TEMPORARY.
+const FILE_ATTRIBUTE_TEMPORARY: u32 = 0x0000_0100;
 
 /// The sector size reported for every share.
 const SECTOR: u32 = 512;
@@ -415,6 +419,13 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
 fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> {
     match info {
         SetFileInfo::Basic(basic) => {
+            // MS-FSA 2.1.5.15.2: a directory cannot be temporary, nor a file a directory.
+            let attributes = basic.file_attributes;
+            if (open.directory && attributes & FILE_ATTRIBUTE_TEMPORARY != 0)
+                || (!open.directory && attributes & FILE_ATTRIBUTE_DIRECTORY != 0)
+            {
+                return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+            }
             // MS-FSCC: 0 leaves a time alone; -1 and -2 stop and resume automatic updates,
             // which POSIX has no notion of.
             let pick = |t: u64| (t != 0 && t < FileBasicInformation::RESUME_UPDATES).then_some(t);
@@ -433,7 +444,17 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             }
             let backend = std::sync::Arc::clone(&open.share.backend);
             let from = open.path.clone();
+            let table = OpenFiles::global();
+            // MS-FSA 2.1.5.15.12: a directory with an open file below it stays.
+            if open.directory && table.open_below(&table_name(open, &from)) {
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
+            if let Some((parent, _)) = to.split_last() {
+                let key = directory_key(open, &parent)?;
+                table.check_rename_parent(key).map_err(Refusal::Status)?;
+            }
             open.as_user(|_| backend.rename(&from, &to, rename.replace_if_exists))?;
+            table.name(open.key, table_name(open, &to));
             open.path = to;
         }
         SetFileInfo::Disposition(d) => set_delete(open, d.delete_pending)?,
@@ -458,6 +479,25 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
     Ok(())
 }
 
+/// `path` on `open`'s share as the open-file table names it.
+pub(super) fn table_name(open: &FileOpen, path: &SharePath) -> String {
+    format!("{}/{}", open.share.name, path.as_str())
+}
+
+/// The open-file table's key of directory `dir` on `open`'s share.
+fn directory_key(open: &FileOpen, dir: &SharePath) -> Result<FileKey, Refusal> {
+    let how = OpenHow {
+        disposition: Disposition::Open,
+        kind: Kind::Directory,
+        read: false,
+        write: false,
+        mode: 0,
+    };
+    let backend = std::sync::Arc::clone(&open.share.backend);
+    let stat = open.as_user(|_| backend.open(dir, &how)?.0.stat())?;
+    Ok((stat.device, stat.file_index))
+}
+
 /// MS-FSA 2.1.5.15.3: a directory with entries cannot be marked for deletion.
 fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
     if delete && open.path.is_root() {
@@ -469,7 +509,7 @@ fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
     open.delete_on_close = delete;
     // MS-FSA 2.1.5.15.3: the file is delete-pending for every open from now on.
     let by = delete.then(|| std::sync::Arc::clone(&open.token));
-    super::open_files::OpenFiles::global().set_delete_pending(open.key, by);
+    OpenFiles::global().set_delete_pending(open.key, by);
     Ok(())
 }
 
