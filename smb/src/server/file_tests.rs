@@ -13,13 +13,15 @@ use super::testing::{memory_share, test_config};
 use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
-    FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
+    FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation,
+    Information, decode_directory,
 };
 use crate::proto::{
-    Body, CloseRequest, Command, LogoffRequest, CreateRequest, CreateResponse, Dialect, FileId, Header,
-    HeaderFlags, InfoType, LockElement, LockFlags, LockRequest, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
-    QueryInfoRequest, QueryInfoResponse, ReadRequest, ReadResponse, SetInfoRequest,
-    TreeConnectRequest, TreeConnectResponse, WriteRequest,
+    Body, CloseRequest, Command, CreateRequest, CreateResponse, Dialect, FileId, Header,
+    HeaderFlags, InfoType, LockElement, LockFlags, LockRequest, LogoffRequest, QueryDirectoryFlags,
+    QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse,
+    ReadRequest, ReadResponse, SetInfoRequest, TreeConnectRequest, TreeConnectResponse,
+    WriteRequest,
 };
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
@@ -387,7 +389,10 @@ fn query_info_checks_each_class_access_and_buffer() {
         NtStatus::INFO_LENGTH_MISMATCH
     );
     // FileNormalizedNameInformation: relative to the share, no leading backslash.
-    let (header, reply) = c.send(&query(FileInfoClass::NORMALIZED_NAME, 1024), HeaderFlags::empty());
+    let (header, reply) = c.send(
+        &query(FileInfoClass::NORMALIZED_NAME, 1024),
+        HeaderFlags::empty(),
+    );
     assert_eq!(header.status, NtStatus::SUCCESS);
     let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
     assert_eq!(output[..4], [10, 0, 0, 0], "\"q.txt\" in UTF-16");
@@ -472,7 +477,10 @@ fn lock_requests_are_checked_as_windows_checks_them() {
         persistent: file.persistent + 1,
         ..file
     };
-    assert_eq!(c.status(&lock(wrong, &[(0, 1, shared)])), NtStatus::FILE_CLOSED);
+    assert_eq!(
+        c.status(&lock(wrong, &[(0, 1, shared)])),
+        NtStatus::FILE_CLOSED
+    );
     // A range past the largest offset; flags no lock or unlock has.
     assert_eq!(
         c.status(&lock(file, &[(u64::MAX, u64::MAX, exclusive | now)])),
@@ -503,7 +511,10 @@ fn lock_requests_are_checked_as_windows_checks_them() {
     );
     // A shared lock stacks on the open's own exclusive lock; a zero-length lock inside
     // a held range conflicts.
-    assert_eq!(c.status(&lock(file, &[(10, 10, shared)])), NtStatus::SUCCESS);
+    assert_eq!(
+        c.status(&lock(file, &[(10, 10, shared)])),
+        NtStatus::SUCCESS
+    );
     assert_eq!(
         c.status(&lock(file, &[(12, 0, exclusive | now)])),
         NtStatus::LOCK_NOT_GRANTED
@@ -517,7 +528,10 @@ fn lock_requests_are_checked_as_windows_checks_them() {
     };
     assert_eq!(c.status(&write), NtStatus::FILE_LOCK_CONFLICT);
     for _ in 0..2 {
-        assert_eq!(c.status(&lock(file, &[(10, 10, unlock)])), NtStatus::SUCCESS);
+        assert_eq!(
+            c.status(&lock(file, &[(10, 10, unlock)])),
+            NtStatus::SUCCESS
+        );
     }
     assert_eq!(c.status(&write), NtStatus::SUCCESS);
 }

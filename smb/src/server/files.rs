@@ -14,8 +14,8 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, LockElement, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
-    WriteRequest, WriteResponse,
+    FlushResponse, Header, LockElement, LockFlags, LockRequest, LockResponse, ReadRequest,
+    ReadResponse, WriteRequest, WriteResponse,
 };
 
 /// MS-SMB2 2.2.13 CreateOptions.

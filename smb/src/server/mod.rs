@@ -389,8 +389,7 @@ impl ServerConnection {
         // that takes only signed answers on a signing session (Samba's) sees the status,
         // not a missing signature.
         let mut flags = HeaderFlags::SERVER_TO_REDIR;
-        if status == NtStatus::USER_SESSION_DELETED && request.flags.contains(HeaderFlags::SIGNED)
-        {
+        if status == NtStatus::USER_SESSION_DELETED && request.flags.contains(HeaderFlags::SIGNED) {
             flags |= HeaderFlags::SIGNED;
         }
         Header {

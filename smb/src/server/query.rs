@@ -19,8 +19,8 @@ use crate::proto::info::{
     Information, SetFileInfo,
 };
 use crate::proto::{
-    Body, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
-    QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
+    Body, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest,
+    QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
 };
 
 /// FILE_READ_EA.
