@@ -118,6 +118,8 @@ open_enum! {
         SHARING_VIOLATION = 0xc000_0043 => "the file is open in a conflicting mode (STATUS_SHARING_VIOLATION)",
         /// STATUS_EAS_NOT_SUPPORTED.
         EAS_NOT_SUPPORTED = 0xc000_004f => "extended attributes are not supported (STATUS_EAS_NOT_SUPPORTED)",
+        /// STATUS_NO_EAS_ON_FILE.
+        NO_EAS_ON_FILE = 0xc000_0052 => "the file has no extended attributes (STATUS_NO_EAS_ON_FILE)",
         /// STATUS_FILE_LOCK_CONFLICT.
         FILE_LOCK_CONFLICT = 0xc000_0054 => "a lock conflicts with the request (STATUS_FILE_LOCK_CONFLICT)",
         /// STATUS_LOCK_NOT_GRANTED.
@@ -126,6 +128,8 @@ open_enum! {
         DELETE_PENDING = 0xc000_0056 => "the file is being deleted (STATUS_DELETE_PENDING)",
         /// STATUS_RANGE_NOT_LOCKED.
         RANGE_NOT_LOCKED = 0xc000_007e => "the range is not locked (STATUS_RANGE_NOT_LOCKED)",
+        /// STATUS_INVALID_LOCK_RANGE.
+        INVALID_LOCK_RANGE = 0xc000_01a1 => "the lock range ends past the largest offset (STATUS_INVALID_LOCK_RANGE)",
         /// STATUS_DISK_FULL.
         DISK_FULL = 0xc000_007f => "the disk is full (STATUS_DISK_FULL)",
         /// STATUS_MEDIA_WRITE_PROTECTED.

@@ -13,13 +13,15 @@ use super::testing::{memory_share, test_config};
 use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
-    FileInfoClass, FileRenameInformation, FileStandardInformation, Information, decode_directory,
+    FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation,
+    Information, decode_directory,
 };
 use crate::proto::{
     Body, CloseRequest, Command, CreateRequest, CreateResponse, Dialect, FileId, Header,
-    HeaderFlags, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
-    QueryInfoRequest, QueryInfoResponse, ReadRequest, ReadResponse, SetInfoRequest,
-    TreeConnectRequest, TreeConnectResponse, WriteRequest,
+    HeaderFlags, InfoType, LockElement, LockFlags, LockRequest, LogoffRequest, QueryDirectoryFlags,
+    QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse,
+    ReadRequest, ReadResponse, SetInfoRequest, TreeConnectRequest, TreeConnectResponse,
+    WriteRequest,
 };
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
@@ -207,6 +209,9 @@ fn files_are_created_written_read_listed_renamed_and_deleted() {
         .to_bytes(),
         ..SetInfoRequest::default()
     };
+    // Not while the directory is open with DELETE access (as Samba refuses it).
+    assert_eq!(c.status(&rename), NtStatus::SHARING_VIOLATION);
+    assert_eq!(c.close(dir), NtStatus::SUCCESS);
     assert_eq!(c.status(&rename), NtStatus::SUCCESS);
     assert_eq!(c.close(file), NtStatus::SUCCESS);
     assert_eq!(c.close(file), NtStatus::FILE_CLOSED);
@@ -218,7 +223,6 @@ fn files_are_created_written_read_listed_renamed_and_deleted() {
         .unwrap();
     assert_eq!(c.close(gone), NtStatus::SUCCESS);
     assert!(!share.exists("docs/b.txt"));
-    assert_eq!(c.close(dir), NtStatus::SUCCESS);
     assert_eq!(
         c.create("docs", CREATE, DIRECTORY, SHARE_ALL),
         Err(NtStatus::OBJECT_NAME_COLLISION)
@@ -283,6 +287,253 @@ fn share_modes_hold_between_connections() {
     a.close(held);
     let again = b.create("s.txt", OPEN, 0, SHARE_ALL).unwrap();
     b.close(again);
+}
+
+#[test]
+fn a_signed_request_on_a_logged_off_session_is_told_the_session_is_gone() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("s.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&LogoffRequest), NtStatus::SUCCESS);
+    // MS-SMB2 3.3.5.2.9: STATUS_USER_SESSION_DELETED, keeping the request's SIGNED flag
+    // (no key is left to sign with, and a signing client takes no answer without it).
+    let query = QueryInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::STANDARD.value(),
+        output_buffer_length: 1024,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    let (header, _) = c.send(&query, HeaderFlags::SIGNED);
+    assert_eq!(header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(header.flags.contains(HeaderFlags::SIGNED));
+    let (header, _) = c.send(&LogoffRequest, HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::USER_SESSION_DELETED);
+    assert!(!header.flags.contains(HeaderFlags::SIGNED));
+}
+
+#[test]
+fn reads_and_writes_move_the_opens_byte_offset() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("p.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let position = |c: &mut Client| {
+        let query = QueryInfoRequest {
+            info_type: InfoType::FILE,
+            info_class: FileInfoClass::POSITION.value(),
+            output_buffer_length: 8,
+            file_id: file,
+            ..QueryInfoRequest::default()
+        };
+        let (_, reply) = c.send(&query, HeaderFlags::empty());
+        let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
+        u64::from_le_bytes(output.try_into().unwrap())
+    };
+    assert_eq!(position(&mut c), 0);
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        flags: 0,
+        data: b"hello world".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    assert_eq!(position(&mut c), 11);
+    let read = ReadRequest {
+        length: 4,
+        offset: 2,
+        file_id: file,
+        ..ReadRequest::default()
+    };
+    assert_eq!(c.status(&read), NtStatus::SUCCESS);
+    // MS-FSA: CurrentByteOffset is where the last read ended.
+    assert_eq!(position(&mut c), 6);
+}
+
+#[test]
+fn query_info_checks_each_class_access_and_buffer() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("q.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let query = |class: FileInfoClass, length: u32| QueryInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: class.value(),
+        output_buffer_length: length,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    // MS-SMB2 3.3.5.20.1: FileFullEaInformation needs FILE_READ_EA (the open has not
+    // asked for it); a security descriptor needs READ_CONTROL.
+    assert_eq!(
+        c.status(&query(FileInfoClass::FULL_EA, 1024)),
+        NtStatus::ACCESS_DENIED
+    );
+    let security = QueryInfoRequest {
+        info_type: InfoType::SECURITY,
+        additional_information: 0x7,
+        ..query(FileInfoClass::BASIC, 1024)
+    };
+    assert_eq!(c.status(&security), NtStatus::ACCESS_DENIED);
+    // Less than a class's fixed part is STATUS_INFO_LENGTH_MISMATCH: for
+    // FileAllInformation that is 104 bytes (its name's length and first character, padded);
+    // from there the answer is cut short with STATUS_BUFFER_OVERFLOW.
+    assert_eq!(
+        c.status(&query(FileInfoClass::ALL, 103)),
+        NtStatus::INFO_LENGTH_MISMATCH
+    );
+    assert_eq!(
+        c.status(&query(FileInfoClass::ALL, 104)),
+        NtStatus::BUFFER_OVERFLOW
+    );
+    assert_eq!(
+        c.status(&query(FileInfoClass::NAME, 7)),
+        NtStatus::INFO_LENGTH_MISMATCH
+    );
+    // FileNormalizedNameInformation: relative to the share, no leading backslash.
+    let (header, reply) = c.send(
+        &query(FileInfoClass::NORMALIZED_NAME, 1024),
+        HeaderFlags::empty(),
+    );
+    assert_eq!(header.status, NtStatus::SUCCESS);
+    let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
+    assert_eq!(output[..4], [10, 0, 0, 0], "\"q.txt\" in UTF-16");
+}
+
+fn rename(file_id: FileId, to: &str) -> SetInfoRequest {
+    SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::RENAME.value(),
+        file_id,
+        buffer: FileRenameInformation {
+            replace_if_exists: false,
+            root_directory: 0,
+            file_name: to.into(),
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    }
+}
+
+#[test]
+fn renames_respect_opens_of_the_parent_and_below_a_directory() {
+    let share = MemoryBackend::new();
+    let (mut c, mut other) = (Client::new(&share), Client::new(&share));
+    // Another client holds the directory open with DELETE access: nothing is renamed
+    // into it.
+    let dir = other.create("d", CREATE, DIRECTORY, SHARE_ALL).unwrap();
+    let file = c.create(r"d\f", CREATE, 0, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&rename(file, r"d\g")), NtStatus::SHARING_VIOLATION);
+    other.close(dir);
+    assert_eq!(c.status(&rename(file, r"d\g")), NtStatus::SUCCESS);
+    // MS-FSA 2.1.5.15.12: a directory with an open file below it is not renamed.
+    let dir = c.create("d", OPEN, DIRECTORY, SHARE_ALL).unwrap();
+    assert_eq!(c.status(&rename(dir, "e")), NtStatus::ACCESS_DENIED);
+    c.close(file);
+    assert_eq!(c.status(&rename(dir, "e")), NtStatus::SUCCESS);
+    assert!(share.exists("e/g"));
+    // MS-FSA 2.1.5.15.2: a directory cannot be made temporary.
+    let temporary = SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::BASIC.value(),
+        file_id: dir,
+        buffer: FileBasicInformation {
+            file_attributes: 0x100 | 0x10,
+            ..FileBasicInformation::default()
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(c.status(&temporary), NtStatus::INVALID_PARAMETER);
+}
+
+/// A LOCK request of `elements` (offset, length, flags) on `file_id`.
+fn lock(file_id: FileId, elements: &[(u64, u64, LockFlags)]) -> LockRequest {
+    LockRequest {
+        lock_sequence: 0,
+        file_id,
+        locks: elements
+            .iter()
+            .map(|&(offset, length, flags)| LockElement {
+                offset,
+                length,
+                flags,
+            })
+            .collect(),
+    }
+}
+
+#[test]
+fn lock_requests_are_checked_as_windows_checks_them() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("l.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let (shared, exclusive, unlock, now) = (
+        LockFlags::SHARED_LOCK,
+        LockFlags::EXCLUSIVE_LOCK,
+        LockFlags::UNLOCK,
+        LockFlags::FAIL_IMMEDIATELY,
+    );
+    // MS-SMB2 3.3.5.14: a FileId whose persistent half does not match is closed.
+    let wrong = FileId {
+        persistent: file.persistent + 1,
+        ..file
+    };
+    assert_eq!(
+        c.status(&lock(wrong, &[(0, 1, shared)])),
+        NtStatus::FILE_CLOSED
+    );
+    // A range past the largest offset; flags no lock or unlock has.
+    assert_eq!(
+        c.status(&lock(file, &[(u64::MAX, u64::MAX, exclusive | now)])),
+        NtStatus::INVALID_LOCK_RANGE
+    );
+    for bad in [unlock | now, unlock | exclusive, LockFlags::empty()] {
+        assert_eq!(
+            c.status(&lock(file, &[(1, 1, bad)])),
+            NtStatus::INVALID_PARAMETER,
+            "{bad:?}"
+        );
+    }
+    // Of several locks, each must fail immediately.
+    assert_eq!(
+        c.status(&lock(file, &[(1, 1, shared | now), (2, 1, shared)])),
+        NtStatus::INVALID_PARAMETER
+    );
+    // Unlocks go one by one: the first stays done when the second is refused.
+    let both = lock(file, &[(0, 10, exclusive | now), (10, 10, exclusive | now)]);
+    assert_eq!(c.status(&both), NtStatus::SUCCESS);
+    assert_eq!(
+        c.status(&lock(file, &[(0, 10, unlock), (10, 10, exclusive | now)])),
+        NtStatus::INVALID_PARAMETER
+    );
+    assert_eq!(
+        c.status(&lock(file, &[(0, 10, unlock)])),
+        NtStatus::RANGE_NOT_LOCKED
+    );
+    // A shared lock stacks on the open's own exclusive lock; a zero-length lock inside
+    // a held range conflicts.
+    assert_eq!(
+        c.status(&lock(file, &[(10, 10, shared)])),
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        c.status(&lock(file, &[(12, 0, exclusive | now)])),
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // The open's own shared lock blocks its writes, not its reads.
+    let write = WriteRequest {
+        offset: 10,
+        file_id: file,
+        flags: 0,
+        data: b"x".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::FILE_LOCK_CONFLICT);
+    for _ in 0..2 {
+        assert_eq!(
+            c.status(&lock(file, &[(10, 10, unlock)])),
+            NtStatus::SUCCESS
+        );
+    }
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
 }
 
 proptest! {

@@ -16,8 +16,8 @@ use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext, OPLOCK_LEASE, OPLOCK_NONE};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, Dialect, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, LockFlags, LockRequest, LockResponse, ReadRequest, ReadResponse,
-    WriteRequest, WriteResponse,
+    FlushResponse, Header, LockElement, LockFlags, LockRequest, LockResponse, ReadRequest,
+    ReadResponse, WriteRequest, WriteResponse,
 };
 
 /// MS-SMB2 2.2.13 CreateOptions.
@@ -107,6 +107,9 @@ pub(super) struct FileOpen {
     pub(super) token: Arc<UserToken>,
     /// A QUERY_DIRECTORY in progress.
     pub(super) listing: Option<Listing>,
+    /// MS-FSA `Open.CurrentByteOffset`: where the last READ or WRITE ended, or what
+    /// FilePositionInformation set; FilePositionInformation reports it.
+    pub(super) position: u64,
     /// The file in the server-wide table (device, inode) and this open's id there.
     pub(super) key: FileKey,
     pub(super) table_id: u64,
@@ -386,9 +389,11 @@ impl ServerConnection {
             delete_on_close,
             token,
             listing: None,
+            position: 0,
             key,
             table_id,
         };
+        table.name(key, super::query::table_name(&open, &open.path));
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
         self.chain_file = Some(Ok(file_id));
@@ -516,6 +521,8 @@ impl ServerConnection {
         if got < req.minimum_count as usize || (got == 0 && len > 0) {
             return Err(Refusal::Status(NtStatus::END_OF_FILE));
         }
+        // MS-FSA 2.1.5.2: the open's byte offset moves past what was read.
+        open.position = req.offset.saturating_add(got as u64);
         ReadResponse::set_data_length(&mut msg, got);
         Ok(self.protect(&reply_header, msg))
     }
@@ -544,6 +551,8 @@ impl ServerConnection {
             .map_err(Refusal::Status)?;
         let written = open.as_user(|h| h.write(req.offset, &req.data))?;
         OpenFiles::global().break_for_write(open.key, open.table_id);
+        // MS-FSA 2.1.5.3: and past what was written.
+        open.position = req.offset.saturating_add(written as u64);
         let count = u32::try_from(written).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
     }
@@ -558,44 +567,82 @@ impl ServerConnection {
         Ok(self.reply(header, &FlushResponse, NtStatus::SUCCESS))
     }
 
-    /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or every element an unlock. Locks
-    /// are taken all or none; a range held by another open is refused at once
-    /// (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to fail immediately:
-    /// waiting locks (an interim STATUS_PENDING and a later answer) are not served yet.
+    /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or (when the first element unlocks)
+    /// every element an unlock. Locks are taken all or none. A range held by another open
+    /// is refused at once (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to
+    /// fail immediately: waiting locks (an interim STATUS_PENDING and a later answer) are
+    /// not served yet.
     pub(super) fn lock(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = LockRequest::from_message(msg)?;
         let open = self.file(header, req.file_id)?;
         let Some(first) = req.locks.first() else {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         };
-        let unlocking = first.flags.contains(LockFlags::UNLOCK);
-        let mut ranges = Vec::with_capacity(req.locks.len());
-        for element in &req.locks {
-            let kind = element.flags - LockFlags::FAIL_IMMEDIATELY;
-            // MS-SMB2 3.3.5.14.1/2: the valid flag combinations.
-            let exclusive = match (unlocking, kind) {
-                (true, k) if k == LockFlags::UNLOCK => false,
-                (false, k) if k == LockFlags::SHARED_LOCK => false,
-                (false, k) if k == LockFlags::EXCLUSIVE_LOCK => true,
-                _ => return Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
-            };
-            ranges.push(LockRange {
-                offset: element.offset,
-                length: element.length,
-                exclusive,
-            });
+        // MS-FSA 2.1.5.8: byte-range locks are not permitted on directories.
+        if open.directory {
+            return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         }
         let table = OpenFiles::global();
-        if unlocking {
-            table.unlock(open.key, open.table_id, &ranges)
+        if first.flags.contains(LockFlags::UNLOCK) {
+            // MS-SMB2 3.3.5.14.1: element by element; the first failure stops the rest
+            // and the unlocks done before it stay done.
+            for element in &req.locks {
+                if element.flags != LockFlags::UNLOCK {
+                    return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+                }
+                let range = LockRange {
+                    offset: element.offset,
+                    length: element.length,
+                    exclusive: false,
+                };
+                table
+                    .unlock(open.key, open.table_id, &range)
+                    .map_err(Refusal::Status)?;
+            }
         } else {
-            table.lock(open.key, open.table_id, &ranges)
+            let (ranges, may_wait) = lock_ranges(&req.locks).map_err(Refusal::Status)?;
+            if let Err(status) = table.lock(open.key, open.table_id, &ranges) {
+                // MS-SMB2 3.3.5.14.2: a request that may wait is to be kept until the
+                // conflicting lock goes; until waiting is served it fails as one that
+                // may not.
+                if status == NtStatus::LOCK_NOT_GRANTED && may_wait {
+                    tracing::debug!(file = %open.path.as_str(), "a waiting lock refused at once");
+                }
+                return Err(Refusal::Status(status));
+            }
         }
-        .map_err(Refusal::Status)?;
         // MS-FSA 2.1.5.7: a byte-range lock breaks the other opens' read caching.
-        if !unlocking {
+        if !first.flags.contains(LockFlags::UNLOCK) {
             table.break_for_write(open.key, open.table_id);
         }
         Ok(self.reply(header, &LockResponse, NtStatus::SUCCESS))
     }
+}
+
+/// MS-SMB2 3.3.5.14.2: the ranges of a lock request, and whether it may wait for them.
+/// Each element is a shared or exclusive lock, with or without FAIL_IMMEDIATELY (no
+/// UNLOCK, no other bit); of several elements each must fail immediately.
+fn lock_ranges(elements: &[LockElement]) -> Result<(Vec<LockRange>, bool), NtStatus> {
+    let mut may_wait = false;
+    let mut ranges = Vec::with_capacity(elements.len());
+    for element in elements {
+        let kind = element.flags - LockFlags::FAIL_IMMEDIATELY;
+        let exclusive = match kind {
+            k if k == LockFlags::SHARED_LOCK => false,
+            k if k == LockFlags::EXCLUSIVE_LOCK => true,
+            _ => return Err(NtStatus::INVALID_PARAMETER),
+        };
+        if !element.flags.contains(LockFlags::FAIL_IMMEDIATELY) {
+            if elements.len() > 1 {
+                return Err(NtStatus::INVALID_PARAMETER);
+            }
+            may_wait = true;
+        }
+        ranges.push(LockRange {
+            offset: element.offset,
+            length: element.length,
+            exclusive,
+        });
+    }
+    Ok((ranges, may_wait))
 }

@@ -427,13 +427,22 @@ impl ServerConnection {
     /// the async form for a request that went async (its final response grants none).
     fn response_header(&self, request: &Header, status: NtStatus) -> Header {
         let async_form = request.flags & HeaderFlags::ASYNC_COMMAND;
+        // MS-SMB2 3.3.5.2.9: a signed request on a session that is gone (logged off, or
+        // never there) is answered STATUS_USER_SESSION_DELETED, which no key can sign.
+        // The answer keeps the request's SIGNED flag, as Windows and Samba answer: a client
+        // that takes only signed answers on a signing session (Samba's) sees the status,
+        // not a missing signature.
+        let mut flags = HeaderFlags::SERVER_TO_REDIR;
+        if status == NtStatus::USER_SESSION_DELETED && request.flags.contains(HeaderFlags::SIGNED) {
+            flags |= HeaderFlags::SIGNED;
+        }
         Header {
             credit_charge: request.credit_charge,
             status,
             command: request.command,
             // `handle` put the credits granted for this request in its header.
             credits: request.credits,
-            flags: HeaderFlags::SERVER_TO_REDIR | async_form,
+            flags: flags | async_form,
             message_id: request.message_id,
             async_id: request.async_id,
             tree_id: request.tree_id,
@@ -504,6 +513,11 @@ impl ServerConnection {
     /// The open `file` names on `header`'s tree.
     fn open(&mut self, header: &Header, file: FileId) -> Result<&mut Open, Refusal> {
         let file = self.file_id(file)?;
+        // MS-SMB2 3.3.5.x: an open is found by FileId.Volatile, and its persistent half
+        // must match (every open here has both halves equal).
+        if file.persistent != file.volatile {
+            return Err(Refusal::Status(NtStatus::FILE_CLOSED));
+        }
         let tree_id = header.tree_id;
         self.tree(header)?
             .opens

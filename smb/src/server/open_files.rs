@@ -57,15 +57,36 @@ struct ByteLock {
 }
 
 impl ByteLock {
-    /// MS-FSA 2.1.5.7: ranges overlap when they share a byte; a zero-length range never
-    /// does.
+    /// Whether this lock and a lock request overlap (Samba's and Windows' rule, MS-FSA
+    /// 2.1.5.8): the half-open ranges `[offset, offset + length)` meet, so a zero-length
+    /// range overlaps a lock only strictly inside it, and two zero-length ranges never.
+    /// Computed in 128 bits: a range may end at 2^64.
     fn overlaps(&self, offset: u64, length: u64) -> bool {
-        if self.length == 0 || length == 0 {
-            return false;
-        }
-        let end = self.offset.saturating_add(self.length);
-        let other_end = offset.saturating_add(length);
-        self.offset < other_end && offset < end
+        let end = u128::from(self.offset) + u128::from(self.length);
+        let other_end = u128::from(offset) + u128::from(length);
+        u128::from(self.offset) < other_end && u128::from(offset) < end
+    }
+
+    /// Whether this lock stands in the way of `owner`'s request for `range`: an
+    /// exclusive request conflicts with every overlapping lock, its own open's included;
+    /// a shared one with another open's exclusive lock (a shared lock stacks on the same
+    /// open's exclusive one).
+    fn conflicts(&self, owner: u64, range: &LockRange) -> bool {
+        self.overlaps(range.offset, range.length)
+            && (range.exclusive || (self.exclusive && self.owner != owner))
+    }
+
+    /// MS-FSA 2.1.4.10 for I/O: another open's exclusive lock blocks reads and writes;
+    /// any shared lock, the writer's own included, blocks writes. Zero bytes of I/O
+    /// conflict with nothing.
+    fn blocks_io(&self, owner: u64, offset: u64, length: u64, write: bool) -> bool {
+        length != 0
+            && self.overlaps(offset, length)
+            && if self.exclusive {
+                self.owner != owner
+            } else {
+                write
+            }
     }
 }
 
@@ -76,6 +97,9 @@ struct Entry {
     /// Marked for deletion, by this user: the file is removed with the credentials of
     /// whoever asked (who had the right to), not of whoever closes last.
     delete_pending: Option<Arc<UserToken>>,
+    /// The file's name, `share/path` (see [`OpenFiles::name`]), so a directory's rename
+    /// can tell whether anything below it is open.
+    name: Option<String>,
     /// Oplocks, leases and who waits for their breaks.
     caching: Caching,
 }
@@ -129,6 +153,14 @@ pub enum Admission {
     Admitted(u64, Granted),
     /// Breaks are out; try again when woken or at this time.
     Wait(Instant),
+}
+
+impl LockRange {
+    /// MS-FSA 2.1.5.8: a range's last byte must not lie past the largest 64-bit offset
+    /// (a zero-length range may start anywhere).
+    fn valid(&self) -> bool {
+        self.length == 0 || self.offset.checked_add(self.length - 1).is_some()
+    }
 }
 
 /// The table.
@@ -284,6 +316,38 @@ impl OpenFiles {
         }
     }
 
+    /// Names open file `key` `share/path` (at its open, and again when it is renamed).
+    pub fn name(&self, key: FileKey, name: String) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.name = Some(name);
+        }
+    }
+
+    /// MS-FSA 2.1.5.15.12: whether a file below directory `share/path` is open (such a
+    /// directory cannot be renamed).
+    pub fn open_below(&self, dir: &str) -> bool {
+        let prefix = format!("{dir}/");
+        self.files()
+            .values()
+            .any(|e| e.name.as_ref().is_some_and(|n| n.starts_with(&prefix)))
+    }
+
+    /// Whether a rename may put a name into directory `key`: not while another open of
+    /// the directory holds DELETE access (STATUS_SHARING_VIOLATION, as Windows and Samba
+    /// answer: the rename opens the destination's parent, which cannot go while renamed
+    /// into).
+    pub fn check_rename_parent(&self, key: FileKey) -> Result<(), NtStatus> {
+        let files = self.files();
+        let Some(entry) = files.get(&key) else {
+            return Ok(());
+        };
+        if entry.opens.iter().any(|o| o.access & DELETE_BIT != 0) {
+            Err(NtStatus::SHARING_VIOLATION)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Marks `key` for deletion at its last close by `by` (`None` clears the mark).
     pub fn set_delete_pending(&self, key: FileKey, by: Option<Arc<UserToken>>) {
         if let Some(entry) = self.files().get_mut(&key) {
@@ -315,9 +379,14 @@ impl OpenFiles {
         None
     }
 
-    /// MS-FSA 2.1.5.7: takes every range for open `owner`, or none (the first conflict
-    /// is STATUS_LOCK_NOT_GRANTED, as for a fail-immediately request).
+    /// MS-FSA 2.1.5.8: takes every range for open `owner`, or none. A conflict is
+    /// STATUS_LOCK_NOT_GRANTED with nothing taken, so the caller decides: a request that
+    /// may not wait fails with it; one that may wait can try again when a lock of the
+    /// file goes (an unlock or a close).
     pub fn lock(&self, key: FileKey, owner: u64, ranges: &[LockRange]) -> Result<(), NtStatus> {
+        if ranges.iter().any(|r| !r.valid()) {
+            return Err(NtStatus::INVALID_LOCK_RANGE);
+        }
         let mut files = self.files();
         let entry = files.entry(key).or_default();
         if entry.locks.len() + ranges.len() > MAX_LOCKS_PER_FILE {
@@ -325,9 +394,11 @@ impl OpenFiles {
         }
         let mut taken = Vec::with_capacity(ranges.len());
         for range in ranges {
-            let conflict = entry.locks.iter().chain(&taken).any(|held| {
-                held.overlaps(range.offset, range.length) && (held.exclusive || range.exclusive)
-            });
+            let conflict = entry
+                .locks
+                .iter()
+                .chain(&taken)
+                .any(|held| held.conflicts(owner, range));
             if conflict {
                 return Err(NtStatus::LOCK_NOT_GRANTED);
             }
@@ -342,27 +413,28 @@ impl OpenFiles {
         Ok(())
     }
 
-    /// MS-FSA 2.1.5.8: removes locks of `owner` that match exactly; a range not locked
-    /// so is STATUS_RANGE_NOT_LOCKED (the ones before it stay unlocked).
-    pub fn unlock(&self, key: FileKey, owner: u64, ranges: &[LockRange]) -> Result<(), NtStatus> {
+    /// MS-FSA 2.1.5.9: removes one lock of `owner` over exactly `range` (an exclusive one
+    /// before a shared one); none is STATUS_RANGE_NOT_LOCKED.
+    pub fn unlock(&self, key: FileKey, owner: u64, range: &LockRange) -> Result<(), NtStatus> {
+        if !range.valid() {
+            return Err(NtStatus::INVALID_LOCK_RANGE);
+        }
         let mut files = self.files();
         let entry = files.get_mut(&key).ok_or(NtStatus::RANGE_NOT_LOCKED)?;
-        for range in ranges {
-            let at = entry
-                .locks
-                .iter()
-                .position(|l| {
-                    l.owner == owner && l.offset == range.offset && l.length == range.length
-                })
-                .ok_or(NtStatus::RANGE_NOT_LOCKED)?;
-            entry.locks.remove(at);
-        }
+        let mine =
+            |l: &ByteLock| l.owner == owner && l.offset == range.offset && l.length == range.length;
+        let at = entry
+            .locks
+            .iter()
+            .position(|l| mine(l) && l.exclusive)
+            .or_else(|| entry.locks.iter().rposition(mine))
+            .ok_or(NtStatus::RANGE_NOT_LOCKED)?;
+        entry.locks.remove(at);
         Ok(())
     }
 
-    /// MS-FSA 2.1.4.1: whether open `owner` may read (`write == false`) or write the
-    /// range: another open's exclusive lock blocks both, another open's shared lock
-    /// blocks writes.
+    /// MS-FSA 2.1.4.10: whether open `owner` may read (`write == false`) or write the
+    /// range: another open's exclusive lock blocks both, any shared lock blocks writes.
     pub fn check_io(
         &self,
         key: FileKey,
@@ -378,7 +450,7 @@ impl OpenFiles {
         let blocked = entry
             .locks
             .iter()
-            .any(|l| l.owner != owner && l.overlaps(offset, length) && (l.exclusive || write));
+            .any(|l| l.blocks_io(owner, offset, length, write));
         if blocked {
             Err(NtStatus::FILE_LOCK_CONFLICT)
         } else {
@@ -459,8 +531,8 @@ mod tests {
             t.lock(key, 2, &[range(5, 10, false)]),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
-        // Shared locks coexist; zero-length ranges never conflict.
-        t.lock(key, 2, &[range(10, 10, false), range(5, 0, true)])
+        // Shared locks coexist; a zero-length range at a lock's end conflicts with nothing.
+        t.lock(key, 2, &[range(10, 10, false), range(10, 0, true)])
             .unwrap();
         t.lock(key, 3, &[range(12, 2, false)]).unwrap();
         // All or nothing: the second range conflicts, so the first is not kept.
@@ -482,16 +554,86 @@ mod tests {
         );
         // Unlock must name the range exactly.
         assert_eq!(
-            t.unlock(key, 1, &[range(0, 5, true)]),
+            t.unlock(key, 1, &range(0, 5, true)),
             Err(NtStatus::RANGE_NOT_LOCKED)
         );
-        t.unlock(key, 1, &[range(0, 10, true)]).unwrap();
+        t.unlock(key, 1, &range(0, 10, true)).unwrap();
         assert_eq!(t.check_io(key, 2, 0, 4, false), Ok(()));
-        // Overlap arithmetic at the top of the range does not wrap.
-        t.lock(key, 5, &[range(u64::MAX - 1, 10, true)]).unwrap();
+        // Overlap arithmetic at the top of the range does not wrap; a range past the
+        // largest offset is refused.
+        t.lock(key, 5, &[range(u64::MAX - 1, 2, true)]).unwrap();
         assert_eq!(
             t.lock(key, 6, &[range(u64::MAX - 2, 2, true)]),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
+        assert_eq!(
+            t.lock(key, 6, &[range(u64::MAX, u64::MAX, true)]),
+            Err(NtStatus::INVALID_LOCK_RANGE)
+        );
+    }
+
+    #[test]
+    fn locks_stack_on_one_open_and_zero_length_ranges_meet_inside_locks() {
+        let t = OpenFiles::default();
+        let key = (4, 4);
+        let range = |offset, length, exclusive| LockRange {
+            offset,
+            length,
+            exclusive,
+        };
+        // A shared lock stacks on the same open's exclusive one, not on another's; an
+        // exclusive lock stacks on nothing, the open's own locks included.
+        t.lock(key, 1, &[range(0, 10, true)]).unwrap();
+        t.lock(key, 1, &[range(0, 10, false)]).unwrap();
+        t.lock(key, 1, &[range(0, 10, false)]).unwrap();
+        assert_eq!(
+            t.lock(key, 2, &[range(0, 10, false)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        assert_eq!(
+            t.lock(key, 1, &[range(5, 1, true)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        // Three locks, three unlocks (the exclusive one first: another open may then
+        // share the range); the fourth finds nothing.
+        t.unlock(key, 1, &range(0, 10, false)).unwrap();
+        t.lock(key, 2, &[range(0, 10, false)]).unwrap();
+        t.unlock(key, 2, &range(0, 10, false)).unwrap();
+        t.unlock(key, 1, &range(0, 10, false)).unwrap();
+        t.unlock(key, 1, &range(0, 10, false)).unwrap();
+        assert_eq!(
+            t.unlock(key, 1, &range(0, 10, false)),
+            Err(NtStatus::RANGE_NOT_LOCKED)
+        );
+        // A zero-length range conflicts with a lock it lies strictly inside, never with
+        // one it starts or ends, nor with another zero-length range.
+        t.lock(key, 1, &[range(10, 0, true)]).unwrap();
+        t.lock(key, 2, &[range(10, 0, true)]).unwrap();
+        t.lock(key, 2, &[range(9, 1, true), range(10, 2, true)])
+            .unwrap();
+        assert_eq!(
+            t.lock(key, 2, &[range(9, 2, true)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        assert_eq!(
+            t.lock(key, 1, &[range(10, 0, true)]),
+            Ok(()),
+            "zero-length locks never meet"
+        );
+        assert_eq!(
+            t.lock(key, 1, &[range(11, 0, true)]),
+            Err(NtStatus::LOCK_NOT_GRANTED)
+        );
+        // I/O: an open's own shared lock blocks its writes, its exclusive lock nothing;
+        // zero bytes of I/O meet no lock.
+        t.lock(key, 3, &[range(100, 10, false), range(200, 10, true)])
+            .unwrap();
+        assert_eq!(
+            t.check_io(key, 3, 100, 5, true),
+            Err(NtStatus::FILE_LOCK_CONFLICT)
+        );
+        assert_eq!(t.check_io(key, 3, 100, 5, false), Ok(()));
+        assert_eq!(t.check_io(key, 3, 200, 5, true), Ok(()));
+        assert_eq!(t.check_io(key, 4, 205, 0, false), Ok(()));
     }
 }

@@ -3,8 +3,9 @@
 
 use adjoin_rpc::ntstatus::NtStatus;
 
-use super::backend::{DirEntry, SetTimes, SharePath, Stat};
-use super::files::{FileOpen, Listing, attributes};
+use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
+use super::files::{FILE_ATTRIBUTE_DIRECTORY, FileOpen, Listing, attributes};
+use super::open_files::{FileKey, OpenFiles};
 use super::{Refusal, ServerConnection};
 use crate::proto::info::{
     FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
@@ -18,12 +19,23 @@ use crate::proto::info::{
     Information, SetFileInfo,
 };
 use crate::proto::{
-    Body, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest, QueryDirectoryResponse,
-    QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
+    Body, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest,
+    QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
 };
 
+/// FILE_READ_EA.
+const READ_EA: u32 = 0x0000_0008;
 /// FILE_READ_ATTRIBUTES.
 const READ_ATTRIBUTES: u32 = 0x0000_0080;
+/// READ_CONTROL.
+const READ_CONTROL: u32 = 0x0002_0000;
+/// ACCESS_SYSTEM_SECURITY.
+const ACCESS_SYSTEM_SECURITY: u32 = 0x0100_0000;
+/// SACL_SECURITY_INFORMATION (MS-DTYP 2.4.7).
+const SACL_SECURITY_INFORMATION: u32 = 0x0000_0008;
+
+/// MS-FSCC 2.6 FILE_ATTRIBUTE_TEMPORARY.
+const FILE_ATTRIBUTE_TEMPORARY: u32 = 0x0000_0100;
 
 /// The sector size reported for every share.
 const SECTOR: u32 = 512;
@@ -178,11 +190,25 @@ impl ServerConnection {
     /// MS-SMB2 3.3.5.20.
     pub(super) fn query_info(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = QueryInfoRequest::from_message(msg)?;
+        let dialect = self.dialect.unwrap_or_default();
         let open = self.file(header, req.file_id)?;
         let (mut output, variable) = match req.info_type {
-            InfoType::FILE => file_info(open, req.file_info_class())?,
+            InfoType::FILE => file_info(open, req.file_info_class(), dialect)?,
             InfoType::FILESYSTEM => fs_info(open, req.fs_info_class())?,
-            // Security descriptors (mapped from POSIX modes) and quotas are not served yet.
+            InfoType::SECURITY => {
+                // MS-SMB2 3.3.5.20.3: the owner, group and DACL need READ_CONTROL, the
+                // SACL ACCESS_SYSTEM_SECURITY.
+                let mut needed = READ_CONTROL;
+                if req.additional_information & SACL_SECURITY_INFORMATION != 0 {
+                    needed |= ACCESS_SYSTEM_SECURITY;
+                }
+                if open.access & needed != needed {
+                    return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+                }
+                // Security descriptors (mapped from POSIX modes) are not served yet.
+                return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
+            }
+            // Quotas are not served yet.
             _ => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
         };
         let max = req.output_buffer_length as usize;
@@ -224,16 +250,19 @@ impl ServerConnection {
     }
 }
 
-/// The fixed part of a class with a variable one (the name's or label's length field
-/// included): less than this is STATUS_INFO_LENGTH_MISMATCH.
+/// The least a class with a variable part answers with (as the C structures MS-FSCC
+/// lays out count it: the fixed part, the first character of the name, padding to 8
+/// bytes): less than this is STATUS_INFO_LENGTH_MISMATCH.
 fn fixed_part(info_type: InfoType, class: u8) -> usize {
     match (info_type, class) {
-        (InfoType::FILE, c) if c == FileInfoClass::ALL.value() => FileAllInformation::FIXED_LEN,
-        (InfoType::FILE, c) if c == FileInfoClass::STREAM.value() => 24,
-        (InfoType::FILESYSTEM, c) if c == FsInfoClass::VOLUME.value() => 18,
-        (InfoType::FILESYSTEM, c) if c == FsInfoClass::ATTRIBUTE.value() => 12,
-        // FileNameInformation and its kin: FileNameLength.
-        _ => 4,
+        (InfoType::FILE, c) if c == FileInfoClass::ALL.value() => {
+            (FileAllInformation::FIXED_LEN + 4).next_multiple_of(8)
+        }
+        (InfoType::FILE, c) if c == FileInfoClass::STREAM.value() => 32,
+        (InfoType::FILESYSTEM, c) if c == FsInfoClass::VOLUME.value() => 24,
+        (InfoType::FILESYSTEM, c) if c == FsInfoClass::ATTRIBUTE.value() => 16,
+        // FileNameInformation and its kin: FileNameLength and a character.
+        _ => 8,
     }
 }
 
@@ -249,9 +278,25 @@ fn needs_read_attributes(class: FileInfoClass) -> bool {
 }
 
 /// A FILE info class of `open`: the bytes, and whether the class has a variable part.
-fn file_info(open: &FileOpen, class: FileInfoClass) -> Result<(Vec<u8>, bool), Refusal> {
+fn file_info(
+    open: &FileOpen,
+    class: FileInfoClass,
+    dialect: Dialect,
+) -> Result<(Vec<u8>, bool), Refusal> {
+    // MS-SMB2 3.3.5.20.1: the access each class needs.
     if needs_read_attributes(class) && open.access & READ_ATTRIBUTES == 0 {
         return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+    }
+    if class == FileInfoClass::FULL_EA {
+        if open.access & READ_EA == 0 {
+            return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+        }
+        // MS-FSA 2.1.5.12.5: extended attributes are not kept, so there are none.
+        return Err(Refusal::Status(NtStatus::NO_EAS_ON_FILE));
+    }
+    // MS-SMB2 3.3.5.20.1: FileNormalizedNameInformation is for 3.1.1 only.
+    if class == FileInfoClass::NORMALIZED_NAME && dialect != Dialect::SMB311 {
+        return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
     }
     let stat = open.as_user(|h| h.stat())?;
     let fs = file_stat(&stat, open.wire_name(), open.delete_on_close);
@@ -269,7 +314,7 @@ fn file_info(open: &FileOpen, class: FileInfoClass) -> Result<(Vec<u8>, bool), R
         ),
         FileInfoClass::POSITION => (
             FilePositionInformation {
-                current_byte_offset: 0,
+                current_byte_offset: open.position,
             }
             .to_bytes(),
             false,
@@ -283,11 +328,18 @@ fn file_info(open: &FileOpen, class: FileInfoClass) -> Result<(Vec<u8>, bool), R
             false,
         ),
         FileInfoClass::ALL => (
-            FileAllInformation::new(&fs, open.access, 0, 0).to_bytes(),
+            FileAllInformation::new(&fs, open.access, open.position, 0).to_bytes(),
             true,
         ),
-        FileInfoClass::NAME | FileInfoClass::NORMALIZED_NAME => {
-            (FileNameInformation::from(&fs).to_bytes(), true)
+        FileInfoClass::NAME => (FileNameInformation::from(&fs).to_bytes(), true),
+        // MS-FSCC 2.4.30: the path from the share's root without a leading backslash
+        // (empty for the root).
+        FileInfoClass::NORMALIZED_NAME => {
+            let relative = FileStat {
+                name: open.path.to_wire(),
+                ..fs
+            };
+            (FileNameInformation::from(&relative).to_bytes(), true)
         }
         // No 8.3 names are generated: the short name is the name itself, as on a volume
         // with 8.3 names turned off.
@@ -367,6 +419,13 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
 fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> {
     match info {
         SetFileInfo::Basic(basic) => {
+            // MS-FSA 2.1.5.15.2: a directory cannot be temporary, nor a file a directory.
+            let attributes = basic.file_attributes;
+            if (open.directory && attributes & FILE_ATTRIBUTE_TEMPORARY != 0)
+                || (!open.directory && attributes & FILE_ATTRIBUTE_DIRECTORY != 0)
+            {
+                return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
+            }
             // MS-FSCC: 0 leaves a time alone; -1 and -2 stop and resume automatic updates,
             // which POSIX has no notion of.
             let pick = |t: u64| (t != 0 && t < FileBasicInformation::RESUME_UPDATES).then_some(t);
@@ -385,7 +444,17 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             }
             let backend = std::sync::Arc::clone(&open.share.backend);
             let from = open.path.clone();
+            let table = OpenFiles::global();
+            // MS-FSA 2.1.5.15.12: a directory with an open file below it stays.
+            if open.directory && table.open_below(&table_name(open, &from)) {
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
+            if let Some((parent, _)) = to.split_last() {
+                let key = directory_key(open, &parent)?;
+                table.check_rename_parent(key).map_err(Refusal::Status)?;
+            }
             open.as_user(|_| backend.rename(&from, &to, rename.replace_if_exists))?;
+            table.name(open.key, table_name(open, &to));
             open.path = to;
         }
         SetFileInfo::Disposition(d) => set_delete(open, d.delete_pending)?,
@@ -403,10 +472,30 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
                 open.as_user(|h| h.set_len(a.allocation_size))?;
             }
         }
-        SetFileInfo::Position(_) | SetFileInfo::Mode(_) => {}
+        SetFileInfo::Position(p) => open.position = p.current_byte_offset,
+        SetFileInfo::Mode(_) => {}
         SetFileInfo::Link(_) => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
     }
     Ok(())
+}
+
+/// `path` on `open`'s share as the open-file table names it.
+pub(super) fn table_name(open: &FileOpen, path: &SharePath) -> String {
+    format!("{}/{}", open.share.name, path.as_str())
+}
+
+/// The open-file table's key of directory `dir` on `open`'s share.
+fn directory_key(open: &FileOpen, dir: &SharePath) -> Result<FileKey, Refusal> {
+    let how = OpenHow {
+        disposition: Disposition::Open,
+        kind: Kind::Directory,
+        read: false,
+        write: false,
+        mode: 0,
+    };
+    let backend = std::sync::Arc::clone(&open.share.backend);
+    let stat = open.as_user(|_| backend.open(dir, &how)?.0.stat())?;
+    Ok((stat.device, stat.file_index))
 }
 
 /// MS-FSA 2.1.5.15.3: a directory with entries cannot be marked for deletion.
@@ -420,7 +509,7 @@ fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
     open.delete_on_close = delete;
     // MS-FSA 2.1.5.15.3: the file is delete-pending for every open from now on.
     let by = delete.then(|| std::sync::Arc::clone(&open.token));
-    super::open_files::OpenFiles::global().set_delete_pending(open.key, by);
+    OpenFiles::global().set_delete_pending(open.key, by);
     Ok(())
 }
 
