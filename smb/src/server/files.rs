@@ -16,8 +16,8 @@ use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext, OPLOCK_LEASE, OPLOCK_NONE};
 use crate::proto::{
     Body, CloseResponse, CreateRequest, CreateResponse, Dialect, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, LockElement, LockFlags, LockRequest, LockResponse, ReadRequest,
-    ReadResponse, WriteRequest, WriteResponse,
+    FlushResponse, Header, HeaderFlags, LockElement, LockFlags, LockRequest, LockResponse,
+    ReadRequest, ReadResponse, WriteRequest, WriteResponse,
 };
 
 /// MS-SMB2 2.2.13 CreateOptions.
@@ -337,9 +337,17 @@ impl ServerConnection {
             client: self.client.as_ref().map(|c| c.guid).unwrap_or_default(),
         };
         let opening = Opening {
-            access: req.desired_access,
+            // Truncating writes the data: no "stat open" however little it asked.
+            access: if requested.truncates() {
+                req.desired_access | access::WRITE_DATA
+            } else {
+                req.desired_access
+            },
             truncates: requested.truncates(),
             directory: stat.directory,
+            deletes: req.create_options & FILE_DELETE_ON_CLOSE != 0,
+            // A retry after a wait is in the async form.
+            first_attempt: !header.flags.contains(HeaderFlags::ASYNC_COMMAND),
             wanted: &wanted,
             holder: &holder,
         };

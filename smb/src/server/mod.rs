@@ -529,6 +529,9 @@ impl ServerConnection {
 
 impl Drop for ServerConnection {
     fn drop(&mut self) {
+        if let Some(client) = &self.client {
+            oplock::client_gone(client.guid, &self.events);
+        }
         let stats = ServerStats::global();
         stats.held(self.holdings(), Held::default());
         stats.connection(-1);

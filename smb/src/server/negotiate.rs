@@ -112,7 +112,11 @@ impl ServerConnection {
             self.preauth.update(&out);
         }
         self.dialect = Some(dialect);
-        self.client = Some(ValidateNegotiateInfoRequest::from(&req));
+        let client = ValidateNegotiateInfoRequest::from(&req);
+        if dialect >= Dialect::SMB210 {
+            super::oplock::client_connected(client.guid, &self.events);
+        }
+        self.client = Some(client);
         Ok(out)
     }
 

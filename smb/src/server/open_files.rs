@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
-use super::oplock::{Caching, Granted, Opening, Verdict, oplock_stat_open};
+use super::oplock::{Caching, Granted, Notifier, Opening, Verdict, oplock_stat_open};
 use super::token::UserToken;
 
 /// MS-SMB2 2.2.13 ShareAccess.
@@ -237,17 +237,17 @@ impl OpenFiles {
         if !conflicts.is_empty() {
             return Err(NtStatus::SHARING_VIOLATION);
         }
-        let others = entry
+        let others: Vec<u64> = entry
             .opens
             .iter()
             .filter(|o| !oplock_stat_open(o.asked))
-            .count();
-        let all = entry.opens.len();
+            .map(|o| o.id)
+            .collect();
         let id = self.push(entry, access, share);
         if let Some(record) = entry.opens.last_mut() {
             record.asked = opening.access;
         }
-        let granted = match entry.caching.grant(id, opening, others, all) {
+        let granted = match entry.caching.grant(id, opening, &others) {
             Ok(granted) => granted,
             Err(status) => {
                 entry.opens.retain(|o| o.id != id);
@@ -303,7 +303,9 @@ impl OpenFiles {
             .get(&(*client, *lease))
             .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
         let entry = files.get_mut(&key).ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)?;
-        let acked = entry.caching.ack_lease(client, lease, state);
+        let acked = entry
+            .caching
+            .ack_lease(client, lease, state, Instant::now());
         entry.caching.wake(key);
         acked
     }
@@ -314,6 +316,26 @@ impl OpenFiles {
         if let Some(entry) = self.files().get_mut(&key) {
             entry.caching.break_for_write(id, Instant::now());
         }
+    }
+
+    /// Open `id` of `key` is about to rename or delete the file: other clients' handle
+    /// leases are broken first. The deadline to wait until (the connection behind
+    /// `notify` is woken sooner when the breaks end), or `None` to go ahead.
+    pub(super) fn break_handles(
+        &self,
+        key: FileKey,
+        id: u64,
+        notify: &Notifier,
+        now: Instant,
+    ) -> Option<Instant> {
+        let mut files = self.files();
+        let entry = files.get_mut(&key)?;
+        if entry.caching.expire(now) {
+            entry.caching.wake(key);
+        }
+        let deadline = entry.caching.break_handles(id, now)?;
+        entry.caching.wait(notify);
+        Some(deadline)
     }
 
     /// Names open file `key` `share/path` (at its open, and again when it is renamed).

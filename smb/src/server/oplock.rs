@@ -16,6 +16,8 @@
 //! deadline still ends it. The waiters kept per file are bounded (`MAX_WAITERS`); a
 //! waiter not kept still retries at its deadline.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use adjoin_rpc::ntstatus::NtStatus;
@@ -90,6 +92,48 @@ impl Holder {
     }
 }
 
+/// The connections of each client (by `ClientGuid`), oldest first: a lease is the
+/// client's, and its breaks go to the client's oldest connection still there
+/// (MS-SMB2 3.3.4.7; smb2.lease.v2_complex1). A connection joins at NEGOTIATE and
+/// leaves when it ends, so the table holds what is connected and nothing more.
+fn clients() -> MutexGuard<'static, HashMap<[u8; 16], Vec<Notifier>>> {
+    static CLIENTS: OnceLock<Mutex<HashMap<[u8; 16], Vec<Notifier>>>> = OnceLock::new();
+    CLIENTS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A connection of client `guid` negotiated a dialect with leases.
+pub(super) fn client_connected(guid: [u8; 16], notify: &Notifier) {
+    let mut clients = clients();
+    let list = clients.entry(guid).or_default();
+    list.retain(|n| !n.is_closed());
+    if !list.iter().any(|n| n.same_channel(notify)) {
+        list.push(notify.clone());
+    }
+}
+
+/// That connection ended.
+pub(super) fn client_gone(guid: [u8; 16], notify: &Notifier) {
+    let mut clients = clients();
+    if let Some(list) = clients.get_mut(&guid) {
+        list.retain(|n| !n.same_channel(notify) && !n.is_closed());
+        if list.is_empty() {
+            clients.remove(&guid);
+        }
+    }
+}
+
+/// The oldest connection of client `guid` still there.
+fn oldest_connection(guid: &[u8; 16]) -> Option<Notifier> {
+    clients()
+        .get(guid)?
+        .iter()
+        .find(|n| !n.is_closed())
+        .cloned()
+}
+
 /// What a CREATE asks to cache.
 #[derive(Debug, Clone)]
 pub struct Wanted {
@@ -112,10 +156,22 @@ pub struct Granted {
 #[derive(Debug)]
 struct Oplock {
     open: u64,
+    /// What the open holds; while a break is out, still the level it had.
     level: u8,
     /// Breaking to this level, acknowledged by this time.
     breaking: Option<(u8, Instant)>,
     holder: Holder,
+}
+
+/// A lease break under way (MS-SMB2 3.3.1.4 `Lease.Breaking`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Breaking {
+    /// What the notification offered: the acknowledgment keeps at most this.
+    requested: u32,
+    /// What the break has to reach. A conflict while the break is out lowers it
+    /// without a further notification; the acknowledgment then sets off the next step.
+    required: u32,
+    deadline: Instant,
 }
 
 /// One lease on the file: the client's, shared by its opens with the same key.
@@ -124,12 +180,45 @@ struct Lease {
     client: [u8; 16],
     key: [u8; 16],
     state: u32,
-    breaking: Option<(u32, Instant)>,
+    breaking: Option<Breaking>,
     /// Version 2: the epoch, advanced at each state change; `None` for version 1.
     epoch: Option<u16>,
     parent: Option<[u8; 16]>,
-    opens: Vec<u64>,
-    holder: Holder,
+    /// The lease's opens, oldest first, with where each came from: a break goes to the
+    /// oldest connection still there (MS-SMB2 3.3.4.7).
+    opens: Vec<(u64, Holder)>,
+}
+
+impl Lease {
+    fn holds(&self, open: u64) -> bool {
+        self.opens.iter().any(|(id, _)| *id == open)
+    }
+
+    /// Sends a break notification from `current` to `new`: to the client's oldest
+    /// connection, else to the connection of the lease's oldest open still there.
+    fn notify(&self, current: u32, new: u32, flags: u32) {
+        let holder = self
+            .opens
+            .iter()
+            .map(|(_, h)| h)
+            .find(|h| !h.notify.is_closed())
+            .or_else(|| self.opens.first().map(|(_, h)| h));
+        let Some(holder) = holder else {
+            return;
+        };
+        let mut target = holder.clone();
+        if let Some(oldest) = oldest_connection(&self.client) {
+            target.notify = oldest;
+        }
+        target.send(Event::LeaseBreak {
+            session_id: holder.session_id,
+            key: self.key,
+            epoch: self.epoch.unwrap_or(0),
+            flags,
+            current,
+            new,
+        });
+    }
 }
 
 /// The file's caching state: the oplocks and leases of its opens, and who waits.
@@ -149,6 +238,12 @@ pub(super) struct Opening<'a> {
     pub(super) truncates: bool,
     /// The open is a directory (no oplocks; no leases yet).
     pub(super) directory: bool,
+    /// The open deletes the file when it closes: other leases' handle caching goes
+    /// too, as for a rename or a disposition set.
+    pub(super) deletes: bool,
+    /// Not a retry after waiting for a break (a retry also waits for breaks that
+    /// are out on leases it would not break further).
+    pub(super) first_attempt: bool,
     pub(super) wanted: &'a Wanted,
     pub(super) holder: &'a Holder,
 }
@@ -184,24 +279,41 @@ fn valid_lease_state(state: u32) -> u32 {
     if state & LEASE_READ == 0 { 0 } else { state }
 }
 
+/// An oplock as the lease state it amounts to (batch caches all three).
+fn oplock_as_lease(level: u8) -> u32 {
+    match level {
+        OPLOCK_BATCH => LEASE_READ | LEASE_WRITE | LEASE_HANDLE,
+        OPLOCK_EXCLUSIVE => LEASE_READ | LEASE_WRITE,
+        OPLOCK_II => LEASE_READ,
+        _ => 0,
+    }
+}
+
+/// ... and back.
+fn lease_as_oplock(state: u32) -> u8 {
+    match valid_lease_state(state) {
+        s if s == LEASE_READ | LEASE_WRITE | LEASE_HANDLE => OPLOCK_BATCH,
+        s if s == LEASE_READ | LEASE_WRITE => OPLOCK_EXCLUSIVE,
+        0 => OPLOCK_NONE,
+        _ => OPLOCK_II,
+    }
+}
+
 impl Caching {
-    /// Ends the breaks whose deadline passed, as if acknowledged at the level asked.
+    /// Ends the breaks whose deadline passed: the client did not answer, and keeps
+    /// nothing cached.
     pub(super) fn expire(&mut self, now: Instant) -> bool {
         let mut ended = false;
         for o in &mut self.oplocks {
-            if let Some((to, deadline)) = o.breaking
-                && deadline <= now
-            {
-                o.level = to;
+            if o.breaking.is_some_and(|(_, deadline)| deadline <= now) {
+                o.level = OPLOCK_NONE;
                 o.breaking = None;
                 ended = true;
             }
         }
         for l in &mut self.leases {
-            if let Some((to, deadline)) = l.breaking
-                && deadline <= now
-            {
-                l.state = to;
+            if l.breaking.is_some_and(|b| b.deadline <= now) {
+                l.state = 0;
                 l.breaking = None;
                 ended = true;
             }
@@ -216,7 +328,7 @@ impl Caching {
             .leases
             .iter()
             .filter(|l| lease != Some((&l.client, &l.key)))
-            .filter_map(|l| l.breaking.map(|b| b.1));
+            .filter_map(|l| l.breaking.map(|b| b.deadline));
         oplocks.chain(leases).min()
     }
 
@@ -235,148 +347,142 @@ impl Caching {
         }
     }
 
-    /// Breaks oplock `i` to `to`: at once when no acknowledgment is due (level II to
-    /// none), else marked as breaking until acknowledged or `now + BREAK_TIMEOUT`.
-    /// Whether an acknowledgment is awaited.
-    fn break_oplock(&mut self, i: usize, to: u8, now: Instant) -> bool {
+    /// Breaks oplock `i` to level II (`to` has read caching) or none: level II goes at
+    /// once, exclusive and batch are acknowledged (by `now + BREAK_TIMEOUT`). A break
+    /// already out is not sent again.
+    fn break_oplock(&mut self, i: usize, to: u32, now: Instant) {
         let o = &mut self.oplocks[i];
+        let to = if to & LEASE_READ != 0 {
+            OPLOCK_II
+        } else {
+            OPLOCK_NONE
+        };
         if o.breaking.is_some() || o.level <= to {
-            return o.breaking.is_some();
+            return;
         }
         o.holder.send(Event::OplockBreak {
             session_id: o.holder.session_id,
             file_id: o.holder.file_id,
-            level: if to == OPLOCK_NONE {
-                OPLOCK_NONE
-            } else {
-                OPLOCK_II
-            },
+            level: to,
         });
         if o.level == OPLOCK_II {
             o.level = OPLOCK_NONE;
-            false
         } else {
             o.breaking = Some((to, now + BREAK_TIMEOUT));
-            true
         }
     }
 
-    /// Breaks lease `i` down to `to` (a subset of what it holds): acknowledged when the
-    /// lease held write or handle caching, else at once. Whether an acknowledgment is
-    /// awaited.
-    fn break_lease(&mut self, i: usize, to: u32, now: Instant) -> bool {
+    /// Breaks lease `i` towards `to`. A lease already breaking only has its goal
+    /// lowered; read caching alone goes at once (no acknowledgment); anything else is
+    /// offered `to` and acknowledged (by `now + BREAK_TIMEOUT`). Each new break
+    /// advances a version 2 lease's epoch.
+    fn break_lease(&mut self, i: usize, to: u32, now: Instant) {
         let l = &mut self.leases[i];
-        if l.breaking.is_some() {
-            // Already breaking: the client acknowledges this break first; whoever waits
-            // then tries again and breaks what is left (MS-SMB2 3.3.4.7).
-            return true;
+        let to = valid_lease_state(to & l.state);
+        if let Some(b) = &mut l.breaking {
+            b.required &= to;
+            return;
         }
-        let to = valid_lease_state(l.state & to);
         if to == l.state {
-            return false;
+            return;
         }
-        let ack = l.state & (LEASE_WRITE | LEASE_HANDLE) != 0;
         if let Some(epoch) = &mut l.epoch {
             *epoch = epoch.wrapping_add(1);
         }
-        l.holder.send(Event::LeaseBreak {
-            session_id: l.holder.session_id,
-            key: l.key,
-            epoch: l.epoch.unwrap_or(0),
-            flags: if ack { LEASE_BREAK_ACK_REQUIRED } else { 0 },
-            current: l.state,
-            new: to,
-        });
-        if ack {
-            l.breaking = Some((to, now + BREAK_TIMEOUT));
-        } else {
-            l.state = to;
+        if l.state == LEASE_READ {
+            l.notify(l.state, 0, 0);
+            l.state = 0;
+            return;
         }
-        ack
+        l.notify(l.state, to, LEASE_BREAK_ACK_REQUIRED);
+        l.breaking = Some(Breaking {
+            requested: to,
+            required: to,
+            deadline: now + BREAK_TIMEOUT,
+        });
     }
 
     fn lease_of(&self, open: u64) -> Option<usize> {
-        self.leases.iter().position(|l| l.opens.contains(&open))
+        self.leases.iter().position(|l| l.holds(open))
     }
 
-    /// MS-FSA 2.1.5.1.2 with caching: breaks what a new open cannot coexist with, before
-    /// (`conflicts`: the opens whose share modes refuse it) or after the share check.
-    /// With conflicts, only batch oplocks and handle-caching leases of the conflicting
-    /// opens are broken (their client may close them); otherwise exclusive and batch
-    /// oplocks break to level II and write caching goes (all read caching too when the
-    /// open truncates).
+    /// MS-FSA 2.1.5.1.2 with caching: breaks what a new open cannot coexist with, and
+    /// says whether it waits. With a sharing violation (`conflicts` not empty) handle
+    /// caching goes, else write caching, and read caching too when the open truncates;
+    /// the open waits while what goes needs the client's acknowledgment (handle or
+    /// write caching), or while a break on the file is still out.
     pub(super) fn plan(
         &mut self,
         opening: &Opening<'_>,
         conflicts: &[u64],
         now: Instant,
     ) -> Verdict {
+        if oplock_stat_open(opening.access) {
+            return Verdict::Proceed;
+        }
         let mine = opening
             .wanted
             .lease
             .as_ref()
             .map(|l| (&opening.holder.client, &l.key));
-        let mut waiting = false;
-        if !conflicts.is_empty() {
-            for i in 0..self.oplocks.len() {
-                let o = &self.oplocks[i];
-                if conflicts.contains(&o.open) && o.level == OPLOCK_BATCH {
-                    waiting |= self.break_oplock(i, OPLOCK_II, now);
-                }
+        let delay_mask = if !conflicts.is_empty() {
+            LEASE_HANDLE
+        } else if opening.deletes {
+            LEASE_WRITE | LEASE_HANDLE
+        } else {
+            LEASE_WRITE
+        };
+        // What the open leaves an open caching `held`, and then what a break sends.
+        let keeps = |held: u32| {
+            let mut to = held & !delay_mask;
+            if opening.truncates {
+                to &= !(LEASE_HANDLE | LEASE_READ);
             }
+            to
+        };
+        let mut delay = false;
+        for i in 0..self.oplocks.len() {
+            let held = oplock_as_lease(self.oplocks[i].level);
+            let to = keeps(held);
+            if held & !to == 0 {
+                continue;
+            }
+            self.break_oplock(i, to, now);
+            delay |= held & delay_mask != 0;
+        }
+        if !lease_stat_open(opening.access) {
             for i in 0..self.leases.len() {
                 let l = &self.leases[i];
-                if Some((&l.client, &l.key)) != mine
-                    && l.opens.iter().any(|o| conflicts.contains(o))
-                    && l.state & LEASE_HANDLE != 0
-                {
-                    waiting |= self.break_lease(i, l.state & !(LEASE_HANDLE | LEASE_WRITE), now);
+                if Some((&l.client, &l.key)) == mine {
+                    continue;
                 }
-            }
-        } else if !oplock_stat_open(opening.access) || !lease_stat_open(opening.access) {
-            let to = if opening.truncates {
-                OPLOCK_NONE
-            } else {
-                OPLOCK_II
-            };
-            if !oplock_stat_open(opening.access) {
-                for i in 0..self.oplocks.len() {
-                    waiting |= self.break_oplock(i, to, now);
+                let (held, breaking) = (l.state, l.breaking.is_some());
+                let to = keeps(held);
+                if held & !to == 0 {
+                    delay |= breaking;
+                    continue;
                 }
-            }
-            if !lease_stat_open(opening.access) {
-                for i in 0..self.leases.len() {
-                    let l = &self.leases[i];
-                    if Some((&l.client, &l.key)) == mine {
-                        continue;
-                    }
-                    let keep = if opening.truncates {
-                        0
-                    } else {
-                        l.state & !LEASE_WRITE
-                    };
-                    waiting |= self.break_lease(i, keep, now);
-                }
+                // A truncation breaks to none at once rather than through read.
+                let to = if opening.truncates { 0 } else { to };
+                self.break_lease(i, to, now);
+                delay |= held & delay_mask != 0 || (breaking && !opening.first_attempt);
             }
         }
-        match (waiting, self.outstanding(mine)) {
-            (true, Some(deadline)) => Verdict::Wait(deadline),
-            (_, Some(deadline)) if !conflicts.is_empty() || !oplock_stat_open(opening.access) => {
-                Verdict::Wait(deadline)
-            }
+        match self.outstanding(mine) {
+            Some(deadline) if delay => Verdict::Wait(deadline),
             _ => Verdict::Proceed,
         }
     }
 
-    /// MS-SMB2 3.3.5.9.8: what open `id` (now admitted; `others` non-stat opens of the
-    /// file besides it, `all` every other open) is granted, recorded for its later
-    /// breaks.
+    /// MS-SMB2 3.3.5.9.8: what open `id` (now admitted; `others` the file's other
+    /// opens, stat opens without a lease left out) is granted, recorded for its later breaks. No write
+    /// caching beside another open (of another lease); no handle lease beside an open
+    /// without one; no oplock beside a handle lease.
     pub(super) fn grant(
         &mut self,
         id: u64,
         opening: &Opening<'_>,
-        others: usize,
-        all: usize,
+        others: &[u64],
     ) -> Result<Granted, NtStatus> {
         let wanted = opening.wanted;
         if opening.directory {
@@ -394,23 +500,39 @@ impl Caching {
                 }),
             });
         }
-        let exclusive_elsewhere = self.oplocks.iter().any(|o| o.level >= OPLOCK_EXCLUSIVE)
-            || self.leases.iter().any(|l| {
-                l.state & LEASE_WRITE != 0
-                    && !(wanted.lease.is_some_and(|w| w.key == l.key)
-                        && l.client == opening.holder.client)
-            });
         if let Some(asked) = wanted.lease {
-            return Ok(self.grant_lease(id, opening, &asked, all, exclusive_elsewhere));
+            let mine = |open: &u64| {
+                self.leases.iter().any(|l| {
+                    l.client == opening.holder.client && l.key == asked.key && l.holds(*open)
+                })
+            };
+            // A stat open counts when it holds a lease (smb2.lease.statopen/statopen3).
+            let other_open = others.iter().any(|o| !mine(o))
+                || self
+                    .leases
+                    .iter()
+                    .any(|l| l.client != opening.holder.client || l.key != asked.key);
+            let plain_open = others.iter().any(|o| self.lease_of(*o).is_none());
+            let mut granted = valid_lease_state(asked.state);
+            if other_open {
+                granted &= !LEASE_WRITE;
+            }
+            if plain_open {
+                granted &= !LEASE_HANDLE;
+            }
+            return Ok(self.grant_lease(id, opening, &asked, granted));
         }
         if oplock_stat_open(opening.access) {
             return Ok(Granted::default());
         }
-        let level = match wanted.level {
-            OPLOCK_BATCH | OPLOCK_EXCLUSIVE if others == 0 && !exclusive_elsewhere => wanted.level,
-            OPLOCK_BATCH | OPLOCK_EXCLUSIVE | OPLOCK_II if !exclusive_elsewhere => OPLOCK_II,
-            _ => OPLOCK_NONE,
-        };
+        let mut granted = oplock_as_lease(wanted.level);
+        if !others.is_empty() {
+            granted &= !LEASE_WRITE;
+        }
+        if self.leases.iter().any(|l| l.state & LEASE_HANDLE != 0) {
+            granted = 0;
+        }
+        let level = lease_as_oplock(granted);
         if level != OPLOCK_NONE {
             self.oplocks.push(Oplock {
                 open: id,
@@ -422,33 +544,17 @@ impl Caching {
         Ok(Granted { level, lease: None })
     }
 
+    /// The lease part of [`Self::grant`]: `granted` is what the file's other opens
+    /// leave a new lease.
     fn grant_lease(
         &mut self,
         id: u64,
         opening: &Opening<'_>,
         asked: &LeaseContext,
-        others: usize,
-        exclusive_elsewhere: bool,
+        granted: u32,
     ) -> Granted {
         let client = opening.holder.client;
-        let requested = valid_lease_state(asked.state);
-        // Opens of the file that are not this lease's (stat opens too): no write caching
-        // beside them.
-        let foreign = others
-            - self
-                .leases
-                .iter()
-                .find(|l| l.client == client && l.key == asked.key)
-                .map_or(0, |l| l.opens.len().min(others));
-        let shareable = |state: u32| {
-            if exclusive_elsewhere {
-                0
-            } else if foreign > 0 {
-                state & !LEASE_WRITE
-            } else {
-                state
-            }
-        };
+        let requested = asked.state;
         let parent = asked
             .v2
             .filter(|_| asked.flags & LEASE_FLAG_PARENT_LEASE_KEY_SET != 0)
@@ -459,17 +565,16 @@ impl Caching {
             .find(|l| l.client == client && l.key == asked.key)
         {
             Some(lease) => {
-                lease.opens.push(id);
-                lease.holder = opening.holder.clone();
+                lease.opens.push((id, opening.holder.clone()));
                 // An upgrade changes the lease only to a strict superset of what it
                 // holds, and only to one it can hold beside the file's other opens
                 // (MS-SMB2 3.3.5.9.8; smbtorture's smb2.lease.upgrade2/upgrade3).
                 let upgrade = lease.breaking.is_none()
                     && requested & lease.state == lease.state
-                    && requested != lease.state
-                    && shareable(requested) == requested;
+                    && granted != lease.state
+                    && granted == requested;
                 if upgrade {
-                    lease.state = requested;
+                    lease.state = granted;
                     if let Some(epoch) = &mut lease.epoch {
                         *epoch = epoch.wrapping_add(1);
                     }
@@ -477,16 +582,16 @@ impl Caching {
                 lease
             }
             None => {
-                let state = shareable(requested);
                 self.leases.push(Lease {
                     client,
                     key: asked.key,
-                    state,
+                    state: granted,
                     breaking: None,
-                    epoch: asked.v2.map(|(_, e)| e.wrapping_add(u16::from(state != 0))),
+                    epoch: asked
+                        .v2
+                        .map(|(_, e)| e.wrapping_add(u16::from(granted != 0))),
                     parent,
-                    opens: vec![id],
-                    holder: opening.holder.clone(),
+                    opens: vec![(id, opening.holder.clone())],
                 });
                 self.leases.last_mut().expect("just pushed")
             }
@@ -509,26 +614,42 @@ impl Caching {
         }
     }
 
-    /// A write (or a truncation, a byte-range lock) by open `by`: every other open's
-    /// read caching goes, at once; nothing waits (MS-FSA 2.1.5.17).
+    /// A write (or a truncation, a byte-range lock) by open `by`: the read caching of
+    /// every level II oplock and of the other leases goes; nothing waits (MS-FSA
+    /// 2.1.5.17). A handle lease is still acknowledged.
     pub(super) fn break_for_write(&mut self, by: u64, now: Instant) {
-        let own = self
-            .lease_of(by)
-            .map(|i| (self.leases[i].client, self.leases[i].key));
+        let own = self.lease_of(by);
         for i in 0..self.oplocks.len() {
-            if self.oplocks[i].open != by && self.oplocks[i].level == OPLOCK_II {
-                self.break_oplock(i, OPLOCK_NONE, now);
+            // The writer's own level II oplock too (MS-FSA 2.1.5.3; smb2.oplock.batch1).
+            if self.oplocks[i].level == OPLOCK_II {
+                self.break_oplock(i, 0, now);
             }
         }
         for i in 0..self.leases.len() {
             let l = &self.leases[i];
-            if Some((l.client, l.key)) != own
-                && l.state & LEASE_READ != 0
-                && l.state & LEASE_WRITE == 0
-            {
+            if Some(i) != own && l.state & LEASE_READ != 0 && l.state & LEASE_WRITE == 0 {
                 self.break_lease(i, 0, now);
             }
         }
+    }
+
+    /// A rename or delete of the file through open `by`: the other leases' handle
+    /// caching goes (their clients may hold a handle open that would stop it). The
+    /// deadline to wait until, while any other lease's break is out.
+    pub(super) fn break_handles(&mut self, by: u64, now: Instant) -> Option<Instant> {
+        let own = self.lease_of(by);
+        for i in 0..self.leases.len() {
+            let l = &self.leases[i];
+            if Some(i) != own && l.state & LEASE_HANDLE != 0 {
+                self.break_lease(i, l.state & !LEASE_HANDLE, now);
+            }
+        }
+        self.leases
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != own)
+            .filter_map(|(_, l)| l.breaking.map(|b| b.deadline))
+            .min()
     }
 
     /// MS-SMB2 3.3.5.22.1: open `open` acknowledges an oplock break at `level`; the level
@@ -538,6 +659,10 @@ impl Caching {
             return Err(NtStatus::INVALID_OPLOCK_PROTOCOL);
         };
         let o = &mut self.oplocks[i];
+        // A level II oplock broken to none asked for no acknowledgment (and holds none).
+        if o.level == OPLOCK_NONE {
+            return Err(NtStatus::INVALID_OPLOCK_PROTOCOL);
+        }
         let Some((to, _)) = o.breaking else {
             return Err(NtStatus::INVALID_DEVICE_STATE);
         };
@@ -554,12 +679,15 @@ impl Caching {
         Ok(level)
     }
 
-    /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break, keeping `state`.
+    /// MS-SMB2 3.3.5.22.2: the client acknowledges a lease break, keeping `state`. When
+    /// that is still above what the break has to reach, the next step goes out (from a
+    /// handle or write lease to read, then to none), with the same epoch.
     pub(super) fn ack_lease(
         &mut self,
         client: &[u8; 16],
         key: &[u8; 16],
         state: u32,
+        now: Instant,
     ) -> Result<u32, NtStatus> {
         let Some(l) = self
             .leases
@@ -568,14 +696,28 @@ impl Caching {
         else {
             return Err(NtStatus::OBJECT_NAME_NOT_FOUND);
         };
-        let Some((to, _)) = l.breaking else {
+        let Some(b) = l.breaking else {
             return Err(NtStatus::UNSUCCESSFUL);
         };
-        if state & !to != 0 {
+        if state & !b.requested != 0 {
             return Err(NtStatus::REQUEST_NOT_ACCEPTED);
         }
         l.state = state;
         l.breaking = None;
+        if state & !b.required != 0 {
+            if state & (LEASE_WRITE | LEASE_HANDLE) != 0 {
+                let next = b.required | LEASE_READ;
+                l.notify(state, next, LEASE_BREAK_ACK_REQUIRED);
+                l.breaking = Some(Breaking {
+                    requested: next,
+                    required: b.required,
+                    deadline: now + BREAK_TIMEOUT,
+                });
+            } else {
+                l.notify(state, b.required, 0);
+                l.state = 0;
+            }
+        }
         Ok(state)
     }
 
@@ -585,7 +727,7 @@ impl Caching {
         self.oplocks.retain(|o| o.open != open);
         let i = self.lease_of(open)?;
         let lease = &mut self.leases[i];
-        lease.opens.retain(|&o| o != open);
+        lease.opens.retain(|(o, _)| *o != open);
         if lease.opens.is_empty() {
             let gone = self.leases.remove(i);
             return Some((gone.client, gone.key));
@@ -637,6 +779,8 @@ mod tests {
             access: RW,
             truncates: false,
             directory: false,
+            deletes: false,
+            first_attempt: true,
             wanted,
             holder,
         }
@@ -651,7 +795,7 @@ mod tests {
         let batch = oplock(OPLOCK_BATCH);
         let first = opening(&batch, &a);
         assert_eq!(c.plan(&first, &[], now), Verdict::Proceed);
-        assert_eq!(c.grant(1, &first, 0, 0).unwrap().level, OPLOCK_BATCH);
+        assert_eq!(c.grant(1, &first, &[]).unwrap().level, OPLOCK_BATCH);
         let second = opening(&batch, &b);
         assert_eq!(
             c.plan(&second, &[], now),
@@ -672,7 +816,7 @@ mod tests {
             Err(NtStatus::INVALID_DEVICE_STATE)
         );
         assert_eq!(c.plan(&second, &[], now), Verdict::Proceed);
-        assert_eq!(c.grant(2, &second, 1, 1).unwrap().level, OPLOCK_II);
+        assert_eq!(c.grant(2, &second, &[1]).unwrap().level, OPLOCK_II);
         // A write by the second breaks the first's level II at once, without waiting.
         c.break_for_write(2, now);
         assert!(matches!(
@@ -692,7 +836,7 @@ mod tests {
         let (a, _a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let batch = oplock(OPLOCK_BATCH);
-        c.grant(1, &opening(&batch, &a), 0, 0).unwrap();
+        c.grant(1, &opening(&batch, &a), &[]).unwrap();
         let Verdict::Wait(deadline) = c.plan(&opening(&batch, &b), &[], now) else {
             panic!("waits");
         };
@@ -711,7 +855,7 @@ mod tests {
         let (a, mut a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let excl = oplock(OPLOCK_EXCLUSIVE);
-        c.grant(1, &opening(&excl, &a), 0, 0).unwrap();
+        c.grant(1, &opening(&excl, &a), &[]).unwrap();
         let none = oplock(OPLOCK_NONE);
         let stat = Opening {
             access: READ_ATTRIBUTES,
@@ -730,7 +874,7 @@ mod tests {
         let (a, mut a_rx) = holder(1);
         let (b, _b_rx) = holder(2);
         let rwh = lease(1, LEASE_READ | LEASE_WRITE | LEASE_HANDLE);
-        let g = c.grant(1, &opening(&rwh, &a), 0, 0).unwrap();
+        let g = c.grant(1, &opening(&rwh, &a), &[]).unwrap();
         assert_eq!(g.lease.unwrap().state, 0x7);
         let other = lease(2, LEASE_READ | LEASE_WRITE | LEASE_HANDLE);
         assert!(matches!(
@@ -749,27 +893,154 @@ mod tests {
         assert_eq!((current, new, flags), (0x7, 0x3, LEASE_BREAK_ACK_REQUIRED));
         // Acknowledging more than offered is refused; the offered state is taken.
         assert_eq!(
-            c.ack_lease(&[1; 16], &[1; 16], 0x7),
+            c.ack_lease(&[1; 16], &[1; 16], 0x7, now),
             Err(NtStatus::REQUEST_NOT_ACCEPTED)
         );
-        assert_eq!(c.ack_lease(&[1; 16], &[1; 16], 0x3), Ok(0x3));
+        assert_eq!(c.ack_lease(&[1; 16], &[1; 16], 0x3, now), Ok(0x3));
         assert_eq!(c.plan(&opening(&other, &b), &[], now), Verdict::Proceed);
-        let g = c.grant(2, &opening(&other, &b), 1, 1).unwrap();
+        let g = c.grant(2, &opening(&other, &b), &[1]).unwrap();
         assert_eq!(g.lease.unwrap().state, LEASE_READ | LEASE_HANDLE);
         // The same key again on the same client shares the lease.
-        let again = c.grant(3, &opening(&rwh, &a), 2, 2).unwrap();
+        let again = c.grant(3, &opening(&rwh, &a), &[1, 2]).unwrap();
         assert_eq!(again.lease.unwrap().state, LEASE_READ | LEASE_HANDLE);
         assert_eq!(c.close(1), None);
         assert_eq!(c.close(3), Some(([1; 16], [1; 16])));
         // Invalid states are none: write or handle caching without read.
         let h = lease(9, LEASE_HANDLE);
         assert_eq!(
-            c.grant(4, &opening(&h, &a), 1, 1)
+            c.grant(4, &opening(&h, &a), &[3])
                 .unwrap()
                 .lease
                 .unwrap()
                 .state,
             0
         );
+    }
+
+    fn lease_break(rx: &mut tokio::sync::mpsc::Receiver<Event>) -> (u32, u32, u32, u16) {
+        match rx.try_recv() {
+            Ok(Event::LeaseBreak {
+                current,
+                new,
+                flags,
+                epoch,
+                ..
+            }) => (current, new, flags, epoch),
+            other => panic!("expected a lease break, got {other:?}"),
+        }
+    }
+
+    const R: u32 = LEASE_READ;
+    const RH: u32 = LEASE_READ | LEASE_HANDLE;
+    const RWH: u32 = LEASE_READ | LEASE_WRITE | LEASE_HANDLE;
+
+    #[test]
+    fn a_break_lowered_while_out_goes_on_in_steps_after_each_acknowledgment() {
+        let now = Instant::now();
+        let mut c = Caching::default();
+        let (a, mut a_rx) = holder(1);
+        let (b, _b_rx) = holder(2);
+        let rwh = lease(1, RWH);
+        c.grant(1, &opening(&rwh, &a), &[]).unwrap();
+        // A plain open breaks write caching and waits.
+        let plain = oplock(OPLOCK_NONE);
+        assert!(matches!(
+            c.plan(&opening(&plain, &b), &[], now),
+            Verdict::Wait(_)
+        ));
+        assert_eq!(
+            lease_break(&mut a_rx),
+            (RWH, RH, LEASE_BREAK_ACK_REQUIRED, 0)
+        );
+        // An overwrite while that break is out lowers its goal to none, silently.
+        let overwrite = Opening {
+            truncates: true,
+            first_attempt: false,
+            ..opening(&plain, &b)
+        };
+        assert!(matches!(c.plan(&overwrite, &[], now), Verdict::Wait(_)));
+        assert!(a_rx.try_recv().is_err());
+        // Acknowledging RH sets off RH -> R (acknowledged), then R -> none (at once).
+        assert_eq!(c.ack_lease(&[1; 16], &[1; 16], RH, now), Ok(RH));
+        assert_eq!(lease_break(&mut a_rx), (RH, R, LEASE_BREAK_ACK_REQUIRED, 0));
+        assert_eq!(c.ack_lease(&[1; 16], &[1; 16], R, now), Ok(R));
+        assert_eq!(lease_break(&mut a_rx), (R, 0, 0, 0));
+        assert_eq!(c.plan(&overwrite, &[], now), Verdict::Proceed);
+        // A late acknowledgment is refused.
+        assert_eq!(
+            c.ack_lease(&[1; 16], &[1; 16], 0, now),
+            Err(NtStatus::UNSUCCESSFUL)
+        );
+    }
+
+    #[test]
+    fn an_overwrite_breaks_a_handle_lease_to_none_without_waiting_and_a_timeout_leaves_none() {
+        let now = Instant::now();
+        let mut c = Caching::default();
+        let (a, mut a_rx) = holder(1);
+        let (b, _b_rx) = holder(2);
+        let rh = lease(1, RH);
+        c.grant(1, &opening(&rh, &a), &[]).unwrap();
+        let plain = oplock(OPLOCK_NONE);
+        let overwrite = Opening {
+            truncates: true,
+            ..opening(&plain, &b)
+        };
+        assert_eq!(c.plan(&overwrite, &[], now), Verdict::Proceed);
+        assert_eq!(lease_break(&mut a_rx), (RH, 0, LEASE_BREAK_ACK_REQUIRED, 0));
+        // Nobody acknowledges: at the deadline the lease keeps nothing.
+        assert!(c.expire(now + BREAK_TIMEOUT));
+        assert_eq!(c.leases[0].state, 0);
+        assert_eq!(c.leases[0].breaking, None);
+    }
+
+    #[test]
+    fn a_sharing_violation_breaks_only_handle_caching_and_an_oplock_bars_handle_leases() {
+        let now = Instant::now();
+        let mut c = Caching::default();
+        let (a, mut a_rx) = holder(1);
+        let (b, _b_rx) = holder(2);
+        let rwh = lease(1, RWH);
+        c.grant(1, &opening(&rwh, &a), &[]).unwrap();
+        let plain = oplock(OPLOCK_NONE);
+        assert!(matches!(
+            c.plan(&opening(&plain, &b), &[1], now),
+            Verdict::Wait(_)
+        ));
+        assert_eq!(
+            lease_break(&mut a_rx),
+            (RWH, LEASE_READ | LEASE_WRITE, LEASE_BREAK_ACK_REQUIRED, 0)
+        );
+        // A lease asked beside an open without one gets no handle caching.
+        let mut c = Caching::default();
+        let level2 = oplock(OPLOCK_II);
+        assert_eq!(
+            c.grant(1, &opening(&level2, &a), &[]).unwrap().level,
+            OPLOCK_II
+        );
+        let g = c.grant(2, &opening(&rwh, &b), &[1]).unwrap();
+        assert_eq!(g.lease.unwrap().state, R);
+    }
+
+    #[test]
+    fn a_lease_break_goes_to_the_oldest_connection_still_there() {
+        let now = Instant::now();
+        let mut c = Caching::default();
+        let (a, mut a_rx) = holder(1);
+        let (mut a2, mut a2_rx) = holder(1);
+        a2.file_id.volatile = 7;
+        let (b, _b_rx) = holder(2);
+        let rwh = lease(1, RWH);
+        c.grant(1, &opening(&rwh, &a), &[]).unwrap();
+        c.grant(2, &opening(&rwh, &a2), &[1]).unwrap();
+        let plain = oplock(OPLOCK_NONE);
+        c.plan(&opening(&plain, &b), &[], now);
+        lease_break(&mut a_rx);
+        assert!(a2_rx.try_recv().is_err());
+        // With the first connection gone, the next one hears.
+        assert_eq!(c.ack_lease(&[1; 16], &[1; 16], RH, now), Ok(RH));
+        drop(a_rx);
+        c.plan(&opening(&plain, &b), &[1, 2], now);
+        assert_eq!(lease_break(&mut a2_rx).1, LEASE_READ);
     }
 }

@@ -51,6 +51,23 @@ pub(super) enum Waiting {
         share: Arc<DiskShare>,
         key: FileKey,
     },
+    /// A SET_INFO (rename, delete), for the handle breaks on `key` to end.
+    SetInfo {
+        msg: Vec<u8>,
+        key: FileKey,
+        /// The related-operation file when it went async (the rest of its compound
+        /// goes on with it).
+        chain_file: Option<Result<FileId, NtStatus>>,
+    },
+}
+
+impl Waiting {
+    /// The file whose breaks this waits for.
+    fn key(&self) -> FileKey {
+        match self {
+            Waiting::Create { key, .. } | Waiting::SetInfo { key, .. } => *key,
+        }
+    }
 }
 
 /// The compound members left to run after a pending one was answered.
@@ -167,7 +184,7 @@ impl ServerConnection {
                 let ids: Vec<u64> = self
                     .waiting
                     .iter()
-                    .filter(|(_, p)| matches!(&p.what, Waiting::Create { key: k, .. } if *k == key))
+                    .filter(|(_, p)| p.what.key() == key)
                     .map(|(id, _)| *id)
                     .collect();
                 ids.into_iter().filter_map(|id| self.retry(id)).collect()
@@ -217,7 +234,7 @@ impl ServerConnection {
 
     /// MS-SMB2 3.3.4.6/3.3.4.7: a break notification: MessageId all ones, no session or
     /// tree, not signed; sealed with the open's session when that session (or the
-    /// open's share) encrypts.
+    /// open's share) encrypts, or with one of this connection's sessions that encrypts.
     fn notification<B: Body>(&self, session_id: u64, tree_id: u32, body: &B) -> Vec<Outgoing> {
         let header = Header {
             command: B::COMMAND,
@@ -226,7 +243,17 @@ impl ServerConnection {
             ..Header::default()
         };
         let msg = body.to_message(&header);
-        let message = match self.sessions.get(&session_id) {
+        // A lease break may come to another connection of the client than the open's:
+        // there, a session that encrypts seals it.
+        let (session_id, session) = match self.sessions.get(&session_id) {
+            Some(session) => (session_id, Some(session)),
+            None => self
+                .sessions
+                .iter()
+                .find(|(_, s)| s.encrypt_data)
+                .map_or((session_id, None), |(id, s)| (*id, Some(s))),
+        };
+        let message = match session {
             Some(session)
                 if session.encrypt_data
                     || session
@@ -290,6 +317,39 @@ impl ServerConnection {
                     next,
                     chain: (header.session_id, header.tree_id),
                     chain_file: self.chain_file,
+                });
+                Some(Outgoing { message, resume })
+            }
+            Waiting::SetInfo {
+                msg, chain_file, ..
+            } => {
+                let message = match self.set_info_now(&header, &msg) {
+                    Ok(super::query::SetInfoDone::Reply(message)) => message,
+                    Ok(super::query::SetInfoDone::Wait(deadline, key)) => {
+                        self.waiting.insert(
+                            id,
+                            Pending {
+                                header,
+                                what: Waiting::SetInfo {
+                                    msg,
+                                    key,
+                                    chain_file,
+                                },
+                                deadline,
+                                rest,
+                            },
+                        );
+                        return None;
+                    }
+                    Err(Refusal::Status(status)) => self.error(&header, status),
+                    Err(Refusal::Disconnect) => self.error(&header, NtStatus::INVALID_PARAMETER),
+                };
+                self.chain_file = chain_file;
+                let resume = rest.map(|(payload, next)| Resume {
+                    payload,
+                    next,
+                    chain: (header.session_id, header.tree_id),
+                    chain_file,
                 });
                 Some(Outgoing { message, resume })
             }

@@ -6,6 +6,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
 use super::files::{FILE_ATTRIBUTE_DIRECTORY, FileOpen, Listing, attributes};
 use super::open_files::{FileKey, OpenFiles};
+use super::pending::Waiting;
 use super::{Refusal, ServerConnection};
 use crate::proto::info::{
     FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
@@ -230,8 +231,29 @@ impl ServerConnection {
         Ok(self.reply(header, &QueryInfoResponse { output }, status))
     }
 
-    /// MS-SMB2 3.3.5.21.
+    /// MS-SMB2 3.3.5.21; a rename or delete that first breaks other clients' handle
+    /// leases waits for them (an interim response now, the answer when they end).
     pub(super) fn set_info(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
+        match self.set_info_now(header, msg)? {
+            SetInfoDone::Reply(reply) => Ok(reply),
+            SetInfoDone::Wait(deadline, key) => self.go_async(
+                header,
+                Waiting::SetInfo {
+                    msg: msg.to_vec(),
+                    key,
+                    chain_file: self.chain_file,
+                },
+                deadline,
+            ),
+        }
+    }
+
+    /// [`Self::set_info`], once more for a request that waited.
+    pub(super) fn set_info_now(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+    ) -> Result<SetInfoDone, Refusal> {
         let (_, req) = SetInfoRequest::from_message(msg)?;
         if req.info_type != InfoType::FILE {
             return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
@@ -241,13 +263,44 @@ impl ServerConnection {
             Ok(None) => return Err(Refusal::Status(NtStatus::INVALID_INFO_CLASS)),
             Err(_) => return Err(Refusal::Status(NtStatus::INFO_LENGTH_MISMATCH)),
         };
+        let events = self.events.clone();
         let open = self.file(header, req.file_id)?;
         if open.share.read_only {
             return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
         }
+        // MS-FSA 2.1.5.15.11/2.1.5.15.3 (as Windows does): a rename, or marking the file
+        // for deletion, first breaks the handle caching of other clients' leases.
+        let removes = match &info {
+            SetFileInfo::Rename(_) => true,
+            SetFileInfo::Disposition(d) => d.delete_pending,
+            SetFileInfo::DispositionEx(d) => d.flags & FileDispositionInformationEx::DELETE != 0,
+            _ => false,
+        };
+        if removes
+            && let Some(deadline) = OpenFiles::global().break_handles(
+                open.key,
+                open.table_id,
+                &events,
+                std::time::Instant::now(),
+            )
+        {
+            return Ok(SetInfoDone::Wait(deadline, open.key));
+        }
         set_file_info(open, info)?;
-        Ok(self.reply(header, &SetInfoResponse, NtStatus::SUCCESS))
+        Ok(SetInfoDone::Reply(self.reply(
+            header,
+            &SetInfoResponse,
+            NtStatus::SUCCESS,
+        )))
     }
+}
+
+/// What a SET_INFO came to.
+pub(super) enum SetInfoDone {
+    /// Its response.
+    Reply(Vec<u8>),
+    /// It waits for breaks on this file, until this time at the latest.
+    Wait(std::time::Instant, FileKey),
 }
 
 /// The least a class with a variable part answers with (as the C structures MS-FSCC
@@ -463,6 +516,8 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
         }
         SetFileInfo::EndOfFile(eof) => {
             open.as_user(|h| h.set_len(eof.end_of_file))?;
+            // MS-FSA 2.1.5.14.5: a new end of file breaks the other opens' read caching.
+            OpenFiles::global().break_for_write(open.key, open.table_id);
         }
         SetFileInfo::Allocation(a) => {
             // Shrinking the allocation below the data truncates it; growing reserves
@@ -470,6 +525,7 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             let size = open.as_user(|h| h.stat())?.end_of_file;
             if a.allocation_size < size {
                 open.as_user(|h| h.set_len(a.allocation_size))?;
+                OpenFiles::global().break_for_write(open.key, open.table_id);
             }
         }
         SetFileInfo::Position(p) => open.position = p.current_byte_offset,
