@@ -244,7 +244,7 @@ if [ -n "$PASSING" ]; then
     echo "# from commit $COMMIT, smbtorture $VERSION, as $ADJOIN_LAB_NETBIOS\\administrator"
     echo "# against the lab DC. Suites run:"
     echo "$SUITES" | xargs -n 6 echo "#  "
-    echo "# tools/tests/smbtorture.rs runs the quick suites among these and fails on any that fails."
+    echo "# tools/tests/smbtorture.rs runs the suites it names among these and fails on any that fails."
     awk -F'\t' '$2 == "success" { print $3 }' "$A/results.tsv" | sort -u
   } >"$PASSING"
   say "wrote $(grep -vc '^#' "$PASSING") passing subtests to $PASSING"
