@@ -168,6 +168,8 @@ open_enum! {
         STOPPED_ON_SYMLINK = 0x8000_002d => "the path has a symbolic link (STATUS_STOPPED_ON_SYMLINK)",
         /// STATUS_FILE_SYSTEM_LIMITATION.
         FILE_SYSTEM_LIMITATION = 0xc000_0427 => "a file system limit was reached (STATUS_FILE_SYSTEM_LIMITATION)",
+        /// STATUS_REQUEST_OUT_OF_SEQUENCE.
+        REQUEST_OUT_OF_SEQUENCE = 0xc000_042a => "the request is out of sequence (STATUS_REQUEST_OUT_OF_SEQUENCE)",
     }
 }
 

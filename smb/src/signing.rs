@@ -118,10 +118,18 @@ impl Signer {
     pub const SMB311_ALGORITHMS: [SigningAlgorithm; 2] =
         [SigningAlgorithm::AES_GMAC, SigningAlgorithm::AES_CMAC];
 
+    /// The 3.1.1 signing algorithms a server here accepts, preferred first: the two AES
+    /// MACs, then HMAC-SHA256 under the derived key for a client that offers only it.
+    pub const SMB311_SERVER_ALGORITHMS: [SigningAlgorithm; 3] = [
+        SigningAlgorithm::AES_GMAC,
+        SigningAlgorithm::AES_CMAC,
+        SigningAlgorithm::HMAC_SHA256,
+    ];
+
     /// [`Signer::derive`] for a 3.1.1 connection that negotiated `algorithm` in its
     /// SIGNING_CAPABILITIES context (MS-SMB2 3.2.5.3.1 / 3.3.5.5.3: the key is the same,
-    /// the MAC differs). Other dialects, and an algorithm other than AES-GMAC, derive as
-    /// [`Signer::derive`] does.
+    /// the MAC differs: AES-GMAC, or HMAC-SHA256 under the derived key). Other dialects,
+    /// and AES-CMAC, derive as [`Signer::derive`] does.
     pub fn derive_with(
         dialect: Dialect,
         algorithm: SigningAlgorithm,
@@ -133,6 +141,11 @@ impl Signer {
                 if dialect == Dialect::SMB311 && algorithm == SigningAlgorithm::AES_GMAC =>
             {
                 Self::AesGmac(key)
+            }
+            Self::AesCmac(key)
+                if dialect == Dialect::SMB311 && algorithm == SigningAlgorithm::HMAC_SHA256 =>
+            {
+                Self::HmacSha256(key)
             }
             other => other,
         }
@@ -302,6 +315,17 @@ mod tests {
             Signer::derive_with(Dialect::SMB311, SigningAlgorithm::AES_CMAC, &[1; 16], &p),
             Signer::AesCmac(_)
         ));
+        // HMAC-SHA256 negotiated in 3.1.1 keys the HMAC with the derived signing key,
+        // not the session key as 2.x does.
+        let hmac = SigningAlgorithm::HMAC_SHA256;
+        let (Signer::HmacSha256(derived), Signer::AesCmac(cmac)) = (
+            Signer::derive_with(Dialect::SMB311, hmac, &[1; 16], &p),
+            Signer::derive(Dialect::SMB311, &[1; 16], &p),
+        ) else {
+            panic!("HMAC-SHA256 for 3.1.1");
+        };
+        assert_eq!(*derived, *cmac);
+        assert_ne!(*derived, [1; 16]);
     }
 
     fn hexs(b: &[u8]) -> String {

@@ -14,6 +14,7 @@
 //! READ/WRITE/IOCTL), `pipe` (one open pipe's RPC binding) and `driver` (the tokio task).
 
 pub mod backend;
+mod binding;
 mod credits;
 mod driver;
 mod files;

@@ -61,12 +61,13 @@ fn choose_cipher(offered: &[Cipher]) -> Option<Cipher> {
         .copied()
 }
 
-/// MS-SMB2 3.3.5.4: the signing algorithm is the first of the client's list this server
-/// supports; AES-CMAC when there is none (or no SIGNING_CAPABILITIES context).
+/// MS-SMB2 3.3.5.4: the signing algorithm is the one this server prefers among those the
+/// client lists (AES-GMAC, AES-CMAC, then HMAC-SHA256 for a client that offers only it);
+/// AES-CMAC when there is none (or no SIGNING_CAPABILITIES context).
 fn choose_signing(offered: &[SigningAlgorithm]) -> SigningAlgorithm {
-    offered
+    Signer::SMB311_SERVER_ALGORITHMS
         .iter()
-        .find(|a| Signer::SMB311_ALGORITHMS.contains(a))
+        .find(|a| offered.contains(a))
         .copied()
         .unwrap_or(SigningAlgorithm::AES_CMAC)
 }
@@ -305,7 +306,7 @@ mod tests {
     }
 
     #[test]
-    fn smb_3_1_1_picks_the_clients_first_cipher_and_signing_algorithm_it_supports() {
+    fn smb_3_1_1_picks_the_clients_first_cipher_and_the_servers_preferred_signing_algorithm() {
         let offered = |ciphers: Vec<Cipher>, signing: Vec<SigningAlgorithm>| {
             negotiate(
                 &[Dialect::SMB311],
@@ -331,6 +332,12 @@ mod tests {
                 .contains(&NegotiateContext::Signing(vec![SigningAlgorithm::AES_GMAC]))
         );
         assert!(!resp.capabilities.contains(Capabilities::ENCRYPTION));
+        // HMAC-SHA256 alone is taken (signed with the derived key).
+        let (server, _) = offered(
+            vec![Cipher::AES128_GCM],
+            vec![SigningAlgorithm::HMAC_SHA256],
+        );
+        assert_eq!(server.crypto.signing, SigningAlgorithm::HMAC_SHA256);
         // No cipher in common: cipher 0 answered, no encryption; AES-CMAC by default.
         let (server, resp) = offered(vec![Cipher::new(9)], vec![SigningAlgorithm::new(7)]);
         assert_eq!(server.crypto.cipher, None);

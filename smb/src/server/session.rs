@@ -12,14 +12,19 @@ use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 use adjoin_rpc::ntstatus::NtStatus;
 
+use super::binding::{self, Channel, Known};
 use super::token::{LogonIdentity, UserToken};
 use super::tree::Tree;
 use super::{MAX_SESSIONS, Open, Refusal, ServerConnection, Step};
 use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 use crate::proto::{
-    Body, Dialect, Header, LogoffResponse, SessionFlags, SessionSetupRequest, SessionSetupResponse,
+    Body, Dialect, ErrorResponse, Header, HeaderFlags, LogoffResponse, SessionFlags,
+    SessionSetupRequest, SessionSetupResponse, SigningAlgorithm,
 };
+
+/// MS-SMB2 2.2.5 SMB2_SESSION_FLAG_BINDING.
+const SESSION_FLAG_BINDING: u8 = 0x01;
 use crate::signing::{PreauthHash, Signer};
 
 #[derive(Debug)]
@@ -49,6 +54,8 @@ pub(super) struct Session {
     /// the session; from then on every response but NEGOTIATE and SESSION_SETUP is
     /// encrypted (3.3.4.1.4).
     pub(super) encrypt_data: bool,
+    /// The session's entry in the server-wide table (kept alive with the session).
+    pub(super) channel: Option<Arc<Known>>,
 }
 
 impl Session {
@@ -61,6 +68,7 @@ impl Session {
             token: None,
             encryptor: None,
             encrypt_data: false,
+            channel: None,
         }
     }
 
@@ -87,6 +95,9 @@ impl ServerConnection {
     pub(super) fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
         let (_, req) = SessionSetupRequest::from_message(msg)?;
         let token = &req.security_buffer;
+        if req.flags & SESSION_FLAG_BINDING != 0 {
+            return Ok(Step::Reply(Some(self.refuse_binding(header))));
+        }
         let step = if header.session_id == 0 {
             self.first_leg(header, msg, token)
                 .map(|out| Step::Reply(Some(out)))
@@ -124,8 +135,9 @@ impl ServerConnection {
                 return Err(NtStatus::LOGON_FAILURE);
             }
         };
-        let id = self.id();
+        let id = binding::new_session_id();
         let mut session = Session::new(auth, self.preauth.clone());
+        session.channel = Some(binding::register(id, self.channel(), None));
         let reply = self.more_processing(header, id, &mut session, msg, out);
         self.sessions.insert(id, session);
         Ok(reply)
@@ -246,10 +258,15 @@ impl ServerConnection {
             preauth.update(msg);
         }
         let (signer, encryptor) = self.session_keys(ctx.session_key().as_bytes(), &preauth);
-        let id = self.id();
+        let id = binding::new_session_id();
         tracing::info!(user = %accepted.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
         let mut session = Session::new(Auth::Valid(signer), preauth);
         session.encryptor = encryptor;
+        session.channel = Some(binding::register(
+            id,
+            self.channel(),
+            session.signer().cloned(),
+        ));
         session.token = accepted.pac.as_ref().and_then(|pac| {
             let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
             self.map_token(LogonIdentity::from_validation(
@@ -259,6 +276,39 @@ impl ServerConnection {
         });
         self.sessions.insert(id, session);
         Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
+    }
+
+    /// MS-SMB2 3.3.5.5: a SESSION_SETUP binding a session to this connection: refused
+    /// (see `binding`), signed with the session's key where the session is known, as
+    /// the client verifies a signing session's answers.
+    fn refuse_binding(&self, header: &Header) -> Vec<u8> {
+        let signed = header.flags.contains(HeaderFlags::SIGNED);
+        let (status, signer) = binding::refuse_binding(header.session_id, self.channel(), signed);
+        tracing::debug!(%status, "a channel binding refused");
+        let mut response = self.response_header(header, status);
+        let mut message = ErrorResponse::default().to_message(&response);
+        if let Some(signer) = signer {
+            signer.sign(&mut message);
+        } else if signed {
+            response.flags |= HeaderFlags::SIGNED;
+            message = ErrorResponse::default().to_message(&response);
+        }
+        message
+    }
+
+    /// This connection as a session set up on it is known server-wide: its dialect,
+    /// signing algorithm and cipher.
+    fn channel(&self) -> Channel {
+        let dialect = self.dialect.unwrap_or(Dialect::SMB202);
+        Channel {
+            dialect,
+            signing: if dialect.is_smb3() {
+                self.crypto.signing
+            } else {
+                SigningAlgorithm::HMAC_SHA256
+            },
+            cipher: self.crypto.cipher,
+        }
     }
 
     /// Finishes the SESSION_SETUP parked by [`Step::Logon`] with the DC's verdict: the
@@ -335,6 +385,11 @@ impl ServerConnection {
             info.effective_name.as_str()
         );
         tracing::info!(%user, session_id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established");
+        session.channel = Some(binding::register(
+            session_id,
+            self.channel(),
+            Some(signer.clone()),
+        ));
         session.auth = Auth::Valid(signer);
         session.encryptor = encryptor;
         session.token =
