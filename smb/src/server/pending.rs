@@ -65,7 +65,7 @@ impl Waiting {
     /// The file whose breaks this waits for.
     fn key(&self) -> FileKey {
         match self {
-            Waiting::Create { key, .. } | Waiting::SetInfo { key, .. } => *key,
+            Self::Create { key, .. } | Self::SetInfo { key, .. } => *key,
         }
     }
 }
