@@ -19,7 +19,8 @@ use super::testing::test_config;
 use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
-    FileInfoClass, FileNotifyInformation, FileRenameInformation, Information, NotifyAction,
+    FileBasicInformation, FileInfoClass, FileNotifyInformation, FileRenameInformation, Information,
+    NotifyAction,
 };
 use crate::proto::{
     Body, ChangeNotifyFlags, ChangeNotifyRequest, ChangeNotifyResponse, CloseRequest, Command,
@@ -286,6 +287,28 @@ fn a_tree_watch_sees_below_with_relative_names_and_its_filter() {
     assert_eq!(
         changes(&interim, &a.drain_events()[0]),
         [(NotifyAction::ADDED, r"d\e".into())]
+    );
+    // Setting attributes is MODIFIED for an ATTRIBUTES watch (another open: the first
+    // request's filter stays the open's).
+    let root2 = a.create("", DIRECTORY);
+    let interim = a.notify_pending(root2, CompletionFilter::ATTRIBUTES, true);
+    let file = b.create("d\\e\\f.txt", 0);
+    assert!(a.drain_events().is_empty());
+    let hidden = FileBasicInformation {
+        file_attributes: 0x2,
+        ..FileBasicInformation::default()
+    };
+    let set = SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::BASIC.value(),
+        file_id: file,
+        buffer: hidden.to_bytes(),
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(b.send(&set).0.status, NtStatus::SUCCESS);
+    assert_eq!(
+        changes(&interim, &a.drain_events()[0]),
+        [(NotifyAction::MODIFIED, r"d\e\f.txt".into())]
     );
     // A watch without WATCH_TREE does not see below.
     let d = a.create("d", DIRECTORY);

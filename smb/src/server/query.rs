@@ -489,9 +489,14 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             };
             if times != SetTimes::default() {
                 open.as_user(|h| h.set_times(&times))?;
-                let mut filter = CompletionFilter::empty();
-                filter.set(CompletionFilter::LAST_ACCESS, times.last_access.is_some());
-                filter.set(CompletionFilter::LAST_WRITE, times.last_write.is_some());
+            }
+            // Attributes are accepted (and not kept): a watcher is told of them as of
+            // the times, as Windows and smbd tell it.
+            let mut filter = CompletionFilter::empty();
+            filter.set(CompletionFilter::ATTRIBUTES, attributes != 0);
+            filter.set(CompletionFilter::LAST_ACCESS, times.last_access.is_some());
+            filter.set(CompletionFilter::LAST_WRITE, times.last_write.is_some());
+            if !filter.is_empty() {
                 notify::changed(&open.share, &open.path, Change::Modified(filter));
             }
         }
