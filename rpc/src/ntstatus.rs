@@ -162,6 +162,8 @@ open_enum! {
         CANCELLED = 0xc000_0120 => "the request was cancelled (STATUS_CANCELLED)",
         /// STATUS_CANNOT_DELETE.
         CANNOT_DELETE = 0xc000_0121 => "the file cannot be deleted (STATUS_CANNOT_DELETE)",
+        /// STATUS_NOTIFY_CLEANUP.
+        NOTIFY_CLEANUP = 0x0000_010b => "the watched handle was closed (STATUS_NOTIFY_CLEANUP)",
         /// STATUS_NOTIFY_ENUM_DIR.
         NOTIFY_ENUM_DIR = 0x0000_010c => "too many changes: enumerate the directory (STATUS_NOTIFY_ENUM_DIR)",
         /// STATUS_STOPPED_ON_SYMLINK.

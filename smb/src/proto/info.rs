@@ -13,6 +13,7 @@
 mod directory;
 mod file;
 mod fs;
+mod notify;
 mod set;
 
 use adjoin_rpc::codec::Reader;
@@ -39,6 +40,7 @@ pub use fs::{
     FileFsVolumeInformation, SSINFO_FLAGS_ALIGNED_DEVICE, SSINFO_FLAGS_NO_SEEK_PENALTY,
     SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE, SSINFO_OFFSET_UNKNOWN,
 };
+pub use notify::{FileNotifyInformation, NotifyAction};
 pub use set::{
     FileDispositionInformation, FileLinkInformation, FileRenameInformation, SetFileInfo,
 };

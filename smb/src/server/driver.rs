@@ -314,16 +314,20 @@ async fn pump(
                     continue;
                 }
                 let message = Arc::clone(&payload);
-                let (step, went_async, ready) = on_core(core, move |c| {
+                let (step, went_async, ready, before) = on_core(core, move |c| {
                     let messages = split_compound(&message)?;
                     let step = c.handle(messages[index])?;
                     let went_async = c.take_went_async();
                     if let Some(id) = went_async {
                         c.defer_rest(id, Arc::clone(&message), index + 1);
                     }
-                    Ok::<_, SmbError>((step, went_async, c.take_ready()))
+                    let before = c.take_before_reply();
+                    Ok::<_, SmbError>((step, went_async, c.take_ready(), before))
                 })
                 .await??;
+                for message in before {
+                    write_reply(stream, &message, idle, peer).await?;
+                }
                 let reply = match step {
                     Step::Reply(reply) => reply,
                     Step::Logon(logon) => {

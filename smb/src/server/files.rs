@@ -8,6 +8,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::creds::as_user;
 use super::backend::{CreateAction, DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::notify::{self, Change};
 use super::open_files::{Admission, FileKey, LockRange, OpenFiles};
 use super::oplock::{Granted, Holder, Opening, Wanted};
 use super::share::DiskShare;
@@ -15,9 +16,9 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext, OPLOCK_LEASE, OPLOCK_NONE};
 use crate::proto::{
-    Body, CloseResponse, CreateRequest, CreateResponse, Dialect, FileId, FileTimes, FlushRequest,
-    FlushResponse, Header, HeaderFlags, LockElement, LockFlags, LockRequest, LockResponse,
-    ReadRequest, ReadResponse, WriteRequest, WriteResponse,
+    Body, CloseResponse, CompletionFilter, CreateRequest, CreateResponse, Dialect, FileId,
+    FileTimes, FlushRequest, FlushResponse, Header, HeaderFlags, LockElement, LockFlags,
+    LockRequest, LockResponse, ReadRequest, ReadResponse, WriteRequest, WriteResponse,
 };
 
 /// MS-SMB2 2.2.13 CreateOptions.
@@ -113,6 +114,8 @@ pub(super) struct FileOpen {
     /// The file in the server-wide table (device, inode) and this open's id there.
     pub(super) key: FileKey,
     pub(super) table_id: u64,
+    /// Its CHANGE_NOTIFY watch (`notify`), once it has one.
+    pub(super) watch: Option<u64>,
 }
 
 impl FileOpen {
@@ -387,6 +390,8 @@ impl ServerConnection {
             };
             stat = stat_now()?;
         }
+        let directory = stat.directory;
+        notify::changed(&share, &path, Change::Opened { action, directory });
         let open = FileOpen {
             tree_id: header.tree_id,
             share,
@@ -400,6 +405,7 @@ impl ServerConnection {
             position: 0,
             key,
             table_id,
+            watch: None,
         };
         table.name(key, super::query::table_name(&open, &open.path));
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
@@ -435,6 +441,11 @@ impl ServerConnection {
         flags: u16,
     ) -> Result<CloseResponse, Refusal> {
         let mut resp = CloseResponse::default();
+        // MS-SMB2 3.3.5.10 (as Windows and smbd): a CHANGE_NOTIFY waiting on the open
+        // ends with STATUS_NOTIFY_CLEANUP.
+        if let Some(watch) = open.watch {
+            self.cleanup_notify(|_, w| w == watch);
+        }
         if flags & 1 != 0
             && let Ok(stat) = open.as_user(|h| h.stat())
         {
@@ -450,6 +461,9 @@ impl ServerConnection {
     /// marked for deletion (by this open's FILE_DELETE_ON_CLOSE or a disposition set on
     /// any open), the file goes too.
     fn finish(open: FileOpen) {
+        if let Some(watch) = open.watch {
+            notify::unwatch(watch);
+        }
         let table = OpenFiles::global();
         if open.delete_on_close {
             table.set_delete_pending(open.key, Some(Arc::clone(&open.token)));
@@ -467,8 +481,11 @@ impl ServerConnection {
             return;
         };
         let removed = as_user(&token, || share.backend.remove(&path, directory));
-        if let Err(e) | Ok(Err(e)) = removed {
-            tracing::info!(file = %path.as_str(), status = %e, "delete on close failed");
+        match removed {
+            Err(e) | Ok(Err(e)) => {
+                tracing::info!(file = %path.as_str(), status = %e, "delete on close failed");
+            }
+            Ok(Ok(())) => notify::changed(&share, &path, Change::Removed { directory }),
         }
     }
 
@@ -559,6 +576,8 @@ impl ServerConnection {
             .map_err(Refusal::Status)?;
         let written = open.as_user(|h| h.write(req.offset, &req.data))?;
         OpenFiles::global().break_for_write(open.key, open.table_id);
+        let filter = CompletionFilter::SIZE | CompletionFilter::LAST_WRITE;
+        notify::changed(&open.share, &open.path, Change::Modified(filter));
         // MS-FSA 2.1.5.3: and past what was written.
         open.position = req.offset.saturating_add(written as u64);
         let count = u32::try_from(written).unwrap_or(u32::MAX);

@@ -22,6 +22,7 @@ mod fsctl;
 mod ipc;
 pub mod limits;
 mod negotiate;
+mod notify;
 pub mod open_files;
 pub mod oplock;
 mod pending;
@@ -147,6 +148,10 @@ pub struct ServerConnection {
     went_async: Option<u64>,
     /// Messages ready to send besides the reply (a CANCEL's cancelled request).
     ready: Vec<Outgoing>,
+    /// Messages to send before the reply (CHANGE_NOTIFYs its request cleaned up).
+    before_reply: Vec<Vec<u8>>,
+    /// This connection's id in the server-wide CHANGE_NOTIFY table (`notify`).
+    notify_owner: u64,
     /// Tests and fuzzing: requests need no signature (see `testing`).
     #[cfg(any(test, feature = "fuzzing"))]
     unsigned: bool,
@@ -206,6 +211,8 @@ impl ServerConnection {
             next_async: 0,
             went_async: None,
             ready: Vec::new(),
+            before_reply: Vec::new(),
+            notify_owner: notify::new_owner(),
             config,
             dialect: None,
             client: None,
@@ -382,8 +389,7 @@ impl ServerConnection {
             Command::IOCTL => self.ioctl(&header, msg),
             Command::ECHO => Ok(self.reply(&header, &EchoResponse, NtStatus::SUCCESS)),
             Command::OPLOCK_BREAK => self.oplock_break(&header, msg),
-            // Commands MS-SMB2 names but this server does not serve yet.
-            Command::CHANGE_NOTIFY => Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
+            Command::CHANGE_NOTIFY => self.change_notify(&header, msg),
             // MS-SMB2 3.3.5.2: a command code it does not define.
             _ => Err(Refusal::Status(NtStatus::INVALID_PARAMETER)),
         };
@@ -530,6 +536,7 @@ impl ServerConnection {
 
 impl Drop for ServerConnection {
     fn drop(&mut self) {
+        notify::forget_owner(self.notify_owner);
         if let Some(client) = &self.client {
             oplock::client_gone(client.guid, &self.events);
         }
@@ -543,5 +550,7 @@ impl Drop for ServerConnection {
 mod file_tests;
 #[cfg(test)]
 mod fsctl_tests;
+#[cfg(test)]
+mod notify_tests;
 #[cfg(test)]
 mod tests;

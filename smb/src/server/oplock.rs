@@ -64,6 +64,8 @@ pub enum Event {
     },
     /// A break on this file ended: CREATEs waiting on it try again.
     Wake(super::open_files::FileKey),
+    /// A watched directory changed: a CHANGE_NOTIFY waiting on this watch is answered.
+    Notify(u64),
 }
 
 /// A connection's event queue.

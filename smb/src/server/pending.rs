@@ -59,13 +59,32 @@ pub(super) enum Waiting {
         /// goes on with it).
         chain_file: Option<Result<FileId, NtStatus>>,
     },
+    /// A CHANGE_NOTIFY, for a change under `watch` (`notify`); `len` is its
+    /// OutputBufferLength.
+    Notify { watch: u64, len: u32 },
 }
 
 impl Waiting {
     /// The file whose breaks this waits for.
-    fn key(&self) -> FileKey {
+    fn key(&self) -> Option<FileKey> {
         match self {
-            Self::Create { key, .. } | Self::SetInfo { key, .. } => *key,
+            Self::Create { key, .. } | Self::SetInfo { key, .. } => Some(*key),
+            Self::Notify { .. } => None,
+        }
+    }
+}
+
+impl Pending {
+    /// The request's header (async form).
+    pub(super) fn header(&self) -> &Header {
+        &self.header
+    }
+
+    /// The watch a waiting CHANGE_NOTIFY waits on.
+    pub(super) fn notify_watch(&self) -> Option<u64> {
+        match self.what {
+            Waiting::Notify { watch, .. } => Some(watch),
+            _ => None,
         }
     }
 }
@@ -184,11 +203,21 @@ impl ServerConnection {
                 let ids: Vec<u64> = self
                     .waiting
                     .iter()
-                    .filter(|(_, p)| p.what.key() == key)
+                    .filter(|(_, p)| p.what.key() == Some(key))
                     .map(|(id, _)| *id)
                     .collect();
                 ids.into_iter().filter_map(|id| self.retry(id)).collect()
             }
+            // The oldest request waiting on the watch takes what it buffered.
+            Event::Notify(watch) => self
+                .waiting
+                .iter()
+                .filter(|(_, p)| p.notify_watch() == Some(watch))
+                .map(|(id, _)| *id)
+                .min()
+                .and_then(|id| self.retry(id))
+                .into_iter()
+                .collect(),
             Event::OplockBreak {
                 session_id,
                 file_id,
@@ -311,6 +340,29 @@ impl ServerConnection {
                         self.chain_file = Some(Err(NtStatus::INVALID_PARAMETER));
                         self.error(&header, NtStatus::INVALID_PARAMETER)
                     }
+                };
+                let resume = rest.map(|(payload, next)| Resume {
+                    payload,
+                    next,
+                    chain: (header.session_id, header.tree_id),
+                    chain_file: self.chain_file,
+                });
+                Some(Outgoing { message, resume })
+            }
+            Waiting::Notify { watch, len } => {
+                let Some(message) = self.notify_answer(&header, watch, len) else {
+                    let deadline = Self::notify_deadline();
+                    let what = Waiting::Notify { watch, len };
+                    self.waiting.insert(
+                        id,
+                        Pending {
+                            header,
+                            what,
+                            deadline,
+                            rest,
+                        },
+                    );
+                    return None;
                 };
                 let resume = rest.map(|(payload, next)| Resume {
                     payload,

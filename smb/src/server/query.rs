@@ -5,6 +5,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
 use super::files::{FILE_ATTRIBUTE_DIRECTORY, FileOpen, Listing, attributes};
+use super::notify::{self, Change};
 use super::open_files::{FileKey, OpenFiles};
 use super::pending::Waiting;
 use super::{Refusal, ServerConnection};
@@ -20,7 +21,7 @@ use crate::proto::info::{
     Information, SetFileInfo,
 };
 use crate::proto::{
-    Body, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest,
+    Body, CompletionFilter, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest,
     QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
 };
 
@@ -489,6 +490,15 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             if times != SetTimes::default() {
                 open.as_user(|h| h.set_times(&times))?;
             }
+            // Attributes are accepted (and not kept): a watcher is told of them as of
+            // the times, as Windows and smbd tell it.
+            let mut filter = CompletionFilter::empty();
+            filter.set(CompletionFilter::ATTRIBUTES, attributes != 0);
+            filter.set(CompletionFilter::LAST_ACCESS, times.last_access.is_some());
+            filter.set(CompletionFilter::LAST_WRITE, times.last_write.is_some());
+            if !filter.is_empty() {
+                notify::changed(&open.share, &open.path, Change::Modified(filter));
+            }
         }
         SetFileInfo::Rename(rename) => {
             let to = SharePath::parse(&rename.file_name).map_err(Refusal::Status)?;
@@ -507,6 +517,8 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
                 table.check_rename_parent(key).map_err(Refusal::Status)?;
             }
             open.as_user(|_| backend.rename(&from, &to, rename.replace_if_exists))?;
+            let directory = open.directory;
+            notify::changed(&open.share, &from, Change::Renamed { to: &to, directory });
             table.name(open.key, table_name(open, &to));
             open.path = to;
         }
@@ -518,6 +530,11 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             open.as_user(|h| h.set_len(eof.end_of_file))?;
             // MS-FSA 2.1.5.14.5: a new end of file breaks the other opens' read caching.
             OpenFiles::global().break_for_write(open.key, open.table_id);
+            notify::changed(
+                &open.share,
+                &open.path,
+                Change::Modified(CompletionFilter::SIZE),
+            );
         }
         SetFileInfo::Allocation(a) => {
             // Shrinking the allocation below the data truncates it; growing reserves
@@ -526,6 +543,11 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             if a.allocation_size < size {
                 open.as_user(|h| h.set_len(a.allocation_size))?;
                 OpenFiles::global().break_for_write(open.key, open.table_id);
+                notify::changed(
+                    &open.share,
+                    &open.path,
+                    Change::Modified(CompletionFilter::SIZE),
+                );
             }
         }
         SetFileInfo::Position(p) => open.position = p.current_byte_offset,

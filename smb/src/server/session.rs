@@ -438,6 +438,8 @@ impl ServerConnection {
     pub(super) fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
         self.session(header)?;
         // The reply is signed with the session's key, then the session goes.
+        let session_id = header.session_id;
+        self.cleanup_notify(|h, _| h.session_id == session_id);
         let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
         if let Some(session) = self.sessions.remove(&header.session_id) {
             Self::release(session);
