@@ -9,8 +9,8 @@ use adjoin_rpc::ntstatus::NtStatus;
 use proptest::prelude::*;
 
 use super::backend::memory::MemoryBackend;
+use super::testing::alice as token;
 use super::testing::{memory_share, test_config};
-use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
     FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation,
@@ -26,21 +26,6 @@ use crate::proto::{
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
 const SHARE_ALL: u32 = 7;
-
-fn token() -> UserToken {
-    // As root, file calls switch to the token's uid (never 0); as anyone else only the
-    // daemon's own uid is served.
-    let me = rustix::process::geteuid();
-    let uid = if me.is_root() { 4242 } else { me.as_raw() };
-    UserToken {
-        name: r"EXAMPLE\alice".into(),
-        user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
-        group_sids: Vec::new(),
-        uid,
-        gid: uid,
-        groups: vec![uid],
-    }
-}
 
 fn config(share: &MemoryBackend) -> Arc<ServerConfig> {
     test_config(memory_share(share))

@@ -9,8 +9,8 @@ use adjoin_rpc::ntstatus::NtStatus;
 use proptest::prelude::*;
 
 use super::backend::memory::MemoryBackend;
+use super::testing::alice as token;
 use super::testing::{memory_share, test_config};
-use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::{
     Body, CloseRequest, CompressionState, CreateRequest, CreateResponse, Dialect,
@@ -29,19 +29,6 @@ const READ_ONLY: u32 = 0x0012_0089;
 /// FILE_EXECUTE | FILE_READ_ATTRIBUTES.
 const EXECUTE_ONLY: u32 = 0x0000_00a0;
 const OVERWRITE_IF: u32 = 5;
-
-fn token() -> UserToken {
-    let me = rustix::process::geteuid();
-    let uid = if me.is_root() { 4242 } else { me.as_raw() };
-    UserToken {
-        name: r"EXAMPLE\alice".into(),
-        user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
-        group_sids: Vec::new(),
-        uid,
-        gid: uid,
-        groups: vec![uid],
-    }
-}
 
 fn config(share: &MemoryBackend) -> Arc<ServerConfig> {
     test_config(memory_share(share))

@@ -15,8 +15,8 @@ use super::notify::MAX_CHANGES;
 use super::oplock::Event;
 use super::pending::MAX_PENDING;
 use super::share::{DiskShare, Shares};
+use super::testing::alice as token;
 use super::testing::test_config;
-use super::token::UserToken;
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
     FileBasicInformation, FileInfoClass, FileNotifyInformation, FileRenameInformation, Information,
@@ -37,19 +37,6 @@ const CREATE: u32 = 2;
 const OPEN_IF: u32 = 3;
 const DIRECTORY: u32 = 0x1;
 const DELETE_ON_CLOSE: u32 = 0x1000;
-
-fn token() -> UserToken {
-    let me = rustix::process::geteuid();
-    let uid = if me.is_root() { 4242 } else { me.as_raw() };
-    UserToken {
-        name: r"EXAMPLE\alice".into(),
-        user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
-        group_sids: Vec::new(),
-        uid,
-        gid: uid,
-        groups: vec![uid],
-    }
-}
 
 /// A share `mem` over a fresh memory backend, at a local path no other test uses (the
 /// watch table is the process's).

@@ -64,3 +64,19 @@ pub fn memory_share(backend: &MemoryBackend) -> Shares {
         backend: Arc::new(backend.clone()),
     }])
 }
+
+/// The unit tests' user: EXAMPLE\alice. As root, file calls switch to the token's uid
+/// (never 0); as anyone else only the process's own uid is served.
+#[cfg(test)]
+pub(super) fn alice() -> UserToken {
+    let me = rustix::process::geteuid();
+    let uid = if me.is_root() { 4242 } else { me.as_raw() };
+    UserToken {
+        name: r"EXAMPLE\alice".into(),
+        user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
+        group_sids: Vec::new(),
+        uid,
+        gid: uid,
+        groups: vec![uid],
+    }
+}
