@@ -273,12 +273,6 @@ pub(super) fn changed(share: &DiskShare, path: &SharePath, change: Change<'_>) {
                 offer(share, path, NotifyAction::REMOVED, filter);
                 offer(share, to, NotifyAction::ADDED, filter);
             }
-            // Windows (and smbd after it) also reports a renamed file, not a
-            // directory, as modified under its new name.
-            if !directory {
-                let modified = CompletionFilter::ATTRIBUTES | CompletionFilter::CREATION;
-                offer(share, to, NotifyAction::MODIFIED, modified);
-            }
         }
     }
 }
@@ -487,39 +481,6 @@ mod tests {
         forget_owner(owner);
         assert!(!table().watches.contains_key(&flat));
         assert!(!table().per_owner.contains_key(&owner));
-    }
-
-    #[test]
-    fn a_renamed_file_is_also_modified_under_its_new_name() {
-        let owner = new_owner();
-        let (tx, _rx) = tokio::sync::mpsc::channel(8);
-        let s = share("/unit-notify-r");
-        let mut req = request(true, 4096);
-        req.completion_filter = CompletionFilter::ATTRIBUTES;
-        let id = watch(owner, "/unit-notify-r".into(), &req, tx).unwrap();
-        let (dir_from, dir_to) = (
-            SharePath::parse("d").unwrap(),
-            SharePath::parse("e").unwrap(),
-        );
-        let dir = Change::Renamed {
-            to: &dir_to,
-            directory: true,
-        };
-        changed(&s, &dir_from, dir);
-        let (from, to) = (
-            SharePath::parse(r"e\f").unwrap(),
-            SharePath::parse("g").unwrap(),
-        );
-        let file = Change::Renamed {
-            to: &to,
-            directory: false,
-        };
-        changed(&s, &from, file);
-        assert_eq!(
-            names(take(id, 4096)),
-            [(NotifyAction::MODIFIED, "g".into())]
-        );
-        forget_owner(owner);
     }
 
     #[test]
