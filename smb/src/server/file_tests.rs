@@ -9,8 +9,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 use proptest::prelude::*;
 
 use super::backend::memory::MemoryBackend;
-use super::testing::alice as token;
-use super::testing::{memory_share, test_config};
+use super::testing::{alice as token, memory_share, test_config};
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
     FileBasicInformation, FileInfoClass, FileRenameInformation, FileStandardInformation,

@@ -15,8 +15,7 @@ use super::notify::MAX_CHANGES;
 use super::oplock::Event;
 use super::pending::MAX_PENDING;
 use super::share::{DiskShare, Shares};
-use super::testing::alice as token;
-use super::testing::test_config;
+use super::testing::{alice as token, test_config};
 use super::{ServerConfig, ServerConnection, Step};
 use crate::proto::info::{
     FileBasicInformation, FileInfoClass, FileNotifyInformation, FileRenameInformation, Information,

@@ -483,6 +483,7 @@ impl OpenFiles {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::alice;
     use super::*;
 
     const ALL_SHARE: u32 = FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE;
@@ -517,14 +518,7 @@ mod tests {
         let key = (2, 2);
         let a = t.admit(key, READ_BITS, ALL_SHARE).unwrap();
         let b = t.admit(key, DELETE_BIT, ALL_SHARE).unwrap();
-        let alice = Arc::new(UserToken {
-            name: "EXAMPLE\\alice".into(),
-            user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
-            group_sids: Vec::new(),
-            uid: 1104,
-            gid: 513,
-            groups: Vec::new(),
-        });
+        let alice = Arc::new(alice());
         t.set_delete_pending(key, Some(Arc::clone(&alice)));
         assert!(t.delete_pending(key));
         assert_eq!(

@@ -153,7 +153,7 @@ pub(super) mod tests {
     use super::super::backend::memory::MemoryBackend;
     use super::super::session::{Auth, Session};
     use super::super::share::{DiskShare, Shares};
-    use super::super::token::UserToken;
+    use super::super::testing::alice;
     use super::*;
     use crate::encryption::{Encryptor, Side};
     use crate::proto::{
@@ -234,14 +234,7 @@ pub(super) mod tests {
         let (signer, encryptor) = server.session_keys(&KEY, &preauth);
         let mut session = Session::new(Auth::Valid(signer), preauth.clone());
         session.encryptor = encryptor;
-        session.token = Some(Arc::new(UserToken {
-            name: r"EXAMPLE\alice".into(),
-            user_sid: "S-1-5-21-1-2-3-1104".parse().unwrap(),
-            group_sids: Vec::new(),
-            uid: 4242,
-            gid: 4242,
-            groups: vec![4242],
-        }));
+        session.token = Some(Arc::new(alice()));
         server.sessions.insert(SESSION, session);
         let client = server.crypto.cipher.map(|cipher| {
             Encryptor::derive(dialect, cipher, &KEY, &preauth, Side::Client, [9; 4]).unwrap()
