@@ -4,8 +4,7 @@
 //! subtest runs whole in one smbtorture process, as the bench script runs it, for at most
 //! its timeout; a listed subtest it did not report (smbtorture crashed on an earlier one,
 //! or ran out of time) runs again alone. The test fails naming each listed subtest that
-//! did not pass, with smbtorture's reason. The suites of durable handles and
-//! CHANGE_NOTIFY's slow ones are left to `tools/bench/smbtorture.sh`, which runs them all.
+//! did not pass, with smbtorture's reason.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -44,6 +43,8 @@ const SUITES: &[(&str, Duration)] = &[
     ("smb2.session", QUICK),
     ("smb2.rename", QUICK),
     ("smb2.ioctl", QUICK),
+    ("smb2.durable-open", QUICK),
+    ("smb2.durable-v2-open", QUICK),
     ("smb2.notify", Duration::from_secs(200)),
     ("smb2.sharemode", QUICK),
     ("smb2.delete-on-close-perms", QUICK),
@@ -389,5 +390,9 @@ fn subunit_results_name_each_subtest_and_its_reason() {
     assert_eq!(name("smb2.connect"), Some("smb2.connect"));
     assert_eq!(name("smb2.session-id"), Some("smb2.session"));
     assert_eq!(name("smb2.oplock.batch1"), Some("smb2.oplock"));
-    assert_eq!(name("smb2.durable-open.open-oplock"), None);
+    assert_eq!(
+        name("smb2.durable-open-disconnect.open-oplock-disconnect"),
+        Some("smb2.durable-open")
+    );
+    assert_eq!(name("smb2.bench.oplock1"), None);
 }

@@ -17,8 +17,19 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, Weak};
 
 use adjoin_rpc::ntstatus::NtStatus;
 
+use adjoin_rpc::ndr::Sid;
+
+use super::oplock::Notifier;
 use crate::proto::{Cipher, Dialect, SigningAlgorithm};
 use crate::signing::Signer;
+
+/// Who an authenticated session belongs to, and the connection it lives on (a newer
+/// session of the same user naming it as its `PreviousSessionId` ends it there).
+#[derive(Debug, Clone)]
+pub(super) struct Owner {
+    pub(super) user_sid: Sid,
+    pub(super) notify: Notifier,
+}
 
 /// What a binding request is checked against: the connection a session was set up on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +46,7 @@ pub(super) struct Channel {
 pub(super) struct Known {
     channel: Channel,
     signer: Option<Signer>,
+    owner: Option<Owner>,
 }
 
 #[derive(Default)]
@@ -60,8 +72,17 @@ pub(super) fn new_session_id() -> u64 {
 /// Records session `id`, set up on a connection with `channel` (and signing with
 /// `signer` once authenticated; registering again replaces what was known); the session
 /// keeps the returned handle for as long as it lives.
-pub(super) fn register(id: u64, channel: Channel, signer: Option<Signer>) -> Arc<Known> {
-    let channel = Arc::new(Known { channel, signer });
+pub(super) fn register(
+    id: u64,
+    channel: Channel,
+    signer: Option<Signer>,
+    owner: Option<Owner>,
+) -> Arc<Known> {
+    let channel = Arc::new(Known {
+        channel,
+        signer,
+        owner,
+    });
     let mut table = table();
     if table.sessions.len() >= table.sweep_at {
         table.sessions.retain(|_, c| c.strong_count() > 0);
@@ -83,6 +104,14 @@ pub(super) fn refuse_binding(id: u64, here: Channel, signed: bool) -> (NtStatus,
         return (NtStatus::USER_SESSION_DELETED, None);
     };
     (check(&known.channel, here, signed), known.signer.clone())
+}
+
+/// MS-SMB2 3.3.5.5.3: the connection of session `id`, if it is alive and `user`'s, so
+/// that a new session naming it as its `PreviousSessionId` can end it.
+pub(super) fn previous_session(id: u64, user: &Sid) -> Option<Notifier> {
+    let known = table().sessions.get(&id).and_then(Weak::upgrade)?;
+    let owner = known.owner.as_ref()?;
+    (owner.user_sid == *user).then(|| owner.notify.clone())
 }
 
 fn check(session: &Channel, here: Channel, signed: bool) -> NtStatus {
@@ -121,7 +150,7 @@ mod tests {
         let g311 = channel(Dialect::SMB311, SigningAlgorithm::AES_GMAC, gcm);
         let c311 = channel(Dialect::SMB311, SigningAlgorithm::AES_CMAC, gcm);
         let id = new_session_id();
-        let session = register(id, g311, None);
+        let session = register(id, g311, None, None);
         assert_eq!(refuse_binding(0, g311, true).0, NtStatus::INVALID_PARAMETER);
         assert_eq!(
             refuse_binding(new_session_id(), g311, true).0,
@@ -152,13 +181,14 @@ mod tests {
         );
         // A CMAC session bound from a GMAC connection: not supported.
         let id2 = new_session_id();
-        let _cmac = register(id2, c311, None);
+        let _cmac = register(id2, c311, None, None);
         assert_eq!(refuse_binding(id2, g311, true).0, NtStatus::NOT_SUPPORTED);
         // 2.x connections cannot bind; a 3.0.2 session from 3.1.1 is another dialect.
         let id3 = new_session_id();
         let _s302 = register(
             id3,
             channel(Dialect::SMB302, SigningAlgorithm::AES_CMAC, None),
+            None,
             None,
         );
         let c311_clear = channel(Dialect::SMB311, SigningAlgorithm::AES_CMAC, None);

@@ -47,6 +47,7 @@ pub async fn serve(
     let peer = stream
         .peer_addr()
         .map_or_else(|_| "an SMB client".to_owned(), |a| a.to_string());
+    super::durable::start_sweeper();
     let conn = ServerConnection::new(config);
     conn.set_client(
         &stream
@@ -57,6 +58,9 @@ pub async fn serve(
     // Replies go out as soon as they are written (smbd does the same): Nagle's delay
     // would hold each reply's last segment for the client's acknowledgment.
     let _ = stream.set_nodelay(true);
+    if let Err(e) = keep_alive(&stream) {
+        tracing::info!(error = %e, "TCP keepalive not set: a vanished client holds its slot until it is idle-closed");
+    }
     let core = Arc::new(Mutex::new(conn));
     let result = drive(&mut stream, &core, &pool, idle, &peer).await;
     // Opens still held (delete-on-close ones among them) are closed as their users.
@@ -174,6 +178,27 @@ enum Read {
 /// sends nothing for this long is closed (Windows' autodisconnect default). One that
 /// holds opens stays: a client may keep a file open and say nothing for hours.
 const AUTODISCONNECT: Duration = Duration::from_secs(15 * 60);
+
+/// A connection that holds opens (or a waiting CHANGE_NOTIFY, which waits as long as
+/// the client wants, as on Windows) is never idle-closed, so a peer that vanishes without
+/// a FIN (powered off, its network gone) would hold its slot for ever: TCP keepalive
+/// finds it. After this long without a segment the kernel probes...
+const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
+/// ...this often...
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
+/// ...and after this many unanswered probes the connection fails (its opens close,
+/// durable ones are kept for a reconnect): a dead peer goes within two minutes.
+const KEEPALIVE_PROBES: u32 = 6;
+
+/// Turns TCP keepalive on for a client's connection.
+fn keep_alive(stream: &TcpStream) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(stream, true)?;
+    sockopt::set_tcp_keepidle(stream, KEEPALIVE_IDLE)?;
+    sockopt::set_tcp_keepintvl(stream, KEEPALIVE_INTERVAL)?;
+    sockopt::set_tcp_keepcnt(stream, KEEPALIVE_PROBES)?;
+    Ok(())
+}
 
 async fn drive(
     stream: &mut TcpStream,
@@ -413,6 +438,21 @@ mod tests {
         let mut out = (payload.len() as u32).to_be_bytes().to_vec();
         out.extend_from_slice(payload);
         out
+    }
+
+    #[tokio::test]
+    async fn a_client_connection_is_probed_by_tcp_keepalive() {
+        use rustix::net::sockopt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        assert!(!sockopt::socket_keepalive(&server).unwrap());
+        keep_alive(&server).unwrap();
+        assert!(sockopt::socket_keepalive(&server).unwrap());
+        assert_eq!(sockopt::tcp_keepidle(&server).unwrap(), KEEPALIVE_IDLE);
+        assert_eq!(sockopt::tcp_keepintvl(&server).unwrap(), KEEPALIVE_INTERVAL);
+        assert_eq!(sockopt::tcp_keepcnt(&server).unwrap(), KEEPALIVE_PROBES);
     }
 
     #[tokio::test]

@@ -8,13 +8,18 @@ use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::creds::as_user;
 use super::backend::{CreateAction, DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::durable::{self, Durability};
 use super::notify::{self, Change};
 use super::open_files::{Admission, FileKey, LockRange, OpenFiles};
 use super::oplock::{Granted, Holder, Opening, Wanted};
 use super::share::DiskShare;
 use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
-use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext, OPLOCK_LEASE, OPLOCK_NONE};
+use crate::proto::durable::DurableAsk;
+use crate::proto::oplock::{
+    CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext, OPLOCK_BATCH, OPLOCK_LEASE,
+    OPLOCK_NONE,
+};
 use crate::proto::{
     Body, CloseResponse, CompletionFilter, CreateRequest, CreateResponse, Dialect, FileId,
     FileTimes, FlushRequest, FlushResponse, Header, HeaderFlags, LockElement, LockFlags,
@@ -116,6 +121,10 @@ pub(super) struct FileOpen {
     pub(super) table_id: u64,
     /// Its CHANGE_NOTIFY watch (`notify`), once it has one.
     pub(super) watch: Option<u64>,
+    /// `FileId.Persistent`: unique in the process, kept across a durable reconnect.
+    pub(super) persistent: u64,
+    /// Granted a durable handle (`durable`).
+    pub(super) durable: Option<Durability>,
 }
 
 impl FileOpen {
@@ -229,7 +238,7 @@ fn open_how(req: &CreateRequest, share: &DiskShare) -> Result<OpenHow, NtStatus>
 
 impl ServerConnection {
     /// The session's token, for a disk share.
-    fn token(&mut self, header: &Header) -> Result<Arc<UserToken>, Refusal> {
+    pub(super) fn token(&mut self, header: &Header) -> Result<Arc<UserToken>, Refusal> {
         self.tree(header)?
             .token
             .clone()
@@ -277,6 +286,14 @@ impl ServerConnection {
         share: Arc<DiskShare>,
     ) -> Result<Created, Refusal> {
         let token = self.token(header)?;
+        let contexts = CreateContext::parse_chain(&req.contexts)?;
+        let ask = durable::durable_ask(&contexts, self.dialect)?;
+        if matches!(
+            ask,
+            DurableAsk::ReconnectV1(_) | DurableAsk::ReconnectV2 { .. }
+        ) {
+            return self.reconnect(header, &req.name, &contexts, &share, ask);
+        }
         if self.tree(header)?.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
@@ -327,9 +344,28 @@ impl ServerConnection {
         } else {
             granted
         };
+        let now = std::time::Instant::now();
+        // Durable opens other clients left behind give way to an open that would break
+        // their caching (`durable`); the file may have gone with them (delete on
+        // close), so the open starts again.
+        if !super::oplock::oplock_stat_open(req.desired_access) || requested.truncates() {
+            let purged = durable::take(Some(key), now);
+            if !purged.is_empty() {
+                for open in purged {
+                    tracing::debug!(file = %open.path.as_str(), "a durable open gives way to a new open");
+                    Self::finish(open);
+                }
+                drop(handle);
+                return self.create_file(header, req, share);
+            }
+        }
+        for expired in durable::take(None, now) {
+            Self::finish(expired);
+        }
         let volatile = self.id();
+        let persistent = durable::new_persistent_id();
         let file_id = FileId {
-            persistent: volatile,
+            persistent,
             volatile,
         };
         let wanted = self.wanted(req)?;
@@ -354,7 +390,6 @@ impl ServerConnection {
             wanted: &wanted,
             holder: &holder,
         };
-        let now = std::time::Instant::now();
         let (table_id, cached) = match table
             .open(key, for_sharing, req.share_access, &opening, now)
             .map_err(Refusal::Status)?
@@ -392,6 +427,18 @@ impl ServerConnection {
         }
         let directory = stat.directory;
         notify::changed(&share, &path, Change::Opened { action, directory });
+        // MS-SMB2 3.3.5.9.6 / 3.3.5.9.10: durable when asked and the open caches its
+        // handle (a batch oplock, or a lease with handle caching).
+        let caches_handle = cached.level == OPLOCK_BATCH
+            || cached.lease.is_some_and(|l| l.state & LEASE_HANDLE != 0);
+        let durable = durable::asked_timeout(&ask, self.dialect)
+            .filter(|_| caches_handle)
+            .map(|(timeout, create_guid)| Durability {
+                timeout,
+                create_guid,
+                client: holder.client,
+                lease: cached.lease.map(|l| l.key),
+            });
         let open = FileOpen {
             tree_id: header.tree_id,
             share,
@@ -406,20 +453,31 @@ impl ServerConnection {
             key,
             table_id,
             watch: None,
+            persistent,
+            durable,
         };
+        let durable_grant = open.durable.clone();
         table.name(key, super::query::table_name(&open, &open.path));
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
         self.chain_file = Some(Ok(file_id));
         let Granted { level, lease } = cached;
-        let contexts = lease
-            .map(|lease| {
-                CreateContext::encode_chain(&[CreateContext {
-                    name: CONTEXT_LEASE.to_vec(),
-                    data: lease.to_bytes(),
-                }])
-            })
-            .unwrap_or_default();
+        let mut granted_contexts = Vec::new();
+        if let Some(lease) = lease {
+            granted_contexts.push(CreateContext {
+                name: CONTEXT_LEASE.to_vec(),
+                data: lease.to_bytes(),
+            });
+        }
+        if let Some(durable) = &durable_grant {
+            granted_contexts.push(durable::grant_context(durable));
+            durable::attach(persistent, header.session_id, &self.events, key);
+        }
+        let contexts = if granted_contexts.is_empty() {
+            Vec::new()
+        } else {
+            CreateContext::encode_chain(&granted_contexts)
+        };
         let resp = CreateResponse {
             oplock_level: level,
             create_action: action as u32,
@@ -460,7 +518,10 @@ impl ServerConnection {
     /// Drops an open: its locks go, and when it was the file's last open and the file is
     /// marked for deletion (by this open's FILE_DELETE_ON_CLOSE or a disposition set on
     /// any open), the file goes too.
-    fn finish(open: FileOpen) {
+    pub(super) fn finish(open: FileOpen) {
+        if open.durable.is_some() {
+            durable::forget(open.persistent);
+        }
         if let Some(watch) = open.watch {
             notify::unwatch(watch);
         }
@@ -489,11 +550,20 @@ impl ServerConnection {
         }
     }
 
-    /// Closes every open of `session` (LOGOFF, a dropped connection).
+    /// Closes every open of `session` (LOGOFF, a dropped connection, a newer session
+    /// replacing it); durable ones are kept for a reconnect (`durable`).
     pub(super) fn release(session: Session) {
+        let now = std::time::Instant::now();
         for (_, open) in session.opens {
             if let Open::File(file) = open {
-                Self::finish(file);
+                let kept = if file.durable.is_some() {
+                    durable::park(file, now)
+                } else {
+                    Err(Box::new(file))
+                };
+                if let Err(file) = kept {
+                    Self::finish(*file);
+                }
             }
         }
     }

@@ -374,11 +374,11 @@ fn copychunk_needs_a_key_of_this_session() {
     bad[20] ^= 1;
     let answer = c.copy(FSCTL_SRV_COPYCHUNK, dst, bad, &[(0, 0, 4096)]);
     assert_eq!(answer.status, NtStatus::OBJECT_NAME_NOT_FOUND);
-    // The other connection opened its files in the same order (the same FileIds, the
-    // same session id): the key still names nothing there.
+    // The other connection opened its files in the same order (the same volatile ids,
+    // the same session id): the key still names nothing there.
     let other_src = other.create_filled("src2", 4096, READ_WRITE);
     let other_dst = other.create("dst2", READ_WRITE);
-    assert_eq!(other_src, src);
+    assert_eq!(other_src.volatile, src.volatile);
     let answer = other.copy(FSCTL_SRV_COPYCHUNK, other_dst, key, &[(0, 0, 4096)]);
     assert_eq!(answer.status, NtStatus::OBJECT_NAME_NOT_FOUND);
     // Another tree of the same session is fine; a closed source is gone.

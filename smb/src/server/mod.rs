@@ -17,6 +17,7 @@ pub mod backend;
 mod binding;
 mod credits;
 mod driver;
+mod durable;
 mod files;
 mod fsctl;
 mod ipc;
@@ -173,6 +174,15 @@ enum Open {
 }
 
 impl Open {
+    /// `FileId.Persistent` of the open found by `volatile`: a file's own (see
+    /// `durable`), a pipe's the same as its volatile id.
+    fn persistent(&self, volatile: u64) -> u64 {
+        match self {
+            Self::Pipe(..) => volatile,
+            Self::File(file) => file.persistent,
+        }
+    }
+
     /// The tree the open belongs to.
     fn tree_id(&self) -> u32 {
         match self {
@@ -521,15 +531,12 @@ impl ServerConnection {
     fn open(&mut self, header: &Header, file: FileId) -> Result<&mut Open, Refusal> {
         let file = self.file_id(file)?;
         // MS-SMB2 3.3.5.x: an open is found by FileId.Volatile, and its persistent half
-        // must match (every open here has both halves equal).
-        if file.persistent != file.volatile {
-            return Err(Refusal::Status(NtStatus::FILE_CLOSED));
-        }
+        // must match.
         let tree_id = header.tree_id;
         self.tree(header)?
             .opens
             .get_mut(&file.volatile)
-            .filter(|o| o.tree_id() == tree_id)
+            .filter(|o| o.tree_id() == tree_id && o.persistent(file.volatile) == file.persistent)
             .ok_or(Refusal::Status(NtStatus::FILE_CLOSED))
     }
 }
@@ -546,6 +553,8 @@ impl Drop for ServerConnection {
     }
 }
 
+#[cfg(test)]
+mod durable_tests;
 #[cfg(test)]
 mod file_tests;
 #[cfg(test)]

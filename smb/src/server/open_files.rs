@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
-use super::oplock::{Caching, Granted, Notifier, Opening, Verdict, oplock_stat_open};
+use super::oplock::{Caching, Granted, Holder, Notifier, Opening, Verdict, oplock_stat_open};
 use super::token::UserToken;
 
 /// MS-SMB2 2.2.13 ShareAccess.
@@ -336,6 +336,32 @@ impl OpenFiles {
         let deadline = entry.caching.break_handles(id, now)?;
         entry.caching.wait(notify);
         Some(deadline)
+    }
+
+    /// Open `id` of `key` (a durable open reconnected) answers on `holder`'s
+    /// connection from now on; what it caches, or `None` if the table does not know it.
+    pub(super) fn rehome(&self, key: FileKey, id: u64, holder: &Holder) -> Option<Granted> {
+        let mut files = self.files();
+        let entry = files.get_mut(&key)?;
+        if !entry.opens.iter().any(|o| o.id == id) {
+            return None;
+        }
+        Some(entry.caching.rehome(id, holder))
+    }
+
+    /// Wakes (with [`Event::Wake`](super::oplock::Event::Wake)) the connection behind
+    /// `notify` at the next change to `key`'s opens.
+    pub(super) fn wait_for(&self, key: FileKey, notify: &Notifier) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.caching.wait(notify);
+        }
+    }
+
+    /// Wakes the connections waiting on `key`.
+    pub(super) fn wake(&self, key: FileKey) {
+        if let Some(entry) = self.files().get_mut(&key) {
+            entry.caching.wake(key);
+        }
     }
 
     /// Names open file `key` `share/path` (at its open, and again when it is renamed).

@@ -66,6 +66,9 @@ pub enum Event {
     Wake(super::open_files::FileKey),
     /// A watched directory changed: a CHANGE_NOTIFY waiting on this watch is answered.
     Notify(u64),
+    /// A newer session of its user replaced this session (MS-SMB2 3.3.5.5.3
+    /// `PreviousSessionId`): it ends.
+    SessionGone(u64),
 }
 
 /// A connection's event queue.
@@ -192,6 +195,26 @@ struct Lease {
 }
 
 impl Lease {
+    /// The lease as a CREATE response reports it.
+    fn granted(&self) -> Granted {
+        let mut flags = 0;
+        if self.breaking.is_some() {
+            flags |= LEASE_FLAG_BREAK_IN_PROGRESS;
+        }
+        if self.parent.is_some() {
+            flags |= LEASE_FLAG_PARENT_LEASE_KEY_SET;
+        }
+        Granted {
+            level: OPLOCK_LEASE,
+            lease: Some(LeaseContext {
+                key: self.key,
+                state: self.state,
+                flags,
+                v2: self.epoch.map(|e| (self.parent.unwrap_or_default(), e)),
+            }),
+        }
+    }
+
     fn holds(&self, open: u64) -> bool {
         self.opens.iter().any(|(id, _)| *id == open)
     }
@@ -598,22 +621,29 @@ impl Caching {
                 self.leases.last_mut().expect("just pushed")
             }
         };
-        let mut flags = 0;
-        if lease.breaking.is_some() {
-            flags |= LEASE_FLAG_BREAK_IN_PROGRESS;
+        lease.granted()
+    }
+
+    /// A durable open came back on another connection (MS-SMB2 3.3.5.9.7): its breaks
+    /// go to `holder` from now on. What it holds, as CREATE reports it.
+    pub(super) fn rehome(&mut self, open: u64, holder: &Holder) -> Granted {
+        if let Some(o) = self.oplocks.iter_mut().find(|o| o.open == open) {
+            o.holder = holder.clone();
+            return Granted {
+                level: o.level,
+                lease: None,
+            };
         }
-        if lease.parent.is_some() {
-            flags |= LEASE_FLAG_PARENT_LEASE_KEY_SET;
+        let Some(i) = self.lease_of(open) else {
+            return Granted::default();
+        };
+        let lease = &mut self.leases[i];
+        for (id, h) in &mut lease.opens {
+            if *id == open {
+                *h = holder.clone();
+            }
         }
-        Granted {
-            level: OPLOCK_LEASE,
-            lease: Some(LeaseContext {
-                key: lease.key,
-                state: lease.state,
-                flags,
-                v2: lease.epoch.map(|e| (lease.parent.unwrap_or_default(), e)),
-            }),
-        }
+        lease.granted()
     }
 
     /// A write (or a truncation, a byte-range lock) by open `by`: the read caching of

@@ -8,11 +8,14 @@ use std::sync::Arc;
 use adjoin_auth::gss::GssError;
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
 use adjoin_auth::ntlm::ServerNonces;
+use adjoin_rpc::ndr::Sid;
 use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::binding::{self, Channel, Known};
+use super::durable;
+use super::oplock::Event;
 use super::token::{LogonIdentity, UserToken};
 use super::tree::Tree;
 use super::{MAX_SESSIONS, Open, Refusal, ServerConnection, Step};
@@ -87,6 +90,8 @@ pub(super) struct PendingLogon {
     /// The AUTHENTICATE's request header (its session id is the session's).
     header: Header,
     spnego: SpnegoNtlmPending,
+    /// The request's `PreviousSessionId`.
+    previous: u64,
 }
 
 impl ServerConnection {
@@ -99,10 +104,10 @@ impl ServerConnection {
             return Ok(Step::Reply(Some(self.refuse_binding(header))));
         }
         let step = if header.session_id == 0 {
-            self.first_leg(header, msg, token)
+            self.first_leg(header, msg, token, req.previous_session_id)
                 .map(|out| Step::Reply(Some(out)))
         } else {
-            self.next_leg(header, msg, token)
+            self.next_leg(header, msg, token, req.previous_session_id)
         };
         Ok(step.unwrap_or_else(|status| Step::Reply(Some(self.error(header, status)))))
     }
@@ -113,6 +118,7 @@ impl ServerConnection {
         header: &Header,
         msg: &[u8],
         token: &[u8],
+        previous: u64,
     ) -> Result<Vec<u8>, NtStatus> {
         if self.sessions.len() >= MAX_SESSIONS {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
@@ -120,7 +126,7 @@ impl ServerConnection {
         // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
         // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
         if spnego::offers_kerberos_first(token)
-            && let Some(out) = self.kerberos_setup(header, msg, token)
+            && let Some(out) = self.kerberos_setup(header, msg, token, previous)
         {
             return Ok(out);
         }
@@ -137,7 +143,7 @@ impl ServerConnection {
         };
         let id = binding::new_session_id();
         let mut session = Session::new(auth, self.preauth.clone());
-        session.channel = Some(binding::register(id, self.channel(), None));
+        session.channel = Some(binding::register(id, self.channel(), None, None));
         let reply = self.more_processing(header, id, &mut session, msg, out);
         self.sessions.insert(id, session);
         Ok(reply)
@@ -149,6 +155,7 @@ impl ServerConnection {
         header: &Header,
         msg: &[u8],
         token: &[u8],
+        previous: u64,
     ) -> Result<Step, NtStatus> {
         let mut session = self
             .sessions
@@ -181,6 +188,7 @@ impl ServerConnection {
                 self.pending = Some(PendingLogon {
                     header: header.clone(),
                     spnego,
+                    previous,
                 });
                 Ok(Step::Logon(logon))
             }
@@ -240,6 +248,7 @@ impl ServerConnection {
         header: &Header,
         msg: &[u8],
         token: &[u8],
+        previous: u64,
     ) -> Option<Vec<u8>> {
         let acceptor = self.config.kerberos.clone()?;
         let accepted = {
@@ -262,19 +271,22 @@ impl ServerConnection {
         tracing::info!(user = %accepted.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
         let mut session = Session::new(Auth::Valid(signer), preauth);
         session.encryptor = encryptor;
+        let identity = accepted.pac.as_ref().and_then(|pac| {
+            let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
+            LogonIdentity::from_validation(&pac.logon_info().sam, groups)
+        });
+        let user_sid = identity.as_ref().map(|i| i.user_sid.clone());
         session.channel = Some(binding::register(
             id,
             self.channel(),
             session.signer().cloned(),
+            self.owner(user_sid.as_ref()),
         ));
-        session.token = accepted.pac.as_ref().and_then(|pac| {
-            let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
-            self.map_token(LogonIdentity::from_validation(
-                &pac.logon_info().sam,
-                groups,
-            )?)
-        });
+        session.token = identity.and_then(|identity| self.map_token(identity));
         self.sessions.insert(id, session);
+        if let Some(user) = &user_sid {
+            self.replace_previous(previous, id, user);
+        }
         Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
     }
 
@@ -326,7 +338,11 @@ impl ServerConnection {
 
     pub(super) fn finish_logon(
         &mut self,
-        PendingLogon { header, spnego }: PendingLogon,
+        PendingLogon {
+            header,
+            spnego,
+            previous,
+        }: PendingLogon,
         verdict: Result<LogonOutcome, String>,
     ) -> Vec<u8> {
         let session_id = header.session_id;
@@ -385,16 +401,21 @@ impl ServerConnection {
             info.effective_name.as_str()
         );
         tracing::info!(%user, session_id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established");
+        let user_sid = info.user_sid();
         session.channel = Some(binding::register(
             session_id,
             self.channel(),
             Some(signer.clone()),
+            self.owner(user_sid.as_ref()),
         ));
         session.auth = Auth::Valid(signer);
         session.encryptor = encryptor;
         session.token =
             LogonIdentity::from_validation(&info, Vec::new()).and_then(|id| self.map_token(id));
         self.sessions.insert(session_id, session);
+        if let Some(user) = &user_sid {
+            self.replace_previous(previous, session_id, user);
+        }
         // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
         self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
     }
@@ -441,11 +462,44 @@ impl ServerConnection {
         let session_id = header.session_id;
         self.cleanup_notify(|h, _| h.session_id == session_id);
         let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
-        if let Some(session) = self.sessions.remove(&header.session_id) {
+        self.end_session(session_id);
+        Ok(out)
+    }
+
+    /// Session `id` ends (LOGOFF, or a newer session replaced it): its opens close (the
+    /// durable ones are kept for a reconnect) and its waiting requests are dropped.
+    pub(super) fn end_session(&mut self, id: u64) {
+        if let Some(session) = self.sessions.remove(&id) {
             Self::release(session);
         }
-        self.drop_pending(header.session_id, None);
-        Ok(out)
+        self.drop_pending(id, None);
+    }
+
+    /// What the server-wide session table records about who owns a session set up here.
+    fn owner(&self, user_sid: Option<&Sid>) -> Option<binding::Owner> {
+        Some(binding::Owner {
+            user_sid: user_sid?.clone(),
+            notify: self.events.clone(),
+        })
+    }
+
+    /// MS-SMB2 3.3.5.5.3: a session set up with a `PreviousSessionId` of the same user
+    /// (a client reconnecting after its connection failed) ends that session, wherever
+    /// it is; its durable opens wait for this client's reconnects.
+    fn replace_previous(&self, previous: u64, current: u64, user: &Sid) {
+        if previous == 0 || previous == current {
+            return;
+        }
+        let Some(notify) = binding::previous_session(previous, user) else {
+            return;
+        };
+        durable::session_going(previous);
+        if notify.try_send(Event::SessionGone(previous)).is_err() {
+            tracing::info!(
+                session_id = previous,
+                "a replaced session's connection is not taking events; it ends with that connection"
+            );
+        }
     }
 }
 
