@@ -28,9 +28,9 @@ const BINS: Bins<'static> = Bins {
 /// build takes 10-35 s for smb2.create and smb2.dir, about 100 s for the other quick ones
 /// together; smb2.oplock about 110 s and smb2.lease about 170 s (break timeouts of 35 s
 /// are part of what they check). smb2.notify.mask alone takes about 80 s (200 ms sleeps),
-/// and smb2.notify.mask-change and session-reconnect wait for ever (no MODIFIED event for
-/// a renamed file, no PreviousSessionId teardown yet), so that suite always runs to its
-/// timeout and its later listed subtests run alone.
+/// and smb2.notify.mask-change waits for ever (no MODIFIED event for a renamed file), so
+/// that suite always runs to its timeout and its later listed subtests run alone. The
+/// durable handle suites take a few seconds.
 const SUITES: &[(&str, Duration)] = &[
     ("smb2.connect", QUICK),
     ("smb2.read", QUICK),

@@ -160,6 +160,10 @@ pub struct CreateContext {
 /// The lease request and response context's name.
 pub const CONTEXT_LEASE: &[u8] = b"RqLs";
 
+/// `SMB2_CREATE_ALLOCATION_SIZE` (MS-SMB2 2.2.13.2.6): the space to reserve for a file
+/// the CREATE makes (or overwrites), eight bytes.
+pub const CONTEXT_ALLOCATION_SIZE: &[u8] = b"AlSi";
+
 /// The most contexts one CREATE may carry (MS-SMB2 defines fewer than twenty names); a
 /// chain longer than this is refused rather than walked.
 const MAX_CONTEXTS: usize = 64;

@@ -559,3 +559,106 @@ proptest! {
         let _ = c.conn.handle(&msg);
     }
 }
+
+/// A SET_INFO FileBasicInformation of `file_id` setting only `attributes`.
+fn set_attributes(file_id: FileId, attributes: u32) -> SetInfoRequest {
+    SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::BASIC.value(),
+        file_id,
+        buffer: FileBasicInformation {
+            file_attributes: attributes,
+            ..FileBasicInformation::default()
+        }
+        .to_bytes(),
+        ..SetInfoRequest::default()
+    }
+}
+
+#[test]
+fn the_read_only_attribute_is_kept_from_create_and_set_info() {
+    const READONLY: u32 = 0x1;
+    const ARCHIVE: u32 = 0x20;
+    const NORMAL: u32 = 0x80;
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let req = CreateRequest {
+        desired_access: READ_WRITE,
+        share_access: SHARE_ALL,
+        create_disposition: CREATE,
+        file_attributes: READONLY,
+        name: "ro.txt".into(),
+        ..CreateRequest::default()
+    };
+    let (header, reply) = c.send(&req, HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::SUCCESS);
+    let created = CreateResponse::from_message(&reply).unwrap().1;
+    assert_eq!(created.file_attributes, READONLY | ARCHIVE);
+    // The creating open still writes; a new open for writing is refused.
+    let write = WriteRequest {
+        offset: 0,
+        file_id: created.file_id,
+        flags: 0,
+        data: b"x".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    assert_eq!(
+        c.create("ro.txt", OPEN, 0, SHARE_ALL),
+        Err(NtStatus::ACCESS_DENIED)
+    );
+    // FILE_ATTRIBUTE_NORMAL clears it, and 0 leaves the attributes alone.
+    assert_eq!(
+        c.status(&set_attributes(created.file_id, NORMAL)),
+        NtStatus::SUCCESS
+    );
+    assert_eq!(
+        c.status(&set_attributes(created.file_id, 0)),
+        NtStatus::SUCCESS
+    );
+    let again = c.create("ro.txt", OPEN, 0, SHARE_ALL).unwrap();
+    assert_eq!(
+        c.status(&set_attributes(again, READONLY)),
+        NtStatus::SUCCESS
+    );
+    c.close(again);
+    c.close(created.file_id);
+    assert_eq!(
+        c.create("ro.txt", OPEN, 0, SHARE_ALL),
+        Err(NtStatus::ACCESS_DENIED)
+    );
+}
+
+#[test]
+fn a_creates_allocation_size_is_reserved_and_one_that_cannot_be_leaves_no_file() {
+    use crate::proto::oplock::{CONTEXT_ALLOCATION_SIZE, CreateContext};
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let create = |name: &str, data: Vec<u8>| CreateRequest {
+        desired_access: READ_WRITE,
+        share_access: SHARE_ALL,
+        create_disposition: CREATE,
+        name: name.into(),
+        contexts: CreateContext::encode_chain(&[CreateContext {
+            name: CONTEXT_ALLOCATION_SIZE.to_vec(),
+            data,
+        }]),
+        ..CreateRequest::default()
+    };
+    let (header, reply) = c.send(
+        &create("big.dat", 10_000u64.to_le_bytes().to_vec()),
+        HeaderFlags::empty(),
+    );
+    assert_eq!(header.status, NtStatus::SUCCESS);
+    let resp = CreateResponse::from_message(&reply).unwrap().1;
+    assert_eq!(resp.times.allocation_size, 12_288);
+    assert_eq!(resp.times.end_of_file, 0);
+    let (header, _) = c.send(&create("short.dat", vec![0; 7]), HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::INVALID_PARAMETER);
+    assert!(!share.exists("short.dat"));
+    let (header, _) = c.send(
+        &create("huge.dat", u64::MAX.to_le_bytes().to_vec()),
+        HeaderFlags::empty(),
+    );
+    assert_eq!(header.status, NtStatus::DISK_FULL);
+    assert!(!share.exists("huge.dat"));
+}

@@ -17,8 +17,8 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::durable::DurableAsk;
 use crate::proto::oplock::{
-    CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext, OPLOCK_BATCH, OPLOCK_LEASE,
-    OPLOCK_NONE,
+    CONTEXT_ALLOCATION_SIZE, CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext,
+    OPLOCK_BATCH, OPLOCK_LEASE, OPLOCK_NONE,
 };
 use crate::proto::{
     Body, CloseResponse, CompletionFilter, CreateRequest, CreateResponse, Dialect, FileId,
@@ -228,8 +228,12 @@ fn open_how(req: &CreateRequest, share: &DiskShare) -> Result<OpenHow, NtStatus>
         kind,
         read,
         write,
+        // A new file created FILE_ATTRIBUTE_READONLY has no write permission bits; the
+        // open creating it still writes (as on Windows: its handle was granted before).
         mode: if kind == Kind::Directory {
             0o755
+        } else if req.file_attributes & FILE_ATTRIBUTE_READONLY != 0 {
+            0o444
         } else {
             0o644
         },
@@ -294,6 +298,15 @@ impl ServerConnection {
         ) {
             return self.reconnect(header, &req.name, &contexts, &share, ask);
         }
+        let allocation = match CreateContext::find(&contexts, CONTEXT_ALLOCATION_SIZE) {
+            Some(ctx) => Some(u64::from_le_bytes(
+                ctx.data
+                    .as_slice()
+                    .try_into()
+                    .map_err(|_| Refusal::Status(NtStatus::INVALID_PARAMETER))?,
+            )),
+            None => None,
+        };
         if self.tree(header)?.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
@@ -423,6 +436,23 @@ impl ServerConnection {
             } else {
                 CreateAction::Overwritten
             };
+            stat = stat_now()?;
+        }
+        // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1: a new or overwritten file's AllocationSize
+        // is reserved.
+        if action != CreateAction::Opened
+            && !stat.directory
+            && let Some(size) = allocation
+        {
+            if let Err(e) = as_user(&token, || handle.reserve(size)).and_then(|r| r) {
+                table.close(key, table_id);
+                // A file this CREATE made is not left behind by its failure.
+                if action == CreateAction::Created {
+                    drop(handle);
+                    let _ = as_user(&token, || share.backend.remove(&path, false));
+                }
+                return Err(Refusal::Status(e));
+            }
             stat = stat_now()?;
         }
         let directory = stat.directory;

@@ -4,7 +4,9 @@
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
-use super::files::{FILE_ATTRIBUTE_DIRECTORY, FileOpen, Listing, attributes};
+use super::files::{
+    FILE_ATTRIBUTE_DIRECTORY, FILE_ATTRIBUTE_READONLY, FileOpen, Listing, attributes,
+};
 use super::notify::{self, Change};
 use super::open_files::{FileKey, OpenFiles};
 use super::pending::Waiting;
@@ -490,8 +492,13 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             if times != SetTimes::default() {
                 open.as_user(|h| h.set_times(&times))?;
             }
-            // Attributes are accepted (and not kept): a watcher is told of them as of
-            // the times, as Windows and smbd tell it.
+            // Of the attributes, FILE_ATTRIBUTE_READONLY is kept (as the write permission
+            // bits); the others are accepted and not kept. 0 leaves them alone. A watcher
+            // is told of them as of the times, as Windows and smbd tell it.
+            if attributes != 0 && !open.directory {
+                let read_only = attributes & FILE_ATTRIBUTE_READONLY != 0;
+                open.as_user(|h| h.set_read_only(read_only))?;
+            }
             let mut filter = CompletionFilter::empty();
             filter.set(CompletionFilter::ATTRIBUTES, attributes != 0);
             filter.set(CompletionFilter::LAST_ACCESS, times.last_access.is_some());
@@ -538,9 +545,11 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
         }
         SetFileInfo::Allocation(a) => {
             // Shrinking the allocation below the data truncates it; growing reserves
-            // nothing on POSIX.
+            // the space (where the file system can).
             let size = open.as_user(|h| h.stat())?.end_of_file;
-            if a.allocation_size < size {
+            if a.allocation_size > size {
+                open.as_user(|h| h.reserve(a.allocation_size))?;
+            } else if a.allocation_size < size {
                 open.as_user(|h| h.set_len(a.allocation_size))?;
                 OpenFiles::global().break_for_write(open.key, open.table_id);
                 notify::changed(

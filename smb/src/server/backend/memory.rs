@@ -25,6 +25,9 @@ struct Node {
     created: u64,
     accessed: u64,
     written: u64,
+    read_only: bool,
+    /// Bytes reserved beyond the data (`reserve`).
+    reserved: u64,
 }
 
 #[derive(Debug)]
@@ -60,10 +63,10 @@ impl Tree {
             last_access: node.accessed,
             last_write: node.written,
             change: node.written,
-            allocation_size: size.next_multiple_of(4096),
+            allocation_size: size.max(node.reserved).next_multiple_of(4096),
             end_of_file: if node.directory { 0 } else { size },
             directory: node.directory,
-            read_only: false,
+            read_only: node.read_only,
             file_index: ino,
             links: 1,
             device: self.device,
@@ -100,6 +103,8 @@ impl MemoryBackend {
             created: now,
             accessed: now,
             written: now,
+            read_only: false,
+            reserved: 0,
         };
         Self {
             tree: Arc::new(Mutex::new(Tree {
@@ -151,6 +156,10 @@ impl Backend for MemoryBackend {
                     (Kind::File, true) => return Err(NtStatus::FILE_IS_A_DIRECTORY),
                     _ => {}
                 }
+                // As a POSIX open for writing of a file without write permission.
+                if how.write && node.read_only {
+                    return Err(NtStatus::ACCESS_DENIED);
+                }
                 match how.disposition {
                     Disposition::Create => return Err(NtStatus::OBJECT_NAME_COLLISION),
                     d if d.truncates() && node.directory => {
@@ -158,6 +167,7 @@ impl Backend for MemoryBackend {
                     }
                     d if d.truncates() => {
                         node.data.clear();
+                        node.reserved = 0;
                         node.written = now;
                     }
                     _ => {}
@@ -180,6 +190,9 @@ impl Backend for MemoryBackend {
                     created: now,
                     accessed: now,
                     written: now,
+                    // As a POSIX mode without write bits would.
+                    read_only: how.mode & 0o222 == 0,
+                    reserved: 0,
                 };
                 tree.nodes.insert(ino, node);
                 tree.paths.insert(path.as_str().to_owned(), ino);
@@ -321,6 +334,7 @@ impl Handle for MemoryHandle {
         self.with(|t| {
             let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
             node.data.resize(len as usize, 0);
+            node.reserved = node.reserved.min(len);
             Ok(())
         })
     }
@@ -334,6 +348,25 @@ impl Handle for MemoryHandle {
             if let Some(w) = times.last_write {
                 node.written = w;
             }
+            Ok(())
+        })
+    }
+
+    fn reserve(&self, len: u64) -> Result<(), NtStatus> {
+        if len > MAX_FILE {
+            return Err(NtStatus::DISK_FULL);
+        }
+        self.with(|t| {
+            let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            node.reserved = node.reserved.max(len);
+            Ok(())
+        })
+    }
+
+    fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus> {
+        self.with(|t| {
+            let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            node.read_only = read_only;
             Ok(())
         })
     }

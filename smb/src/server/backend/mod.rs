@@ -199,6 +199,13 @@ pub trait Handle: Send + fmt::Debug {
     fn set_len(&self, len: u64) -> Result<(), NtStatus>;
     /// Sets times.
     fn set_times(&self, times: &SetTimes) -> Result<(), NtStatus>;
+    /// Reserves space for `len` bytes without changing the length (a CREATE's
+    /// AllocationSize, FileAllocationInformation growing); a file system that cannot
+    /// reserve reserves nothing.
+    fn reserve(&self, len: u64) -> Result<(), NtStatus>;
+    /// Sets or clears FILE_ATTRIBUTE_READONLY: on POSIX, takes away every write
+    /// permission bit, or gives the owner's back.
+    fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus>;
     /// A directory's entries (without `.` and `..`).
     fn list(&self) -> Result<Vec<DirEntry>, NtStatus>;
 }

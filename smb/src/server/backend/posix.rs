@@ -433,32 +433,36 @@ impl Handle for PosixHandle {
             last_modification: pick(times.last_write),
         };
         match rustix::fs::futimens(&self.fd, &stamps) {
-            // A path descriptor (opened for attributes only): by name, beneath the root.
-            Err(Errno::BADF) => {
-                let name = if self.path.is_root() {
-                    "."
-                } else {
-                    self.path.as_str()
-                };
-                let fd = rustix::fs::openat2(
-                    self.root.as_fd(),
-                    name,
-                    OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
-                    Mode::empty(),
-                    resolve(),
-                )
-                .or_else(|_| {
-                    rustix::fs::openat2(
-                        self.root.as_fd(),
-                        name,
-                        OFlags::RDONLY | OFlags::CLOEXEC,
-                        Mode::empty(),
-                        resolve(),
-                    )
-                })
-                .map_err(status)?;
-                rustix::fs::futimens(&fd, &stamps).map_err(status)
-            }
+            Err(Errno::BADF) => rustix::fs::futimens(&self.reopen()?, &stamps).map_err(status),
+            other => other.map_err(status),
+        }
+    }
+
+    fn reserve(&self, len: u64) -> Result<(), NtStatus> {
+        if len == 0 {
+            return Ok(());
+        }
+        match rustix::fs::fallocate(&self.fd, rustix::fs::FallocateFlags::KEEP_SIZE, 0, len) {
+            Ok(()) | Err(Errno::OPNOTSUPP) => Ok(()),
+            Err(e) => Err(io_status(e)),
+        }
+    }
+
+    fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus> {
+        let mode = rustix::fs::fstat(&self.fd).map_err(io_status)?.st_mode & 0o7777;
+        let new = if read_only {
+            mode & !0o222
+        } else if mode & 0o222 == 0 {
+            mode | 0o200
+        } else {
+            mode
+        };
+        if new == mode {
+            return Ok(());
+        }
+        let new = Mode::from_raw_mode(new);
+        match rustix::fs::fchmod(&self.fd, new) {
+            Err(Errno::BADF) => rustix::fs::fchmod(&self.reopen()?, new).map_err(status),
             other => other.map_err(status),
         }
     }
@@ -489,6 +493,33 @@ impl Handle for PosixHandle {
 }
 
 impl PosixHandle {
+    /// The file again, by name beneath the share's root, as a descriptor that can change
+    /// its metadata: this handle's may be a path descriptor (opened for attributes only).
+    fn reopen(&self) -> Result<OwnedFd, NtStatus> {
+        let name = if self.path.is_root() {
+            "."
+        } else {
+            self.path.as_str()
+        };
+        rustix::fs::openat2(
+            self.root.as_fd(),
+            name,
+            OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+            resolve(),
+        )
+        .or_else(|_| {
+            rustix::fs::openat2(
+                self.root.as_fd(),
+                name,
+                OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+                resolve(),
+            )
+        })
+        .map_err(status)
+    }
+
     /// An entry's metadata; a symlink's target's when it resolves inside the share, `None`
     /// (the entry is not listed) when it does not or the entry vanished.
     fn entry_stat(&self, name: &str, kind: FileType) -> Option<Stat> {
@@ -582,6 +613,38 @@ mod tests {
                 .unwrap_err(),
             NtStatus::OBJECT_PATH_NOT_FOUND
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_read_only_attribute_is_the_write_permission_bits() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempdir("read-only");
+        let share = PosixBackend::new(&dir).unwrap();
+        let name = SharePath::parse("ro.txt").unwrap();
+        let ro = OpenHow {
+            mode: 0o444,
+            ..how(Disposition::Create, Kind::File)
+        };
+        let (h, _) = share.open(&name, &ro).unwrap();
+        assert!(h.stat().unwrap().read_only);
+        // The creating handle still writes.
+        assert_eq!(h.write(0, b"x").unwrap(), 1);
+        let mode = |p: &str| std::fs::metadata(dir.join(p)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode("ro.txt"), 0o444);
+        h.set_read_only(false).unwrap();
+        assert_eq!(mode("ro.txt"), 0o644);
+        h.set_read_only(true).unwrap();
+        assert_eq!(mode("ro.txt"), 0o444);
+        // Through a descriptor opened for attributes only, too.
+        let attrs = OpenHow {
+            read: false,
+            write: false,
+            ..how(Disposition::Open, Kind::File)
+        };
+        let (path_only, _) = share.open(&name, &attrs).unwrap();
+        path_only.set_read_only(false).unwrap();
+        assert_eq!(mode("ro.txt"), 0o644);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
