@@ -108,6 +108,12 @@ open_enum! {
         NO_SUCH_FILE = 0xc000_000f => "no such file (STATUS_NO_SUCH_FILE)",
         /// STATUS_BUFFER_TOO_SMALL.
         BUFFER_TOO_SMALL = 0xc000_0023 => "the buffer is too small (STATUS_BUFFER_TOO_SMALL)",
+        /// STATUS_INVALID_OWNER.
+        INVALID_OWNER = 0xc000_005a => "this SID may not be the owner (STATUS_INVALID_OWNER)",
+        /// STATUS_INVALID_PRIMARY_GROUP.
+        INVALID_PRIMARY_GROUP = 0xc000_005b => "this SID may not be the primary group (STATUS_INVALID_PRIMARY_GROUP)",
+        /// STATUS_INVALID_SECURITY_DESCR.
+        INVALID_SECURITY_DESCR = 0xc000_0079 => "the security descriptor is malformed (STATUS_INVALID_SECURITY_DESCR)",
         /// STATUS_OBJECT_NAME_INVALID.
         OBJECT_NAME_INVALID = 0xc000_0033 => "the object name is invalid (STATUS_OBJECT_NAME_INVALID)",
         /// STATUS_OBJECT_NAME_COLLISION.

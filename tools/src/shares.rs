@@ -259,6 +259,34 @@ impl TokenMapper for IdentityMapper {
             })
         })
     }
+
+    fn sid_of_uid(&self, uid: u32) -> Option<Sid> {
+        let identity = self
+            .identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        self.runtime
+            .block_on(identity.user_by_uid(uid))
+            .inspect_err(|e| tracing::debug!(uid, error = %e, "no SID for a file's owner"))
+            .ok()
+            .flatten()
+            .map(|user| user.sid)
+    }
+
+    fn sid_of_gid(&self, gid: u32) -> Option<Sid> {
+        let identity = self
+            .identity
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()?;
+        self.runtime
+            .block_on(identity.group_by_gid(gid))
+            .inspect_err(|e| tracing::debug!(gid, error = %e, "no SID for a file's group"))
+            .ok()
+            .flatten()
+            .map(|group| group.sid)
+    }
 }
 
 /// The member's SIDs: the joined domain's (the join's `Join\DomainSid`) and this

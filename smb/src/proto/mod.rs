@@ -11,6 +11,7 @@ pub mod info;
 mod negotiate;
 pub mod oplock;
 mod query;
+pub mod security;
 mod session;
 mod transform;
 

@@ -160,6 +160,10 @@ pub struct CreateContext {
 /// The lease request and response context's name.
 pub const CONTEXT_LEASE: &[u8] = b"RqLs";
 
+/// `SMB2_CREATE_SD_BUFFER` (MS-SMB2 2.2.13.2.1): a self-relative security descriptor
+/// for the file the CREATE makes.
+pub const CONTEXT_SECURITY_DESCRIPTOR: &[u8] = b"SecD";
+
 /// `SMB2_CREATE_ALLOCATION_SIZE` (MS-SMB2 2.2.13.2.6): the space to reserve for a file
 /// the CREATE makes (or overwrites), eight bytes.
 pub const CONTEXT_ALLOCATION_SIZE: &[u8] = b"AlSi";

@@ -662,3 +662,103 @@ fn a_creates_allocation_size_is_reserved_and_one_that_cannot_be_leaves_no_file()
     assert_eq!(header.status, NtStatus::DISK_FULL);
     assert!(!share.exists("huge.dat"));
 }
+
+#[test]
+fn security_descriptors_show_and_set_the_permission_bits() {
+    use crate::proto::oplock::{CONTEXT_SECURITY_DESCRIPTOR, CreateContext};
+    use crate::proto::security::{ACCESS_ALLOWED, Ace, Acl, SE_DACL_PRESENT, SecurityDescriptor};
+    const GENERIC_ALL: u32 = 0x1000_0000;
+    const OWNER_DACL: u32 = 0x1 | 0x4;
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let create = |name: &str, contexts: Vec<u8>| CreateRequest {
+        desired_access: GENERIC_ALL,
+        share_access: SHARE_ALL,
+        create_disposition: CREATE,
+        name: name.into(),
+        contexts,
+        ..CreateRequest::default()
+    };
+    let (_, reply) = c.send(&create("sd.txt", Vec::new()), HeaderFlags::empty());
+    let file = CreateResponse::from_message(&reply).unwrap().1.file_id;
+    let query = |len| QueryInfoRequest {
+        info_type: InfoType::SECURITY,
+        output_buffer_length: len,
+        additional_information: OWNER_DACL,
+        file_id: file,
+        ..QueryInfoRequest::default()
+    };
+    let get = |c: &mut Client| {
+        let (header, reply) = c.send(&query(4096), HeaderFlags::empty());
+        assert_eq!(header.status, NtStatus::SUCCESS);
+        let output = QueryInfoResponse::from_message(&reply).unwrap().1.output;
+        SecurityDescriptor::parse(&output).unwrap()
+    };
+    // 0644, owned by uid 0 (the memory share's): the owner reads and writes, the group
+    // and everyone read.
+    let sd = get(&mut c);
+    let owner = sd.owner.clone().unwrap();
+    assert_eq!(owner.to_string(), "S-1-22-1-0");
+    assert!(sd.group.is_none());
+    assert_eq!(sd.dacl.as_ref().unwrap().aces.len(), 3);
+    // Too small a buffer: the size needed, in the error data.
+    let (header, reply) = c.send(&query(16), HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::BUFFER_TOO_SMALL);
+    let needed = u32::from_le_bytes(reply[reply.len() - 4..].try_into().unwrap());
+    assert_eq!(needed as usize, sd.to_bytes().len());
+    // A DACL granting only the owner read makes the file 0400.
+    let only_owner = SecurityDescriptor {
+        owner: Some(owner.clone()),
+        dacl: Some(Acl {
+            aces: vec![Ace::Basic {
+                kind: ACCESS_ALLOWED,
+                flags: 0,
+                mask: 0x0012_0089,
+                sid: owner.clone(),
+            }],
+        }),
+        ..SecurityDescriptor::default()
+    };
+    let set = |sd: &SecurityDescriptor, info: u32| SetInfoRequest {
+        info_type: InfoType::SECURITY,
+        additional_information: info,
+        file_id: file,
+        buffer: sd.to_bytes(),
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(c.status(&set(&only_owner, OWNER_DACL)), NtStatus::SUCCESS);
+    let aces = get(&mut c).dacl.unwrap().aces;
+    assert_eq!(aces.len(), 1);
+    assert!(matches!(&aces[0], Ace::Basic { mask, .. } if mask & 0x2 == 0));
+    // Another owner is refused; a descriptor that does not parse too.
+    let stranger = SecurityDescriptor {
+        owner: Some("S-1-5-21-9-9-9-1000".parse().unwrap()),
+        ..SecurityDescriptor::default()
+    };
+    assert_eq!(c.status(&set(&stranger, 0x1)), NtStatus::INVALID_OWNER);
+    let garbage = SetInfoRequest {
+        buffer: vec![1, 0, 0, 0],
+        ..set(&stranger, 0x1)
+    };
+    assert_eq!(c.status(&garbage), NtStatus::INVALID_SECURITY_DESCR);
+    // A file created with a NULL DACL is open to everyone.
+    let null = SecurityDescriptor {
+        control: SE_DACL_PRESENT,
+        ..SecurityDescriptor::default()
+    };
+    let context = CreateContext::encode_chain(&[CreateContext {
+        name: CONTEXT_SECURITY_DESCRIPTOR.to_vec(),
+        data: null.to_bytes(),
+    }]);
+    let (header, reply) = c.send(&create("open.txt", context), HeaderFlags::empty());
+    assert_eq!(header.status, NtStatus::SUCCESS);
+    let open = CreateResponse::from_message(&reply).unwrap().1.file_id;
+    let req = QueryInfoRequest {
+        file_id: open,
+        ..query(4096)
+    };
+    let (_, reply) = c.send(&req, HeaderFlags::empty());
+    let sd = SecurityDescriptor::parse(&QueryInfoResponse::from_message(&reply).unwrap().1.output)
+        .unwrap();
+    assert!(sd.null_dacl());
+}

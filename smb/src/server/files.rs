@@ -8,6 +8,7 @@ use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::creds::as_user;
 use super::backend::{CreateAction, DirEntry, Disposition, Handle, Kind, OpenHow, SharePath, Stat};
+use super::create_contexts::Asked;
 use super::durable::{self, Durability};
 use super::notify::{self, Change};
 use super::open_files::{Admission, FileKey, LockRange, OpenFiles};
@@ -17,8 +18,8 @@ use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::durable::DurableAsk;
 use crate::proto::oplock::{
-    CONTEXT_ALLOCATION_SIZE, CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext,
-    OPLOCK_BATCH, OPLOCK_LEASE, OPLOCK_NONE,
+    CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext, OPLOCK_BATCH, OPLOCK_LEASE,
+    OPLOCK_NONE,
 };
 use crate::proto::{
     Body, CloseResponse, CompletionFilter, CreateRequest, CreateResponse, Dialect, FileId,
@@ -298,15 +299,7 @@ impl ServerConnection {
         ) {
             return self.reconnect(header, &req.name, &contexts, &share, ask);
         }
-        let allocation = match CreateContext::find(&contexts, CONTEXT_ALLOCATION_SIZE) {
-            Some(ctx) => Some(u64::from_le_bytes(
-                ctx.data
-                    .as_slice()
-                    .try_into()
-                    .map_err(|_| Refusal::Status(NtStatus::INVALID_PARAMETER))?,
-            )),
-            None => None,
-        };
+        let asked = Asked::from_contexts(&contexts)?;
         if self.tree(header)?.opens.len() >= MAX_OPENS {
             return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
         }
@@ -438,11 +431,28 @@ impl ServerConnection {
             };
             stat = stat_now()?;
         }
+        // MS-SMB2 2.2.13.2.1: a new file's security descriptor (its DACL, as permission
+        // bits; `security`).
+        if action == CreateAction::Created
+            && let Some(sd) = asked
+                .descriptor
+                .as_ref()
+                .filter(|sd| sd.dacl.is_some() || sd.null_dacl())
+        {
+            let owners = super::security::Owners::of(&stat, self.config.tokens.as_deref());
+            let mode = super::security::mode_from(sd, &owners, stat.mode);
+            if mode != stat.mode
+                && let Err(e) = as_user(&token, || handle.set_mode(mode)).and_then(|r| r)
+            {
+                tracing::info!(file = %path.as_str(), status = %e, "a new file's security descriptor not applied");
+            }
+            stat = stat_now()?;
+        }
         // MS-SMB2 3.3.5.9 / MS-FSA 2.1.5.1: a new or overwritten file's AllocationSize
         // is reserved.
         if action != CreateAction::Opened
             && !stat.directory
-            && let Some(size) = allocation
+            && let Some(size) = asked.allocation
         {
             if let Err(e) = as_user(&token, || handle.reserve(size)).and_then(|r| r) {
                 table.close(key, table_id);
@@ -487,6 +497,8 @@ impl ServerConnection {
             durable,
         };
         let durable_grant = open.durable.clone();
+        let response_token = Arc::clone(&open.token);
+        let read_only_share = open.share.read_only;
         table.name(key, super::query::table_name(&open, &open.path));
         tracing::debug!(file = %open.path.as_str(), ?action, "opened");
         self.tree(header)?.opens.insert(volatile, Open::File(open));
@@ -503,6 +515,7 @@ impl ServerConnection {
             granted_contexts.push(durable::grant_context(durable));
             durable::attach(persistent, header.session_id, &self.events, key);
         }
+        granted_contexts.extend(asked.responses(&stat, &response_token, read_only_share));
         let contexts = if granted_contexts.is_empty() {
             Vec::new()
         } else {

@@ -15,6 +15,7 @@
 
 pub mod backend;
 mod binding;
+mod create_contexts;
 mod credits;
 mod driver;
 mod durable;
@@ -29,6 +30,7 @@ pub mod oplock;
 mod pending;
 mod pipe;
 mod query;
+mod security;
 mod session;
 pub mod share;
 pub mod stats;

@@ -10,7 +10,7 @@ use super::files::{
 use super::notify::{self, Change};
 use super::open_files::{FileKey, OpenFiles};
 use super::pending::Waiting;
-use super::{Refusal, ServerConnection};
+use super::{Refusal, ServerConnection, security};
 use crate::proto::info::{
     FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
     FileAccessInformation, FileAlignmentInformation, FileAllInformation,
@@ -23,8 +23,9 @@ use crate::proto::info::{
     Information, SetFileInfo,
 };
 use crate::proto::{
-    Body, CompletionFilter, Dialect, Header, InfoType, QueryDirectoryFlags, QueryDirectoryRequest,
-    QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse, SetInfoRequest, SetInfoResponse,
+    Body, CompletionFilter, Dialect, ErrorResponse, Header, InfoType, QueryDirectoryFlags,
+    QueryDirectoryRequest, QueryDirectoryResponse, QueryInfoRequest, QueryInfoResponse,
+    SetInfoRequest, SetInfoResponse,
 };
 
 /// FILE_READ_EA.
@@ -195,6 +196,7 @@ impl ServerConnection {
     pub(super) fn query_info(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = QueryInfoRequest::from_message(msg)?;
         let dialect = self.dialect.unwrap_or_default();
+        let tokens = self.config.tokens.clone();
         let open = self.file(header, req.file_id)?;
         let (mut output, variable) = match req.info_type {
             InfoType::FILE => file_info(open, req.file_info_class(), dialect)?,
@@ -209,8 +211,21 @@ impl ServerConnection {
                 if open.access & needed != needed {
                     return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
                 }
-                // Security descriptors (mapped from POSIX modes) are not served yet.
-                return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
+                let stat = open.as_user(|h| h.stat())?;
+                let owners = security::Owners::of(&stat, tokens.as_deref());
+                let sd = security::descriptor(&stat, &owners, req.additional_information);
+                let sd = sd.to_bytes();
+                // MS-SMB2 3.3.5.20.3: a descriptor larger than the buffer is not cut
+                // short; the error says the size it needs.
+                if sd.len() > req.output_buffer_length as usize {
+                    let needed = ErrorResponse {
+                        error_context_count: 0,
+                        data: (sd.len() as u32).to_le_bytes().to_vec(),
+                    };
+                    let h = self.response_header(header, NtStatus::BUFFER_TOO_SMALL);
+                    return Ok(self.protect(&h, needed.to_message(&h)));
+                }
+                (sd, false)
             }
             // Quotas are not served yet.
             _ => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
@@ -258,6 +273,9 @@ impl ServerConnection {
         msg: &[u8],
     ) -> Result<SetInfoDone, Refusal> {
         let (_, req) = SetInfoRequest::from_message(msg)?;
+        if req.info_type == InfoType::SECURITY {
+            return self.set_security(header, &req).map(SetInfoDone::Reply);
+        }
         if req.info_type != InfoType::FILE {
             return Err(Refusal::Status(NtStatus::NOT_SUPPORTED));
         }

@@ -101,4 +101,18 @@ pub enum TokenError {
 pub trait TokenMapper: Send + Sync + fmt::Debug {
     /// The token for `logon`.
     fn token(&self, logon: &LogonIdentity) -> Result<UserToken, TokenError>;
+
+    /// The SID of Unix user `uid` (a file's owner, in its security descriptor); `None`
+    /// when the mapping has no such user (the file server then shows Samba's
+    /// `S-1-22-1-uid`).
+    fn sid_of_uid(&self, uid: u32) -> Option<Sid> {
+        let _ = uid;
+        None
+    }
+
+    /// The SID of Unix group `gid`; `None` for one without (shown as `S-1-22-2-gid`).
+    fn sid_of_gid(&self, gid: u32) -> Option<Sid> {
+        let _ = gid;
+        None
+    }
 }

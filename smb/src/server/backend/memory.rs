@@ -25,7 +25,8 @@ struct Node {
     created: u64,
     accessed: u64,
     written: u64,
-    read_only: bool,
+    /// The permission bits (no write bit: FILE_ATTRIBUTE_READONLY).
+    mode: u32,
     /// Bytes reserved beyond the data (`reserve`).
     reserved: u64,
 }
@@ -66,10 +67,14 @@ impl Tree {
             allocation_size: size.max(node.reserved).next_multiple_of(4096),
             end_of_file: if node.directory { 0 } else { size },
             directory: node.directory,
-            read_only: node.read_only,
+            read_only: node.mode & 0o222 == 0,
             file_index: ino,
             links: 1,
             device: self.device,
+            // Every file is the process's: the memory share has no owners.
+            uid: 0,
+            gid: 0,
+            mode: node.mode,
         })
     }
 
@@ -103,7 +108,7 @@ impl MemoryBackend {
             created: now,
             accessed: now,
             written: now,
-            read_only: false,
+            mode: 0o755,
             reserved: 0,
         };
         Self {
@@ -157,7 +162,7 @@ impl Backend for MemoryBackend {
                     _ => {}
                 }
                 // As a POSIX open for writing of a file without write permission.
-                if how.write && node.read_only {
+                if how.write && node.mode & 0o222 == 0 {
                     return Err(NtStatus::ACCESS_DENIED);
                 }
                 match how.disposition {
@@ -190,8 +195,7 @@ impl Backend for MemoryBackend {
                     created: now,
                     accessed: now,
                     written: now,
-                    // As a POSIX mode without write bits would.
-                    read_only: how.mode & 0o222 == 0,
+                    mode: how.mode & 0o7777,
                     reserved: 0,
                 };
                 tree.nodes.insert(ino, node);
@@ -363,10 +367,22 @@ impl Handle for MemoryHandle {
         })
     }
 
+    fn set_mode(&self, mode: u32) -> Result<(), NtStatus> {
+        self.with(|t| {
+            let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            node.mode = mode & 0o7777;
+            Ok(())
+        })
+    }
+
     fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus> {
         self.with(|t| {
             let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
-            node.read_only = read_only;
+            if read_only {
+                node.mode &= !0o222;
+            } else if node.mode & 0o222 == 0 {
+                node.mode |= 0o200;
+            }
             Ok(())
         })
     }

@@ -43,6 +43,12 @@ pub struct Stat {
     pub links: u32,
     /// The device, for the volume serial number.
     pub device: u64,
+    /// The owner's uid (a security descriptor's owner).
+    pub uid: u32,
+    /// The group's gid (its group).
+    pub gid: u32,
+    /// The permission bits (`0o7777`; its DACL).
+    pub mode: u32,
 }
 
 /// One directory entry.
@@ -203,6 +209,8 @@ pub trait Handle: Send + fmt::Debug {
     /// AllocationSize, FileAllocationInformation growing); a file system that cannot
     /// reserve reserves nothing.
     fn reserve(&self, len: u64) -> Result<(), NtStatus>;
+    /// Sets the permission bits (`0o7777`): a security descriptor's DACL, mapped.
+    fn set_mode(&self, mode: u32) -> Result<(), NtStatus>;
     /// Sets or clears FILE_ATTRIBUTE_READONLY: on POSIX, takes away every write
     /// permission bit, or gives the owner's back.
     fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus>;

@@ -357,6 +357,9 @@ fn stat_fd(fd: &impl AsFd) -> Result<Stat, NtStatus> {
         file_index: x.stx_ino,
         links: x.stx_nlink,
         device: (u64::from(x.stx_dev_major) << 32) | u64::from(x.stx_dev_minor),
+        uid: x.stx_uid,
+        gid: x.stx_gid,
+        mode: u32::from(x.stx_mode) & 0o7777,
     })
 }
 
@@ -460,9 +463,13 @@ impl Handle for PosixHandle {
         if new == mode {
             return Ok(());
         }
-        let new = Mode::from_raw_mode(new);
-        match rustix::fs::fchmod(&self.fd, new) {
-            Err(Errno::BADF) => rustix::fs::fchmod(&self.reopen()?, new).map_err(status),
+        self.set_mode(new)
+    }
+
+    fn set_mode(&self, mode: u32) -> Result<(), NtStatus> {
+        let mode = Mode::from_raw_mode(mode & 0o7777);
+        match rustix::fs::fchmod(&self.fd, mode) {
+            Err(Errno::BADF) => rustix::fs::fchmod(&self.reopen()?, mode).map_err(status),
             other => other.map_err(status),
         }
     }
