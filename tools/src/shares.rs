@@ -261,31 +261,40 @@ impl TokenMapper for IdentityMapper {
     }
 
     fn sid_of_uid(&self, uid: u32) -> Option<Sid> {
-        let identity = self
-            .identity
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()?;
-        self.runtime
-            .block_on(identity.user_by_uid(uid))
-            .inspect_err(|e| tracing::debug!(uid, error = %e, "no SID for a file's owner"))
-            .ok()
-            .flatten()
-            .map(|user| user.sid)
+        self.lookup_sid("owner", uid, |identity| async move {
+            identity.user_by_uid(uid).await.map(|u| u.map(|u| u.sid))
+        })
     }
 
     fn sid_of_gid(&self, gid: u32) -> Option<Sid> {
+        self.lookup_sid("group", gid, |identity| async move {
+            identity.group_by_gid(gid).await.map(|g| g.map(|g| g.sid))
+        })
+    }
+}
+
+impl IdentityMapper {
+    /// The SID of a file's owner or group (`what`) with Unix id `id`, by `lookup`
+    /// through the identity service; `None` (logged) when it is not running, has no
+    /// such id, or cannot reach the DC.
+    fn lookup_sid<F, Fut>(&self, what: &str, id: u32, lookup: F) -> Option<Sid>
+    where
+        F: FnOnce(Arc<Identity>) -> Fut,
+        Fut: Future<Output = Result<Option<Sid>, adjoin_identity::IdentityError>>,
+    {
         let identity = self
             .identity
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()?;
+        // Called on the file server's blocking threads, never on a runtime worker.
         self.runtime
-            .block_on(identity.group_by_gid(gid))
-            .inspect_err(|e| tracing::debug!(gid, error = %e, "no SID for a file's group"))
+            .block_on(lookup(identity))
+            .inspect_err(
+                |e| tracing::debug!(what, id, error = %e, "no SID for a file's owner or group"),
+            )
             .ok()
             .flatten()
-            .map(|group| group.sid)
     }
 }
 

@@ -131,7 +131,7 @@ pub(super) fn maximal_access(stat: &Stat, token: &UserToken, read_only: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::testing::alice;
+    use crate::server::testing::{alice, stat};
 
     fn ctx(name: &[u8], data: Vec<u8>) -> CreateContext {
         CreateContext {
@@ -170,22 +170,6 @@ mod tests {
     #[test]
     fn maximal_access_follows_the_users_class_of_permission_bits() {
         let user = alice();
-        let stat = |uid, gid, mode| Stat {
-            creation: 0,
-            last_access: 0,
-            last_write: 0,
-            change: 0,
-            allocation_size: 0,
-            end_of_file: 0,
-            directory: false,
-            read_only: false,
-            file_index: 7,
-            links: 1,
-            device: 9,
-            uid,
-            gid,
-            mode,
-        };
         let (me, other) = (user.uid, user.uid + 1);
         assert_eq!(
             maximal_access(&stat(me, other, 0o600), &user, false),

@@ -25,15 +25,16 @@ use std::time::{Duration, Instant};
 
 use adjoin_rpc::ntstatus::NtStatus;
 
+use super::backend::CreateAction;
 use super::backend::SharePath;
-use super::files::{Created, FileOpen, attributes, times};
+use super::files::{Created, FileOpen};
 use super::open_files::{FileKey, OpenFiles};
 use super::oplock::{Holder, Notifier};
 use super::share::DiskShare;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection};
 use crate::proto::durable::{DurableAsk, grant_v1, grant_v2};
 use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext};
-use crate::proto::{CreateResponse, Dialect, FileId, Header, HeaderFlags};
+use crate::proto::{Dialect, FileId, Header, HeaderFlags};
 
 /// How long a version 1 durable open waits for its client (Samba's figure; Windows
 /// keeps one for 16 minutes).
@@ -463,15 +464,13 @@ impl ServerConnection {
                 }])
             })
             .unwrap_or_default();
-        let resp = CreateResponse {
-            oplock_level: cached.level,
-            create_action: super::backend::CreateAction::Opened as u32,
-            times: times(&stat),
-            file_attributes: attributes(&stat),
+        Ok(Created::Reply(self.created(
+            header,
+            &stat,
+            cached.level,
+            CreateAction::Opened,
             file_id,
             contexts,
-            ..CreateResponse::default()
-        };
-        Ok(Created::Reply(self.reply(header, &resp, NtStatus::SUCCESS)))
+        )))
     }
 }

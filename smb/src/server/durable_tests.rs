@@ -12,12 +12,12 @@ use super::backend::memory::MemoryBackend;
 use super::durable::{self, Durability};
 use super::testing::{alice, memory_share, test_config};
 use super::token::UserToken;
-use super::{Open, ServerConfig, ServerConnection, Step};
+use super::{Open, ServerConfig, ServerConnection};
 use crate::proto::durable::{CONTEXT_DURABLE_V1, CONTEXT_DURABLE_V2, CONTEXT_RECONNECT_V1};
 use crate::proto::oplock::{CreateContext, OPLOCK_BATCH, OPLOCK_NONE};
 use crate::proto::{
-    Body, CloseRequest, CreateRequest, CreateResponse, Dialect, FileId, Header, ReadRequest,
-    ReadResponse, TreeConnectRequest, TreeDisconnectRequest, WriteRequest,
+    Body, CloseRequest, CreateRequest, CreateResponse, Dialect, FileId, Header, HeaderFlags,
+    ReadRequest, ReadResponse, TreeConnectRequest, TreeDisconnectRequest, WriteRequest,
 };
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
@@ -53,19 +53,9 @@ impl Client {
     }
 
     fn send<B: Body>(&mut self, body: &B) -> (Header, Vec<u8>) {
-        let header = Header {
-            message_id: self.next,
-            session_id: 1,
-            tree_id: self.tree,
-            credits: 8,
-            credit_charge: 1,
-            ..Header::request(B::COMMAND)
-        };
         self.next += 1;
-        match self.conn.handle(&body.to_message(&header)).unwrap() {
-            Step::Reply(Some(reply)) => (Header::from_message(&reply).unwrap(), reply),
-            other => panic!("no reply: {other:?}"),
-        }
+        let flags = HeaderFlags::empty();
+        self.conn.exchange(self.next - 1, self.tree, flags, body)
     }
 
     /// A CREATE of `name` with `oplock` and `contexts`: its status and response.

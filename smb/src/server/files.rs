@@ -521,16 +521,32 @@ impl ServerConnection {
         } else {
             CreateContext::encode_chain(&granted_contexts)
         };
+        Ok(Created::Reply(
+            self.created(header, &stat, level, action, file_id, contexts),
+        ))
+    }
+
+    /// A CREATE's successful response: the file as `stat` shows it, what it caches
+    /// (`oplock_level`), what the CREATE did, its id and the response contexts.
+    pub(super) fn created(
+        &self,
+        header: &Header,
+        stat: &Stat,
+        oplock_level: u8,
+        action: CreateAction,
+        file_id: FileId,
+        contexts: Vec<u8>,
+    ) -> Vec<u8> {
         let resp = CreateResponse {
-            oplock_level: level,
+            oplock_level,
             create_action: action as u32,
-            times: times(&stat),
-            file_attributes: attributes(&stat),
+            times: times(stat),
+            file_attributes: attributes(stat),
             file_id,
             contexts,
             ..CreateResponse::default()
         };
-        Ok(Created::Reply(self.reply(header, &resp, NtStatus::SUCCESS)))
+        self.reply(header, &resp, NtStatus::SUCCESS)
     }
 
     /// MS-SMB2 3.3.5.10: the attributes after the close when asked (POSTQUERY_ATTRIB);

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::backend::memory::MemoryBackend;
 use super::testing::{alice as token, memory_share, test_config};
-use super::{ServerConfig, ServerConnection, Step};
+use super::{ServerConfig, ServerConnection};
 use crate::proto::{
     Body, CloseRequest, CompressionState, CreateRequest, CreateResponse, Dialect,
     FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE,
@@ -77,20 +77,8 @@ impl Client {
     }
 
     fn send<B: Body>(&mut self, body: &B, flags: HeaderFlags) -> (Header, Vec<u8>) {
-        let header = Header {
-            message_id: self.next,
-            session_id: 1,
-            tree_id: self.tree,
-            credits: 8,
-            credit_charge: 1,
-            flags,
-            ..Header::request(B::COMMAND)
-        };
         self.next += 1;
-        match self.conn.handle(&body.to_message(&header)).unwrap() {
-            Step::Reply(Some(reply)) => (Header::from_message(&reply).unwrap(), reply),
-            other => panic!("no reply: {other:?}"),
-        }
+        self.conn.exchange(self.next - 1, self.tree, flags, body)
     }
 
     fn status<B: Body>(&mut self, body: &B) -> NtStatus {

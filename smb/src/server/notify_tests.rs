@@ -82,19 +82,9 @@ impl Client {
     }
 
     fn send<B: Body>(&mut self, body: &B) -> (Header, Vec<u8>) {
-        let header = Header {
-            message_id: self.next,
-            session_id: 1,
-            tree_id: self.tree,
-            credits: 8,
-            credit_charge: 1,
-            ..Header::request(B::COMMAND)
-        };
         self.next += 1;
-        match self.conn.handle(&body.to_message(&header)).unwrap() {
-            Step::Reply(Some(reply)) => (Header::from_message(&reply).unwrap(), reply),
-            other => panic!("no reply: {other:?}"),
-        }
+        let flags = HeaderFlags::empty();
+        self.conn.exchange(self.next - 1, self.tree, flags, body)
     }
 
     fn create_as(&mut self, name: &str, access: u32, disposition: u32, options: u32) -> FileId {

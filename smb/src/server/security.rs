@@ -300,22 +300,7 @@ mod tests {
     use super::*;
 
     fn stat(mode: u32) -> Stat {
-        Stat {
-            creation: 0,
-            last_access: 0,
-            last_write: 0,
-            change: 0,
-            allocation_size: 0,
-            end_of_file: 0,
-            directory: false,
-            read_only: false,
-            file_index: 1,
-            links: 1,
-            device: 1,
-            uid: 4242,
-            gid: 4243,
-            mode,
-        }
+        crate::server::testing::stat(4242, 4243, mode)
     }
 
     fn owners() -> Owners {

@@ -34,6 +34,37 @@ impl ServerConnection {
     }
 }
 
+#[cfg(test)]
+impl ServerConnection {
+    /// Sends `body` as request `message_id` of session 1 on tree `tree_id` (eight credits
+    /// asked, a charge of one) and expects a reply: its header and bytes.
+    pub(super) fn exchange<B: crate::proto::Body>(
+        &mut self,
+        message_id: u64,
+        tree_id: u32,
+        flags: crate::proto::HeaderFlags,
+        body: &B,
+    ) -> (crate::proto::Header, Vec<u8>) {
+        use crate::proto::Header;
+        let header = Header {
+            message_id,
+            session_id: 1,
+            tree_id,
+            credits: 8,
+            credit_charge: 1,
+            flags,
+            ..Header::request(B::COMMAND)
+        };
+        match self.handle(&body.to_message(&header)) {
+            Ok(super::Step::Reply(Some(reply))) => (
+                Header::from_message(&reply).expect("a reply decodes"),
+                reply,
+            ),
+            other => panic!("no reply: {other:?}"),
+        }
+    }
+}
+
 /// A server `FILES.example.test` of domain EXAMPLE, NTLM only, with `shares`.
 pub fn test_config(shares: Shares) -> Arc<ServerConfig> {
     Arc::new(ServerConfig {
@@ -63,6 +94,28 @@ pub fn memory_share(backend: &MemoryBackend) -> Shares {
         encrypt: false,
         backend: Arc::new(backend.clone()),
     }])
+}
+
+/// A file's metadata for unit tests: inode 7 on device 9, owned by `uid` and `gid`
+/// with permission bits `mode`, everything else zero.
+#[cfg(test)]
+pub(super) fn stat(uid: u32, gid: u32, mode: u32) -> super::backend::Stat {
+    super::backend::Stat {
+        creation: 0,
+        last_access: 0,
+        last_write: 0,
+        change: 0,
+        allocation_size: 0,
+        end_of_file: 0,
+        directory: false,
+        read_only: mode & 0o222 == 0,
+        file_index: 7,
+        links: 1,
+        device: 9,
+        uid,
+        gid,
+        mode,
+    }
 }
 
 /// The unit tests' user: EXAMPLE\alice. As root, file calls switch to the token's uid
