@@ -22,9 +22,9 @@ pub use file::{
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
 };
 pub use fsctl::{
-    CompressionState, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION, FSCTL_SRV_COPYCHUNK,
-    FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, ResumeKeyResponse, SrvCopychunk,
-    SrvCopychunkCopy, SrvCopychunkResponse,
+    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION,
+    FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY,
+    ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy, SrvCopychunkResponse,
 };
 pub use header::{
     Command, HEADER_LEN, Header, HeaderFlags, MAX_MESSAGE, PROTOCOL_ID, SIGNATURE_AT, frame,

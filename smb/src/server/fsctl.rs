@@ -1,7 +1,9 @@
 //! File-system controls on disk files (MS-SMB2 3.3.5.15): the server-side copy
 //! (FSCTL_SRV_REQUEST_RESUME_KEY and FSCTL_SRV_COPYCHUNK(_WRITE), 3.3.5.15.6) and the
 //! compression state of a file system that does not compress (FSCTL_GET_COMPRESSION,
-//! FSCTL_SET_COMPRESSION). Any other control on a file is STATUS_INVALID_DEVICE_REQUEST;
+//! FSCTL_SET_COMPRESSION), and a file's object id made from its inode and device
+//! (FSCTL_CREATE_OR_GET_OBJECT_ID). Any other control on a file is
+//! STATUS_INVALID_DEVICE_REQUEST;
 //! sparse files, allocated ranges and network interfaces are not served.
 //!
 //! A resume key names an open without the server storing anything: the open's volatile
@@ -28,9 +30,10 @@ use super::open_files::OpenFiles;
 use super::session::Session;
 use super::{Open, Refusal, ServerConnection};
 use crate::proto::{
-    CompressionState, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION, FSCTL_SRV_COPYCHUNK,
-    FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header, IoctlRequest,
-    IoctlResponse, ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy, SrvCopychunkResponse,
+    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION,
+    FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header,
+    IoctlRequest, IoctlResponse, ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy,
+    SrvCopychunkResponse,
 };
 
 /// MS-SMB2 3.3.1.5 ServerSideCopyMaxNumberofChunks, ServerSideCopyMaxChunkSize and
@@ -79,6 +82,7 @@ impl ServerConnection {
             FSCTL_SRV_COPYCHUNK | FSCTL_SRV_COPYCHUNK_WRITE => self.copychunk(header, req, file),
             FSCTL_GET_COMPRESSION => self.get_compression(header, req, file),
             FSCTL_SET_COMPRESSION => self.set_compression(header, req, file),
+            FSCTL_CREATE_OR_GET_OBJECT_ID => self.object_id(header, req, file),
             _ => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
         }
     }
@@ -171,6 +175,30 @@ impl ServerConnection {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         }
         let output = CompressionState::NONE.to_bytes();
+        self.ioctl_output(header, req, file, output, NtStatus::SUCCESS)
+    }
+
+    /// MS-FSCC 2.3.7/2.1.3.1: the file's FILE_OBJECTID_BUFFER. POSIX keeps no object
+    /// ids, so the id is made from what names the file for as long as it exists (its
+    /// inode and device, as smbd makes it): the same each time it is asked, and the
+    /// volume's id from the device. DomainId is zero.
+    fn object_id(
+        &mut self,
+        header: &Header,
+        req: &IoctlRequest,
+        file: FileId,
+    ) -> Result<Vec<u8>, Refusal> {
+        let (device, inode) = self.file(header, file)?.key;
+        let mut object = [0u8; 16];
+        object[..8].copy_from_slice(&inode.to_le_bytes());
+        object[8..].copy_from_slice(&device.to_le_bytes());
+        let mut volume = [0u8; 16];
+        volume[..8].copy_from_slice(&device.to_le_bytes());
+        let mut output = Vec::with_capacity(64);
+        output.extend_from_slice(&object);
+        output.extend_from_slice(&volume);
+        output.extend_from_slice(&object);
+        output.extend_from_slice(&[0; 16]);
         self.ioctl_output(header, req, file, output, NtStatus::SUCCESS)
     }
 

@@ -338,7 +338,7 @@ fn a_malformed_copychunk_is_invalid_parameter() {
     assert_eq!(c.status(&overflow), NtStatus::INVALID_PARAMETER);
     // A control no file serves, and an unrelated all-ones FileId.
     assert_eq!(
-        c.ioctl(0x0009_00c0, dst, Vec::new(), 64).status,
+        c.ioctl(0x0009_00a0, dst, Vec::new(), 64).status,
         NtStatus::INVALID_DEVICE_REQUEST
     );
     let nothing = FileId {
@@ -553,4 +553,31 @@ proptest! {
             prop_assert!(copied.total_bytes_written <= 16 * 1024 * 1024);
         }
     }
+}
+
+#[test]
+fn a_files_object_id_is_the_same_each_time_and_its_own() {
+    const FSCTL_CREATE_OR_GET_OBJECT_ID: u32 = 0x0009_00c0;
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let a = c.create("a", READ_WRITE);
+    let b = c.create("b", READ_WRITE);
+    let id = |c: &mut Client, f| c.ioctl(FSCTL_CREATE_OR_GET_OBJECT_ID, f, Vec::new(), 64);
+    let first = id(&mut c, a);
+    assert_eq!(first.status, NtStatus::SUCCESS);
+    let first = first.output.unwrap();
+    assert_eq!(first.len(), 64);
+    // BirthObjectId is the ObjectId; DomainId is zero.
+    assert_eq!(first[32..48], first[..16]);
+    assert_eq!(first[48..], [0; 16]);
+    assert_eq!(id(&mut c, a).output.unwrap(), first);
+    let other = id(&mut c, b).output.unwrap();
+    assert_ne!(other[..16], first[..16]);
+    // The same volume.
+    assert_eq!(other[16..32], first[16..32]);
+    assert_eq!(
+        c.ioctl(FSCTL_CREATE_OR_GET_OBJECT_ID, a, Vec::new(), 32)
+            .status,
+        NtStatus::BUFFER_TOO_SMALL
+    );
 }
