@@ -319,6 +319,12 @@ impl ServerConnection {
         msg: &[u8],
     ) -> Result<Vec<u8>, Refusal> {
         let (_, req) = ChangeNotifyRequest::from_message(msg)?;
+        // MS-SMB2 <159>/<162> (Windows, and smbd after it; smb2.compound.interim2): a
+        // CHANGE_NOTIFY that is not the last request of a compound is refused with
+        // STATUS_INTERNAL_ERROR rather than left waiting in the middle of the chain.
+        if header.next_command != 0 {
+            return Err(Refusal::Status(NtStatus::INTERNAL_ERROR));
+        }
         // MS-SMB2 3.3.5.19: an OutputBufferLength past MaxTransactSize is invalid.
         if req.output_buffer_length > self.max_io() {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
