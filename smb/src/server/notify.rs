@@ -319,12 +319,6 @@ impl ServerConnection {
         msg: &[u8],
     ) -> Result<Vec<u8>, Refusal> {
         let (_, req) = ChangeNotifyRequest::from_message(msg)?;
-        // MS-SMB2 <159>/<162> (Windows, and smbd after it; smb2.compound.interim2): a
-        // CHANGE_NOTIFY that is not the last request of a compound is refused with
-        // STATUS_INTERNAL_ERROR rather than left waiting in the middle of the chain.
-        if header.next_command != 0 {
-            return Err(Refusal::Status(NtStatus::INTERNAL_ERROR));
-        }
         // MS-SMB2 3.3.5.19: an OutputBufferLength past MaxTransactSize is invalid.
         if req.output_buffer_length > self.max_io() {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
@@ -350,6 +344,11 @@ impl ServerConnection {
         };
         match self.notify_answer(header, id, req.output_buffer_length) {
             Some(reply) => Ok(reply),
+            // MS-SMB2 <159>/<162> (Windows, and smbd after it; smb2.compound.interim2):
+            // a CHANGE_NOTIFY that would wait but is not the last request of a compound
+            // is refused with STATUS_INTERNAL_ERROR rather than left waiting in the
+            // middle of the chain (its other checks come first: compound.related7/8).
+            None if header.next_command != 0 => Err(Refusal::Status(NtStatus::INTERNAL_ERROR)),
             None => self.go_async(
                 header,
                 Waiting::Notify {

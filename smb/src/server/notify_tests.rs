@@ -459,28 +459,35 @@ fn a_change_notify_in_the_middle_of_a_compound_is_an_internal_error() {
     let config = config();
     let mut a = Client::new(&config);
     let dir = a.create("mid", DIRECTORY);
-    let req = ChangeNotifyRequest {
-        flags: ChangeNotifyFlags::empty(),
-        output_buffer_length: 4096,
-        file_id: dir,
-        completion_filter: CompletionFilter::FILE_NAME,
+    let file = a.create("mid-file", 0);
+    // A CHANGE_NOTIFY on `file_id` followed by another request of the compound.
+    let middle = |a: &mut Client, file_id| {
+        let req = ChangeNotifyRequest {
+            flags: ChangeNotifyFlags::empty(),
+            output_buffer_length: 4096,
+            file_id,
+            completion_filter: CompletionFilter::FILE_NAME,
+        };
+        let header = Header {
+            message_id: a.next,
+            session_id: 1,
+            tree_id: a.tree,
+            credits: 8,
+            credit_charge: 1,
+            next_command: 96,
+            ..Header::request(Command::CHANGE_NOTIFY)
+        };
+        a.next += 1;
+        let Step::Reply(Some(reply)) = a.conn.handle(&req.to_message(&header)).unwrap() else {
+            panic!("no reply");
+        };
+        status_of(&reply)
     };
-    let header = Header {
-        message_id: a.next,
-        session_id: 1,
-        tree_id: a.tree,
-        credits: 8,
-        credit_charge: 1,
-        next_command: 96,
-        ..Header::request(Command::CHANGE_NOTIFY)
-    };
-    a.next += 1;
-    let Step::Reply(Some(reply)) = a.conn.handle(&req.to_message(&header)).unwrap() else {
-        panic!("no reply");
-    };
-    assert_eq!(status_of(&reply), NtStatus::INTERNAL_ERROR);
+    assert_eq!(middle(&mut a, dir), NtStatus::INTERNAL_ERROR);
     // Nothing waits: the connection holds the open only.
     assert!(a.conn.waiting.is_empty());
+    // Its other checks come first (smb2.compound.related7/8).
+    assert_eq!(middle(&mut a, file), NtStatus::INVALID_PARAMETER);
     // As the last (or only) request it waits as ever.
     let interim = a.notify_pending(dir, CompletionFilter::FILE_NAME, false);
     assert_eq!(interim.command, Command::CHANGE_NOTIFY);
