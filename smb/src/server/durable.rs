@@ -31,7 +31,7 @@ use super::files::{Created, FileOpen};
 use super::open_files::{FileKey, OpenFiles};
 use super::oplock::{Holder, Notifier};
 use super::share::DiskShare;
-use super::{MAX_OPENS, Open, Refusal, ServerConnection};
+use super::{Open, Refusal, ServerConnection};
 use crate::proto::durable::{DurableAsk, grant_v1, grant_v2};
 use crate::proto::oplock::{CONTEXT_LEASE, CreateContext, LeaseContext};
 use crate::proto::{Dialect, FileId, Header, HeaderFlags};
@@ -83,6 +83,8 @@ enum Slot {
 #[derive(Debug, Default)]
 pub(super) struct Table {
     slots: HashMap<u64, Slot>,
+    /// The parked opens of each file (a new open of a file finds its own at once).
+    by_file: HashMap<FileKey, Vec<u64>>,
     parked: usize,
     /// The earliest parked deadline (a sweep before it finds nothing).
     next_deadline: Option<Instant>,
@@ -109,6 +111,10 @@ impl Table {
         tracing::debug!(file = %open.path.as_str(), timeout = ?durable.timeout, "durable open kept");
         self.parked += 1;
         self.next_deadline = Some(self.next_deadline.map_or(deadline, |d| d.min(deadline)));
+        self.by_file
+            .entry(open.key)
+            .or_default()
+            .push(open.persistent);
         self.slots.insert(
             open.persistent,
             Slot::Parked {
@@ -122,25 +128,24 @@ impl Table {
     /// Takes parked opens out: those past their deadline, and those of file `key`.
     pub(super) fn take(&mut self, key: Option<FileKey>, now: Instant) -> Vec<FileOpen> {
         let due = self.next_deadline.is_some_and(|d| d <= now);
-        if self.parked == 0 || (!due && key.is_none()) {
-            return Vec::new();
+        let mut ids = key
+            .and_then(|k| self.by_file.get(&k))
+            .cloned()
+            .unwrap_or_default();
+        // Only when a deadline has passed are all the kept opens looked at.
+        if due {
+            ids.extend(self.slots.iter().filter_map(|(id, slot)| match slot {
+                Slot::Parked { deadline, .. } if *deadline <= now => Some(*id),
+                _ => None,
+            }));
+            ids.sort_unstable();
+            ids.dedup();
         }
-        let ids: Vec<u64> = self
-            .slots
-            .iter()
-            .filter(|(_, slot)| match slot {
-                Slot::Parked { open, deadline } => *deadline <= now || Some(open.key) == key,
-                Slot::Attached { .. } => false,
-            })
-            .map(|(id, _)| *id)
+        let out = ids
+            .into_iter()
+            .filter_map(|id| self.unpark(id))
+            .map(|open| *open)
             .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(Slot::Parked { open, .. }) = self.slots.remove(&id) {
-                self.parked -= 1;
-                out.push(*open);
-            }
-        }
         if due {
             self.next_deadline = self
                 .slots
@@ -152,6 +157,26 @@ impl Table {
                 .min();
         }
         out
+    }
+}
+
+impl Table {
+    /// Takes parked open `id` out (`None`, and nothing changed, when it is not parked).
+    fn unpark(&mut self, id: u64) -> Option<Box<FileOpen>> {
+        if !matches!(self.slots.get(&id), Some(Slot::Parked { .. })) {
+            return None;
+        }
+        let Some(Slot::Parked { open, .. }) = self.slots.remove(&id) else {
+            return None;
+        };
+        self.parked -= 1;
+        if let Some(ids) = self.by_file.get_mut(&open.key) {
+            ids.retain(|i| *i != id);
+            if ids.is_empty() {
+                self.by_file.remove(&open.key);
+            }
+        }
+        Some(open)
     }
 }
 
@@ -187,8 +212,8 @@ pub(super) fn attach(persistent: u64, session_id: u64, notify: &Notifier, key: F
 /// Durable open `persistent` is closed.
 pub(super) fn forget(persistent: u64) {
     let mut table = table();
-    if let Some(Slot::Parked { .. }) = table.slots.remove(&persistent) {
-        table.parked -= 1;
+    if table.unpark(persistent).is_none() {
+        table.slots.remove(&persistent);
     }
 }
 
@@ -291,13 +316,10 @@ fn reclaim(
         }
         Some(Slot::Parked { open, .. }) => {
             check(open)?;
-            match table.slots.remove(&persistent) {
-                Some(Slot::Parked { open, .. }) => {
-                    table.parked -= 1;
-                    Ok(Reclaim::Open(open))
-                }
-                _ => Err(NtStatus::OBJECT_NAME_NOT_FOUND),
-            }
+            table
+                .unpark(persistent)
+                .map(Reclaim::Open)
+                .ok_or(NtStatus::OBJECT_NAME_NOT_FOUND)
         }
     }
 }
@@ -373,9 +395,6 @@ impl ServerConnection {
         ask: DurableAsk,
     ) -> Result<Created, Refusal> {
         let token = self.token(header)?;
-        if self.tree(header)?.opens.len() >= MAX_OPENS {
-            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
-        }
         let (file, create_guid) = match ask {
             DurableAsk::ReconnectV1(file) => (file, None),
             DurableAsk::ReconnectV2 {

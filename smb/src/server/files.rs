@@ -291,6 +291,9 @@ impl ServerConnection {
         share: Arc<DiskShare>,
     ) -> Result<Created, Refusal> {
         let token = self.token(header)?;
+        if self.tree(header)?.opens.len() >= MAX_OPENS {
+            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
+        }
         let contexts = CreateContext::parse_chain(&req.contexts)?;
         let ask = durable::durable_ask(&contexts, self.dialect)?;
         if matches!(
@@ -300,9 +303,6 @@ impl ServerConnection {
             return self.reconnect(header, &req.name, &contexts, &share, ask);
         }
         let asked = Asked::from_contexts(&contexts)?;
-        if self.tree(header)?.opens.len() >= MAX_OPENS {
-            return Err(Refusal::Status(NtStatus::INSUFFICIENT_RESOURCES));
-        }
         // MS-SMB2 3.3.5.9: the name is relative (no leading backslash), the impersonation
         // level one of the four, and no reserved CreateOptions bit set.
         if req.name.starts_with('\\') || req.create_options & RESERVED_OPTIONS != 0 {

@@ -219,8 +219,6 @@ impl ServerConnection {
                 .into_iter()
                 .collect(),
             Event::SessionGone(session_id) => {
-                // Its waiting CHANGE_NOTIFYs end with STATUS_NOTIFY_CLEANUP, as at LOGOFF.
-                self.cleanup_notify(|h, _| h.session_id == session_id);
                 self.end_session(session_id);
                 tracing::debug!(session_id, "session replaced by a reconnect; ended");
                 std::mem::take(&mut self.before_reply)

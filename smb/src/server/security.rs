@@ -156,8 +156,8 @@ pub(super) fn mode_from(sd: &SecurityDescriptor, owners: &Owners, mode: u32) -> 
         return special | 0o777;
     };
     let world = [everyone(), authenticated_users()];
-    let (mut user, mut group, mut other) = (0, 0, 0);
-    let (mut deny_user, mut deny_group, mut deny_other) = (0, 0, 0);
+    // Owner, group and other bits granted, and denied.
+    let (mut allowed, mut denied) = ([0u32; 3], [0u32; 3]);
     for ace in &dacl.aces {
         let Ace::Basic {
             kind, mask, sid, ..
@@ -175,33 +175,19 @@ pub(super) fn mode_from(sd: &SecurityDescriptor, owners: &Owners, mode: u32) -> 
             tracing::debug!(%sid, "an ACE for another SID cannot be kept in a file's mode");
             continue;
         }
-        match *kind {
-            ACCESS_ALLOWED => {
-                if is_owner || is_world {
-                    user |= bits;
-                }
-                if is_group || is_world {
-                    group |= bits;
-                }
-                if is_world {
-                    other |= bits;
-                }
+        let classes = match *kind {
+            ACCESS_ALLOWED => &mut allowed,
+            ACCESS_DENIED => &mut denied,
+            _ => continue,
+        };
+        for (class, applies) in [is_owner, is_group, false].into_iter().enumerate() {
+            if applies || is_world {
+                classes[class] |= bits;
             }
-            ACCESS_DENIED => {
-                if is_owner || is_world {
-                    deny_user |= bits;
-                }
-                if is_group || is_world {
-                    deny_group |= bits;
-                }
-                if is_world {
-                    deny_other |= bits;
-                }
-            }
-            _ => {}
         }
     }
-    special | ((user & !deny_user) << 6) | ((group & !deny_group) << 3) | (other & !deny_other)
+    let class = |i: usize| allowed[i] & !denied[i];
+    special | (class(0) << 6) | (class(1) << 3) | class(2)
 }
 
 /// MS-SMB2 3.3.5.21.3: sets the parts of `sd` that `info` names on `open`, whose owner
@@ -212,17 +198,17 @@ pub(super) fn set(
     info: u32,
     owners: &Owners,
     stat: &Stat,
-) -> Result<(), NtStatus> {
+) -> Result<(), Refusal> {
     if info & OWNER_SECURITY_INFORMATION != 0 && sd.owner.as_ref() != Some(&owners.owner) {
         // The user's own SID names the file's owner when she owns it, whatever SID the
         // identity service gave the uid.
         let mine = open.token.uid == stat.uid && sd.owner.as_ref() == Some(&open.token.user_sid);
         if !mine {
-            return Err(NtStatus::INVALID_OWNER);
+            return Err(Refusal::Status(NtStatus::INVALID_OWNER));
         }
     }
     if info & GROUP_SECURITY_INFORMATION != 0 && sd.group.as_ref() != Some(&owners.group) {
-        return Err(NtStatus::INVALID_PRIMARY_GROUP);
+        return Err(Refusal::Status(NtStatus::INVALID_PRIMARY_GROUP));
     }
     if info & DACL_SECURITY_INFORMATION != 0 {
         let mut owners = owners.clone();
@@ -231,10 +217,7 @@ pub(super) fn set(
         }
         let mode = mode_from(sd, &owners, stat.mode);
         if mode != stat.mode {
-            open.as_user(|h| h.set_mode(mode)).map_err(|r| match r {
-                Refusal::Status(status) => status,
-                Refusal::Disconnect => NtStatus::INTERNAL_ERROR,
-            })?;
+            open.as_user(|h| h.set_mode(mode))?;
         }
     }
     Ok(())
@@ -279,7 +262,7 @@ impl ServerConnection {
         }
         let stat = open.as_user(|h| h.stat())?;
         let owners = Owners::of(&stat, tokens.as_deref());
-        set(open, &sd, info, &owners, &stat).map_err(Refusal::Status)?;
+        set(open, &sd, info, &owners, &stat)?;
         let filter = CompletionFilter::SECURITY;
         notify::changed(&open.share, &open.path, Change::Modified(filter));
         Ok(self.reply(header, &SetInfoResponse, NtStatus::SUCCESS))

@@ -459,16 +459,17 @@ impl ServerConnection {
     pub(super) fn logoff(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
         self.session(header)?;
         // The reply is signed with the session's key, then the session goes.
-        let session_id = header.session_id;
-        self.cleanup_notify(|h, _| h.session_id == session_id);
         let out = self.reply(header, &LogoffResponse, NtStatus::SUCCESS);
-        self.end_session(session_id);
+        self.end_session(header.session_id);
         Ok(out)
     }
 
-    /// Session `id` ends (LOGOFF, or a newer session replaced it): its opens close (the
-    /// durable ones are kept for a reconnect) and its waiting requests are dropped.
+    /// Session `id` ends (LOGOFF, or a newer session replaced it): its waiting
+    /// CHANGE_NOTIFYs end with STATUS_NOTIFY_CLEANUP (sent before the reply, signed while
+    /// the session still has its key), its opens close (the durable ones are kept for a
+    /// reconnect) and its other waiting requests are dropped.
     pub(super) fn end_session(&mut self, id: u64) {
+        self.cleanup_notify(|h, _| h.session_id == id);
         if let Some(session) = self.sessions.remove(&id) {
             Self::release(session);
         }
