@@ -4,9 +4,10 @@
 //! integrity hash (3.2.5.2, 3.3.5.4) those keys bind to.
 
 use aes::Aes128;
-use aes_gcm::Aes128Gcm;
-use aes_gcm::aead::AeadInOut;
+use aes::cipher::BlockCipherEncrypt;
 use cmac::Cmac;
+use ghash::GHash;
+use ghash::universal_hash::UniversalHash;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256, Sha512};
 use zeroize::{Zeroize, Zeroizing};
@@ -224,21 +225,30 @@ fn gmac(key: &[u8; 16], message: &[u8]) -> [u8; 16] {
     let command = u16::from_le_bytes([message[12], message[13]]);
     nonce[8] = u8::from(flags & HeaderFlags::SERVER_TO_REDIR.bits() != 0)
         | u8::from(command == Command::CANCEL.value()) << 1;
-    // The authenticated data is the message with its signature zeroed: as it is when
-    // signing (no copy), copied and zeroed when verifying.
-    let zeroed;
-    let aad = if message[SIGNATURE_AT..SIGNATURE_AT + 16] == [0; 16] {
-        message
-    } else {
-        let mut copy = message.to_vec();
-        copy[SIGNATURE_AT..SIGNATURE_AT + 16].fill(0);
-        zeroed = copy;
-        &zeroed[..]
-    };
-    let cipher = <Aes128Gcm as KeyInit>::new(key.into());
-    cipher
-        .encrypt_inout_detached(&nonce.into(), aad, (&mut [][..]).into())
-        .map_or([0; 16], Into::into)
+    // GCM with nothing to encrypt: the tag is GHASH_H(A || len(A)) xor E_K(J0), with H =
+    // E_K(0) and J0 = nonce | 1 (NIST SP 800-38D 7.1). The authenticated data A is the
+    // message with its signature zeroed; the signature field is the header's fourth
+    // 16-byte block, so GHASH takes the blocks before it, a zero block, and the rest
+    // (padded), with no copy of the message.
+    let aes = Aes128::new(key.into());
+    let mut h = Zeroizing::new([0u8; 16]);
+    aes.encrypt_block((&mut *h).into());
+    let mut ghash = GHash::new(&(*h).into());
+    ghash.update_padded(&message[..SIGNATURE_AT]);
+    ghash.update_padded(&[0; 16]);
+    ghash.update_padded(&message[SIGNATURE_AT + 16..]);
+    let mut lengths = [0u8; 16];
+    lengths[..8].copy_from_slice(&((message.len() as u64) * 8).to_be_bytes());
+    ghash.update_padded(&lengths);
+    let mut j0 = aes::Block::default();
+    j0[..12].copy_from_slice(&nonce);
+    j0[15] = 1;
+    aes.encrypt_block(&mut j0);
+    let mut tag = [0u8; 16];
+    for (t, (g, e)) in tag.iter_mut().zip(ghash.finalize().iter().zip(j0.iter())) {
+        *t = g ^ e;
+    }
+    tag
 }
 
 #[cfg(test)]
@@ -276,6 +286,41 @@ mod tests {
                 .verify(&[0; 10])
                 .is_err()
         );
+    }
+
+    /// The GHASH-built tag is AES-128-GCM's over the message with its signature zeroed,
+    /// for every length (whole and partial last blocks) and any signature present.
+    #[test]
+    fn gmac_is_aes_gcm_with_the_signature_zeroed() {
+        use aes_gcm::Aes128Gcm;
+        use aes_gcm::aead::AeadInOut;
+        let key = [0x5a; 16];
+        for len in [
+            HEADER_LEN,
+            HEADER_LEN + 1,
+            HEADER_LEN + 15,
+            HEADER_LEN + 16,
+            200,
+            4099,
+        ] {
+            let mut m: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+            m[12] = 0x08; // READ: not a CANCEL
+            let mut zeroed = m.clone();
+            zeroed[SIGNATURE_AT..HEADER_LEN].fill(0);
+            let mut nonce = [0u8; 12];
+            nonce[..8].copy_from_slice(&m[24..32]);
+            nonce[8] = m[16] & 1;
+            let expected: [u8; 16] = <Aes128Gcm as KeyInit>::new(&key.into())
+                .encrypt_inout_detached(&nonce.into(), &zeroed, (&mut [][..]).into())
+                .unwrap()
+                .into();
+            assert_eq!(gmac(&key, &m), expected, "{len} bytes, signature present");
+            assert_eq!(
+                gmac(&key, &zeroed),
+                expected,
+                "{len} bytes, signature zeroed"
+            );
+        }
     }
 
     #[test]

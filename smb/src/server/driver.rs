@@ -5,9 +5,11 @@
 //! Memory: a connection holds one received frame at a time, grown as its bytes arrive
 //! (never more than the client has sent), of at most [`MAX_MESSAGE_IN`] (8.25 MiB) once a
 //! session is established and [`MAX_MESSAGE_UNAUTHENTICATED`] before; an encrypted frame
-//! is decrypted in place. A reply is at most the 8 MiB MaxReadSize and its headers; while
-//! it is built, encrypted and framed, up to three copies of it may live at once, so one
-//! connection holds about 35 MiB at worst (a few KiB when idle). The number of
+//! is decrypted in place. A reply is at most the 8 MiB MaxReadSize and its headers, built
+//! (and encrypted) in the core; replies then wait in the connection's [`Outbox`], which
+//! holds at most [`QUEUE_BYTES`](super::outbox::QUEUE_BYTES) of them, written by a task of
+//! their own while the core serves the next request. One connection holds about 35 MiB at
+//! worst (a few KiB when idle). The number of
 //! connections is the daemon's limit.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -16,15 +18,15 @@ use std::time::Duration;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use std::collections::VecDeque;
 
-use std::io::IoSlice;
-
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedReadHalf;
 
 use super::negotiate::SMB1_PROTOCOL;
+use super::outbox::Outbox;
 use super::{AUTH_DEADLINE, MAX_MESSAGE_IN, Outgoing, ServerConfig, ServerConnection, Step};
 use crate::error::SmbError;
-use crate::proto::{MAX_MESSAGE, frame_len, split_compound};
+use crate::proto::{frame_len, split_compound};
 
 /// The largest frame taken before a session is established: a NEGOTIATE or SESSION_SETUP
 /// (a Kerberos AP-REQ with its PAC is some kilobytes), with room to spare.
@@ -39,7 +41,7 @@ const LOGON_DEADLINE: Duration = Duration::from_secs(10);
 /// operations wait for the disk, and a token mapping may wait for the DC), so no other
 /// connection's task waits on them.
 pub async fn serve(
-    mut stream: TcpStream,
+    stream: TcpStream,
     config: Arc<ServerConfig>,
     pool: Arc<LogonPool>,
     idle: Duration,
@@ -62,7 +64,14 @@ pub async fn serve(
         tracing::info!(error = %e, "TCP keepalive not set: a vanished client holds its slot until it is idle-closed");
     }
     let core = Arc::new(Mutex::new(conn));
-    let result = drive(&mut stream, &core, &pool, idle, &peer).await;
+    let (mut input, output) = stream.into_split();
+    let mut outbox = Outbox::start(output, idle, peer.clone());
+    let mut result = drive(&mut input, &mut outbox, &core, &pool, idle, &peer).await;
+    // Replies queued go out (each write within the idle deadline) before the socket
+    // closes; a failed connection drops them.
+    if result.is_ok() {
+        result = outbox.finish().await;
+    }
     // Opens still held (delete-on-close ones among them) are closed as their users.
     on_core(&core, ServerConnection::shutdown).await?;
     result
@@ -201,7 +210,8 @@ fn keep_alive(stream: &TcpStream) -> std::io::Result<()> {
 }
 
 async fn drive(
-    stream: &mut TcpStream,
+    input: &mut OwnedReadHalf,
+    outbox: &mut Outbox,
     core: &Arc<Mutex<ServerConnection>>,
     pool: &LogonPool,
     idle: Duration,
@@ -257,7 +267,7 @@ async fn drive(
                 }
                 return Ok(());
             }
-            read = reader.next(stream, limit) => match read? {
+            read = reader.next(input, limit) => match read? {
                 Read::End => return Ok(()),
                 Read::Started => {
                     last_heard = tokio::time::Instant::now();
@@ -265,11 +275,11 @@ async fn drive(
                 }
                 Read::Frame(payload) => {
                     last_heard = tokio::time::Instant::now();
-                    received(stream, core, payload, idle, peer).await?
+                    received(outbox, core, payload).await?
                 }
             },
         };
-        pump(stream, core, pool, work, idle, peer).await?;
+        pump(outbox, core, pool, work).await?;
     }
 }
 
@@ -284,16 +294,14 @@ async fn sleep_until_some(due: Option<tokio::time::Instant>) {
 /// A frame from the client: an SMB1 NEGOTIATE is answered here; an SMB2 frame is
 /// decrypted if sealed and becomes the work of running its members.
 async fn received(
-    stream: &mut TcpStream,
+    outbox: &mut Outbox,
     core: &Arc<Mutex<ServerConnection>>,
     payload: Vec<u8>,
-    idle: Duration,
-    peer: &str,
 ) -> Result<VecDeque<Work>, SmbError> {
     if payload.starts_with(&SMB1_PROTOCOL) {
         let step = on_core(core, move |c| c.handle_smb1(&payload)).await??;
         if let Step::Reply(Some(reply)) = step {
-            write_reply(stream, &reply, idle, peer).await?;
+            outbox.send(reply).await?;
         }
         return Ok(VecDeque::new());
     }
@@ -312,19 +320,17 @@ async fn received(
 /// that goes async (its interim response sent) takes the members after it along: they
 /// run when it is answered, which comes back here as a [`Work::Send`] with a resume.
 async fn pump(
-    stream: &mut TcpStream,
+    outbox: &mut Outbox,
     core: &Arc<Mutex<ServerConnection>>,
     pool: &LogonPool,
     work: impl IntoIterator<Item = Work>,
-    idle: Duration,
-    peer: &str,
 ) -> Result<(), SmbError> {
     let mut queue: VecDeque<Work> = work.into_iter().collect();
     while let Some(item) = queue.pop_front() {
         match item {
             Work::Send(out) => {
                 if !out.message.is_empty() {
-                    write_reply(stream, &out.message, idle, peer).await?;
+                    outbox.send(out.message).await?;
                 }
                 if let Some(resume) = out.resume {
                     core.lock()
@@ -351,7 +357,7 @@ async fn pump(
                 })
                 .await??;
                 for message in before {
-                    write_reply(stream, &message, idle, peer).await?;
+                    outbox.send(message).await?;
                 }
                 let reply = match step {
                     Step::Reply(reply) => reply,
@@ -374,7 +380,7 @@ async fn pump(
                     }
                 };
                 if let Some(reply) = reply {
-                    write_reply(stream, &reply, idle, peer).await?;
+                    outbox.send(reply).await?;
                 }
                 if went_async.is_none() {
                     queue.push_front(Work::Members(payload, index + 1));
@@ -384,48 +390,6 @@ async fn pump(
                 }
             }
         }
-    }
-    Ok(())
-}
-
-/// Writes one reply, its length prefix and its bytes in one vectored write (no copy to
-/// frame it). A client that stops reading does not hold the connection: each write has
-/// the idle deadline.
-async fn write_reply(
-    stream: &mut TcpStream,
-    reply: &[u8],
-    idle: Duration,
-    peer: &str,
-) -> Result<(), SmbError> {
-    if reply.len() > MAX_MESSAGE {
-        return Err(SmbError::TooLarge { len: reply.len() });
-    }
-    let prefix = u32::try_from(reply.len()).unwrap_or(u32::MAX).to_be_bytes();
-    match tokio::time::timeout(idle, write_two(stream, &prefix, reply)).await {
-        Err(_) => Err(SmbError::Timeout(format!("{peer} stopped reading"))),
-        Ok(Err(error)) => Err(SmbError::Io {
-            context: format!("writing to {peer}"),
-            error,
-        }),
-        Ok(Ok(())) => Ok(()),
-    }
-}
-
-/// Writes `first` then `second` with vectored writes until both are out.
-async fn write_two<W: AsyncWrite + Unpin>(
-    stream: &mut W,
-    mut first: &[u8],
-    mut second: &[u8],
-) -> std::io::Result<()> {
-    while !first.is_empty() || !second.is_empty() {
-        let slices = [IoSlice::new(first), IoSlice::new(second)];
-        let n = stream.write_vectored(&slices).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        let from_first = n.min(first.len());
-        first = &first[from_first..];
-        second = &second[n - from_first..];
     }
     Ok(())
 }
@@ -453,15 +417,6 @@ mod tests {
         assert_eq!(sockopt::tcp_keepidle(&server).unwrap(), KEEPALIVE_IDLE);
         assert_eq!(sockopt::tcp_keepintvl(&server).unwrap(), KEEPALIVE_INTERVAL);
         assert_eq!(sockopt::tcp_keepcnt(&server).unwrap(), KEEPALIVE_PROBES);
-    }
-
-    #[tokio::test]
-    async fn two_buffers_are_written_whole_in_order() {
-        let mut out = Vec::new();
-        let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
-        write_two(&mut out, b"\0\x01\x86\xa0", &big).await.unwrap();
-        assert_eq!(&out[..4], b"\0\x01\x86\xa0");
-        assert_eq!(&out[4..], &big[..]);
     }
 
     /// Reads on, past `Started`, to the next frame or the end.

@@ -27,6 +27,7 @@ mod negotiate;
 mod notify;
 pub mod open_files;
 pub mod oplock;
+mod outbox;
 mod pending;
 mod pipe;
 mod query;
