@@ -17,7 +17,8 @@ use crate::proto::durable::{CONTEXT_DURABLE_V1, CONTEXT_DURABLE_V2, CONTEXT_RECO
 use crate::proto::oplock::{CreateContext, OPLOCK_BATCH, OPLOCK_NONE};
 use crate::proto::{
     Body, CloseRequest, CreateRequest, CreateResponse, Dialect, FileId, Header, HeaderFlags,
-    ReadRequest, ReadResponse, TreeConnectRequest, TreeDisconnectRequest, WriteRequest,
+    LockElement, LockFlags, LockRequest, ReadRequest, ReadResponse, TreeConnectRequest,
+    TreeDisconnectRequest, WriteRequest,
 };
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
@@ -323,4 +324,62 @@ fn the_opens_kept_are_bounded_and_one_past_the_bound_is_closed() {
     {
         ServerConnection::finish(open);
     }
+}
+
+impl Client {
+    /// A LOCK of bytes 100..200 on `file` (`flags`) with `lock_sequence`; its status.
+    fn lock(&mut self, file: FileId, lock_sequence: u32, flags: LockFlags) -> NtStatus {
+        let req = LockRequest {
+            lock_sequence,
+            file_id: file,
+            locks: vec![LockElement {
+                offset: 100,
+                length: 100,
+                flags,
+            }],
+        };
+        self.send(&req).0.status
+    }
+}
+
+/// MS-SMB2 3.3.5.14 lock sequence verification on a durable open: a LOCK repeated with
+/// the bucket's last completed sequence number is answered and not done again (also
+/// after a reconnect), a new number is done; bucket 0 and those past 64 are not checked;
+/// an open that is not durable is never checked.
+#[test]
+fn a_replayed_lock_on_a_durable_open_is_answered_and_not_done_twice() {
+    let config = config();
+    let mut a = Client::new(&config, alice());
+    let (status, resp) = a.create("seq.txt", OPLOCK_BATCH, 0, &[request_v1()]);
+    assert_eq!(status, NtStatus::SUCCESS);
+    let file = resp.unwrap().file_id;
+    let lock = LockFlags::EXCLUSIVE_LOCK | LockFlags::FAIL_IMMEDIATELY;
+    let unlock = LockFlags::UNLOCK;
+    // Bucket 0 is not checked: the second lock conflicts with the first.
+    assert_eq!(a.lock(file, 0x01, lock), NtStatus::SUCCESS);
+    assert_eq!(a.lock(file, 0x01, lock), NtStatus::LOCK_NOT_GRANTED);
+    assert_eq!(a.lock(file, 0x01, unlock), NtStatus::SUCCESS);
+    // Bucket 1, number 1: done once; the replay (even as an unlock) changes nothing.
+    assert_eq!(a.lock(file, 0x11, lock), NtStatus::SUCCESS);
+    assert_eq!(a.lock(file, 0x11, lock), NtStatus::SUCCESS);
+    assert_eq!(a.lock(file, 0x11, unlock), NtStatus::SUCCESS);
+    assert_eq!(a.lock(file, 0x12, lock), NtStatus::LOCK_NOT_GRANTED);
+    // Bucket 65 is past the array: not checked.
+    assert_eq!(a.lock(file, 0x411, lock), NtStatus::LOCK_NOT_GRANTED);
+    // After a reconnect, the bucket still knows number 3 was done.
+    assert_eq!(a.lock(file, 0x13, unlock), NtStatus::SUCCESS);
+    a.drop_connection();
+    let mut b = Client::new(&config, alice());
+    let (status, resp) = b.reconnect(file);
+    assert_eq!(status, NtStatus::SUCCESS);
+    let file = resp.unwrap().file_id;
+    assert_eq!(b.lock(file, 0x13, unlock), NtStatus::SUCCESS);
+    assert_eq!(b.lock(file, 0x14, unlock), NtStatus::RANGE_NOT_LOCKED);
+    assert_eq!(b.close(file), NtStatus::SUCCESS);
+    // Not durable: no replay detection.
+    let (status, resp) = b.create("plain.txt", 0, 0, &[]);
+    assert_eq!(status, NtStatus::SUCCESS);
+    let plain = resp.unwrap().file_id;
+    assert_eq!(b.lock(plain, 0x11, lock), NtStatus::SUCCESS);
+    assert_eq!(b.lock(plain, 0x11, lock), NtStatus::LOCK_NOT_GRANTED);
 }

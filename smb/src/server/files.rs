@@ -3,6 +3,7 @@
 //! the share's [`Backend`](super::backend::Backend) with the session user's credentials.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use adjoin_rpc::ntstatus::NtStatus;
 
@@ -13,6 +14,7 @@ use super::durable::{self, Durability};
 use super::notify::{self, Change};
 use super::open_files::{Admission, FileKey, LockRange, OpenFiles};
 use super::oplock::{Granted, Holder, Opening, Wanted};
+use super::pending::Waiting;
 use super::share::DiskShare;
 use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
@@ -94,7 +96,7 @@ pub(super) enum Created {
     /// The response.
     Reply(Vec<u8>),
     /// Another open's break must end first: by this time at the latest; the file.
-    Wait(std::time::Instant, FileKey),
+    Wait(Instant, FileKey),
 }
 
 /// An open file or directory on a disk share.
@@ -126,6 +128,10 @@ pub(super) struct FileOpen {
     pub(super) persistent: u64,
     /// Granted a durable handle (`durable`).
     pub(super) durable: Option<Durability>,
+    /// MS-SMB2 `Open.LockSequenceArray`: the LockSequenceNumber last completed in each
+    /// bucket (LockSequenceIndex 1 to 64) of a durable open, to answer a LOCK replayed
+    /// after a reconnect without doing it twice.
+    pub(super) lock_sequences: Vec<(u8, u8)>,
 }
 
 impl FileOpen {
@@ -350,7 +356,7 @@ impl ServerConnection {
         } else {
             granted
         };
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         // Durable opens other clients left behind give way to an open that would break
         // their caching (`durable`); the file may have gone with them (delete on
         // close), so the open starts again.
@@ -495,6 +501,7 @@ impl ServerConnection {
             watch: None,
             persistent,
             durable,
+            lock_sequences: Vec::new(),
         };
         let durable_grant = open.durable.clone();
         let response_token = Arc::clone(&open.token);
@@ -559,10 +566,12 @@ impl ServerConnection {
     ) -> Result<CloseResponse, Refusal> {
         let mut resp = CloseResponse::default();
         // MS-SMB2 3.3.5.10 (as Windows and smbd): a CHANGE_NOTIFY waiting on the open
-        // ends with STATUS_NOTIFY_CLEANUP.
-        if let Some(watch) = open.watch {
-            self.cleanup_notify(|_, w| w == watch);
-        }
+        // ends with STATUS_NOTIFY_CLEANUP, a LOCK waiting to lock for it with
+        // STATUS_RANGE_NOT_LOCKED.
+        let (watch, owner) = (open.watch, open.table_id);
+        self.cleanup_waiting(|p| {
+            watch.is_some() && p.notify_watch() == watch || p.lock_owner() == Some(owner)
+        });
         if flags & 1 != 0
             && let Ok(stat) = open.as_user(|h| h.stat())
         {
@@ -612,7 +621,7 @@ impl ServerConnection {
     /// Closes every open of `session` (LOGOFF, a dropped connection, a newer session
     /// replacing it); durable ones are kept for a reconnect (`durable`).
     pub(super) fn release(session: Session) {
-        let now = std::time::Instant::now();
+        let now = Instant::now();
         for (_, open) in session.opens {
             if let Open::File(file) = open {
                 let kept = if file.durable.is_some() {
@@ -725,15 +734,56 @@ impl ServerConnection {
 
     /// MS-SMB2 3.3.5.14 LOCK: every element a lock, or (when the first element unlocks)
     /// every element an unlock. Locks are taken all or none. A range held by another open
-    /// is refused at once (STATUS_LOCK_NOT_GRANTED) whether or not the client asked to
-    /// fail immediately: waiting locks (an interim STATUS_PENDING and a later answer) are
-    /// not served yet.
+    /// is refused at once (STATUS_LOCK_NOT_GRANTED) when the client asked to fail
+    /// immediately; otherwise the request waits (an interim STATUS_PENDING) until the
+    /// conflicting lock goes, its open closes (STATUS_RANGE_NOT_LOCKED) or the client
+    /// cancels it (STATUS_CANCELLED).
     pub(super) fn lock(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         let (_, req) = LockRequest::from_message(msg)?;
+        match self.lock_now(header, &req)? {
+            Locked::Reply(reply) => Ok(reply),
+            Locked::Wait { key, owner } => self.go_async(
+                header,
+                Waiting::Lock {
+                    req: Box::new(req),
+                    key,
+                    owner,
+                },
+                Instant::now() + LOCK_RETRY,
+            ),
+        }
+    }
+
+    /// The LOCK request `req` tried now: answered, or to wait for a lock of the file to
+    /// go (the connection is then woken by the unlock or close).
+    pub(super) fn lock_now(
+        &mut self,
+        header: &Header,
+        req: &LockRequest,
+    ) -> Result<Locked, Refusal> {
+        let events = self.events.clone();
         let open = self.file(header, req.file_id)?;
         let Some(first) = req.locks.first() else {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
         };
+        // MS-SMB2 3.3.5.14: on a durable open, a LockSequenceIndex of 1 to 64 whose
+        // bucket holds this LockSequenceNumber is a replay: answered, not done again.
+        // Any other request of the bucket empties it until it succeeds.
+        let bucket = (open.durable.is_some())
+            .then(|| u8::try_from(req.lock_sequence_index()).ok())
+            .flatten()
+            .filter(|b| (1..=64).contains(b))
+            .map(|b| (b, req.lock_sequence_number()));
+        if let Some((bucket, number)) = bucket {
+            if open.lock_sequences.contains(&(bucket, number)) {
+                return Ok(Locked::Reply(self.reply(
+                    header,
+                    &LockResponse,
+                    NtStatus::SUCCESS,
+                )));
+            }
+            open.lock_sequences.retain(|(b, _)| *b != bucket);
+        }
         // MS-FSA 2.1.5.8: byte-range locks are not permitted on directories.
         if open.directory {
             return Err(Refusal::Status(NtStatus::INVALID_PARAMETER));
@@ -757,22 +807,44 @@ impl ServerConnection {
             }
         } else {
             let (ranges, may_wait) = lock_ranges(&req.locks).map_err(Refusal::Status)?;
-            if let Err(status) = table.lock(open.key, open.table_id, &ranges) {
-                // MS-SMB2 3.3.5.14.2: a request that may wait is to be kept until the
-                // conflicting lock goes; until waiting is served it fails as one that
-                // may not.
-                if status == NtStatus::LOCK_NOT_GRANTED && may_wait {
-                    tracing::debug!(file = %open.path.as_str(), "a waiting lock refused at once");
+            // MS-SMB2 3.3.5.14.2: a request that may wait is kept until the conflicting
+            // lock goes; the table remembers to wake this connection in the same step
+            // that finds the conflict, so no unlock slips between.
+            let waiter = may_wait.then_some(&events);
+            match table.lock(open.key, open.table_id, &ranges, waiter) {
+                Ok(()) => {}
+                Err(NtStatus::LOCK_NOT_GRANTED) if may_wait => {
+                    return Ok(Locked::Wait {
+                        key: open.key,
+                        owner: open.table_id,
+                    });
                 }
-                return Err(Refusal::Status(status));
+                Err(status) => return Err(Refusal::Status(status)),
             }
-        }
-        // MS-FSA 2.1.5.7: a byte-range lock breaks the other opens' read caching.
-        if !first.flags.contains(LockFlags::UNLOCK) {
+            // MS-FSA 2.1.5.7: a byte-range lock breaks the other opens' read caching.
             table.break_for_write(open.key, open.table_id);
         }
-        Ok(self.reply(header, &LockResponse, NtStatus::SUCCESS))
+        if let Some(done) = bucket {
+            open.lock_sequences.push(done);
+        }
+        Ok(Locked::Reply(self.reply(
+            header,
+            &LockResponse,
+            NtStatus::SUCCESS,
+        )))
     }
+}
+
+/// A waiting LOCK is tried again this often even when nothing woke it (a wake-up lost
+/// to a full event queue, or a file with more waiters than it remembers).
+pub(super) const LOCK_RETRY: Duration = Duration::from_secs(1);
+
+/// What [`ServerConnection::lock_now`] came to.
+pub(super) enum Locked {
+    /// The answer.
+    Reply(Vec<u8>),
+    /// The ranges are held by another open: wait for file `key`'s locks to change.
+    Wait { key: FileKey, owner: u64 },
 }
 
 /// MS-SMB2 3.3.5.14.2: the ranges of a lock request, and whether it may wait for them.

@@ -563,6 +563,6 @@ mod file_tests;
 #[cfg(test)]
 mod fsctl_tests;
 #[cfg(test)]
-mod notify_tests;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod waiting_tests;

@@ -375,30 +375,6 @@ impl ServerConnection {
     pub(super) fn notify_deadline() -> Instant {
         Instant::now() + REARM
     }
-
-    /// Answers STATUS_NOTIFY_CLEANUP to the waiting CHANGE_NOTIFYs `which` picks (their
-    /// open is closing), before the reply to the request that closes it, while their
-    /// session is still there to sign them.
-    pub(super) fn cleanup_notify(&mut self, which: impl Fn(&Header, u64) -> bool) {
-        let mut ids: Vec<u64> = self
-            .waiting
-            .iter()
-            .filter(|(_, p)| p.notify_watch().is_some_and(|w| which(p.header(), w)))
-            .map(|(id, _)| *id)
-            .collect();
-        ids.sort_unstable();
-        for id in ids {
-            if let Some(p) = self.waiting.remove(&id) {
-                let message = self.error(p.header(), NtStatus::NOTIFY_CLEANUP);
-                self.before_reply.push(message);
-            }
-        }
-    }
-
-    /// The messages to send before the reply to the request just handled.
-    pub fn take_before_reply(&mut self) -> Vec<Vec<u8>> {
-        std::mem::take(&mut self.before_reply)
-    }
 }
 
 #[cfg(test)]

@@ -429,9 +429,16 @@ impl OpenFiles {
 
     /// MS-FSA 2.1.5.8: takes every range for open `owner`, or none. A conflict is
     /// STATUS_LOCK_NOT_GRANTED with nothing taken, so the caller decides: a request that
-    /// may not wait fails with it; one that may wait can try again when a lock of the
-    /// file goes (an unlock or a close).
-    pub fn lock(&self, key: FileKey, owner: u64, ranges: &[LockRange]) -> Result<(), NtStatus> {
+    /// may not wait fails with it; one that may wait gives `waiter`, which is woken
+    /// ([`Event::Wake`](super::oplock::Event::Wake)) when a lock of the file goes (an
+    /// unlock or a close), to try again.
+    pub fn lock(
+        &self,
+        key: FileKey,
+        owner: u64,
+        ranges: &[LockRange],
+        waiter: Option<&Notifier>,
+    ) -> Result<(), NtStatus> {
         if ranges.iter().any(|r| !r.valid()) {
             return Err(NtStatus::INVALID_LOCK_RANGE);
         }
@@ -448,6 +455,9 @@ impl OpenFiles {
                 .chain(&taken)
                 .any(|held| held.conflicts(owner, range));
             if conflict {
+                if let Some(waiter) = waiter {
+                    entry.caching.wait(waiter);
+                }
                 return Err(NtStatus::LOCK_NOT_GRANTED);
             }
             taken.push(ByteLock {
@@ -478,6 +488,8 @@ impl OpenFiles {
             .or_else(|| entry.locks.iter().rposition(mine))
             .ok_or(NtStatus::RANGE_NOT_LOCKED)?;
         entry.locks.remove(at);
+        // A LOCK waiting for this range may now take it.
+        entry.caching.wake(key);
         Ok(())
     }
 
@@ -568,21 +580,21 @@ mod tests {
             length,
             exclusive,
         };
-        t.lock(key, 1, &[range(0, 10, true)]).unwrap();
+        t.lock(key, 1, &[range(0, 10, true)], None).unwrap();
         assert_eq!(
-            t.lock(key, 2, &[range(5, 10, false)]),
+            t.lock(key, 2, &[range(5, 10, false)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         // Shared locks coexist; a zero-length range at a lock's end conflicts with nothing.
-        t.lock(key, 2, &[range(10, 10, false), range(10, 0, true)])
+        t.lock(key, 2, &[range(10, 10, false), range(10, 0, true)], None)
             .unwrap();
-        t.lock(key, 3, &[range(12, 2, false)]).unwrap();
+        t.lock(key, 3, &[range(12, 2, false)], None).unwrap();
         // All or nothing: the second range conflicts, so the first is not kept.
         assert_eq!(
-            t.lock(key, 3, &[range(100, 1, true), range(0, 1, false)]),
+            t.lock(key, 3, &[range(100, 1, true), range(0, 1, false)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
-        t.lock(key, 4, &[range(100, 1, true)]).unwrap();
+        t.lock(key, 4, &[range(100, 1, true)], None).unwrap();
         // I/O: others' exclusive locks block reads; any other lock blocks writes.
         assert_eq!(
             t.check_io(key, 2, 0, 4, false),
@@ -603,13 +615,14 @@ mod tests {
         assert_eq!(t.check_io(key, 2, 0, 4, false), Ok(()));
         // Overlap arithmetic at the top of the range does not wrap; a range past the
         // largest offset is refused.
-        t.lock(key, 5, &[range(u64::MAX - 1, 2, true)]).unwrap();
+        t.lock(key, 5, &[range(u64::MAX - 1, 2, true)], None)
+            .unwrap();
         assert_eq!(
-            t.lock(key, 6, &[range(u64::MAX - 2, 2, true)]),
+            t.lock(key, 6, &[range(u64::MAX - 2, 2, true)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         assert_eq!(
-            t.lock(key, 6, &[range(u64::MAX, u64::MAX, true)]),
+            t.lock(key, 6, &[range(u64::MAX, u64::MAX, true)], None),
             Err(NtStatus::INVALID_LOCK_RANGE)
         );
     }
@@ -625,21 +638,21 @@ mod tests {
         };
         // A shared lock stacks on the same open's exclusive one, not on another's; an
         // exclusive lock stacks on nothing, the open's own locks included.
-        t.lock(key, 1, &[range(0, 10, true)]).unwrap();
-        t.lock(key, 1, &[range(0, 10, false)]).unwrap();
-        t.lock(key, 1, &[range(0, 10, false)]).unwrap();
+        t.lock(key, 1, &[range(0, 10, true)], None).unwrap();
+        t.lock(key, 1, &[range(0, 10, false)], None).unwrap();
+        t.lock(key, 1, &[range(0, 10, false)], None).unwrap();
         assert_eq!(
-            t.lock(key, 2, &[range(0, 10, false)]),
+            t.lock(key, 2, &[range(0, 10, false)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         assert_eq!(
-            t.lock(key, 1, &[range(5, 1, true)]),
+            t.lock(key, 1, &[range(5, 1, true)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         // Three locks, three unlocks (the exclusive one first: another open may then
         // share the range); the fourth finds nothing.
         t.unlock(key, 1, &range(0, 10, false)).unwrap();
-        t.lock(key, 2, &[range(0, 10, false)]).unwrap();
+        t.lock(key, 2, &[range(0, 10, false)], None).unwrap();
         t.unlock(key, 2, &range(0, 10, false)).unwrap();
         t.unlock(key, 1, &range(0, 10, false)).unwrap();
         t.unlock(key, 1, &range(0, 10, false)).unwrap();
@@ -649,26 +662,26 @@ mod tests {
         );
         // A zero-length range conflicts with a lock it lies strictly inside, never with
         // one it starts or ends, nor with another zero-length range.
-        t.lock(key, 1, &[range(10, 0, true)]).unwrap();
-        t.lock(key, 2, &[range(10, 0, true)]).unwrap();
-        t.lock(key, 2, &[range(9, 1, true), range(10, 2, true)])
+        t.lock(key, 1, &[range(10, 0, true)], None).unwrap();
+        t.lock(key, 2, &[range(10, 0, true)], None).unwrap();
+        t.lock(key, 2, &[range(9, 1, true), range(10, 2, true)], None)
             .unwrap();
         assert_eq!(
-            t.lock(key, 2, &[range(9, 2, true)]),
+            t.lock(key, 2, &[range(9, 2, true)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         assert_eq!(
-            t.lock(key, 1, &[range(10, 0, true)]),
+            t.lock(key, 1, &[range(10, 0, true)], None),
             Ok(()),
             "zero-length locks never meet"
         );
         assert_eq!(
-            t.lock(key, 1, &[range(11, 0, true)]),
+            t.lock(key, 1, &[range(11, 0, true)], None),
             Err(NtStatus::LOCK_NOT_GRANTED)
         );
         // I/O: an open's own shared lock blocks its writes, its exclusive lock nothing;
         // zero bytes of I/O meet no lock.
-        t.lock(key, 3, &[range(100, 10, false), range(200, 10, true)])
+        t.lock(key, 3, &[range(100, 10, false), range(200, 10, true)], None)
             .unwrap();
         assert_eq!(
             t.check_io(key, 3, 100, 5, true),

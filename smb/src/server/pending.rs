@@ -21,7 +21,9 @@ use super::oplock::Event;
 use super::share::DiskShare;
 use super::{Open, Refusal, ServerConnection};
 use crate::proto::oplock::{LeaseBreakAck, LeaseBreakNotification, OplockBreak};
-use crate::proto::{Body, CreateRequest, Dialect, ErrorResponse, FileId, Header, HeaderFlags};
+use crate::proto::{
+    Body, CreateRequest, Dialect, ErrorResponse, FileId, Header, HeaderFlags, LockRequest,
+};
 
 /// Requests one connection may have waiting.
 pub(super) const MAX_PENDING: usize = 64;
@@ -62,13 +64,22 @@ pub(super) enum Waiting {
     /// A CHANGE_NOTIFY, for a change under `watch` (`notify`); `len` is its
     /// OutputBufferLength.
     Notify { watch: u64, len: u32 },
+    /// A LOCK that may wait (no FAIL_IMMEDIATELY), for the conflicting lock on `key` to
+    /// go; `owner` is the waiting open's id in the server-wide table.
+    Lock {
+        req: Box<LockRequest>,
+        key: FileKey,
+        owner: u64,
+    },
 }
 
 impl Waiting {
     /// The file whose breaks this waits for.
     fn key(&self) -> Option<FileKey> {
         match self {
-            Self::Create { key, .. } | Self::SetInfo { key, .. } => Some(*key),
+            Self::Create { key, .. } | Self::SetInfo { key, .. } | Self::Lock { key, .. } => {
+                Some(*key)
+            }
             Self::Notify { .. } => None,
         }
     }
@@ -85,6 +96,25 @@ impl Pending {
         match self.what {
             Waiting::Notify { watch, .. } => Some(watch),
             _ => None,
+        }
+    }
+
+    /// The open (its server-wide table id) a waiting LOCK would lock for.
+    pub(super) fn lock_owner(&self) -> Option<u64> {
+        match self.what {
+            Waiting::Lock { owner, .. } => Some(owner),
+            _ => None,
+        }
+    }
+
+    /// What the request is answered when its open (or tree, or session) closes under
+    /// it: STATUS_NOTIFY_CLEANUP for a CHANGE_NOTIFY, STATUS_RANGE_NOT_LOCKED for a
+    /// LOCK (as Windows and smbd answer); the others are dropped unanswered.
+    fn closing_status(&self) -> Option<NtStatus> {
+        match self.what {
+            Waiting::Notify { .. } => Some(NtStatus::NOTIFY_CLEANUP),
+            Waiting::Lock { .. } => Some(NtStatus::RANGE_NOT_LOCKED),
+            Waiting::Create { .. } | Waiting::SetInfo { .. } => None,
         }
     }
 }
@@ -383,6 +413,34 @@ impl ServerConnection {
                 });
                 Some(Outgoing { message, resume })
             }
+            Waiting::Lock { req, .. } => {
+                let message = match self.lock_now(&header, &req) {
+                    Ok(super::files::Locked::Reply(message)) => message,
+                    Ok(super::files::Locked::Wait { key, owner }) => {
+                        let what = Waiting::Lock { req, key, owner };
+                        let deadline = Instant::now() + super::files::LOCK_RETRY;
+                        self.waiting.insert(
+                            id,
+                            Pending {
+                                header,
+                                what,
+                                deadline,
+                                rest,
+                            },
+                        );
+                        return None;
+                    }
+                    Err(Refusal::Status(status)) => self.error(&header, status),
+                    Err(Refusal::Disconnect) => self.error(&header, NtStatus::INVALID_PARAMETER),
+                };
+                let resume = rest.map(|(payload, next)| Resume {
+                    payload,
+                    next,
+                    chain: (header.session_id, header.tree_id),
+                    chain_file: self.chain_file,
+                });
+                Some(Outgoing { message, resume })
+            }
             Waiting::SetInfo {
                 msg, chain_file, ..
             } => {
@@ -447,6 +505,32 @@ impl ServerConnection {
             chain_file: Some(Err(NtStatus::CANCELLED)),
         });
         Some(Outgoing { message, resume })
+    }
+
+    /// Answers the waiting requests `which` picks whose open is closing under them (see
+    /// [`Pending::closing_status`]), before the reply to the request that closes it and
+    /// while their session is still there to sign them.
+    pub(super) fn cleanup_waiting(&mut self, which: impl Fn(&Pending) -> bool) {
+        let mut ids: Vec<u64> = self
+            .waiting
+            .iter()
+            .filter(|(_, p)| p.closing_status().is_some() && which(p))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(p) = self.waiting.remove(&id)
+                && let Some(status) = p.closing_status()
+            {
+                let message = self.error(p.header(), status);
+                self.before_reply.push(message);
+            }
+        }
+    }
+
+    /// The messages to send before the reply to the request just handled.
+    pub fn take_before_reply(&mut self) -> Vec<Vec<u8>> {
+        std::mem::take(&mut self.before_reply)
     }
 
     /// Forgets the waiting requests of a session (LOGOFF) or of one of its trees.

@@ -465,11 +465,12 @@ impl ServerConnection {
     }
 
     /// Session `id` ends (LOGOFF, or a newer session replaced it): its waiting
-    /// CHANGE_NOTIFYs end with STATUS_NOTIFY_CLEANUP (sent before the reply, signed while
-    /// the session still has its key), its opens close (the durable ones are kept for a
+    /// CHANGE_NOTIFYs end with STATUS_NOTIFY_CLEANUP and its waiting LOCKs with
+    /// STATUS_RANGE_NOT_LOCKED (sent before the reply, signed while the session still has
+    /// its key), its opens close (the durable ones are kept for a
     /// reconnect) and its other waiting requests are dropped.
     pub(super) fn end_session(&mut self, id: u64) {
-        self.cleanup_notify(|h, _| h.session_id == id);
+        self.cleanup_waiting(|p| p.header().session_id == id);
         if let Some(session) = self.sessions.remove(&id) {
             Self::release(session);
         }

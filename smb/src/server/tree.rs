@@ -110,7 +110,9 @@ impl ServerConnection {
     pub(super) fn tree_disconnect(&mut self, header: &Header) -> Result<Vec<u8>, Refusal> {
         self.tree(header)?;
         let (session_id, tree_id) = (header.session_id, header.tree_id);
-        self.cleanup_notify(|h, _| h.session_id == session_id && h.tree_id == tree_id);
+        self.cleanup_waiting(|p| {
+            p.header().session_id == session_id && p.header().tree_id == tree_id
+        });
         let out = self.reply(header, &TreeDisconnectResponse, NtStatus::SUCCESS);
         self.close_tree(header.session_id, header.tree_id);
         self.drop_pending(header.session_id, Some(header.tree_id));

@@ -1,7 +1,9 @@
-//! CHANGE_NOTIFY driven message by message: two connections on one in-memory share, the
-//! interim response, the answer when the other connection changes the directory,
-//! CANCEL, CLOSE/TREE_DISCONNECT/LOGOFF (STATUS_NOTIFY_CLEANUP) and the buffer's bounds
-//! (STATUS_NOTIFY_ENUM_DIR).
+//! Requests that wait, driven message by message: two connections on one in-memory share.
+//! CHANGE_NOTIFY: the interim response, the answer when the other connection changes the
+//! directory, CANCEL, CLOSE/TREE_DISCONNECT/LOGOFF (STATUS_NOTIFY_CLEANUP) and the
+//! buffer's bounds (STATUS_NOTIFY_ENUM_DIR). LOCK without FAIL_IMMEDIATELY: granted when
+//! the conflicting lock goes, CANCEL, and its open closing under it
+//! (STATUS_RANGE_NOT_LOCKED).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -24,8 +26,8 @@ use crate::proto::info::{
 use crate::proto::{
     Body, ChangeNotifyFlags, ChangeNotifyRequest, ChangeNotifyResponse, CloseRequest, Command,
     CompletionFilter, CreateRequest, CreateResponse, Dialect, FileId, Header, HeaderFlags,
-    InfoType, LogoffRequest, SetInfoRequest, TreeConnectRequest, TreeDisconnectRequest,
-    WriteRequest,
+    InfoType, LockElement, LockFlags, LockRequest, LogoffRequest, SetInfoRequest,
+    TreeConnectRequest, TreeDisconnectRequest, WriteRequest,
 };
 
 const READ_WRITE: u32 = 0x0000_0003 | 0x0001_0000 | 0x0000_0080;
@@ -491,4 +493,126 @@ fn a_change_notify_in_the_middle_of_a_compound_is_an_internal_error() {
     // As the last (or only) request it waits as ever.
     let interim = a.notify_pending(dir, CompletionFilter::FILE_NAME, false);
     assert_eq!(interim.command, Command::CHANGE_NOTIFY);
+}
+
+impl Client {
+    /// Sends a LOCK of one range (`offset`, `length`) on `file` with `flags`.
+    fn lock(&mut self, file: FileId, offset: u64, length: u64, flags: LockFlags) -> Header {
+        let req = LockRequest {
+            lock_sequence: 0,
+            file_id: file,
+            locks: vec![LockElement {
+                offset,
+                length,
+                flags,
+            }],
+        };
+        self.send(&req).0
+    }
+
+    /// Sends a LOCK that must go async; its interim header.
+    fn lock_pending(&mut self, file: FileId, offset: u64, length: u64) -> Header {
+        let interim = self.lock(file, offset, length, LockFlags::EXCLUSIVE_LOCK);
+        assert_eq!(interim.status, NtStatus::PENDING);
+        assert!(interim.flags.contains(HeaderFlags::ASYNC_COMMAND));
+        interim
+    }
+}
+
+/// The one message in `out`, checked to answer `interim`; its status.
+fn answer_to(interim: &Header, out: &[Vec<u8>]) -> NtStatus {
+    assert_eq!(out.len(), 1, "one answer");
+    let header = Header::from_message(&out[0]).unwrap();
+    assert_eq!(header.async_id, interim.async_id);
+    assert_eq!(header.message_id, interim.message_id);
+    assert_eq!(header.command, Command::LOCK);
+    header.status
+}
+
+#[test]
+fn a_lock_that_may_wait_waits_for_the_unlock_or_the_close_and_is_then_granted() {
+    let config = config();
+    let (mut a, mut b) = (Client::new(&config), Client::new(&config));
+    let held = a.create("l.txt", 0);
+    let other = b.create("l.txt", 0);
+    let (exclusive, now) = (LockFlags::EXCLUSIVE_LOCK, LockFlags::FAIL_IMMEDIATELY);
+    assert_eq!(a.lock(held, 100, 10, exclusive).status, NtStatus::SUCCESS);
+    // Asked to fail immediately: refused at once, nothing waits.
+    assert_eq!(
+        b.lock(other, 105, 1, exclusive | now).status,
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    assert!(b.conn.waiting.is_empty());
+    // Otherwise it waits, and an unrelated unlock or lock does not answer it.
+    let interim = b.lock_pending(other, 105, 1);
+    assert_eq!(b.conn.waiting.len(), 1);
+    assert_eq!(a.lock(held, 0, 10, exclusive).status, NtStatus::SUCCESS);
+    assert_eq!(
+        a.lock(held, 0, 10, LockFlags::UNLOCK).status,
+        NtStatus::SUCCESS
+    );
+    assert!(b.drain_events().is_empty());
+    // The unlock of the range answers it: granted, now held by b.
+    assert_eq!(
+        a.lock(held, 100, 10, LockFlags::UNLOCK).status,
+        NtStatus::SUCCESS
+    );
+    assert_eq!(answer_to(&interim, &b.drain_events()), NtStatus::SUCCESS);
+    assert!(b.conn.waiting.is_empty());
+    assert_eq!(
+        a.lock(held, 105, 1, exclusive | now).status,
+        NtStatus::LOCK_NOT_GRANTED
+    );
+    // The other way round, on one connection (two opens, as smbtorture's lock.async):
+    // the holder's close answers it.
+    let mine = a.create("l.txt", 0);
+    let interim = a.lock_pending(mine, 105, 1);
+    assert_eq!(b.close(other), NtStatus::SUCCESS);
+    assert_eq!(answer_to(&interim, &a.drain_events()), NtStatus::SUCCESS);
+    assert_eq!(
+        a.lock(mine, 105, 1, LockFlags::UNLOCK).status,
+        NtStatus::SUCCESS
+    );
+}
+
+#[test]
+fn a_waiting_lock_is_cancelled_or_ends_with_its_open_tree_or_session() {
+    let config = config();
+    let (mut a, mut b) = (Client::new(&config), Client::new(&config));
+    let held = a.create("c.txt", 0);
+    assert_eq!(
+        a.lock(held, 0, 10, LockFlags::EXCLUSIVE_LOCK).status,
+        NtStatus::SUCCESS
+    );
+    // CANCEL: STATUS_CANCELLED.
+    let other = b.create("c.txt", 0);
+    let interim = b.lock_pending(other, 0, 10);
+    b.cancel(interim.async_id);
+    let ready: Vec<Vec<u8>> = b.conn.take_ready().into_iter().map(|o| o.message).collect();
+    assert_eq!(answer_to(&interim, &ready), NtStatus::CANCELLED);
+    // Its open closes: STATUS_RANGE_NOT_LOCKED, before the CLOSE's reply.
+    let interim = b.lock_pending(other, 0, 10);
+    assert_eq!(b.close(other), NtStatus::SUCCESS);
+    let before = b.conn.take_before_reply();
+    assert_eq!(answer_to(&interim, &before), NtStatus::RANGE_NOT_LOCKED);
+    assert!(b.conn.waiting.is_empty());
+    // Its tree, then its session, goes: the same.
+    let other = b.create("c.txt", 0);
+    let interim = b.lock_pending(other, 0, 10);
+    assert_eq!(b.send(&TreeDisconnectRequest).0.status, NtStatus::SUCCESS);
+    let before = b.conn.take_before_reply();
+    assert_eq!(answer_to(&interim, &before), NtStatus::RANGE_NOT_LOCKED);
+    let mut c = Client::new(&config);
+    let other = c.create("c.txt", 0);
+    let interim = c.lock_pending(other, 0, 10);
+    assert_eq!(c.send(&LogoffRequest).0.status, NtStatus::SUCCESS);
+    let before = c.conn.take_before_reply();
+    assert_eq!(answer_to(&interim, &before), NtStatus::RANGE_NOT_LOCKED);
+    assert!(c.conn.waiting.is_empty());
+    // Nothing was left waiting: the holder's unlock wakes no one.
+    assert_eq!(
+        a.lock(held, 0, 10, LockFlags::UNLOCK).status,
+        NtStatus::SUCCESS
+    );
+    assert!(b.drain_events().is_empty() && c.drain_events().is_empty());
 }
