@@ -35,10 +35,10 @@ pub use fs::{
     FILE_DEVICE_IS_MOUNTED, FILE_NAMED_STREAMS, FILE_PERSISTENT_ACLS, FILE_READ_ONLY_DEVICE,
     FILE_READ_ONLY_VOLUME, FILE_REMOTE_DEVICE, FILE_SUPPORTS_HARD_LINKS, FILE_SUPPORTS_OBJECT_IDS,
     FILE_SUPPORTS_REPARSE_POINTS, FILE_SUPPORTS_SPARSE_FILES, FILE_UNICODE_ON_DISK,
-    FileFsAttributeInformation, FileFsDeviceInformation, FileFsFullSizeInformation,
-    FileFsObjectIdInformation, FileFsSectorSizeInformation, FileFsSizeInformation,
-    FileFsVolumeInformation, SSINFO_FLAGS_ALIGNED_DEVICE, SSINFO_FLAGS_NO_SEEK_PENALTY,
-    SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE, SSINFO_OFFSET_UNKNOWN,
+    FileFsAttributeInformation, FileFsControlInformation, FileFsDeviceInformation,
+    FileFsFullSizeInformation, FileFsObjectIdInformation, FileFsSectorSizeInformation,
+    FileFsSizeInformation, FileFsVolumeInformation, SSINFO_FLAGS_ALIGNED_DEVICE,
+    SSINFO_FLAGS_NO_SEEK_PENALTY, SSINFO_FLAGS_PARTITION_ALIGNED_ON_DEVICE, SSINFO_OFFSET_UNKNOWN,
 };
 pub use notify::{FileNotifyInformation, NotifyAction};
 pub use set::{

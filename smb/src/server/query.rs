@@ -16,11 +16,12 @@ use crate::proto::info::{
     FileAccessInformation, FileAlignmentInformation, FileAllInformation,
     FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
     FileDispositionInformationEx, FileEaInformation, FileFsAttributeInformation,
-    FileFsDeviceInformation, FileFsFullSizeInformation, FileFsSectorSizeInformation,
-    FileFsSizeInformation, FileFsVolumeInformation, FileIdInformation, FileInfoClass,
-    FileInternalInformation, FileModeInformation, FileNameInformation, FileNetworkOpenInformation,
-    FilePositionInformation, FileStandardInformation, FileStat, FileStreamInformation, FsInfoClass,
-    Information, SetFileInfo,
+    FileFsControlInformation, FileFsDeviceInformation, FileFsFullSizeInformation,
+    FileFsObjectIdInformation, FileFsSectorSizeInformation, FileFsSizeInformation,
+    FileFsVolumeInformation, FileIdInformation, FileInfoClass, FileInternalInformation,
+    FileModeInformation, FileNameInformation, FileNetworkOpenInformation, FilePositionInformation,
+    FileStandardInformation, FileStat, FileStreamInformation, FsInfoClass, Information,
+    SetFileInfo,
 };
 use crate::proto::{
     Body, CompletionFilter, Dialect, ErrorResponse, Header, InfoType, QueryDirectoryFlags,
@@ -485,6 +486,18 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
             FileFsSectorSizeInformation::uniform(SECTOR).to_bytes(),
             false,
         ),
+        // No quotas are kept (smbd answers the same on a file system without them).
+        FsInfoClass::CONTROL => (FileFsControlInformation::no_quotas().to_bytes(), false),
+        // The volume's object id: its file system id, as the volume serial is.
+        FsInfoClass::OBJECT_ID => {
+            let mut object_id = [0u8; 16];
+            object_id[..8].copy_from_slice(&fs.serial.to_le_bytes());
+            let info = FileFsObjectIdInformation {
+                object_id,
+                extended_info: [0; 48],
+            };
+            (info.to_bytes(), false)
+        }
         _ => return Err(Refusal::Status(NtStatus::INVALID_INFO_CLASS)),
     })
 }

@@ -262,6 +262,62 @@ impl Information for FileFsAttributeInformation {
     }
 }
 
+/// MS-FSCC 2.5.2 FileFsControlInformation (quota settings):
+///
+/// ```text
+/// FreeSpaceStartFiltering(8) FreeSpaceThreshold(8) FreeSpaceStopFiltering(8)
+/// DefaultQuotaThreshold(8) DefaultQuotaLimit(8) FileSystemControlFlags(4) Padding(4)
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileFsControlInformation {
+    /// `FreeSpaceStartFiltering`, `FreeSpaceThreshold`, `FreeSpaceStopFiltering`.
+    pub free_space: [u64; 3],
+    /// `DefaultQuotaThreshold`.
+    pub default_quota_threshold: u64,
+    /// `DefaultQuotaLimit`.
+    pub default_quota_limit: u64,
+    /// `FileSystemControlFlags` (`FILE_VC_*`).
+    pub flags: u32,
+}
+
+impl FileFsControlInformation {
+    /// A volume without quotas, as Windows reports one: no filtering, no default
+    /// threshold or limit (all ones), quotas off (`FILE_VC_QUOTA_NONE`).
+    pub fn no_quotas() -> Self {
+        Self {
+            free_space: [0; 3],
+            default_quota_threshold: u64::MAX,
+            default_quota_limit: u64::MAX,
+            flags: 0,
+        }
+    }
+}
+
+impl Information for FileFsControlInformation {
+    fn encode(&self, out: &mut Vec<u8>) {
+        for v in self.free_space {
+            v.encode(out);
+        }
+        self.default_quota_threshold.encode(out);
+        self.default_quota_limit.encode(out);
+        self.flags.encode(out);
+        0u32.encode(out);
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, SmbError> {
+        r.set_what("FileFsControlInformation");
+        let free_space = [r.u64()?, r.u64()?, r.u64()?];
+        let info = Self {
+            free_space,
+            default_quota_threshold: r.u64()?,
+            default_quota_limit: r.u64()?,
+            flags: r.u32()?,
+        };
+        r.u32()?;
+        Ok(info)
+    }
+}
+
 /// MS-FSCC 2.5 FileFsObjectIdInformation: `ObjectId(16) ExtendedInfo(48)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileFsObjectIdInformation {
@@ -422,6 +478,27 @@ mod tests {
         assert_eq!(bytes.len(), 32);
         assert_eq!(&bytes[8..16], &300u64.to_le_bytes());
         assert_eq!(&bytes[16..24], &400u64.to_le_bytes());
+    }
+
+    #[test]
+    fn control_information_is_48_bytes_in_its_order() {
+        let info = FileFsControlInformation {
+            free_space: [1, 2, 3],
+            default_quota_threshold: 4,
+            default_quota_limit: 5,
+            flags: 6,
+        };
+        let bytes = round_trip(&info);
+        assert_eq!(bytes.len(), 48);
+        for (i, v) in [1u64, 2, 3, 4, 5].iter().enumerate() {
+            assert_eq!(bytes[i * 8..i * 8 + 8], v.to_le_bytes());
+        }
+        assert_eq!(bytes[40..44], 6u32.to_le_bytes());
+        assert_eq!(bytes[44..], [0; 4]);
+        assert_eq!(
+            round_trip(&FileFsControlInformation::no_quotas())[24..40],
+            [0xff; 16]
+        );
     }
 
     #[test]
