@@ -20,6 +20,44 @@ pub const FSCTL_GET_COMPRESSION: u32 = 0x0009_003c;
 pub const FSCTL_CREATE_OR_GET_OBJECT_ID: u32 = 0x0009_00c0;
 /// FSCTL_SET_COMPRESSION (MS-FSCC 2.3.67).
 pub const FSCTL_SET_COMPRESSION: u32 = 0x0009_c040;
+/// FSCTL_SET_SPARSE (MS-FSCC 2.3.76): marks a file sparse, or not.
+pub const FSCTL_SET_SPARSE: u32 = 0x0009_00c4;
+/// FSCTL_QUERY_ALLOCATED_RANGES (MS-FSCC 2.3.51): where a file holds data.
+pub const FSCTL_QUERY_ALLOCATED_RANGES: u32 = 0x0009_40cf;
+/// FSCTL_SET_ZERO_DATA (MS-FSCC 2.3.80): makes a range read as zeros.
+pub const FSCTL_SET_ZERO_DATA: u32 = 0x0009_80c8;
+
+/// MS-FSCC 2.3.52 FILE_ALLOCATED_RANGE_BUFFER, `FileOffset(8) Length(8)` (signed):
+/// FSCTL_QUERY_ALLOCATED_RANGES' input (the range asked about) and each entry of its
+/// output; and, with the same layout, MS-FSCC 2.3.81 FILE_ZERO_DATA_INFORMATION
+/// `FileOffset(8) BeyondFinalZero(8)`, FSCTL_SET_ZERO_DATA's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileRange {
+    /// `FileOffset`.
+    pub offset: i64,
+    /// `Length`, or `BeyondFinalZero`.
+    pub second: i64,
+}
+
+impl FileRange {
+    /// The encoded length.
+    pub const LEN: usize = 16;
+}
+
+impl Codec for FileRange {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offset.to_le_bytes());
+        out.extend_from_slice(&self.second.to_le_bytes());
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        r.set_what("FILE_ALLOCATED_RANGE_BUFFER");
+        Ok(Self {
+            offset: r.u64()? as i64,
+            second: r.u64()? as i64,
+        })
+    }
+}
 
 /// MS-SMB2 2.2.32.3 SRV_REQUEST_RESUME_KEY Response.
 ///
@@ -206,6 +244,21 @@ impl Codec for CompressionState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// MS-FSCC 2.3.52: two signed 64-bit little-endian values.
+    #[test]
+    fn a_file_range_is_two_signed_little_endian_values() {
+        let range = FileRange {
+            offset: 0x1000,
+            second: -1,
+        };
+        let bytes = range.to_bytes();
+        assert_eq!(bytes.len(), FileRange::LEN);
+        assert_eq!(bytes[..8], 0x1000u64.to_le_bytes());
+        assert_eq!(bytes[8..], [0xff; 8]);
+        assert_eq!(FileRange::read_bytes("input", &bytes).unwrap(), range);
+        assert!(FileRange::read_bytes("input", &bytes[..15]).is_err());
+    }
 
     /// The MS-SMB2 2.2.31.1 layout: key, count, reserved, then 24-byte chunks with the
     /// offsets and length little-endian.

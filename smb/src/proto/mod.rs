@@ -22,8 +22,9 @@ pub use file::{
     ValidateNegotiateInfoResponse, WriteRequest, WriteResponse,
 };
 pub use fsctl::{
-    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION,
-    FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY,
+    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION,
+    FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_SET_COMPRESSION, FSCTL_SET_SPARSE, FSCTL_SET_ZERO_DATA,
+    FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, FileRange,
     ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy, SrvCopychunkResponse,
 };
 pub use header::{

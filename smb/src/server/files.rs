@@ -19,6 +19,7 @@ use super::share::DiskShare;
 use super::token::UserToken;
 use super::{MAX_OPENS, Open, Refusal, ServerConnection, Session};
 use crate::proto::durable::DurableAsk;
+use crate::proto::info::FILE_ATTRIBUTE_SPARSE_FILE;
 use crate::proto::oplock::{
     CONTEXT_LEASE, CreateContext, LEASE_HANDLE, LeaseContext, OPLOCK_BATCH, OPLOCK_LEASE,
     OPLOCK_NONE,
@@ -155,6 +156,9 @@ pub(super) fn attributes(stat: &Stat) -> u32 {
     };
     if stat.read_only && !stat.directory {
         attrs |= FILE_ATTRIBUTE_READONLY;
+    }
+    if stat.sparse && !stat.directory {
+        attrs |= FILE_ATTRIBUTE_SPARSE_FILE;
     }
     attrs
 }

@@ -2,9 +2,8 @@
 //! (FSCTL_SRV_REQUEST_RESUME_KEY and FSCTL_SRV_COPYCHUNK(_WRITE), 3.3.5.15.6) and the
 //! compression state of a file system that does not compress (FSCTL_GET_COMPRESSION,
 //! FSCTL_SET_COMPRESSION), and a file's object id made from its inode and device
-//! (FSCTL_CREATE_OR_GET_OBJECT_ID). Any other control on a file is
-//! STATUS_INVALID_DEVICE_REQUEST;
-//! sparse files, allocated ranges and network interfaces are not served.
+//! (FSCTL_CREATE_OR_GET_OBJECT_ID); sparse files in `sparse`. Any other control on a
+//! file is STATUS_INVALID_DEVICE_REQUEST (network interfaces are not served).
 //!
 //! A resume key names an open without the server storing anything: the open's volatile
 //! id, then an HMAC-SHA256 under a random per-process secret of the session, the open
@@ -30,7 +29,8 @@ use super::open_files::OpenFiles;
 use super::session::Session;
 use super::{Open, Refusal, ServerConnection};
 use crate::proto::{
-    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION,
+    CompressionState, FSCTL_CREATE_OR_GET_OBJECT_ID, FSCTL_GET_COMPRESSION,
+    FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_SET_COMPRESSION, FSCTL_SET_SPARSE, FSCTL_SET_ZERO_DATA,
     FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header,
     IoctlRequest, IoctlResponse, ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy,
     SrvCopychunkResponse,
@@ -83,13 +83,16 @@ impl ServerConnection {
             FSCTL_GET_COMPRESSION => self.get_compression(header, req, file),
             FSCTL_SET_COMPRESSION => self.set_compression(header, req, file),
             FSCTL_CREATE_OR_GET_OBJECT_ID => self.object_id(header, req, file),
+            FSCTL_SET_SPARSE => self.set_sparse(header, req, file),
+            FSCTL_QUERY_ALLOCATED_RANGES => self.query_allocated_ranges(header, req, file),
+            FSCTL_SET_ZERO_DATA => self.set_zero_data(header, req, file),
             _ => Err(Refusal::Status(NtStatus::INVALID_DEVICE_REQUEST)),
         }
     }
 
     /// The IOCTL response carrying `output`; an output longer than MaxOutputResponse is
     /// STATUS_BUFFER_TOO_SMALL instead (MS-SMB2 3.3.5.15, as Samba answers).
-    fn ioctl_output(
+    pub(super) fn ioctl_output(
         &self,
         header: &Header,
         req: &IoctlRequest,

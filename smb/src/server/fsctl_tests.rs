@@ -13,10 +13,11 @@ use super::testing::{alice as token, memory_share, test_config};
 use super::{ServerConfig, ServerConnection};
 use crate::proto::{
     Body, CloseRequest, CompressionState, CreateRequest, CreateResponse, Dialect,
-    FSCTL_GET_COMPRESSION, FSCTL_SET_COMPRESSION, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE,
-    FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header, HeaderFlags, IoctlRequest, IoctlResponse,
-    LockElement, LockFlags, LockRequest, ResumeKeyResponse, SrvCopychunk, SrvCopychunkCopy,
-    SrvCopychunkResponse, TreeConnectRequest, WriteRequest,
+    FSCTL_GET_COMPRESSION, FSCTL_QUERY_ALLOCATED_RANGES, FSCTL_SET_COMPRESSION, FSCTL_SET_SPARSE,
+    FSCTL_SET_ZERO_DATA, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE,
+    FSCTL_SRV_REQUEST_RESUME_KEY, FileId, FileRange, Header, HeaderFlags, IoctlRequest,
+    IoctlResponse, LockElement, LockFlags, LockRequest, ResumeKeyResponse, SrvCopychunk,
+    SrvCopychunkCopy, SrvCopychunkResponse, TreeConnectRequest, WriteRequest,
 };
 
 /// FILE_READ_DATA | FILE_WRITE_DATA | DELETE | FILE_READ_ATTRIBUTES.
@@ -579,5 +580,125 @@ fn a_files_object_id_is_the_same_each_time_and_its_own() {
         c.ioctl(FSCTL_CREATE_OR_GET_OBJECT_ID, a, Vec::new(), 32)
             .status,
         NtStatus::BUFFER_TOO_SMALL
+    );
+}
+
+/// FILE_ALLOCATED_RANGE_BUFFER / FILE_ZERO_DATA_INFORMATION.
+fn file_range(offset: i64, second: i64) -> Vec<u8> {
+    FileRange { offset, second }.to_bytes()
+}
+
+/// The (offset, length) entries of a FSCTL_QUERY_ALLOCATED_RANGES output.
+fn ranges(answer: &Answer) -> Vec<(i64, i64)> {
+    answer
+        .output
+        .as_deref()
+        .unwrap_or_default()
+        .chunks(FileRange::LEN)
+        .map(|c| {
+            let r = FileRange::read_bytes("output", c).unwrap();
+            (r.offset, r.second)
+        })
+        .collect()
+}
+
+#[test]
+fn sparse_files_set_query_allocated_ranges_and_zero_data_as_windows_answers() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    // Three 4 KiB blocks of data.
+    let file = c.create_filled("s.bin", 3 * 4096, READ_WRITE);
+    let whole = file_range(0, 1 << 20);
+    // Not sparse: all of it is one range.
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, whole.clone(), 1024);
+    assert_eq!(answer.status, NtStatus::SUCCESS);
+    assert_eq!(ranges(&answer), [(0, 3 * 4096)]);
+    // Marked sparse (no input: set), then the middle block zeroed: two ranges.
+    assert_eq!(
+        c.ioctl(FSCTL_SET_SPARSE, file, Vec::new(), 0).status,
+        NtStatus::SUCCESS
+    );
+    let zero = file_range(4096, 2 * 4096);
+    assert_eq!(
+        c.ioctl(FSCTL_SET_ZERO_DATA, file, zero, 0).status,
+        NtStatus::SUCCESS
+    );
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, whole.clone(), 1024);
+    assert_eq!(ranges(&answer), [(0, 4096), (2 * 4096, 4096)]);
+    assert_eq!(share.contents("s.bin").unwrap()[4096..2 * 4096], [0; 4096]);
+    // Room for one: it, with STATUS_BUFFER_OVERFLOW; for none, STATUS_BUFFER_TOO_SMALL.
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, whole.clone(), 16);
+    assert_eq!(answer.status, NtStatus::BUFFER_OVERFLOW);
+    assert_eq!(ranges(&answer), [(0, 4096)]);
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, whole.clone(), 15);
+    assert_eq!(answer.status, NtStatus::BUFFER_TOO_SMALL);
+    // Nothing there: success, empty, whatever the room.
+    let past = file_range(3 * 4096, 100);
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, past, 0);
+    assert_eq!(
+        (answer.status, ranges(&answer)),
+        (NtStatus::SUCCESS, vec![])
+    );
+    // Malformed inputs.
+    for bad in [
+        Vec::new(),
+        file_range(0, 10)[..15].to_vec(),
+        file_range(-1, 10),
+        file_range(512, -1),
+    ] {
+        let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, bad, 1024);
+        assert_eq!(answer.status, NtStatus::INVALID_PARAMETER);
+    }
+    let reversed = file_range(4096, 4095);
+    assert_eq!(
+        c.ioctl(FSCTL_SET_ZERO_DATA, file, reversed, 0).status,
+        NtStatus::INVALID_PARAMETER
+    );
+    // Cleared by SetSparse = 0: all of it is one range again.
+    assert_eq!(
+        c.ioctl(FSCTL_SET_SPARSE, file, vec![0], 0).status,
+        NtStatus::SUCCESS
+    );
+    let answer = c.ioctl(FSCTL_QUERY_ALLOCATED_RANGES, file, whole.clone(), 1024);
+    assert_eq!(ranges(&answer), [(0, 3 * 4096)]);
+
+    // Access: querying needs FILE_READ_DATA, zeroing FILE_WRITE_DATA, marking any write.
+    let write_only = c.create_filled("s.bin", 3 * 4096, WRITE_ONLY);
+    let answer = c.ioctl(
+        FSCTL_QUERY_ALLOCATED_RANGES,
+        write_only,
+        whole.clone(),
+        1024,
+    );
+    assert_eq!(answer.status, NtStatus::ACCESS_DENIED);
+    assert_eq!(
+        c.ioctl(FSCTL_SET_SPARSE, write_only, vec![1], 0).status,
+        NtStatus::SUCCESS
+    );
+    let read_only = c.create_filled("s.bin", 3 * 4096, READ_ONLY);
+    let zero = file_range(0, 10);
+    assert_eq!(
+        c.ioctl(FSCTL_SET_ZERO_DATA, read_only, zero.clone(), 0)
+            .status,
+        NtStatus::ACCESS_DENIED
+    );
+    assert_eq!(
+        c.ioctl(FSCTL_SET_SPARSE, read_only, vec![1], 0).status,
+        NtStatus::ACCESS_DENIED
+    );
+    // Another open's byte-range lock over the range: STATUS_FILE_LOCK_CONFLICT.
+    let lock = LockRequest {
+        lock_sequence: 0,
+        file_id: read_only,
+        locks: vec![LockElement {
+            offset: 0,
+            length: 4,
+            flags: LockFlags::SHARED_LOCK | LockFlags::FAIL_IMMEDIATELY,
+        }],
+    };
+    assert_eq!(c.status(&lock), NtStatus::SUCCESS);
+    assert_eq!(
+        c.ioctl(FSCTL_SET_ZERO_DATA, file, zero, 0).status,
+        NtStatus::FILE_LOCK_CONFLICT
     );
 }

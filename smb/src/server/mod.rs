@@ -34,6 +34,7 @@ mod query;
 mod security;
 mod session;
 pub mod share;
+mod sparse;
 pub mod stats;
 pub mod tables;
 #[cfg(any(test, feature = "fuzzing"))]

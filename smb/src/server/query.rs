@@ -12,8 +12,8 @@ use super::open_files::{FileKey, OpenFiles};
 use super::pending::Waiting;
 use super::{Refusal, ServerConnection, security};
 use crate::proto::info::{
-    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_UNICODE_ON_DISK,
-    FileAccessInformation, FileAlignmentInformation, FileAllInformation,
+    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_SUPPORTS_SPARSE_FILES,
+    FILE_UNICODE_ON_DISK, FileAccessInformation, FileAlignmentInformation, FileAllInformation,
     FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
     FileDispositionInformationEx, FileEaInformation, FileFsAttributeInformation,
     FileFsControlInformation, FileFsDeviceInformation, FileFsFullSizeInformation,
@@ -477,7 +477,10 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
         FsInfoClass::DEVICE => (FileFsDeviceInformation::default().to_bytes(), false),
         FsInfoClass::ATTRIBUTE => (
             FileFsAttributeInformation::ntfs(
-                FILE_CASE_SENSITIVE_SEARCH | FILE_CASE_PRESERVED_NAMES | FILE_UNICODE_ON_DISK,
+                FILE_CASE_SENSITIVE_SEARCH
+                    | FILE_CASE_PRESERVED_NAMES
+                    | FILE_UNICODE_ON_DISK
+                    | FILE_SUPPORTS_SPARSE_FILES,
             )
             .to_bytes(),
             true,

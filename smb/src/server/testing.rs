@@ -115,6 +115,7 @@ pub(super) fn stat(uid: u32, gid: u32, mode: u32) -> super::backend::Stat {
         uid,
         gid,
         mode,
+        sparse: false,
     }
 }
 

@@ -18,6 +18,9 @@ static NEXT_DEVICE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 /// The most bytes one file may hold (a test share, not a disk).
 const MAX_FILE: u64 = 64 * 1024 * 1024;
 
+/// The block size of a sparse file's holes: a block of zeros holds no data.
+const HOLE_BLOCK: u64 = 4096;
+
 #[derive(Debug, Clone)]
 struct Node {
     directory: bool,
@@ -29,6 +32,8 @@ struct Node {
     mode: u32,
     /// Bytes reserved beyond the data (`reserve`).
     reserved: u64,
+    /// FILE_ATTRIBUTE_SPARSE_FILE: its 4 KiB blocks of zeros count as holes.
+    sparse: bool,
 }
 
 #[derive(Debug)]
@@ -75,6 +80,7 @@ impl Tree {
             uid: 0,
             gid: 0,
             mode: node.mode,
+            sparse: node.sparse,
         })
     }
 
@@ -110,6 +116,7 @@ impl MemoryBackend {
             written: now,
             mode: 0o755,
             reserved: 0,
+            sparse: false,
         };
         Self {
             tree: Arc::new(Mutex::new(Tree {
@@ -197,6 +204,7 @@ impl Backend for MemoryBackend {
                     written: now,
                     mode: how.mode & 0o7777,
                     reserved: 0,
+                    sparse: false,
                 };
                 tree.nodes.insert(ino, node);
                 tree.paths.insert(path.as_str().to_owned(), ino);
@@ -383,6 +391,59 @@ impl Handle for MemoryHandle {
             } else if node.mode & 0o222 == 0 {
                 node.mode |= 0o200;
             }
+            Ok(())
+        })
+    }
+
+    fn set_sparse(&self, sparse: bool) -> Result<(), NtStatus> {
+        self.with(|t| {
+            let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            node.sparse = sparse;
+            Ok(())
+        })
+    }
+
+    fn allocated_ranges(
+        &self,
+        offset: u64,
+        end: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, u64)>, NtStatus> {
+        self.with(|t| {
+            let node = t.nodes.get(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            let end = end.min(node.data.len() as u64);
+            if offset >= end {
+                return Ok(Vec::new());
+            }
+            if !node.sparse {
+                return Ok(vec![(offset, end - offset)]);
+            }
+            // Runs of blocks holding a byte other than zero, cut to the range.
+            let mut ranges: Vec<(u64, u64)> = Vec::new();
+            let first = offset / HOLE_BLOCK * HOLE_BLOCK;
+            for start in (first..end).step_by(HOLE_BLOCK as usize) {
+                let block = &node.data[start as usize..(start + HOLE_BLOCK).min(end) as usize];
+                if block.iter().all(|b| *b == 0) {
+                    continue;
+                }
+                let (from, to) = (start.max(offset), (start + HOLE_BLOCK).min(end));
+                let count = ranges.len();
+                match ranges.last_mut() {
+                    Some((at, len)) if *at + *len == from => *len = to - *at,
+                    _ if count > max => break,
+                    _ => ranges.push((from, to - from)),
+                }
+            }
+            Ok(ranges)
+        })
+    }
+
+    fn zero_range(&self, offset: u64, end: u64) -> Result<(), NtStatus> {
+        self.with(|t| {
+            let node = t.nodes.get_mut(&self.ino).ok_or(NtStatus::FILE_CLOSED)?;
+            let len = node.data.len() as u64;
+            let (from, to) = (offset.min(len) as usize, end.min(len) as usize);
+            node.data[from..to].fill(0);
             Ok(())
         })
     }

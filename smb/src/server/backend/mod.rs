@@ -49,6 +49,9 @@ pub struct Stat {
     pub gid: u32,
     /// The permission bits (`0o7777`; its DACL).
     pub mode: u32,
+    /// FILE_ATTRIBUTE_SPARSE_FILE: set by FSCTL_SET_SPARSE (kept with the file; on POSIX
+    /// in the `user.adjoin.attributes` extended attribute).
+    pub sparse: bool,
 }
 
 /// One directory entry.
@@ -216,4 +219,20 @@ pub trait Handle: Send + fmt::Debug {
     fn set_read_only(&self, read_only: bool) -> Result<(), NtStatus>;
     /// A directory's entries (without `.` and `..`).
     fn list(&self) -> Result<Vec<DirEntry>, NtStatus>;
+    /// Sets or clears the file's sparse attribute (FSCTL_SET_SPARSE). Nothing in the
+    /// data changes.
+    fn set_sparse(&self, sparse: bool) -> Result<(), NtStatus>;
+    /// The ranges holding data (offset, length) between `offset` and `end`, cut at the
+    /// end of the file, in order; at most `max` of them (one more says there are more).
+    /// A file that is not sparse holds data everywhere it has bytes.
+    fn allocated_ranges(
+        &self,
+        offset: u64,
+        end: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, u64)>, NtStatus>;
+    /// Makes the bytes from `offset` to `end` (cut at the end of the file) read as
+    /// zeros, the length unchanged (FSCTL_SET_ZERO_DATA); a sparse file's whole blocks
+    /// in the range are given back to the file system.
+    fn zero_range(&self, offset: u64, end: u64) -> Result<(), NtStatus>;
 }

@@ -5,7 +5,7 @@
 //! permissions.
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -21,6 +21,30 @@ use super::{
     Backend, CreateAction, DirEntry, Disposition, FsStat, Handle, Kind, OpenHow, SetTimes,
     SharePath, Stat,
 };
+
+/// The extended attribute that keeps the NT attributes POSIX has no place for: 4 bytes,
+/// little-endian, of which only FILE_ATTRIBUTE_SPARSE_FILE is used (absent: none).
+const ATTRIBUTES_XATTR: &str = "user.adjoin.attributes";
+
+/// FILE_ATTRIBUTE_SPARSE_FILE in [`ATTRIBUTES_XATTR`].
+const SPARSE: u32 = 0x0000_0200;
+
+/// `fd`'s file by name, for the extended-attribute calls: they take no path descriptor
+/// (O_PATH, an open for attributes only), but the descriptor's /proc link reaches the
+/// file as the calling user.
+fn proc_path(fd: &impl AsFd) -> String {
+    format!("/proc/self/fd/{}", fd.as_fd().as_raw_fd())
+}
+
+/// The NT attributes kept in [`ATTRIBUTES_XATTR`] (none when it is absent or the file
+/// system keeps no extended attributes).
+fn kept_attributes(fd: &impl AsFd) -> u32 {
+    let mut value = [0u8; 4];
+    match rustix::fs::getxattr(proc_path(fd).as_str(), ATTRIBUTES_XATTR, &mut value[..]) {
+        Ok(4) => u32::from_le_bytes(value),
+        _ => 0,
+    }
+}
 
 /// 1601-01-01 to 1970-01-01 in 100 ns units.
 const FILETIME_UNIX_EPOCH: u64 = 116_444_736_000_000_000;
@@ -360,6 +384,7 @@ fn stat_fd(fd: &impl AsFd) -> Result<Stat, NtStatus> {
         uid: x.stx_uid,
         gid: x.stx_gid,
         mode: u32::from(x.stx_mode) & 0o7777,
+        sparse: !directory && kept_attributes(fd) & SPARSE != 0,
     })
 }
 
@@ -471,6 +496,97 @@ impl Handle for PosixHandle {
         match rustix::fs::fchmod(&self.fd, mode) {
             Err(Errno::BADF) => rustix::fs::fchmod(&self.reopen()?, mode).map_err(status),
             other => other.map_err(status),
+        }
+    }
+
+    fn set_sparse(&self, sparse: bool) -> Result<(), NtStatus> {
+        let path = proc_path(&self.fd);
+        let kept = kept_attributes(&self.fd);
+        let new = if sparse {
+            kept | SPARSE
+        } else {
+            kept & !SPARSE
+        };
+        if new == kept {
+            return Ok(());
+        }
+        let result = if new == 0 {
+            rustix::fs::removexattr(path.as_str(), ATTRIBUTES_XATTR)
+        } else {
+            rustix::fs::setxattr(
+                path.as_str(),
+                ATTRIBUTES_XATTR,
+                &new.to_le_bytes(),
+                rustix::fs::XattrFlags::empty(),
+            )
+        };
+        result.map_err(status)
+    }
+
+    fn allocated_ranges(
+        &self,
+        offset: u64,
+        end: u64,
+        max: usize,
+    ) -> Result<Vec<(u64, u64)>, NtStatus> {
+        use rustix::fs::SeekFrom;
+        let x = stat_fd(&self.fd)?;
+        let end = end.min(x.end_of_file);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        if !x.sparse {
+            return Ok(vec![(offset, end - offset)]);
+        }
+        // SEEK_DATA and SEEK_HOLE walk the file's data (the descriptor's offset moves,
+        // which nothing else uses: reads and writes give theirs).
+        let mut ranges = Vec::new();
+        let mut at = offset;
+        while at < end && ranges.len() <= max {
+            let data = match rustix::fs::seek(&self.fd, SeekFrom::Data(at)) {
+                Ok(data) => data,
+                Err(Errno::NXIO) => break,
+                Err(e) => return Err(io_status(e)),
+            };
+            if data >= end {
+                break;
+            }
+            let hole = rustix::fs::seek(&self.fd, SeekFrom::Hole(data))
+                .map_err(io_status)?
+                .min(end);
+            ranges.push((data, hole - data));
+            at = hole;
+        }
+        Ok(ranges)
+    }
+
+    fn zero_range(&self, offset: u64, end: u64) -> Result<(), NtStatus> {
+        use rustix::fs::FallocateFlags;
+        let x = stat_fd(&self.fd)?;
+        let end = end.min(x.end_of_file);
+        if offset >= end {
+            return Ok(());
+        }
+        // A sparse file gives its blocks back; another keeps them, zeroed.
+        let mode = if x.sparse {
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE
+        } else {
+            FallocateFlags::ZERO_RANGE | FallocateFlags::KEEP_SIZE
+        };
+        match rustix::fs::fallocate(&self.fd, mode, offset, end - offset) {
+            Ok(()) => Ok(()),
+            // A file system without them: zeros written.
+            Err(Errno::OPNOTSUPP) => {
+                let zeros = vec![0u8; (end - offset).min(1 << 20) as usize];
+                let mut at = offset;
+                while at < end {
+                    let n = (end - at).min(zeros.len() as u64) as usize;
+                    self.write(at, &zeros[..n])?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+            Err(e) => Err(io_status(e)),
         }
     }
 
@@ -619,6 +735,76 @@ mod tests {
                 )
                 .unwrap_err(),
             NtStatus::OBJECT_PATH_NOT_FOUND
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The sparse mark is kept in the file's extended attribute (seen by another open,
+    /// through a path descriptor, and in a listing); a sparse file's allocated ranges are
+    /// its data extents, and zeroing gives whole blocks back; a file that is not sparse
+    /// holds data everywhere and keeps its blocks when zeroed.
+    #[test]
+    fn sparse_files_keep_their_mark_and_report_and_punch_holes() {
+        let dir = tempdir("sparse");
+        let share = PosixBackend::new(&dir).unwrap();
+        let name = SharePath::parse("s.bin").unwrap();
+        let (h, _) = share
+            .open(&name, &how(Disposition::Create, Kind::File))
+            .unwrap();
+        let block = vec![7u8; 64 * 1024];
+        h.write(0, &block).unwrap();
+        h.write(1 << 20, &block).unwrap();
+        let size = (1 << 20) + block.len() as u64;
+        // Not sparse: one range, cut to the request and the end of the file.
+        assert!(!h.stat().unwrap().sparse);
+        assert_eq!(h.allocated_ranges(0, u64::MAX, 8).unwrap(), [(0, size)]);
+        assert_eq!(h.allocated_ranges(size, size + 10, 8).unwrap(), []);
+        h.set_sparse(true).unwrap();
+        let attrs = OpenHow {
+            read: false,
+            write: false,
+            ..how(Disposition::Open, Kind::File)
+        };
+        let (path_only, _) = share.open(&name, &attrs).unwrap();
+        assert!(path_only.stat().unwrap().sparse);
+        let (root, _) = share
+            .open(
+                &SharePath::parse("").unwrap(),
+                &how(Disposition::Open, Kind::Directory),
+            )
+            .unwrap();
+        assert!(
+            root.list()
+                .unwrap()
+                .iter()
+                .any(|e| e.name == "s.bin" && e.stat.sparse)
+        );
+        // Sparse: the two extents (the hole between them, written by nobody, is none).
+        let ranges = h.allocated_ranges(0, u64::MAX, 8).unwrap();
+        assert_eq!(ranges.len(), 2, "{ranges:?}");
+        assert_eq!(ranges[0].0, 0);
+        assert!(ranges[0].1 >= block.len() as u64 && ranges[0].1 < 1 << 20);
+        assert_eq!(ranges[1], (1 << 20, block.len() as u64));
+        // At most `max` + 1 are walked.
+        assert_eq!(h.allocated_ranges(0, u64::MAX, 0).unwrap().len(), 1);
+        // Zeroing the first extent punches it out; the length stays.
+        h.zero_range(0, block.len() as u64).unwrap();
+        assert_eq!(h.allocated_ranges(0, u64::MAX, 8).unwrap(), [ranges[1]]);
+        assert_eq!(h.stat().unwrap().end_of_file, size);
+        assert_eq!(h.read(0, 4).unwrap(), [0; 4]);
+        // Past the end nothing is written.
+        h.zero_range(size, size + 4096).unwrap();
+        assert_eq!(h.stat().unwrap().end_of_file, size);
+        // Cleared: the attribute goes.
+        path_only.set_sparse(false).unwrap();
+        assert!(!h.stat().unwrap().sparse);
+        assert!(
+            rustix::fs::getxattr(
+                dir.join("s.bin").as_path(),
+                ATTRIBUTES_XATTR,
+                &mut [0u8; 4][..]
+            )
+            .is_err()
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
