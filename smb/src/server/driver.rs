@@ -50,7 +50,9 @@ pub async fn serve(
         .peer_addr()
         .map_or_else(|_| "an SMB client".to_owned(), |a| a.to_string());
     super::durable::start_sweeper();
-    let conn = ServerConnection::new(config);
+    let mut conn = ServerConnection::new(config);
+    // READ responses are signed by the outbox's writer task, off the core.
+    conn.sign_reads_later();
     conn.set_client(
         &stream
             .peer_addr()
@@ -345,15 +347,16 @@ async fn pump(
                     continue;
                 }
                 let message = Arc::clone(&payload);
-                let (step, went_async, ready, before) = on_core(core, move |c| {
+                let (step, sign_later, went_async, ready, before) = on_core(core, move |c| {
                     let messages = split_compound(&message)?;
                     let step = c.handle(messages[index])?;
+                    let sign_later = c.take_sign_later();
                     let went_async = c.take_went_async();
                     if let Some(id) = went_async {
                         c.defer_rest(id, Arc::clone(&message), index + 1);
                     }
                     let before = c.take_before_reply();
-                    Ok::<_, SmbError>((step, went_async, c.take_ready(), before))
+                    Ok::<_, SmbError>((step, sign_later, went_async, c.take_ready(), before))
                 })
                 .await??;
                 for message in before {
@@ -380,7 +383,7 @@ async fn pump(
                     }
                 };
                 if let Some(reply) = reply {
-                    outbox.send(reply).await?;
+                    outbox.send_signed(reply, sign_later).await?;
                 }
                 if went_async.is_none() {
                     queue.push_front(Work::Members(payload, index + 1));

@@ -750,3 +750,44 @@ fn security_descriptors_show_and_set_the_permission_bits() {
         .unwrap();
     assert!(sd.null_dacl());
 }
+
+/// With READ signing left to the driver, a READ response leaves the core unsigned with
+/// its session's key beside it, and signing it then gives the bytes the core would have
+/// sent; other responses (and every response otherwise) are signed in the core.
+#[test]
+fn a_read_response_may_leave_the_core_for_signing_on_the_way_out() {
+    use crate::proto::SIGNATURE_AT;
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let file = c.create("r.txt", OVERWRITE_IF, 0, SHARE_ALL).unwrap();
+    let write = WriteRequest {
+        offset: 0,
+        file_id: file,
+        flags: 0,
+        data: b"signed later".to_vec(),
+    };
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    assert!(c.conn.take_sign_later().is_none());
+    let read = ReadRequest {
+        length: 12,
+        file_id: file,
+        ..ReadRequest::default()
+    };
+    let (_, signed) = c.send(&read, HeaderFlags::empty());
+    assert_ne!(signed[SIGNATURE_AT..SIGNATURE_AT + 16], [0; 16]);
+    assert!(c.conn.take_sign_later().is_none());
+
+    c.conn.sign_reads_later();
+    let (_, mut unsigned) = c.send(&read, HeaderFlags::empty());
+    assert_eq!(unsigned[SIGNATURE_AT..SIGNATURE_AT + 16], [0; 16]);
+    let signer = c.conn.take_sign_later().expect("the key to sign it with");
+    signer.verify(&signed).unwrap();
+    signer.sign(&mut unsigned);
+    signer.verify(&unsigned).unwrap();
+    // The same reply but for its message id.
+    assert_eq!(unsigned[..24], signed[..24]);
+    assert_eq!(unsigned[64..], signed[64..]);
+    // Anything else is signed as before.
+    assert_eq!(c.status(&write), NtStatus::SUCCESS);
+    assert!(c.conn.take_sign_later().is_none());
+}

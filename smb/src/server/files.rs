@@ -691,7 +691,7 @@ impl ServerConnection {
         // MS-FSA 2.1.5.2: the open's byte offset moves past what was read.
         open.position = req.offset.saturating_add(got as u64);
         ReadResponse::set_data_length(&mut msg, got);
-        Ok(self.protect(&reply_header, msg))
+        Ok(self.protect_data(&reply_header, msg))
     }
 
     /// MS-SMB2 3.3.5.13.

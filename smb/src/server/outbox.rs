@@ -1,7 +1,8 @@
 //! A connection's replies on their way out. A task of their own writes them to the
 //! socket in order, so the core goes on with the client's next request (a READ's disk
-//! read and signing) while the last reply is still being sent: with several requests in
-//! flight the two overlap, as smbd's asynchronous reads overlap its sends.
+//! read) while the last reply is still being sent, and signs the READ responses the
+//! core left unsigned: with several requests in flight the two overlap, as smbd's
+//! asynchronous reads overlap its signing and sends.
 //!
 //! Bounds: the replies queued and the one being written hold at most [`QUEUE_BYTES`]
 //! between them (one reply larger than that is let through alone); a sender waits for
@@ -18,12 +19,13 @@ use tokio::task::JoinHandle;
 
 use crate::error::SmbError;
 use crate::proto::MAX_MESSAGE;
+use crate::signing::Signer;
 
 /// The bytes of replies a connection may have queued or in the socket's write at once:
 /// eight 1 MiB READ responses, or one of the largest (8 MiB) with its headers.
 pub(super) const QUEUE_BYTES: usize = 8 * 1024 * 1024 + 64 * 1024;
 
-type Queued = (Vec<u8>, OwnedSemaphorePermit);
+type Queued = (Vec<u8>, Option<Signer>, OwnedSemaphorePermit);
 
 /// The sending side: [`Outbox::send`] queues a reply, [`Outbox::finish`] waits for all
 /// of them to be written.
@@ -54,6 +56,16 @@ impl Outbox {
     /// Queues one reply (framed on the way out), waiting while the queue is full. An
     /// error is the writer's: the client stopped reading, or the connection failed.
     pub(super) async fn send(&mut self, reply: Vec<u8>) -> Result<(), SmbError> {
+        self.send_signed(reply, None).await
+    }
+
+    /// [`Self::send`] for a reply the writer signs with `signer` before sending it (a
+    /// READ response: the core goes on meanwhile).
+    pub(super) async fn send_signed(
+        &mut self,
+        reply: Vec<u8>,
+        signer: Option<Signer>,
+    ) -> Result<(), SmbError> {
         if reply.len() > MAX_MESSAGE {
             return Err(SmbError::TooLarge { len: reply.len() });
         }
@@ -64,7 +76,7 @@ impl Outbox {
         let sent = self
             .queue
             .as_ref()
-            .is_some_and(|q| q.send((reply, permit)).is_ok());
+            .is_some_and(|q| q.send((reply, signer, permit)).is_ok());
         if sent {
             Ok(())
         } else {
@@ -122,7 +134,10 @@ async fn write_all<W: AsyncWrite + Unpin>(
     peer: String,
 ) -> Result<(), SmbError> {
     let result = async {
-        while let Some((reply, permit)) = replies.recv().await {
+        while let Some((mut reply, signer, permit)) = replies.recv().await {
+            if let Some(signer) = signer {
+                signer.sign(&mut reply);
+            }
             write_reply(&mut out, &reply, idle, &peer).await?;
             drop(permit);
         }

@@ -9,6 +9,7 @@ use super::session::Session;
 use super::{ServerConnection, Step};
 use crate::error::SmbError;
 use crate::proto::{Cipher, Command, Header, SigningAlgorithm, TransformHeader, read_transform};
+use crate::signing::Signer;
 
 /// The connection's transport security: what NEGOTIATE settled, and whether the message
 /// being handled came encrypted.
@@ -25,6 +26,11 @@ pub(super) struct Crypto {
     /// A response could not be sealed (the nonce space of 2^64 messages is spent): the
     /// connection ends rather than answering in the clear.
     pub(super) seal_failed: Cell<bool>,
+    /// The driver signs READ responses on its writer task, off the core
+    /// ([`ServerConnection::sign_reads_later`]).
+    pub(super) sign_reads_later: bool,
+    /// The key the reply just built is to be signed with on its way out.
+    pub(super) sign_later: Option<Signer>,
 }
 
 impl Default for Crypto {
@@ -34,6 +40,8 @@ impl Default for Crypto {
             signing: SigningAlgorithm::AES_CMAC,
             encrypted: None,
             seal_failed: Cell::new(false),
+            sign_reads_later: false,
+            sign_later: None,
         }
     }
 }
@@ -129,6 +137,34 @@ impl ServerConnection {
             signer.sign(&mut msg);
         }
         msg
+    }
+
+    /// [`Self::protect`] for a READ response, whose signing (a GMAC or CMAC over up to
+    /// 8 MiB) the driver may do on its writer task while the core serves the next
+    /// request: then the message is returned unsigned and the key is kept for
+    /// [`Self::take_sign_later`]. Encrypted responses are sealed here as always.
+    pub(super) fn protect_data(&mut self, response: &Header, msg: Vec<u8>) -> Vec<u8> {
+        if self.crypto.sign_reads_later
+            && let Some(session) = self.sessions.get(&response.session_id)
+            && !self.encrypts(response, session)
+            && let Some(signer) = session.signer()
+        {
+            self.crypto.sign_later = Some(signer.clone());
+            return msg;
+        }
+        self.protect(response, msg)
+    }
+
+    /// Lets READ responses leave the core unsigned, their key given with them
+    /// ([`Self::take_sign_later`]): for a driver that signs each before it is sent.
+    pub fn sign_reads_later(&mut self) {
+        self.crypto.sign_reads_later = true;
+    }
+
+    /// The key the reply just built must be signed with before it is sent, if its
+    /// signing was left to the caller.
+    pub fn take_sign_later(&mut self) -> Option<Signer> {
+        self.crypto.sign_later.take()
     }
 
     /// Ends the connection when a response of this step could not be sealed.
