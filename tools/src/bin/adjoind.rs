@@ -30,7 +30,7 @@ use adjoin_join::member::{self, Membership};
 use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
-use adjoin_smb::server::limits::AddressSlots;
+use adjoin_smb::server::limits::{AddressSlots, Descriptors};
 use adjoin_smb::server::share::Shares;
 use adjoin_smb::server::stats::ServerStats;
 use adjoin_smb::server::tables::{AdminGroups, IpcConfig};
@@ -146,7 +146,16 @@ fn raise_file_limit() {
             tracing::warn!(error = %e, "cannot raise the open-file limit");
         }
     }
+    let soft = getrlimit(Resource::Nofile)
+        .current
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    Descriptors::global().set_budget(soft.saturating_sub(DESCRIPTOR_RESERVE));
 }
+
+/// Descriptors of the open-file limit the file server leaves to the rest of the daemon
+/// (the identity service's clients, the registry, DC connections, logs): its connections
+/// and open files together hold at most the limit less this.
+const DESCRIPTOR_RESERVE: usize = 256;
 
 async fn run(args: Args) -> anyhow::Result<()> {
     raise_file_limit();
@@ -420,6 +429,14 @@ async fn smb_service(
         // hold only its share, so a single host cannot take every slot.
         let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
         let per_address = AddressSlots::new(limits.per_address);
+        let budget = Descriptors::global().budget();
+        if limits.max_connections.saturating_mul(2) > budget {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                descriptors = budget,
+                "MaxConnections clients with a file open each need more descriptors than the open-file limit leaves the file server: past that, connections and opens are refused (STATUS_TOO_MANY_OPENED_FILES); raise LimitNOFILE"
+            );
+        }
         let mut refused_logged = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
@@ -435,6 +452,17 @@ async fn smb_service(
                     continue;
                 }
             };
+            // The connection's descriptor counts against the file server's budget.
+            let Some(descriptor) = Descriptors::global().take() else {
+                if refused_logged.elapsed() > Duration::from_secs(60) {
+                    tracing::warn!(
+                        descriptors = budget,
+                        "the file server holds all the descriptors the open-file limit leaves it: refusing connections"
+                    );
+                    refused_logged = std::time::Instant::now();
+                }
+                continue;
+            };
             let Some(address_slot) = per_address.take(peer.ip()) else {
                 // Closed at once; logged at most once a minute (a flood is not a log flood).
                 if refused_logged.elapsed() > Duration::from_secs(60) {
@@ -449,6 +477,7 @@ async fn smb_service(
                     tracing::info!(%peer, error = %e, "connection ended");
                 }
                 drop(address_slot);
+                drop(descriptor);
                 drop(slot);
             });
         }

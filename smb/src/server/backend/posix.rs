@@ -21,6 +21,7 @@ use super::{
     Backend, CreateAction, DirEntry, Disposition, FsStat, Handle, Kind, OpenHow, SetTimes,
     SharePath, Stat,
 };
+use crate::server::limits::{Descriptors, HeldDescriptor};
 
 /// The extended attribute that keeps the NT attributes POSIX has no place for: 4 bytes,
 /// little-endian, of which only FILE_ATTRIBUTE_SPARSE_FILE is used (absent: none).
@@ -69,7 +70,33 @@ pub struct PosixBackend {
     /// Descriptors of open files, shared by the opens of one file with the same flags
     /// under the same credentials (the kernel would grant each of them the same): 10,000
     /// clients holding one file open cost one descriptor, not 10,000.
-    shared: Mutex<HashMap<SharedKey, Weak<OwnedFd>>>,
+    shared: Mutex<HashMap<SharedKey, Weak<HeldFd>>>,
+    /// The budget every open file's descriptor is counted against.
+    descriptors: &'static Descriptors,
+}
+
+/// An open file's descriptor, counted against the file server's descriptor budget
+/// while it lives.
+struct HeldFd {
+    fd: OwnedFd,
+    _held: HeldDescriptor,
+}
+
+fn held_fd(fd: OwnedFd, held: HeldDescriptor) -> Arc<HeldFd> {
+    Arc::new(HeldFd { fd, _held: held })
+}
+
+impl AsFd for HeldFd {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl std::fmt::Debug for HeldFd {
+    /// The descriptor alone (`OwnedFd { fd: N }`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.fd.fmt(f)
+    }
 }
 
 /// A shareable descriptor: device, inode, open flags, effective uid and gid, and a hash of
@@ -77,8 +104,17 @@ pub struct PosixBackend {
 type SharedKey = (u64, u64, u32, u32, u32, u64);
 
 impl PosixBackend {
-    /// Opens the share root (as the daemon, once).
+    /// Opens the share root (as the daemon, once). Open files' descriptors count
+    /// against the process's file-server budget ([`Descriptors::global`]).
     pub fn new(path: &Path) -> std::io::Result<Self> {
+        Self::with_descriptors(path, Descriptors::global())
+    }
+
+    /// [`Self::new`] with descriptors counted against `descriptors`.
+    pub fn with_descriptors(
+        path: &Path,
+        descriptors: &'static Descriptors,
+    ) -> std::io::Result<Self> {
         let root = rustix::fs::open(
             path,
             OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -88,7 +124,17 @@ impl PosixBackend {
             root: Arc::new(root),
             path: path.to_owned(),
             shared: Mutex::new(HashMap::new()),
+            descriptors,
         })
+    }
+
+    /// Counts a descriptor about to be opened against the budget, before anything is
+    /// created or truncated: STATUS_TOO_MANY_OPENED_FILES when the file server holds all
+    /// the descriptors it may (the rest are the daemon's).
+    fn reserve(&self) -> Result<HeldDescriptor, NtStatus> {
+        self.descriptors
+            .take()
+            .ok_or(NtStatus::TOO_MANY_OPENED_FILES)
     }
 
     /// The root's path on this host.
@@ -144,10 +190,11 @@ impl PosixBackend {
             }
             // Reading the entries needs read permission; a directory opened only for its
             // attributes keeps the path descriptor.
+            let held = self.reserve()?;
             let fd = self
                 .open_at(path, OFlags::RDONLY | OFlags::DIRECTORY, 0)
                 .unwrap_or(probe);
-            return Ok((self.handle(fd, path), CreateAction::Opened));
+            return Ok((self.handle(fd, held, path), CreateAction::Opened));
         }
         let mut flags = data_flags(how);
         if how.disposition.truncates() {
@@ -157,18 +204,22 @@ impl PosixBackend {
             }
         }
         let fd = if flags.contains(OFlags::TRUNC) {
-            Arc::new(self.open_at(path, flags, 0).map_err(status)?)
+            // Counted before the open truncates anything.
+            let held = self.reserve()?;
+            held_fd(self.open_at(path, flags, 0).map_err(status)?, held)
         } else {
             let key = shared_key(&found, flags);
             match self.shared_fd(&key) {
+                // Shared: no new descriptor.
                 Some(fd) => fd,
                 None => {
+                    let held = self.reserve()?;
                     let fd = if flags.contains(OFlags::PATH) {
                         probe
                     } else {
                         self.open_at(path, flags, 0).map_err(status)?
                     };
-                    self.share(key, fd)
+                    self.share(key, held_fd(fd, held))
                 }
             }
         };
@@ -177,18 +228,19 @@ impl PosixBackend {
             Disposition::Overwrite | Disposition::OverwriteIf => CreateAction::Overwritten,
             _ => CreateAction::Opened,
         };
-        Ok((self.handle(fd, path), action))
+        Ok((self.handle_of(fd, path), action))
     }
 
     /// Creates `path`: a directory with `mkdirat`, a file with `O_CREAT | O_EXCL`.
     fn create(&self, path: &SharePath, how: &OpenHow) -> Result<PosixHandle, NtStatus> {
+        let held = self.reserve()?;
         let (parent, leaf) = self.parent(path)?;
         if how.kind == Kind::Directory {
             rustix::fs::mkdirat(&parent, leaf, Mode::from_raw_mode(how.mode)).map_err(status)?;
             let fd = self
                 .open_at(path, OFlags::RDONLY | OFlags::DIRECTORY, 0)
                 .map_err(status)?;
-            return Ok(self.handle(fd, path));
+            return Ok(self.handle(fd, held, path));
         }
         let mut flags = data_flags(how) | OFlags::CREATE | OFlags::EXCL;
         if flags.contains(OFlags::PATH) {
@@ -202,18 +254,17 @@ impl PosixBackend {
             Mode::from_raw_mode(how.mode),
         )
         .map_err(status)?;
-        Ok(self.handle(fd, path))
+        Ok(self.handle(fd, held, path))
     }
 
     /// A live descriptor for `key`, if an open holds one.
-    fn shared_fd(&self, key: &SharedKey) -> Option<Arc<OwnedFd>> {
+    fn shared_fd(&self, key: &SharedKey) -> Option<Arc<HeldFd>> {
         let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         shared.get(key).and_then(Weak::upgrade)
     }
 
     /// Makes `fd` shareable under `key`.
-    fn share(&self, key: SharedKey, fd: OwnedFd) -> Arc<OwnedFd> {
-        let fd = Arc::new(fd);
+    fn share(&self, key: SharedKey, fd: Arc<HeldFd>) -> Arc<HeldFd> {
         let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
         // Entries of closed files go now and then, so the map stays as large as what is open.
         if shared.len() >= 1024 && shared.len().is_power_of_two() {
@@ -223,9 +274,14 @@ impl PosixBackend {
         fd
     }
 
-    fn handle(&self, fd: impl Into<Arc<OwnedFd>>, path: &SharePath) -> PosixHandle {
+    /// A handle on `fd`, a descriptor just opened and counted by `held`.
+    fn handle(&self, fd: OwnedFd, held: HeldDescriptor, path: &SharePath) -> PosixHandle {
+        self.handle_of(held_fd(fd, held), path)
+    }
+
+    fn handle_of(&self, fd: Arc<HeldFd>, path: &SharePath) -> PosixHandle {
         PosixHandle {
-            fd: fd.into(),
+            fd,
             root: Arc::clone(&self.root),
             path: path.clone(),
         }
@@ -335,7 +391,7 @@ impl Backend for PosixBackend {
 /// An open file or directory of a [`PosixBackend`].
 #[derive(Debug)]
 pub struct PosixHandle {
-    fd: Arc<OwnedFd>,
+    fd: Arc<HeldFd>,
     root: Arc<OwnedFd>,
     path: SharePath,
 }
@@ -917,6 +973,46 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
         std::fs::remove_dir_all(&outside).unwrap();
+    }
+
+    /// Each descriptor an open holds is counted against the budget (a descriptor shared
+    /// by opens once); past it an open is STATUS_TOO_MANY_OPENED_FILES, and a closed one
+    /// gives its descriptor back.
+    #[test]
+    fn open_files_descriptors_are_bounded_by_the_budget() {
+        let dir = tempdir("budget");
+        std::fs::write(dir.join("a"), b"a").unwrap();
+        std::fs::write(dir.join("b"), b"b").unwrap();
+        let descriptors: &'static Descriptors = Box::leak(Box::new(Descriptors::new(1)));
+        let share = PosixBackend::with_descriptors(&dir, descriptors).unwrap();
+        let read = OpenHow {
+            write: false,
+            ..how(Disposition::Open, Kind::File)
+        };
+        let (a, b) = (
+            SharePath::parse("a").unwrap(),
+            SharePath::parse("b").unwrap(),
+        );
+        let (first, _) = share.open(&a, &read).unwrap();
+        assert_eq!(descriptors.held(), 1);
+        // Another open of `a` shares the descriptor: no more counted.
+        let (second, _) = share.open(&a, &read).unwrap();
+        assert_eq!(descriptors.held(), 1);
+        assert_eq!(
+            share.open(&b, &read).err(),
+            Some(NtStatus::TOO_MANY_OPENED_FILES)
+        );
+        let create = how(Disposition::Create, Kind::File);
+        let c = SharePath::parse("c").unwrap();
+        assert_eq!(
+            share.open(&c, &create).err(),
+            Some(NtStatus::TOO_MANY_OPENED_FILES)
+        );
+        drop((first, second));
+        assert_eq!(descriptors.held(), 0);
+        let (b_open, _) = share.open(&b, &read).unwrap();
+        assert_eq!(b_open.read(0, 1).unwrap(), b"b");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
