@@ -204,6 +204,18 @@ enum Refusal {
     Disconnect,
 }
 
+impl Refusal {
+    /// The status a request refused this way is answered with where the connection
+    /// cannot be dropped (a request answered later): STATUS_INVALID_PARAMETER for
+    /// [`Self::Disconnect`].
+    fn status(self) -> NtStatus {
+        match self {
+            Self::Status(status) => status,
+            Self::Disconnect => NtStatus::INVALID_PARAMETER,
+        }
+    }
+}
+
 impl From<SmbError> for Refusal {
     fn from(e: SmbError) -> Self {
         tracing::debug!(error = %e, "a request that does not decode");

@@ -352,125 +352,76 @@ impl ServerConnection {
 
     /// Tries pending request `id` again: its final answer, or nothing while it waits on.
     fn retry(&mut self, id: u64) -> Option<Outgoing> {
-        let pending = self.waiting.remove(&id)?;
         let Pending {
             header, what, rest, ..
-        } = pending;
-        match what {
+        } = self.waiting.remove(&id)?;
+        // The answer, or what to wait for again and until when.
+        let done: Result<Vec<u8>, (Waiting, Instant)> = match what {
             Waiting::Create { req, share, .. } => {
                 self.chain_file = None;
-                let message = match self.create_file(&header, &req, Arc::clone(&share)) {
-                    Ok(super::files::Created::Reply(message)) => message,
+                match self.create_file(&header, &req, Arc::clone(&share)) {
+                    Ok(super::files::Created::Reply(message)) => Ok(message),
                     Ok(super::files::Created::Wait(deadline, key)) => {
-                        self.waiting.insert(
-                            id,
-                            Pending {
-                                header,
-                                what: Waiting::Create { req, share, key },
-                                deadline,
-                                rest,
-                            },
-                        );
-                        return None;
+                        Err((Waiting::Create { req, share, key }, deadline))
                     }
-                    Err(Refusal::Status(status)) => {
+                    Err(refusal) => {
+                        let status = refusal.status();
                         self.chain_file = Some(Err(status));
-                        self.error(&header, status)
+                        Ok(self.error(&header, status))
                     }
-                    Err(Refusal::Disconnect) => {
-                        self.chain_file = Some(Err(NtStatus::INVALID_PARAMETER));
-                        self.error(&header, NtStatus::INVALID_PARAMETER)
-                    }
-                };
-                let resume = rest.map(|(payload, next)| Resume {
-                    payload,
-                    next,
-                    chain: (header.session_id, header.tree_id),
-                    chain_file: self.chain_file,
-                });
-                Some(Outgoing { message, resume })
+                }
             }
-            Waiting::Notify { watch, len } => {
-                let Some(message) = self.notify_answer(&header, watch, len) else {
-                    let deadline = Self::notify_deadline();
-                    let what = Waiting::Notify { watch, len };
-                    self.waiting.insert(
-                        id,
-                        Pending {
-                            header,
-                            what,
-                            deadline,
-                            rest,
-                        },
-                    );
-                    return None;
-                };
-                let resume = rest.map(|(payload, next)| Resume {
-                    payload,
-                    next,
-                    chain: (header.session_id, header.tree_id),
-                    chain_file: self.chain_file,
-                });
-                Some(Outgoing { message, resume })
-            }
-            Waiting::Lock { req, .. } => {
-                let message = match self.lock_now(&header, &req) {
-                    Ok(super::files::Locked::Reply(message)) => message,
-                    Ok(super::files::Locked::Wait { key, owner }) => {
-                        let what = Waiting::Lock { req, key, owner };
-                        let deadline = Instant::now() + super::files::LOCK_RETRY;
-                        self.waiting.insert(
-                            id,
-                            Pending {
-                                header,
-                                what,
-                                deadline,
-                                rest,
-                            },
-                        );
-                        return None;
-                    }
-                    Err(Refusal::Status(status)) => self.error(&header, status),
-                    Err(Refusal::Disconnect) => self.error(&header, NtStatus::INVALID_PARAMETER),
-                };
-                let resume = rest.map(|(payload, next)| Resume {
-                    payload,
-                    next,
-                    chain: (header.session_id, header.tree_id),
-                    chain_file: self.chain_file,
-                });
-                Some(Outgoing { message, resume })
-            }
+            Waiting::Notify { watch, len } => match self.notify_answer(&header, watch, len) {
+                Some(message) => Ok(message),
+                None => Err((Waiting::Notify { watch, len }, Self::notify_deadline())),
+            },
+            Waiting::Lock { req, .. } => match self.lock_now(&header, &req) {
+                Ok(super::files::Locked::Reply(message)) => Ok(message),
+                Ok(super::files::Locked::Wait { key, owner }) => Err((
+                    Waiting::Lock { req, key, owner },
+                    Instant::now() + super::files::LOCK_RETRY,
+                )),
+                Err(refusal) => Ok(self.error(&header, refusal.status())),
+            },
             Waiting::SetInfo {
                 msg, chain_file, ..
             } => {
-                let message = match self.set_info_now(&header, &msg) {
-                    Ok(super::query::SetInfoDone::Reply(message)) => message,
-                    Ok(super::query::SetInfoDone::Wait(deadline, key)) => {
-                        self.waiting.insert(
-                            id,
-                            Pending {
-                                header,
-                                what: Waiting::SetInfo {
-                                    msg,
-                                    key,
-                                    chain_file,
-                                },
-                                deadline,
-                                rest,
-                            },
-                        );
-                        return None;
-                    }
-                    Err(Refusal::Status(status)) => self.error(&header, status),
-                    Err(Refusal::Disconnect) => self.error(&header, NtStatus::INVALID_PARAMETER),
+                let done = match self.set_info_now(&header, &msg) {
+                    Ok(super::query::SetInfoDone::Reply(message)) => Ok(message),
+                    Ok(super::query::SetInfoDone::Wait(deadline, key)) => Err((
+                        Waiting::SetInfo {
+                            msg,
+                            key,
+                            chain_file,
+                        },
+                        deadline,
+                    )),
+                    Err(refusal) => Ok(self.error(&header, refusal.status())),
                 };
-                self.chain_file = chain_file;
+                // The rest of its compound goes on with the file it went async with.
+                if done.is_ok() {
+                    self.chain_file = chain_file;
+                }
+                done
+            }
+        };
+        match done {
+            Err((what, deadline)) => {
+                let pending = Pending {
+                    header,
+                    what,
+                    deadline,
+                    rest,
+                };
+                self.waiting.insert(id, pending);
+                None
+            }
+            Ok(message) => {
                 let resume = rest.map(|(payload, next)| Resume {
                     payload,
                     next,
                     chain: (header.session_id, header.tree_id),
-                    chain_file,
+                    chain_file: self.chain_file,
                 });
                 Some(Outgoing { message, resume })
             }
