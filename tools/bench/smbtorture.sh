@@ -188,12 +188,14 @@ run_side() {
 }
 
 # ---- adjoind
-wait_share() { # wait_share HOST PORT: until smbclient -L lists the share (30 s)
-  local i
-  for i in $(seq 1 60); do
-    smbclient -s "$WORK/client.conf" -L "$1" -p "$2" -U "$CRED" 2>/dev/null | grep -q "^[[:space:]]*$SHARE[[:space:]]" && return 0
+wait_share() { # wait_share HOST PORT: until smbclient -L lists the share (60 s; the last answer is shown if not)
+  local i out
+  for i in $(seq 1 120); do
+    out=$(smbclient -s "$WORK/client.conf" -L "$1" -p "$2" -U "$CRED" 2>&1) &&
+      grep -q "^[[:space:]]*$SHARE[[:space:]]" <<<"$out" && return 0
     sleep 0.5
   done
+  printf '%s\n' "$out" | tail -5 >&2
   return 1
 }
 adjoind_alive() { # after a suite: adjoind must still run (restarted if not, and said)
