@@ -6,14 +6,17 @@
 //! build up (opens, listings, locks, renames, delete-on-close). One more pick is a
 //! server-side copy: the harness asks for the open's resume key and sends an
 //! FSCTL_SRV_COPYCHUNK(_WRITE) whose SRV_COPYCHUNK_COPY is that key followed by the
-//! fuzzer's bytes, so the copy itself (not only the key check) is reached.
+//! fuzzer's bytes, so the copy itself (not only the key check) is reached; another is a
+//! sparse-file control (FSCTL_SET_SPARSE, FSCTL_QUERY_ALLOCATED_RANGES or
+//! FSCTL_SET_ZERO_DATA) on the open file with the fuzzer's bytes as its input.
 #![no_main]
 
 use adjoin_rpc::codec::Codec;
 use adjoin_smb::proto::{
-    Body, Command, CreateRequest, CreateResponse, Dialect, FSCTL_SRV_COPYCHUNK,
-    FSCTL_SRV_COPYCHUNK_WRITE, FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header, HeaderFlags,
-    IoctlRequest, IoctlResponse, ResumeKeyResponse, TreeConnectRequest,
+    Body, Command, CreateRequest, CreateResponse, Dialect, FSCTL_QUERY_ALLOCATED_RANGES,
+    FSCTL_SET_SPARSE, FSCTL_SET_ZERO_DATA, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE,
+    FSCTL_SRV_REQUEST_RESUME_KEY, FileId, Header, HeaderFlags, IoctlRequest, IoctlResponse,
+    ResumeKeyResponse, TreeConnectRequest,
 };
 use adjoin_smb::server::backend::memory::MemoryBackend;
 use adjoin_smb::server::testing::{memory_share, test_config};
@@ -129,6 +132,26 @@ fn copychunk(
     }))
 }
 
+/// A sparse-file control on `file`: the first byte of `body` picks the control and the
+/// response size allowed, the rest is its input.
+fn sparse(header: &Header, file: FileId, body: &[u8]) -> Option<Vec<u8>> {
+    let (&pick, input) = body.split_first()?;
+    let controls = [
+        FSCTL_SET_SPARSE,
+        FSCTL_QUERY_ALLOCATED_RANGES,
+        FSCTL_SET_ZERO_DATA,
+    ];
+    let req = IoctlRequest {
+        ctl_code: controls[usize::from(pick) % controls.len()],
+        file_id: file,
+        max_output_response: u32::from(pick >> 2) * 8,
+        flags: IoctlRequest::IS_FSCTL,
+        input: input.to_vec(),
+        ..IoctlRequest::default()
+    };
+    Some(req.to_message(header))
+}
+
 fuzz_target!(|data: &[u8]| {
     let (mut conn, tree_id, file) = connection();
     let mut next_id = 2;
@@ -146,7 +169,8 @@ fuzz_target!(|data: &[u8]| {
             credit_charge: 1,
             ..Header::request(command)
         };
-        let msg = match COMMANDS.get(usize::from(pick & 0x7f) % (COMMANDS.len() + 1)) {
+        let which = usize::from(pick & 0x7f) % (COMMANDS.len() + 2);
+        let msg = match COMMANDS.get(which) {
             Some(&command) => {
                 let mut msg = Vec::new();
                 Header {
@@ -161,7 +185,7 @@ fuzz_target!(|data: &[u8]| {
                 msg.extend_from_slice(body);
                 msg
             }
-            None => {
+            None if which == COMMANDS.len() => {
                 let ask = header(Command::IOCTL);
                 next_id += 1;
                 match copychunk(&mut conn, &ask, file, body) {
@@ -169,6 +193,10 @@ fuzz_target!(|data: &[u8]| {
                     None => continue,
                 }
             }
+            None => match sparse(&header(Command::IOCTL), file, body) {
+                Some(msg) => msg,
+                None => continue,
+            },
         };
         next_id += 1;
         if conn.handle(&msg).is_err() {
