@@ -41,7 +41,15 @@ fn proc_path(fd: &impl AsFd) -> String {
 /// system keeps no extended attributes).
 fn kept_attributes(fd: &impl AsFd) -> u32 {
     let mut value = [0u8; 4];
-    match rustix::fs::getxattr(proc_path(fd).as_str(), ATTRIBUTES_XATTR, &mut value[..]) {
+    // Every stat asks, so the descriptor itself first (no path to build and resolve); a
+    // path descriptor answers EBADF and is asked through its /proc link.
+    let got = match rustix::fs::fgetxattr(fd, ATTRIBUTES_XATTR, &mut value[..]) {
+        Err(Errno::BADF) => {
+            rustix::fs::getxattr(proc_path(fd).as_str(), ATTRIBUTES_XATTR, &mut value[..])
+        }
+        other => other,
+    };
+    match got {
         Ok(4) => u32::from_le_bytes(value),
         _ => 0,
     }
