@@ -17,6 +17,9 @@ pub enum GssError {
         /// What is wrong.
         reason: String,
     },
+    /// NTLMSSP refused a message of the exchange (the SPNEGO framing was sound).
+    #[error("NTLM: {0}")]
+    Ntlm(#[from] crate::ntlm::NtlmError),
     /// The token is for another mechanism.
     #[error("the GSS token is not for the Kerberos mechanism")]
     WrongMechanism,

@@ -264,12 +264,6 @@ pub struct SpnegoNtlmFinish {
     session: NtlmSession,
 }
 
-fn ntlm_failure(e: crate::ntlm::NtlmError) -> GssError {
-    GssError::Malformed {
-        reason: format!("NTLM: {e}"),
-    }
-}
-
 impl SpnegoNtlmInitiator {
     /// The first token: NegTokenInit offering NTLMSSP with `negotiate` as its token.
     pub fn start(client: NtlmClient, negotiate: Vec<u8>) -> (Self, Vec<u8>) {
@@ -306,7 +300,7 @@ impl SpnegoNtlmInitiator {
         let (authenticate, mut session) = self
             .client
             .authenticate(&challenge, nonces)
-            .map_err(ntlm_failure)?;
+            .map_err(GssError::Ntlm)?;
         // MS-SPNG 3.1.5.1: with NTLM's MIC in the AUTHENTICATE_MESSAGE the initiator
         // must send a mechListMIC, made with the new NTLM session's signing key.
         let mic = session.sign(&mech_list_der(&[oid(NTLMSSP)]));
@@ -478,7 +472,7 @@ impl SpnegoNtlmAcceptor {
         mic_required: bool,
     ) -> Result<(Self, Vec<u8>), GssError> {
         let (server, challenge) =
-            NtlmServer::challenge(negotiate, identity, nonces).map_err(ntlm_failure)?;
+            NtlmServer::challenge(negotiate, identity, nonces).map_err(GssError::Ntlm)?;
         let resp = resp_token(NegTokenResp {
             neg_state: Some(NegState::AcceptIncomplete),
             supported_mech,
@@ -502,7 +496,7 @@ impl SpnegoNtlmAcceptor {
         let logon = self
             .server
             .authenticate(&authenticate)
-            .map_err(ntlm_failure)?;
+            .map_err(GssError::Ntlm)?;
         Ok(SpnegoNtlmPending {
             logon,
             mech_types_der: self.mech_types_der,
@@ -518,6 +512,23 @@ impl SpnegoNtlmPending {
         &self.logon
     }
 
+    /// Finishes an anonymous logon ([`PendingLogon::is_anonymous`]): the last token for
+    /// the initiator, accept-completed with no mechListMIC (there is no key to make or
+    /// check one with).
+    pub fn complete_anonymous(self) -> Result<Vec<u8>, GssError> {
+        if !self.logon.is_anonymous() {
+            return Err(GssError::Malformed {
+                reason: "a logon with credentials finished as anonymous".into(),
+            });
+        }
+        Ok(resp_token(NegTokenResp {
+            neg_state: Some(NegState::AcceptCompleted),
+            supported_mech: None,
+            response_token: None,
+            mech_list_mic: None,
+        }))
+    }
+
     /// Finishes with the SessionBaseKey the DC returned: the NTLM session and the last
     /// token for the initiator.
     pub fn complete(self, session_base_key: &[u8; 16]) -> Result<(NtlmSession, Vec<u8>), GssError> {
@@ -525,7 +536,7 @@ impl SpnegoNtlmPending {
         let mut session = self
             .logon
             .complete(session_base_key)
-            .map_err(ntlm_failure)?;
+            .map_err(GssError::Ntlm)?;
         // MS-SPNG 3.2.5.1: the initiator's mechListMIC must verify, and must be there when
         // its AUTHENTICATE_MESSAGE carries NTLM's MIC (a client that sends one sends both).
         match &self.client_mic {

@@ -99,6 +99,11 @@ pub enum NtlmError {
         /// Shortest NTLMv2 response.
         min: usize,
     },
+    /// The NTLMv2 response's client challenge (NTLMv2_CLIENT_CHALLENGE) does not parse:
+    /// a malformed message (as Windows and Samba answer it: STATUS_INVALID_PARAMETER)
+    /// rather than wrong credentials.
+    #[error("malformed NTLMv2 client challenge: {0}")]
+    MalformedClientChallenge(Box<Self>),
     /// The NTLMv2_CLIENT_CHALLENGE's RespType or HiRespType is not 1.
     #[error("NTLMv2 client challenge of version {resp_type}.{hi_resp_type}, expected 1.1")]
     BadResponseVersion {

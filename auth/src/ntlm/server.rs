@@ -116,20 +116,28 @@ impl NtlmServer {
     /// the DC must verify.
     pub fn authenticate(self, authenticate: &[u8]) -> Result<PendingLogon, NtlmError> {
         let auth = AuthenticateMessage::decode(authenticate)?;
-        // MS-NLMP 3.2.5.1.2: an NtChallengeResponse of 24 bytes is NTLMv1, which AD
-        // members should not accept; nor anonymous (empty) logons here.
-        if auth.nt_challenge_response.len() <= 24 {
+        // MS-NLMP 3.2.5.1.2: an anonymous AUTHENTICATE has an empty user name and
+        // NtChallengeResponse and an LmChallengeResponse empty or Z(1). There is nothing
+        // for the DC to verify and no session key; the caller decides whether it serves
+        // anonymous users at all.
+        let anonymous = auth.user_name.is_empty()
+            && auth.nt_challenge_response.is_empty()
+            && matches!(auth.lm_challenge_response.as_slice(), [] | [0]);
+        // An NtChallengeResponse of 24 bytes is NTLMv1, which AD members should not accept.
+        if !anonymous && auth.nt_challenge_response.len() <= 24 {
             return Err(NtlmError::ResponseTooShort {
                 len: auth.nt_challenge_response.len(),
                 min: 48,
             });
         }
-        let client = super::crypto::Ntlmv2ClientChallenge::decode(&auth.nt_challenge_response)?;
-        let mic_expected = client
-            .av_pairs
-            .flags()?
-            .is_some_and(|f| f.contains(AvFlags::MIC_PRESENT));
+        let mic_expected = !anonymous && {
+            let client = super::crypto::Ntlmv2ClientChallenge::decode(&auth.nt_challenge_response)
+                .and_then(|client| client.av_pairs.flags())
+                .map_err(|e| NtlmError::MalformedClientChallenge(Box::new(e)))?;
+            client.is_some_and(|f| f.contains(AvFlags::MIC_PRESENT))
+        };
         Ok(PendingLogon {
+            anonymous,
             user: auth.user_name,
             domain: auth.domain_name,
             workstation: auth.workstation,
@@ -161,6 +169,7 @@ pub struct PendingLogon {
     flags: NegotiateFlags,
     encrypted_session_key: Option<[u8; 16]>,
     mic_expected: bool,
+    anonymous: bool,
     messages: [Vec<u8>; 3],
 }
 
@@ -181,11 +190,20 @@ impl PendingLogon {
         self.mic_expected
     }
 
+    /// Whether this is an anonymous logon (no user, no responses): nothing for the DC to
+    /// verify and no session key; [`Self::complete`] refuses it.
+    pub fn is_anonymous(&self) -> bool {
+        self.anonymous
+    }
+
     /// Finishes the exchange with the SessionBaseKey the DC returned for this logon
     /// (NETLOGON's UserSessionKey): derives the ExportedSessionKey (MS-NLMP 3.2.5.1.2,
     /// KXKEY is the SessionBaseKey for NTLMv2), checks the MIC when the client said it
     /// sent one, and returns the session.
     pub fn complete(self, session_base_key: &[u8; 16]) -> Result<NtlmSession, NtlmError> {
+        if self.anonymous {
+            return Err(NtlmError::MissingSessionKey);
+        }
         let kxkey = SessionKey::from_bytes(*session_base_key);
         let exported =
             exported_session_key(self.flags, &kxkey, self.encrypted_session_key.as_ref())?;
@@ -309,5 +327,53 @@ mod tests {
         .encode()
         .unwrap();
         assert!(server.authenticate(&v1).is_err());
+    }
+    fn authenticate_with(user: &str, lm: Vec<u8>, nt: Vec<u8>) -> Result<PendingLogon, NtlmError> {
+        let (_, negotiate) = NtlmClient::new("alice", "EXAMPLE", "x", "WS1").unwrap();
+        let (server, _) = NtlmServer::challenge(&negotiate, &identity(), NONCES).unwrap();
+        let message = AuthenticateMessage {
+            flags: CLIENT_FLAGS,
+            lm_challenge_response: lm,
+            nt_challenge_response: nt,
+            domain_name: String::new(),
+            user_name: user.into(),
+            workstation: "WS1".into(),
+            encrypted_random_session_key: None,
+            version: None,
+            mic: None,
+        }
+        .encode()
+        .unwrap();
+        server.authenticate(&message)
+    }
+
+    #[test]
+    fn an_anonymous_logon_is_recognised_and_gets_no_key() {
+        for lm in [vec![], vec![0]] {
+            let pending = authenticate_with("", lm, Vec::new()).unwrap();
+            assert!(pending.is_anonymous());
+            assert!(!pending.mic_expected());
+            assert!(matches!(
+                pending.complete(&[1; 16]),
+                Err(NtlmError::MissingSessionKey)
+            ));
+        }
+        // A name, or an LM response, makes it a logon with credentials: too short here.
+        assert!(authenticate_with("alice", vec![0], Vec::new()).is_err());
+        assert!(authenticate_with("", vec![1; 24], Vec::new()).is_err());
+    }
+
+    #[test]
+    fn a_malformed_ntlmv2_client_challenge_is_told_apart_from_wrong_credentials() {
+        // NTProofStr, RespType 1.1, then an AV pair whose length runs past the end
+        // (the shape of smbtorture's smb2.session.ntlmssp_bug14932).
+        let mut nt = vec![0xab; 16];
+        nt.extend_from_slice(&[1, 1, 0, 0, 0, 0, 0, 0]);
+        nt.extend_from_slice(&[0x3f; 8]);
+        nt.extend_from_slice(&[0xb8; 8]);
+        nt.extend_from_slice(&[0; 4]);
+        nt.extend_from_slice(&[0x11, 0xa2, 0x08, 0x81, 0x50, 0x38]);
+        let e = authenticate_with("alice", vec![0; 24], nt).unwrap_err();
+        assert!(matches!(e, NtlmError::MalformedClientChallenge(_)), "{e}");
     }
 }

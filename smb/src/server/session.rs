@@ -6,11 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use adjoin_auth::gss::GssError;
+use adjoin_auth::gss::krb5::SecurityContext;
 use adjoin_auth::gss::spnego::{self, SpnegoNtlmAcceptor, SpnegoNtlmPending, SpnegoNtlmSelected};
 use adjoin_auth::ntlm::ServerNonces;
+use adjoin_auth::ntlm::{NtlmError, NtlmSession};
 use adjoin_rpc::ndr::Sid;
-use adjoin_rpc::netlogon::UserFlags;
 use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
+use adjoin_rpc::netlogon::{UserFlags, ValidationSamInfo2};
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::binding::{self, Channel, Known};
@@ -59,6 +61,9 @@ pub(super) struct Session {
     pub(super) encrypt_data: bool,
     /// The session's entry in the server-wide table (kept alive with the session).
     pub(super) channel: Option<Arc<Known>>,
+    /// A re-authentication in progress (MS-SMB2 3.3.5.5.3): the exchange's state, while
+    /// `auth` keeps the session's keys and the session keeps serving.
+    pub(super) reauth: Option<Auth>,
 }
 
 impl Session {
@@ -72,6 +77,7 @@ impl Session {
             encryptor: None,
             encrypt_data: false,
             channel: None,
+            reauth: None,
         }
     }
 
@@ -92,20 +98,62 @@ pub(super) struct PendingLogon {
     spnego: SpnegoNtlmPending,
     /// The request's `PreviousSessionId`.
     previous: u64,
+    /// The logon re-authenticates an established session.
+    reauth: bool,
+}
+
+/// How the first token of an exchange was taken.
+enum Started {
+    /// Kerberos: done in one leg.
+    Kerberos(KerberosLogon),
+    /// NTLMSSP: the exchange's next state and the token to answer with.
+    Ntlm(Auth, Vec<u8>),
+}
+
+/// An AP-REQ accepted.
+struct KerberosLogon {
+    ctx: SecurityContext,
+    /// The last SPNEGO token (with the AP-REP).
+    reply: Vec<u8>,
+    client: String,
+    /// Who the PAC says the client is; `None` without a PAC this server can read.
+    identity: Option<LogonIdentity>,
+}
+
+/// Where an NTLMSSP leg after the first leads.
+enum NtlmLeg {
+    /// Another round trip: the next state and the token to answer with.
+    More(Auth, Vec<u8>),
+    /// The AUTHENTICATE_MESSAGE, read, for the DC to verify (or anonymous).
+    Authenticate(SpnegoNtlmPending),
+}
+
+/// MS-SMB2 3.3.5.5.3: the status a refused GSS token is answered with. A malformed
+/// NTLMv2 response is STATUS_INVALID_PARAMETER, as Windows and Samba answer it; anything
+/// else is a failed logon.
+fn refused(e: &GssError) -> NtStatus {
+    match e {
+        GssError::Ntlm(NtlmError::MalformedClientChallenge(_)) => NtStatus::INVALID_PARAMETER,
+        _ => NtStatus::LOGON_FAILURE,
+    }
 }
 
 impl ServerConnection {
     /// MS-SMB2 3.3.5.5: the first leg creates the session and answers with the NTLM
     /// CHALLENGE (or, with Kerberos, the AP-REP); the NTLM AUTHENTICATE goes to the DC.
+    /// A SESSION_SETUP on an established session re-authenticates it.
     pub(super) fn session_setup(&mut self, header: &Header, msg: &[u8]) -> Result<Step, SmbError> {
         let (_, req) = SessionSetupRequest::from_message(msg)?;
         let token = &req.security_buffer;
         if req.flags & SESSION_FLAG_BINDING != 0 {
             return Ok(Step::Reply(Some(self.refuse_binding(header))));
         }
+        let established = self.signer(header.session_id).is_some();
         let step = if header.session_id == 0 {
             self.first_leg(header, msg, token, req.previous_session_id)
                 .map(|out| Step::Reply(Some(out)))
+        } else if established {
+            return Ok(self.reauthenticate(header, token));
         } else {
             self.next_leg(header, msg, token, req.previous_session_id)
         };
@@ -123,23 +171,11 @@ impl ServerConnection {
         if self.sessions.len() >= MAX_SESSIONS {
             return Err(NtStatus::INSUFFICIENT_RESOURCES);
         }
-        // Kerberos when the client prefers it and this server has a keytab; NTLMSSP
-        // otherwise, or when the AP-REQ fails and the client also offered NTLMSSP.
-        if spnego::offers_kerberos_first(token)
-            && let Some(out) = self.kerberos_setup(header, msg, token, previous)
-        {
-            return Ok(out);
-        }
-        let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-        let (auth, out) = match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
-            Ok((acceptor, out)) => (Auth::Challenged(acceptor), out),
-            Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
-                .map(|(selected, out)| (Auth::Selected(selected), out))
-                .map_err(|_| NtStatus::LOGON_FAILURE)?,
-            Err(e) => {
-                tracing::debug!(error = %e, "an SPNEGO first token refused");
-                return Err(NtStatus::LOGON_FAILURE);
+        let (auth, out) = match self.start_auth(token)? {
+            Started::Kerberos(logon) => {
+                return Ok(self.kerberos_session(header, msg, logon, previous));
             }
+            Started::Ntlm(auth, out) => (auth, out),
         };
         let id = binding::new_session_id();
         let mut session = Session::new(auth, self.preauth.clone());
@@ -149,7 +185,54 @@ impl ServerConnection {
         Ok(reply)
     }
 
-    /// A SESSION_SETUP continuing session `header.session_id`.
+    /// Takes the first token of an exchange: Kerberos when the client prefers it and
+    /// this server has a keytab; NTLMSSP otherwise, or when the AP-REQ fails and the
+    /// client also offered NTLMSSP.
+    fn start_auth(&self, token: &[u8]) -> Result<Started, NtStatus> {
+        if spnego::offers_kerberos_first(token)
+            && let Some(logon) = self.kerberos_accept(token)
+        {
+            return Ok(Started::Kerberos(logon));
+        }
+        let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+        match SpnegoNtlmAcceptor::accept(token, &self.config.identity, nonces) {
+            Ok((acceptor, out)) => Ok(Started::Ntlm(Auth::Challenged(acceptor), out)),
+            Err(GssError::WrongMechanism) => SpnegoNtlmSelected::select(token)
+                .map(|(selected, out)| Started::Ntlm(Auth::Selected(selected), out))
+                .map_err(|_| NtStatus::LOGON_FAILURE),
+            Err(e) => {
+                tracing::debug!(error = %e, "an SPNEGO first token refused");
+                Err(refused(&e))
+            }
+        }
+    }
+
+    /// An NTLMSSP leg after the first, from the exchange's state `state`.
+    fn ntlm_leg(&self, state: Auth, token: &[u8]) -> Result<NtlmLeg, NtStatus> {
+        match state {
+            // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
+            Auth::Selected(selected) => {
+                let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
+                let (acceptor, out) = selected
+                    .negotiate(token, &self.config.identity, nonces)
+                    .map_err(|e| refused(&e))?;
+                Ok(NtlmLeg::More(Auth::Challenged(acceptor), out))
+            }
+            // The AUTHENTICATE_MESSAGE: the DC must verify it.
+            Auth::Challenged(acceptor) => acceptor
+                .authenticate(token)
+                .map(NtlmLeg::Authenticate)
+                .map_err(|e| {
+                    tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
+                    refused(&e)
+                }),
+            // Nothing is left to take: the exchange is over (or with the DC).
+            Auth::Verifying | Auth::Valid(_) => Err(NtStatus::REQUEST_NOT_ACCEPTED),
+        }
+    }
+
+    /// A SESSION_SETUP continuing the exchange of new session `header.session_id`; a
+    /// failure ends the session.
     pub(super) fn next_leg(
         &mut self,
         header: &Header,
@@ -157,47 +240,125 @@ impl ServerConnection {
         token: &[u8],
         previous: u64,
     ) -> Result<Step, NtStatus> {
+        let id = header.session_id;
         let mut session = self
             .sessions
-            .remove(&header.session_id)
+            .remove(&id)
             .ok_or(NtStatus::USER_SESSION_DELETED)?;
-        match std::mem::replace(&mut session.auth, Auth::Verifying) {
-            // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
-            Auth::Selected(selected) => {
-                let nonces = ServerNonces::fresh().map_err(|_| NtStatus::INSUFFICIENT_RESOURCES)?;
-                let (acceptor, out) = selected
-                    .negotiate(token, &self.config.identity, nonces)
-                    .map_err(|_| NtStatus::LOGON_FAILURE)?;
-                session.auth = Auth::Challenged(acceptor);
-                let reply = self.more_processing(header, header.session_id, &mut session, msg, out);
-                self.sessions.insert(header.session_id, session);
+        let state = std::mem::replace(&mut session.auth, Auth::Verifying);
+        if matches!(state, Auth::Challenged(_)) && self.dialect == Some(Dialect::SMB311) {
+            session.preauth.update(msg);
+        }
+        match self.ntlm_leg(state, token)? {
+            NtlmLeg::More(auth, out) => {
+                session.auth = auth;
+                let reply = self.more_processing(header, id, &mut session, msg, out);
+                self.sessions.insert(id, session);
                 Ok(Step::Reply(Some(reply)))
             }
-            // The AUTHENTICATE_MESSAGE: the DC must verify it.
-            Auth::Challenged(acceptor) => {
-                if self.dialect == Some(Dialect::SMB311) {
-                    session.preauth.update(msg);
-                }
-                let spnego = acceptor.authenticate(token).map_err(|e| {
-                    tracing::debug!(error = %e, "an NTLM AUTHENTICATE refused");
-                    NtStatus::LOGON_FAILURE
-                })?;
-                let logon = NetworkLogon::from_ntlm(spnego.logon());
+            NtlmLeg::Authenticate(spnego) if spnego.logon().is_anonymous() => {
+                tracing::info!(
+                    "an anonymous logon refused: this server serves no anonymous sessions"
+                );
+                Err(NtStatus::LOGON_FAILURE)
+            }
+            NtlmLeg::Authenticate(spnego) => {
                 // Parked until the DC answers (resume_logon); the session serves nothing.
-                self.sessions.insert(header.session_id, session);
-                self.pending = Some(PendingLogon {
-                    header: header.clone(),
-                    spnego,
-                    previous,
-                });
-                Ok(Step::Logon(logon))
+                self.sessions.insert(id, session);
+                Ok(self.verify(header, spnego, previous, false))
             }
-            // Re-authentication of an established session is not offered.
-            other => {
-                session.auth = other;
-                self.sessions.insert(header.session_id, session);
-                Err(NtStatus::NOT_SUPPORTED)
+        }
+    }
+
+    /// Parks the SESSION_SETUP until the DC has verified its AUTHENTICATE_MESSAGE.
+    fn verify(
+        &mut self,
+        header: &Header,
+        spnego: SpnegoNtlmPending,
+        previous: u64,
+        reauth: bool,
+    ) -> Step {
+        let logon = NetworkLogon::from_ntlm(spnego.logon());
+        self.pending = Some(PendingLogon {
+            header: header.clone(),
+            spnego,
+            previous,
+            reauth,
+        });
+        Step::Logon(logon)
+    }
+
+    /// MS-SMB2 3.3.5.5.3: a SESSION_SETUP on an established session re-authenticates it
+    /// (as Windows clients do before a Kerberos ticket ends). The session keeps serving
+    /// and keeps its keys; the new logon's user is the one new trees and opens run as
+    /// (an open keeps the user it was opened by). A failed re-authentication ends the
+    /// session. Re-authenticating as anonymous is taken (it only gives up rights).
+    fn reauthenticate(&mut self, header: &Header, token: &[u8]) -> Step {
+        match self.reauth_leg(header, token) {
+            Ok(step) => step,
+            Err(status) => Step::Reply(Some(self.reauth_failed(header, status))),
+        }
+    }
+
+    fn reauth_leg(&mut self, header: &Header, token: &[u8]) -> Result<Step, NtStatus> {
+        let id = header.session_id;
+        let state = self.sessions.get_mut(&id).and_then(|s| s.reauth.take());
+        let leg = match state {
+            Some(state) => self.ntlm_leg(state, token)?,
+            None => match self.start_auth(token)? {
+                Started::Kerberos(logon) => {
+                    tracing::info!(user = %logon.client, session_id = id, "SMB session re-authenticated (Kerberos)");
+                    self.reauthenticated(id, logon.identity);
+                    let out = self.setup_reply(header, id, logon.reply, NtStatus::SUCCESS);
+                    return Ok(Step::Reply(Some(out)));
+                }
+                Started::Ntlm(auth, out) => NtlmLeg::More(auth, out),
+            },
+        };
+        match leg {
+            NtlmLeg::More(auth, out) => {
+                if let Some(session) = self.sessions.get_mut(&id) {
+                    session.reauth = Some(auth);
+                }
+                let status = NtStatus::MORE_PROCESSING_REQUIRED;
+                Ok(Step::Reply(Some(self.setup_reply(header, id, out, status))))
             }
+            NtlmLeg::Authenticate(spnego) if spnego.logon().is_anonymous() => {
+                let out = spnego.complete_anonymous().map_err(|e| refused(&e))?;
+                tracing::info!(session_id = id, "SMB session re-authenticated as anonymous");
+                self.reauthenticated(id, None);
+                Ok(Step::Reply(Some(self.setup_reply(
+                    header,
+                    id,
+                    out,
+                    NtStatus::SUCCESS,
+                ))))
+            }
+            NtlmLeg::Authenticate(spnego) => Ok(self.verify(header, spnego, 0, true)),
+        }
+    }
+
+    /// A re-authentication refused: the session ends (3.3.5.5.3), its waiting requests
+    /// answered first; the answer is signed with its key, as the client expects.
+    fn reauth_failed(&mut self, header: &Header, status: NtStatus) -> Vec<u8> {
+        let id = header.session_id;
+        tracing::info!(session_id = id, %status, "a re-authentication failed: the session is ended");
+        let out = self.error(header, status);
+        self.end_session(id);
+        out
+    }
+
+    /// Session `id` re-authenticated as `identity` (`None`: anonymous, or no identity
+    /// this server can map): its new trees and opens run as that user.
+    fn reauthenticated(&mut self, id: u64, identity: Option<LogonIdentity>) {
+        let user_sid = identity.as_ref().map(|i| i.user_sid.clone());
+        let token = identity.and_then(|identity| self.map_token(identity));
+        let channel = self.channel();
+        let owner = self.owner(user_sid.as_ref());
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.token = token;
+            let signer = session.signer().cloned();
+            session.channel = Some(binding::register(id, channel, signer, owner));
         }
     }
 
@@ -239,17 +400,9 @@ impl ServerConnection {
     }
 
     /// MS-SMB2 3.3.5.5 with Kerberos: one leg. The AP-REQ is checked against the keytab
-    /// (and its PAC's signatures), the session key is the context's, and the final
-    /// response carries the AP-REP, signed.
-    /// `None` when this server has no keytab or the AP-REQ is refused (the caller then
-    /// tries NTLMSSP, if the client offered it).
-    pub(super) fn kerberos_setup(
-        &mut self,
-        header: &Header,
-        msg: &[u8],
-        token: &[u8],
-        previous: u64,
-    ) -> Option<Vec<u8>> {
+    /// (and its PAC's signatures). `None` when this server has no keytab or the AP-REQ
+    /// is refused (the caller then tries NTLMSSP, if the client offered it).
+    fn kerberos_accept(&self, token: &[u8]) -> Option<KerberosLogon> {
         let acceptor = self.config.kerberos.clone()?;
         let accepted = {
             let mut acceptor = acceptor.lock().unwrap_or_else(|p| p.into_inner());
@@ -262,32 +415,49 @@ impl ServerConnection {
                 return None;
             }
         };
-        let mut preauth = self.preauth.clone();
-        if self.dialect == Some(Dialect::SMB311) {
-            preauth.update(msg);
-        }
-        let (signer, encryptor) = self.session_keys(ctx.session_key().as_bytes(), &preauth);
-        let id = binding::new_session_id();
-        tracing::info!(user = %accepted.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
-        let mut session = Session::new(Auth::Valid(signer), preauth);
-        session.encryptor = encryptor;
         let identity = accepted.pac.as_ref().and_then(|pac| {
             let groups = pac.group_sids().ok()?.into_iter().map(|g| g.sid).collect();
             LogonIdentity::from_validation(&pac.logon_info().sam, groups)
         });
-        let user_sid = identity.as_ref().map(|i| i.user_sid.clone());
+        Some(KerberosLogon {
+            ctx,
+            reply,
+            client: accepted.client.to_string(),
+            identity,
+        })
+    }
+
+    /// A new session from an accepted AP-REQ: its keys are the context's, and the final
+    /// response carries the AP-REP, signed.
+    fn kerberos_session(
+        &mut self,
+        header: &Header,
+        msg: &[u8],
+        logon: KerberosLogon,
+        previous: u64,
+    ) -> Vec<u8> {
+        let mut preauth = self.preauth.clone();
+        if self.dialect == Some(Dialect::SMB311) {
+            preauth.update(msg);
+        }
+        let (signer, encryptor) = self.session_keys(logon.ctx.session_key().as_bytes(), &preauth);
+        let id = binding::new_session_id();
+        tracing::info!(user = %logon.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
+        let mut session = Session::new(Auth::Valid(signer), preauth);
+        session.encryptor = encryptor;
+        let user_sid = logon.identity.as_ref().map(|i| i.user_sid.clone());
         session.channel = Some(binding::register(
             id,
             self.channel(),
             session.signer().cloned(),
             self.owner(user_sid.as_ref()),
         ));
-        session.token = identity.and_then(|identity| self.map_token(identity));
+        session.token = logon.identity.and_then(|identity| self.map_token(identity));
         self.sessions.insert(id, session);
         if let Some(user) = &user_sid {
             self.replace_previous(previous, id, user);
         }
-        Some(self.setup_reply(header, id, reply, NtStatus::SUCCESS))
+        self.setup_reply(header, id, logon.reply, NtStatus::SUCCESS)
     }
 
     /// MS-SMB2 3.3.5.5: a SESSION_SETUP binding a session to this connection: refused
@@ -342,56 +512,36 @@ impl ServerConnection {
             header,
             spnego,
             previous,
+            reauth,
         }: PendingLogon,
         verdict: Result<LogonOutcome, String>,
     ) -> Vec<u8> {
         let session_id = header.session_id;
+        let verified = Self::verified(spnego, verdict);
+        if reauth {
+            return match verified {
+                Ok((info, _, token)) => {
+                    let user = format!(
+                        "{}\\{}",
+                        info.logon_domain_name.as_str(),
+                        info.effective_name.as_str()
+                    );
+                    tracing::info!(%user, session_id, "SMB session re-authenticated");
+                    self.reauthenticated(
+                        session_id,
+                        LogonIdentity::from_validation(&info, Vec::new()),
+                    );
+                    self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
+                }
+                Err(status) => self.reauth_failed(&header, status),
+            };
+        }
         let Some(mut session) = self.sessions.remove(&session_id) else {
             return self.error(&header, NtStatus::USER_SESSION_DELETED);
         };
-        let info = match verdict {
-            Ok(LogonOutcome::Success(info)) => info,
-            Ok(LogonOutcome::Refused(status)) => {
-                // Logged for the administrator, with what the client claimed cut short and
-                // its control characters escaped: a client cannot write long or forged
-                // lines into the log.
-                let who = spnego.logon();
-                tracing::info!(
-                    user = %bounded(&who.user),
-                    domain = %bounded(&who.domain),
-                    workstation = %bounded(&who.workstation),
-                    %status,
-                    "SMB logon refused by the DC"
-                );
-                // MS-SMB2 3.3.5.5.3: a bad name or password is STATUS_LOGON_FAILURE.
-                let status = match status {
-                    NtStatus::WRONG_PASSWORD | NtStatus::NO_SUCH_USER => NtStatus::LOGON_FAILURE,
-                    other => other,
-                };
-                return self.error(&header, status);
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the DC could not verify a logon");
-                return self.error(&header, NtStatus::NO_LOGON_SERVERS);
-            }
-        };
-        // A guest logon, or one without a session key, would give a signed session whose
-        // key anyone can compute: refused, as Windows refuses guest when signing is required.
-        if info.user_flags.contains(UserFlags::GUEST) || info.user_session_key == [0; 16] {
-            tracing::warn!(
-                user = %info.effective_name.as_str(),
-                "the DC accepted a logon as guest or without a session key; refused"
-            );
-            return self.error(&header, NtStatus::LOGON_FAILURE);
-        }
-        let (ntlm, token) = match spnego.complete(&info.user_session_key) {
+        let (info, ntlm, token) = match verified {
             Ok(done) => done,
-            Err(e) => {
-                // The DC said yes but the client's MIC does not verify under its key:
-                // tampering, or a key the DC and the client do not share.
-                tracing::warn!(error = %e, "the session key does not agree with the client's MIC");
-                return self.error(&header, NtStatus::LOGON_FAILURE);
-            }
+            Err(status) => return self.error(&header, status),
         };
         let (signer, encryptor) =
             self.session_keys(ntlm.exported_session_key().as_bytes(), &session.preauth);
@@ -418,6 +568,57 @@ impl ServerConnection {
         }
         // MS-SMB2 3.3.5.5.3: the final response is signed with the new key.
         self.setup_reply(&header, session_id, token, NtStatus::SUCCESS)
+    }
+
+    /// The DC's verdict on an NTLM logon, checked: the validation information, the NTLM
+    /// session and the last SPNEGO token; or the status the SESSION_SETUP is refused with.
+    fn verified(
+        spnego: SpnegoNtlmPending,
+        verdict: Result<LogonOutcome, String>,
+    ) -> Result<(Box<ValidationSamInfo2>, NtlmSession, Vec<u8>), NtStatus> {
+        let info = match verdict {
+            Ok(LogonOutcome::Success(info)) => info,
+            Ok(LogonOutcome::Refused(status)) => {
+                // Logged for the administrator, with what the client claimed cut short and
+                // its control characters escaped: a client cannot write long or forged
+                // lines into the log.
+                let who = spnego.logon();
+                tracing::info!(
+                    user = %bounded(&who.user),
+                    domain = %bounded(&who.domain),
+                    workstation = %bounded(&who.workstation),
+                    %status,
+                    "SMB logon refused by the DC"
+                );
+                // MS-SMB2 3.3.5.5.3: a bad name or password is STATUS_LOGON_FAILURE.
+                return Err(match status {
+                    NtStatus::WRONG_PASSWORD | NtStatus::NO_SUCH_USER => NtStatus::LOGON_FAILURE,
+                    other => other,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the DC could not verify a logon");
+                return Err(NtStatus::NO_LOGON_SERVERS);
+            }
+        };
+        // A guest logon, or one without a session key, would give a signed session whose
+        // key anyone can compute: refused, as Windows refuses guest when signing is required.
+        if info.user_flags.contains(UserFlags::GUEST) || info.user_session_key == [0; 16] {
+            tracing::warn!(
+                user = %info.effective_name.as_str(),
+                "the DC accepted a logon as guest or without a session key; refused"
+            );
+            return Err(NtStatus::LOGON_FAILURE);
+        }
+        match spnego.complete(&info.user_session_key) {
+            Ok((ntlm, token)) => Ok((info, ntlm, token)),
+            Err(e) => {
+                // The DC said yes but the client's MIC does not verify under its key:
+                // tampering, or a key the DC and the client do not share.
+                tracing::warn!(error = %e, "the session key does not agree with the client's MIC");
+                Err(NtStatus::LOGON_FAILURE)
+            }
+        }
     }
 
     /// MS-SMB2 3.3.5.5.3: the session's signing key (with the connection's signing

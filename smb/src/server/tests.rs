@@ -2,7 +2,7 @@
 
 use adjoin_auth::gss::spnego;
 use adjoin_rpc::netlogon::UserFlags;
-use adjoin_rpc::netlogon::channel::LogonOutcome;
+use adjoin_rpc::netlogon::channel::{LogonOutcome, NetworkLogon};
 
 use super::testing::test_config;
 use super::*;
@@ -126,8 +126,20 @@ fn a_connection_holds_a_bounded_number_of_sessions() {
 /// A session set up to the point where the DC must answer (NTLM, second leg).
 fn awaiting_the_dc() -> ServerConnection {
     let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+    ntlm_legs(&mut server, &mut client, "pw");
+    server
+}
+
+/// The NTLM legs of a SESSION_SETUP as alice with `password` on `client.session_id` (0: a
+/// new session, which `client` then takes), up to where the DC must answer: what the DC
+/// is asked.
+fn ntlm_legs(
+    server: &mut ServerConnection,
+    client: &mut ClientCore,
+    password: &str,
+) -> NetworkLogon {
     let (ntlm, negotiate) =
-        adjoin_auth::ntlm::NtlmClient::new("alice", "EXAMPLE", "pw", "WS").unwrap();
+        adjoin_auth::ntlm::NtlmClient::new("alice", "EXAMPLE", password, "WS").unwrap();
     let (initiator, init) = spnego::SpnegoNtlmInitiator::start(ntlm, negotiate);
     let first = SessionSetupRequest {
         security_buffer: init,
@@ -138,6 +150,7 @@ fn awaiting_the_dc() -> ServerConnection {
         .response(reply(server.handle(&msg).unwrap()), id)
         .unwrap()
         .unwrap();
+    assert_eq!(header.status, NtStatus::MORE_PROCESSING_REQUIRED);
     let (_, resp) = SessionSetupResponse::from_message(&out).unwrap();
     let nonces = adjoin_auth::ntlm::ClientNonces::fresh().unwrap();
     let (_, token) = initiator.step(&resp.security_buffer, &nonces).unwrap();
@@ -147,8 +160,66 @@ fn awaiting_the_dc() -> ServerConnection {
         ..SessionSetupRequest::default()
     };
     let (_, msg) = client.request(0, &second).unwrap();
-    assert!(matches!(server.handle(&msg).unwrap(), Step::Logon(_)));
-    server
+    match server.handle(&msg).unwrap() {
+        Step::Logon(logon) => logon,
+        other => panic!("expected the DC to be asked, got {other:?}"),
+    }
+}
+
+/// The DC's part, played here: alice's password is `password`.
+fn dc_answer(logon: &NetworkLogon, password: &str) -> LogonOutcome {
+    use adjoin_auth::ntlm::{nt_hash, ntowf_v2, verify_ntlmv2_response};
+    use adjoin_rpc::netlogon::ValidationSamInfo2;
+    let key = ntowf_v2(&nt_hash(password), &logon.user, &logon.domain);
+    match verify_ntlmv2_response(&key, &logon.challenge, &logon.nt_response) {
+        Ok(base) => LogonOutcome::Success(Box::new(ValidationSamInfo2 {
+            user_session_key: *base.as_bytes(),
+            user_id: 1104,
+            ..ValidationSamInfo2::default()
+        })),
+        Err(_) => LogonOutcome::Refused(NtStatus::WRONG_PASSWORD),
+    }
+}
+
+#[test]
+fn an_established_session_re_authenticates_and_a_failed_re_authentication_ends_it() {
+    let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
+    // This client does not sign; the server's answers are checked with its key.
+    server.unsigned = true;
+    let logon = ntlm_legs(&mut server, &mut client, "pw");
+    let out = server.resume_logon(Ok(dc_answer(&logon, "pw"))).unwrap();
+    assert_eq!(status(&out), NtStatus::SUCCESS);
+    let id = client.session_id;
+    let signer = server.signer(id).unwrap().clone();
+
+    // MS-SMB2 3.3.5.5.3: the same session, its keys kept, every answer signed with them.
+    let logon = ntlm_legs(&mut server, &mut client, "pw");
+    let out = server.resume_logon(Ok(dc_answer(&logon, "pw"))).unwrap();
+    let header = Header::from_message(&out).unwrap();
+    assert_eq!((header.status, header.session_id), (NtStatus::SUCCESS, id));
+    signer
+        .verify(&out)
+        .expect("signed with the session's own key");
+    let tree = TreeConnectRequest {
+        flags: 0,
+        path: r"\\files\IPC$".into(),
+    };
+    let (_, msg) = client.request(0, &tree).unwrap();
+    assert_eq!(
+        status(&reply(server.handle(&msg).unwrap())),
+        NtStatus::SUCCESS
+    );
+
+    // A wrong password: refused (signed), and the session is gone.
+    let logon = ntlm_legs(&mut server, &mut client, "wrong");
+    let out = server.resume_logon(Ok(dc_answer(&logon, "pw"))).unwrap();
+    assert_eq!(status(&out), NtStatus::LOGON_FAILURE);
+    signer.verify(&out).expect("the refusal is signed");
+    let (_, msg) = client.request(0, &tree).unwrap();
+    assert_eq!(
+        status(&reply(server.handle(&msg).unwrap())),
+        NtStatus::USER_SESSION_DELETED
+    );
 }
 
 #[test]
