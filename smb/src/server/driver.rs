@@ -379,7 +379,16 @@ async fn pump(
                                     LOGON_DEADLINE.as_secs()
                                 )),
                             };
-                        on_core(core, move |c| c.resume_logon(verdict)).await?
+                        // A failed re-authentication ends its session: what that
+                        // answers (waiting requests) goes before the reply.
+                        let (reply, before) = on_core(core, move |c| {
+                            (c.resume_logon(verdict), c.take_before_reply())
+                        })
+                        .await?;
+                        for message in before {
+                            outbox.send(message).await?;
+                        }
+                        reply
                     }
                 };
                 if let Some(reply) = reply {

@@ -600,6 +600,9 @@ impl ServerConnection {
         let table = OpenFiles::global();
         if open.delete_on_close {
             table.set_delete_pending(open.key, Some(Arc::clone(&open.token)));
+            if open.directory {
+                notify::delete_pending(&open.share, &open.path);
+            }
         }
         let deleter = table.close(open.key, open.table_id);
         let FileOpen {

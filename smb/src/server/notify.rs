@@ -77,6 +77,8 @@ struct Watch {
     changes: Vec<FileNotifyInformation>,
     bytes: usize,
     overflowed: bool,
+    /// The directory was marked for deletion: every answer is STATUS_DELETE_PENDING.
+    deleted: bool,
     /// A wake-up is in the connection's queue (or was taken and not yet answered).
     signalled: bool,
     notify: Notifier,
@@ -95,8 +97,12 @@ impl Watch {
                 self.changes.push(entry);
             }
         }
-        // A full queue loses the wake-up, not the changes: the next change or request
-        // finds them.
+        self.wake(id);
+    }
+
+    /// Wakes the connection to answer a waiting request. A full queue loses the wake-up,
+    /// not what the watch holds: the next change or request finds it.
+    fn wake(&mut self, id: u64) {
         if !self.signalled && self.notify.try_send(Event::Notify(id)).is_ok() {
             self.signalled = true;
         }
@@ -162,6 +168,7 @@ fn watch(
             changes: Vec::new(),
             bytes: 0,
             overflowed: false,
+            deleted: false,
             signalled: false,
             notify,
         },
@@ -211,6 +218,8 @@ pub(super) enum Taken {
     Changes(Vec<u8>),
     /// Too much: STATUS_NOTIFY_ENUM_DIR.
     EnumDir,
+    /// The directory is marked for deletion: STATUS_DELETE_PENDING.
+    DeletePending,
 }
 
 /// Takes what watch `id` buffered, for a request with OutputBufferLength `len`.
@@ -220,6 +229,9 @@ fn take(id: u64, len: u32) -> Taken {
         return Taken::Nothing;
     };
     watch.signalled = false;
+    if watch.deleted {
+        return Taken::DeletePending;
+    }
     let changes = std::mem::take(&mut watch.changes);
     watch.bytes = 0;
     if std::mem::take(&mut watch.overflowed) {
@@ -273,6 +285,21 @@ pub(super) fn changed(share: &DiskShare, path: &SharePath, change: Change<'_>) {
                 offer(share, path, NotifyAction::REMOVED, filter);
                 offer(share, to, NotifyAction::ADDED, filter);
             }
+        }
+    }
+}
+
+/// Directory `path` on `share` was marked for deletion (a disposition set, or closed
+/// with delete-on-close while other opens remain): CHANGE_NOTIFYs on its opens end with
+/// STATUS_DELETE_PENDING, as smbd answers them, and so do later ones.
+pub(super) fn delete_pending(share: &DiskShare, path: &SharePath) {
+    let dir = local(share, path);
+    let mut t = table();
+    let ids = t.by_dir.get(&dir).cloned().unwrap_or_default();
+    for id in ids {
+        if let Some(watch) = t.watches.get_mut(&id) {
+            watch.deleted = true;
+            watch.wake(id);
         }
     }
 }
@@ -368,6 +395,7 @@ impl ServerConnection {
                 Some(self.reply(header, &ChangeNotifyResponse { output }, NtStatus::SUCCESS))
             }
             Taken::EnumDir => Some(self.error(header, NtStatus::NOTIFY_ENUM_DIR)),
+            Taken::DeletePending => Some(self.error(header, NtStatus::DELETE_PENDING)),
         }
     }
 
@@ -462,6 +490,32 @@ mod tests {
         forget_owner(owner);
         assert!(!table().watches.contains_key(&flat));
         assert!(!table().per_owner.contains_key(&owner));
+    }
+
+    #[test]
+    fn a_directory_marked_for_deletion_ends_its_watches_with_delete_pending() {
+        let owner = new_owner();
+        let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+        let s = share("/unit-notify-d/");
+        let gone = watch(
+            owner,
+            "/unit-notify-d/gone".into(),
+            &request(false, 4096),
+            tx.clone(),
+        );
+        let other = watch(owner, "/unit-notify-d".into(), &request(false, 4096), tx);
+        let (gone, other) = (gone.unwrap(), other.unwrap());
+        delete_pending(&s, &SharePath::parse("gone").unwrap());
+        assert_eq!(rx.try_recv().unwrap(), Event::Notify(gone));
+        assert!(rx.try_recv().is_err(), "only the directory's own watches");
+        assert_eq!(take(gone, 4096), Taken::DeletePending);
+        assert_eq!(
+            take(gone, 4096),
+            Taken::DeletePending,
+            "and every later answer"
+        );
+        assert_eq!(take(other, 4096), Taken::Nothing);
+        forget_owner(owner);
     }
 
     #[test]

@@ -33,7 +33,13 @@ impl SharePath {
             match part {
                 // An empty component (`a\\b`, a trailing backslash) or `.` names nothing.
                 "" | "." => return Err(NtStatus::OBJECT_NAME_INVALID),
-                ".." => return Err(NtStatus::OBJECT_PATH_SYNTAX_BAD),
+                // `..` takes back the component before it (`dir\sub\..` is `dir`, as
+                // Windows and smbd read it); one that would climb above the share root
+                // is refused.
+                ".." => {
+                    parts.pop().ok_or(NtStatus::OBJECT_PATH_SYNTAX_BAD)?;
+                    continue;
+                }
                 _ => {}
             }
             if part.contains(':') {
@@ -107,6 +113,10 @@ mod tests {
         assert_eq!(SharePath::parse(r"a\b.txt").unwrap().as_str(), "a/b.txt");
         assert_eq!(SharePath::parse(r"\a\b").unwrap().as_str(), "a/b");
         assert_eq!(SharePath::parse("zoë.txt").unwrap().as_str(), "zoë.txt");
+        // `..` within the share takes back the component before it.
+        assert_eq!(SharePath::parse(r"a\b\..").unwrap().as_str(), "a");
+        assert_eq!(SharePath::parse(r"a\..\c").unwrap().as_str(), "c");
+        assert_eq!(SharePath::parse(r"a\..").unwrap(), SharePath::root());
     }
 
     #[test]
@@ -114,6 +124,8 @@ mod tests {
         for bad in [
             r"..",
             r"a\..\..\etc",
+            r"a\..\..",
+            r"\..\a",
             r"a\.",
             r"a\\b",
             "a/../../etc/passwd",
