@@ -400,6 +400,7 @@ impl ServerConnection {
             },
             truncates: requested.truncates(),
             directory: stat.directory,
+            created: action == CreateAction::Created,
             deletes: req.create_options & FILE_DELETE_ON_CLOSE != 0,
             // A retry after a wait is in the async form.
             first_attempt: !header.flags.contains(HeaderFlags::ASYNC_COMMAND),

@@ -237,10 +237,11 @@ impl OpenFiles {
         if !conflicts.is_empty() {
             return Err(NtStatus::SHARING_VIOLATION);
         }
+        // Stat opens count only when they hold an oplock or lease.
         let others: Vec<u64> = entry
             .opens
             .iter()
-            .filter(|o| !oplock_stat_open(o.asked))
+            .filter(|o| !oplock_stat_open(o.asked) || entry.caching.holds(o.id))
             .map(|o| o.id)
             .collect();
         let id = self.push(entry, access, share);

@@ -263,6 +263,8 @@ pub(super) struct Opening<'a> {
     pub(super) truncates: bool,
     /// The open is a directory (no oplocks; no leases yet).
     pub(super) directory: bool,
+    /// The open created the file (a stat open that creates it may get an oplock).
+    pub(super) created: bool,
     /// The open deletes the file when it closes: other leases' handle caching goes
     /// too, as for a rename or a disposition set.
     pub(super) deletes: bool,
@@ -427,6 +429,11 @@ impl Caching {
         });
     }
 
+    /// Whether open `open` holds an oplock or a lease on the file.
+    pub(super) fn holds(&self, open: u64) -> bool {
+        self.oplocks.iter().any(|o| o.open == open) || self.lease_of(open).is_some()
+    }
+
     fn lease_of(&self, open: u64) -> Option<usize> {
         self.leases.iter().position(|l| l.holds(open))
     }
@@ -547,7 +554,10 @@ impl Caching {
             }
             return Ok(self.grant_lease(id, opening, &asked, granted));
         }
-        if oplock_stat_open(opening.access) {
+        // A stat open of an existing file gets no oplock (it breaks none either); one
+        // that creates the file may, as smbd grants it (smb2.oplock.batch9), and it then
+        // counts as an open for the ones after it.
+        if oplock_stat_open(opening.access) && !opening.created {
             return Ok(Granted::default());
         }
         let mut granted = oplock_as_lease(wanted.level);
@@ -811,6 +821,7 @@ mod tests {
             access: RW,
             truncates: false,
             directory: false,
+            created: false,
             deletes: false,
             first_attempt: true,
             wanted,
@@ -894,9 +905,50 @@ mod tests {
             ..opening(&none, &b)
         };
         assert_eq!(c.plan(&stat, &[], now), Verdict::Proceed);
+        // A stat open of an existing file is granted no oplock, whatever it asks.
+        let batch = oplock(OPLOCK_BATCH);
+        let stat_batch = Opening {
+            access: READ_ATTRIBUTES,
+            ..opening(&batch, &b)
+        };
+        assert_eq!(c.grant(3, &stat_batch, &[]).unwrap().level, OPLOCK_NONE);
+        assert!(!c.holds(3));
         // An exclusive (not batch) oplock is not broken for a conflicting open.
         assert_eq!(c.plan(&opening(&none, &b), &[1], now), Verdict::Proceed);
         assert!(a_rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_stat_open_that_creates_the_file_gets_its_oplock_and_is_broken_like_any() {
+        let now = Instant::now();
+        let mut c = Caching::default();
+        let (a, mut a_rx) = holder(1);
+        let (b, _b_rx) = holder(2);
+        let batch = oplock(OPLOCK_BATCH);
+        let creating = Opening {
+            access: READ_ATTRIBUTES | WRITE_ATTRIBUTES | SYNCHRONIZE,
+            created: true,
+            ..opening(&batch, &a)
+        };
+        assert_eq!(c.grant(1, &creating, &[]).unwrap().level, OPLOCK_BATCH);
+        assert!(c.holds(1));
+        // A plain open breaks it to level II, and gets level II beside it.
+        assert!(matches!(
+            c.plan(&opening(&batch, &b), &[], now),
+            Verdict::Wait(_)
+        ));
+        assert!(matches!(
+            a_rx.try_recv(),
+            Ok(Event::OplockBreak {
+                level: OPLOCK_II,
+                ..
+            })
+        ));
+        assert_eq!(c.ack_oplock(1, OPLOCK_II), Ok(OPLOCK_II));
+        assert_eq!(
+            c.grant(2, &opening(&batch, &b), &[1]).unwrap().level,
+            OPLOCK_II
+        );
     }
 
     #[test]

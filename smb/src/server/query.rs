@@ -585,13 +585,15 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
                 open.as_user(|h| h.reserve(a.allocation_size))?;
             } else if a.allocation_size < size {
                 open.as_user(|h| h.set_len(a.allocation_size))?;
-                OpenFiles::global().break_for_write(open.key, open.table_id);
                 notify::changed(
                     &open.share,
                     &open.path,
                     Change::Modified(CompletionFilter::SIZE),
                 );
             }
+            // MS-FSA 2.1.4.12: setting the allocation, whatever it does to the data,
+            // breaks the other opens' read caching (smb2.oplock.batch12).
+            OpenFiles::global().break_for_write(open.key, open.table_id);
         }
         SetFileInfo::Position(p) => open.position = p.current_byte_offset,
         SetFileInfo::Mode(_) => {}
