@@ -614,6 +614,16 @@ fn the_read_only_attribute_is_kept_from_create_and_set_info() {
         c.create("ro.txt", OPEN, 0, SHARE_ALL),
         Err(NtStatus::ACCESS_DENIED)
     );
+    // MS-FSA 2.1.5.1.2.1: a file cannot be created read-only to be deleted on close,
+    // and the refused CREATE leaves no file behind.
+    let doomed = CreateRequest {
+        name: "doomed.txt".into(),
+        create_options: DELETE_ON_CLOSE,
+        desired_access: READ_WRITE,
+        ..req
+    };
+    assert_eq!(c.status(&doomed), NtStatus::CANNOT_DELETE);
+    assert!(!share.exists("doomed.txt"));
 }
 
 #[test]

@@ -414,8 +414,16 @@ impl ServerConnection {
             Admission::Admitted(id, granted) => (id, granted),
             Admission::Wait(deadline) => return Ok(Created::Wait(deadline, key)),
         };
+        // A CREATE refused from here on leaves no open, and no file it made, behind.
+        let abandon = |handle, created: bool, directory: bool| {
+            table.close(key, table_id);
+            if created {
+                drop(handle);
+                let _ = as_user(&token, || share.backend.remove(&path, directory));
+            }
+        };
         // MS-SMB2 3.3.5.9: delete-on-close needs DELETE access, and a read-only file
-        // cannot be deleted.
+        // cannot be deleted (MS-FSA 2.1.5.1.2.1: nor created read-only to be deleted).
         let delete_on_close = req.create_options & FILE_DELETE_ON_CLOSE != 0;
         if delete_on_close {
             let refusal = if granted & access::DELETE == 0 {
@@ -426,7 +434,7 @@ impl ServerConnection {
                 None
             };
             if let Some(status) = refusal {
-                table.close(key, table_id);
+                abandon(handle, action == CreateAction::Created, stat.directory);
                 return Err(Refusal::Status(status));
             }
         }
@@ -466,12 +474,7 @@ impl ServerConnection {
             && let Some(size) = asked.allocation
         {
             if let Err(e) = as_user(&token, || handle.reserve(size)).and_then(|r| r) {
-                table.close(key, table_id);
-                // A file this CREATE made is not left behind by its failure.
-                if action == CreateAction::Created {
-                    drop(handle);
-                    let _ = as_user(&token, || share.backend.remove(&path, false));
-                }
+                abandon(handle, action == CreateAction::Created, false);
                 return Err(Refusal::Status(e));
             }
             stat = stat_now()?;
