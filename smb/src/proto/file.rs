@@ -631,6 +631,23 @@ impl Body for WriteRequest {
     }
 
     fn decode_body(r: &mut Reader<'_>, msg: &[u8]) -> Result<Self, SmbError> {
+        let (mut req, data) = Self::fields(r, msg)?;
+        req.data = data.to_vec();
+        Ok(req)
+    }
+}
+
+impl WriteRequest {
+    /// [`Body::from_message`] without copying the data (up to 8 MiB a request): it is
+    /// returned as a slice of `msg`, and the request's own `data` is left empty.
+    pub fn from_message_borrowed(msg: &[u8]) -> Result<(Header, Self, &[u8]), SmbError> {
+        let (header, mut r) = super::body_reader::<Self>(msg)?;
+        let (req, data) = Self::fields(&mut r, msg)?;
+        Ok((header, req, data))
+    }
+
+    /// The fixed fields (with `data` empty) and the data, in `msg`.
+    fn fields<'a>(r: &mut Reader<'_>, msg: &'a [u8]) -> Result<(Self, &'a [u8]), SmbError> {
         r.set_what("WRITE request");
         let data_offset = usize::from(r.u16()?);
         let len = r.u32()? as usize;
@@ -640,12 +657,13 @@ impl Body for WriteRequest {
         r.u32()?;
         r.u32()?;
         let flags = r.u32()?;
-        Ok(Self {
+        let req = Self {
             offset,
             file_id,
             flags,
-            data: buffer(msg, data_offset, len, "WRITE data")?.to_vec(),
-        })
+            data: Vec::new(),
+        };
+        Ok((req, buffer(msg, data_offset, len, "WRITE data")?))
     }
 }
 
@@ -877,6 +895,11 @@ mod tests {
         let msg = w.to_message(&Header::default());
         assert_eq!(msg.len(), 112 + 100);
         assert_eq!(WriteRequest::from_message(&msg).unwrap().1, w);
+        let (_, fields, data) = WriteRequest::from_message_borrowed(&msg).unwrap();
+        assert_eq!(
+            (fields.offset, fields.file_id, data),
+            (w.offset, w.file_id, &w.data[..])
+        );
 
         let r = ReadRequest {
             length: 4280,

@@ -83,26 +83,33 @@ pub trait Body: Sized {
 
     /// Reads a whole message whose body is this type.
     fn from_message(msg: &[u8]) -> Result<(Header, Self), SmbError> {
-        let mut r = Reader::new("SMB2 header", msg);
-        let header = Header::read(&mut r)?;
-        if header.command != Self::COMMAND {
-            return Err(SmbError::UnexpectedCommand {
-                expected: Self::COMMAND,
-                got: header.command,
-            });
-        }
-        let size = r.u16()?;
-        // MS-SMB2 3.3.5.2.6 / 3.2.5.1.6: a wrong StructureSize is an invalid message.
-        if size != Self::STRUCTURE_SIZE {
-            return Err(SmbError::StructureSize {
-                command: Self::COMMAND,
-                expected: Self::STRUCTURE_SIZE,
-                got: size,
-            });
-        }
+        let (header, mut r) = body_reader::<Self>(msg)?;
         let body = Self::decode_body(&mut r, msg)?;
         Ok((header, body))
     }
+}
+
+/// The header of `msg`, checked to be `B`'s command with `B`'s StructureSize, and a
+/// reader just past the StructureSize.
+pub(crate) fn body_reader<B: Body>(msg: &[u8]) -> Result<(Header, Reader<'_>), SmbError> {
+    let mut r = Reader::new("SMB2 header", msg);
+    let header = Header::read(&mut r)?;
+    if header.command != B::COMMAND {
+        return Err(SmbError::UnexpectedCommand {
+            expected: B::COMMAND,
+            got: header.command,
+        });
+    }
+    let size = r.u16()?;
+    // MS-SMB2 3.3.5.2.6 / 3.2.5.1.6: a wrong StructureSize is an invalid message.
+    if size != B::STRUCTURE_SIZE {
+        return Err(SmbError::StructureSize {
+            command: B::COMMAND,
+            expected: B::STRUCTURE_SIZE,
+            got: size,
+        });
+    }
+    Ok((header, r))
 }
 
 /// The `len` bytes at `offset` (from the header's start) of `msg`; an empty

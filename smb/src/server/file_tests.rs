@@ -210,6 +210,47 @@ fn files_are_created_written_read_listed_renamed_and_deleted() {
 }
 
 #[test]
+fn a_listing_that_goes_on_after_a_removal_does_not_return_the_removed_name() {
+    let share = MemoryBackend::new();
+    let mut c = Client::new(&share);
+    let dir = c.create("d", CREATE, DIRECTORY, SHARE_ALL).unwrap();
+    for name in ["d\\one", "d\\two", "d\\three"] {
+        let file = c.create(name, CREATE, 0, SHARE_ALL).unwrap();
+        c.close(file);
+    }
+    let first = QueryDirectoryRequest {
+        file_information_class: FileInfoClass::NAMES,
+        flags: QueryDirectoryFlags::RESTART_SCANS | QueryDirectoryFlags::RETURN_SINGLE_ENTRY,
+        file_id: dir,
+        output_buffer_length: 4096,
+        file_name: "*".into(),
+        ..QueryDirectoryRequest::default()
+    };
+    assert_eq!(c.status(&first), NtStatus::SUCCESS);
+    share.advance(1);
+    let doomed = c
+        .create("d\\two", OPEN, DELETE_ON_CLOSE, SHARE_ALL)
+        .unwrap();
+    c.close(doomed);
+    let rest = QueryDirectoryRequest {
+        flags: QueryDirectoryFlags::empty(),
+        ..first
+    };
+    let (_, reply) = c.send(&rest, HeaderFlags::empty());
+    let output = QueryDirectoryResponse::from_message(&reply)
+        .unwrap()
+        .1
+        .output;
+    let mut names: Vec<String> = decode_directory(FileInfoClass::NAMES, &output)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["..", "one", "three"]);
+}
+
+#[test]
 fn a_related_compound_reads_the_file_its_create_opened() {
     let share = MemoryBackend::new();
     let mut c = Client::new(&share);
@@ -620,10 +661,30 @@ fn the_read_only_attribute_is_kept_from_create_and_set_info() {
         name: "doomed.txt".into(),
         create_options: DELETE_ON_CLOSE,
         desired_access: READ_WRITE,
-        ..req
+        ..req.clone()
     };
     assert_eq!(c.status(&doomed), NtStatus::CANNOT_DELETE);
     assert!(!share.exists("doomed.txt"));
+    // MS-FSA 2.1.5.14.3: nor marked for deletion by a disposition.
+    let for_delete = CreateRequest {
+        name: "ro.txt".into(),
+        create_disposition: OPEN,
+        desired_access: 0x1_0000 | 0x80,
+        file_attributes: 0,
+        ..req
+    };
+    let (_, reply) = c.send(&for_delete, HeaderFlags::empty());
+    let ro = CreateResponse::from_message(&reply).unwrap().1.file_id;
+    let dispose = SetInfoRequest {
+        info_type: InfoType::FILE,
+        info_class: FileInfoClass::DISPOSITION.value(),
+        file_id: ro,
+        buffer: vec![1],
+        ..SetInfoRequest::default()
+    };
+    assert_eq!(c.status(&dispose), NtStatus::CANNOT_DELETE);
+    c.close(ro);
+    assert!(share.exists("ro.txt"));
 }
 
 #[test]

@@ -89,6 +89,8 @@ pub(super) struct Listing {
     pub(super) next: usize,
     /// The pattern the listing was started with.
     pub(super) pattern: String,
+    /// The directory's change and write times when it was (last) read.
+    pub(super) listed: (u64, u64),
 }
 
 /// How a CREATE on a disk share ends.
@@ -701,11 +703,12 @@ impl ServerConnection {
         Ok(self.protect_data(&reply_header, msg))
     }
 
-    /// MS-SMB2 3.3.5.13.
+    /// MS-SMB2 3.3.5.13: `req` with its `data` (read in place from the message).
     pub(super) fn write_file(
         &mut self,
         header: &Header,
         req: &WriteRequest,
+        data: &[u8],
     ) -> Result<Vec<u8>, Refusal> {
         let open = self.file(header, req.file_id)?;
         if open.directory {
@@ -715,15 +718,9 @@ impl ServerConnection {
             return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
         }
         OpenFiles::global()
-            .check_io(
-                open.key,
-                open.table_id,
-                req.offset,
-                req.data.len() as u64,
-                true,
-            )
+            .check_io(open.key, open.table_id, req.offset, data.len() as u64, true)
             .map_err(Refusal::Status)?;
-        let written = open.as_user(|h| h.write(req.offset, &req.data))?;
+        let written = open.as_user(|h| h.write(req.offset, data))?;
         OpenFiles::global().break_for_write(open.key, open.table_id);
         let filter = CompletionFilter::SIZE | CompletionFilter::LAST_WRITE;
         notify::changed(&open.share, &open.path, Change::Modified(filter));

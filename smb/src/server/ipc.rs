@@ -157,15 +157,15 @@ impl ServerConnection {
     }
 
     pub(super) fn write(&mut self, header: &Header, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
-        let (_, req) = WriteRequest::from_message(msg)?;
+        let (_, req, data) = WriteRequest::from_message_borrowed(msg)?;
         if let Open::File(_) = self.open(header, req.file_id)? {
-            return self.write_file(header, &req);
+            return self.write_file(header, &req, data);
         }
         let pipe = self.pipe(header, req.file_id)?;
-        if !pipe.write(&req.data) {
+        if !pipe.write(data) {
             return Err(Refusal::Status(NtStatus::PIPE_BROKEN));
         }
-        let count = u32::try_from(req.data.len()).unwrap_or(u32::MAX);
+        let count = u32::try_from(data.len()).unwrap_or(u32::MAX);
         Ok(self.reply(header, &WriteResponse { count }, NtStatus::SUCCESS))
     }
 

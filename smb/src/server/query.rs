@@ -1,6 +1,8 @@
 //! QUERY_DIRECTORY (MS-SMB2 3.3.5.18), QUERY_INFO (3.3.5.20) and SET_INFO (3.3.5.21) on
 //! disk shares: the backend's [`Stat`] shown through MS-FSCC's information classes.
 
+use std::collections::HashMap;
+
 use adjoin_rpc::ntstatus::NtStatus;
 
 use super::backend::{DirEntry, Disposition, Kind, OpenHow, SetTimes, SharePath, Stat};
@@ -125,7 +127,40 @@ impl FileOpen {
             entries,
             next: 0,
             pattern: pattern.to_owned(),
+            listed: (own.change, own.last_write),
         });
+        Ok(())
+    }
+
+    /// Before a listing goes on: when the directory changed since it was read (its
+    /// change or write time moved), the entries still to come that are gone since are
+    /// dropped and the others' metadata read again, so an enumeration never returns a
+    /// name removed meanwhile (as Windows' and smbd's do not; smb2.dir.fixed). Entries
+    /// added meanwhile are not added. Costs one stat while the directory is unchanged.
+    fn refresh_listing(&mut self) -> Result<(), Refusal> {
+        let own = self.as_user(|h| h.stat())?;
+        let now = (own.change, own.last_write);
+        if self.listing.as_ref().is_none_or(|l| l.listed == now) {
+            return Ok(());
+        }
+        let mut current: HashMap<String, Stat> = self
+            .as_user(|h| h.list())?
+            .into_iter()
+            .map(|e| (e.name, e.stat))
+            .collect();
+        let Some(listing) = self.listing.as_mut() else {
+            return Ok(());
+        };
+        let rest = listing.entries.split_off(listing.next);
+        listing
+            .entries
+            .extend(rest.into_iter().filter_map(|mut entry| {
+                if entry.name != "." && entry.name != ".." {
+                    entry.stat = current.remove(&entry.name)?;
+                }
+                Some(entry)
+            }));
+        listing.listed = now;
         Ok(())
     }
 }
@@ -153,6 +188,8 @@ impl ServerConnection {
         let fresh = restart || open.listing.as_ref().is_none_or(|l| l.pattern != pattern);
         if fresh {
             open.start_listing(pattern)?;
+        } else {
+            open.refresh_listing()?;
         }
         let listing = open
             .listing
@@ -624,6 +661,10 @@ fn directory_key(open: &FileOpen, dir: &SharePath) -> Result<FileKey, Refusal> {
 /// MS-FSA 2.1.5.15.3: a directory with entries cannot be marked for deletion.
 fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
     if delete && open.path.is_root() {
+        return Err(Refusal::Status(NtStatus::CANNOT_DELETE));
+    }
+    // MS-FSA 2.1.5.14.3: nor a read-only file.
+    if delete && !open.directory && open.as_user(|h| h.stat())?.read_only {
         return Err(Refusal::Status(NtStatus::CANNOT_DELETE));
     }
     if delete && open.directory && !open.as_user(|h| h.list())?.is_empty() {

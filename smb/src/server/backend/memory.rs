@@ -84,6 +84,23 @@ impl Tree {
         })
     }
 
+    /// An entry of `path`'s directory was added or removed: the directory was written
+    /// (as a POSIX directory's times move).
+    fn touch_parent(&mut self, path: &SharePath) {
+        let now = self.now;
+        let parent = path
+            .split_last()
+            .map(|(parent, _)| parent)
+            .unwrap_or_default();
+        if let Some(node) = self
+            .paths
+            .get(parent.as_str())
+            .and_then(|ino| self.nodes.get_mut(ino))
+        {
+            node.written = now;
+        }
+    }
+
     fn children(&self, dir: &str) -> impl Iterator<Item = (&str, u64)> {
         self.paths.iter().filter_map(move |(path, ino)| {
             let (parent, leaf) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
@@ -208,6 +225,7 @@ impl Backend for MemoryBackend {
                 };
                 tree.nodes.insert(ino, node);
                 tree.paths.insert(path.as_str().to_owned(), ino);
+                tree.touch_parent(path);
                 (ino, CreateAction::Created)
             }
         };
@@ -253,6 +271,8 @@ impl Backend for MemoryBackend {
             tree.paths.insert(new, child);
         }
         debug_assert!(tree.paths.get(to.as_str()) == Some(&ino));
+        tree.touch_parent(from);
+        tree.touch_parent(to);
         Ok(())
     }
 
@@ -271,6 +291,7 @@ impl Backend for MemoryBackend {
         }
         tree.paths.remove(path.as_str());
         tree.nodes.remove(&ino);
+        tree.touch_parent(path);
         Ok(())
     }
 
