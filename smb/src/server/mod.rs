@@ -10,8 +10,9 @@
 //! a [`Step::Logon`] when the DC must verify a logon; [`serve`] is its tokio driver.
 //!
 //! The parts: `credits` (the message-id window), `negotiate`, `session` (SESSION_SETUP and
-//! LOGOFF), `tree` (TREE_CONNECT/DISCONNECT), `ipc` (the pipe opens on IPC$ and their
-//! READ/WRITE/IOCTL), `pipe` (one open pipe's RPC binding) and `driver` (the tokio task).
+//! LOGOFF; `reauth`: re-authentication of an established session), `tree`
+//! (TREE_CONNECT/DISCONNECT), `ipc` (the pipe opens on IPC$ and their READ/WRITE/IOCTL),
+//! `pipe` (one open pipe's RPC binding) and `driver` (the tokio task).
 
 pub mod backend;
 mod binding;
@@ -31,6 +32,7 @@ mod outbox;
 mod pending;
 mod pipe;
 mod query;
+mod reauth;
 mod security;
 mod session;
 pub mod share;

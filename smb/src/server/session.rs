@@ -103,7 +103,7 @@ pub(super) struct PendingLogon {
 }
 
 /// How the first token of an exchange was taken.
-enum Started {
+pub(super) enum Started {
     /// Kerberos: done in one leg.
     Kerberos(KerberosLogon),
     /// NTLMSSP: the exchange's next state and the token to answer with.
@@ -111,17 +111,17 @@ enum Started {
 }
 
 /// An AP-REQ accepted.
-struct KerberosLogon {
+pub(super) struct KerberosLogon {
     ctx: SecurityContext,
     /// The last SPNEGO token (with the AP-REP).
-    reply: Vec<u8>,
-    client: String,
+    pub(super) reply: Vec<u8>,
+    pub(super) client: String,
     /// Who the PAC says the client is; `None` without a PAC this server can read.
-    identity: Option<LogonIdentity>,
+    pub(super) identity: Option<LogonIdentity>,
 }
 
 /// Where an NTLMSSP leg after the first leads.
-enum NtlmLeg {
+pub(super) enum NtlmLeg {
     /// Another round trip: the next state and the token to answer with.
     More(Auth, Vec<u8>),
     /// The AUTHENTICATE_MESSAGE, read, for the DC to verify (or anonymous).
@@ -131,7 +131,7 @@ enum NtlmLeg {
 /// MS-SMB2 3.3.5.5.3: the status a refused GSS token is answered with. A malformed
 /// NTLMv2 response is STATUS_INVALID_PARAMETER, as Windows and Samba answer it; anything
 /// else is a failed logon.
-fn refused(e: &GssError) -> NtStatus {
+pub(super) fn refused(e: &GssError) -> NtStatus {
     match e {
         GssError::Ntlm(NtlmError::MalformedClientChallenge(_)) => NtStatus::INVALID_PARAMETER,
         _ => NtStatus::LOGON_FAILURE,
@@ -188,7 +188,7 @@ impl ServerConnection {
     /// Takes the first token of an exchange: Kerberos when the client prefers it and
     /// this server has a keytab; NTLMSSP otherwise, or when the AP-REQ fails and the
     /// client also offered NTLMSSP.
-    fn start_auth(&self, token: &[u8]) -> Result<Started, NtStatus> {
+    pub(super) fn start_auth(&self, token: &[u8]) -> Result<Started, NtStatus> {
         if spnego::offers_kerberos_first(token)
             && let Some(logon) = self.kerberos_accept(token)
         {
@@ -208,7 +208,7 @@ impl ServerConnection {
     }
 
     /// An NTLMSSP leg after the first, from the exchange's state `state`.
-    fn ntlm_leg(&self, state: Auth, token: &[u8]) -> Result<NtlmLeg, NtStatus> {
+    pub(super) fn ntlm_leg(&self, state: Auth, token: &[u8]) -> Result<NtlmLeg, NtStatus> {
         match state {
             // The NEGOTIATE_MESSAGE after NTLMSSP was selected: answer with the CHALLENGE.
             Auth::Selected(selected) => {
@@ -271,7 +271,7 @@ impl ServerConnection {
     }
 
     /// Parks the SESSION_SETUP until the DC has verified its AUTHENTICATE_MESSAGE.
-    fn verify(
+    pub(super) fn verify(
         &mut self,
         header: &Header,
         spnego: SpnegoNtlmPending,
@@ -286,80 +286,6 @@ impl ServerConnection {
             reauth,
         });
         Step::Logon(logon)
-    }
-
-    /// MS-SMB2 3.3.5.5.3: a SESSION_SETUP on an established session re-authenticates it
-    /// (as Windows clients do before a Kerberos ticket ends). The session keeps serving
-    /// and keeps its keys; the new logon's user is the one new trees and opens run as
-    /// (an open keeps the user it was opened by). A failed re-authentication ends the
-    /// session. Re-authenticating as anonymous is taken (it only gives up rights).
-    fn reauthenticate(&mut self, header: &Header, token: &[u8]) -> Step {
-        match self.reauth_leg(header, token) {
-            Ok(step) => step,
-            Err(status) => Step::Reply(Some(self.reauth_failed(header, status))),
-        }
-    }
-
-    fn reauth_leg(&mut self, header: &Header, token: &[u8]) -> Result<Step, NtStatus> {
-        let id = header.session_id;
-        let state = self.sessions.get_mut(&id).and_then(|s| s.reauth.take());
-        let leg = match state {
-            Some(state) => self.ntlm_leg(state, token)?,
-            None => match self.start_auth(token)? {
-                Started::Kerberos(logon) => {
-                    tracing::info!(user = %logon.client, session_id = id, "SMB session re-authenticated (Kerberos)");
-                    self.reauthenticated(id, logon.identity);
-                    let out = self.setup_reply(header, id, logon.reply, NtStatus::SUCCESS);
-                    return Ok(Step::Reply(Some(out)));
-                }
-                Started::Ntlm(auth, out) => NtlmLeg::More(auth, out),
-            },
-        };
-        match leg {
-            NtlmLeg::More(auth, out) => {
-                if let Some(session) = self.sessions.get_mut(&id) {
-                    session.reauth = Some(auth);
-                }
-                let status = NtStatus::MORE_PROCESSING_REQUIRED;
-                Ok(Step::Reply(Some(self.setup_reply(header, id, out, status))))
-            }
-            NtlmLeg::Authenticate(spnego) if spnego.logon().is_anonymous() => {
-                let out = spnego.complete_anonymous().map_err(|e| refused(&e))?;
-                tracing::info!(session_id = id, "SMB session re-authenticated as anonymous");
-                self.reauthenticated(id, None);
-                Ok(Step::Reply(Some(self.setup_reply(
-                    header,
-                    id,
-                    out,
-                    NtStatus::SUCCESS,
-                ))))
-            }
-            NtlmLeg::Authenticate(spnego) => Ok(self.verify(header, spnego, 0, true)),
-        }
-    }
-
-    /// A re-authentication refused: the session ends (3.3.5.5.3), its waiting requests
-    /// answered first; the answer is signed with its key, as the client expects.
-    fn reauth_failed(&mut self, header: &Header, status: NtStatus) -> Vec<u8> {
-        let id = header.session_id;
-        tracing::info!(session_id = id, %status, "a re-authentication failed: the session is ended");
-        let out = self.error(header, status);
-        self.end_session(id);
-        out
-    }
-
-    /// Session `id` re-authenticated as `identity` (`None`: anonymous, or no identity
-    /// this server can map): its new trees and opens run as that user.
-    fn reauthenticated(&mut self, id: u64, identity: Option<LogonIdentity>) {
-        let user_sid = identity.as_ref().map(|i| i.user_sid.clone());
-        let token = identity.and_then(|identity| self.map_token(identity));
-        let channel = self.channel();
-        let owner = self.owner(user_sid.as_ref());
-        if let Some(session) = self.sessions.get_mut(&id) {
-            session.token = token;
-            let signer = session.signer().cloned();
-            session.channel = Some(binding::register(id, channel, signer, owner));
-        }
     }
 
     /// A SESSION_SETUP response carrying `token` for session `id`.
@@ -480,7 +406,7 @@ impl ServerConnection {
 
     /// This connection as a session set up on it is known server-wide: its dialect,
     /// signing algorithm and cipher.
-    fn channel(&self) -> Channel {
+    pub(super) fn channel(&self) -> Channel {
         let dialect = self.dialect.unwrap_or(Dialect::SMB202);
         Channel {
             dialect,
@@ -646,7 +572,7 @@ impl ServerConnection {
 
     /// The Unix token for a logon, through the configured mapper; `None` (logged) when
     /// there is no mapper or it has no ids for the user.
-    fn map_token(&self, logon: LogonIdentity) -> Option<Arc<UserToken>> {
+    pub(super) fn map_token(&self, logon: LogonIdentity) -> Option<Arc<UserToken>> {
         let mapper = self.config.tokens.as_ref()?;
         match mapper.token(&logon) {
             Ok(token) => Some(Arc::new(token)),
@@ -679,7 +605,7 @@ impl ServerConnection {
     }
 
     /// What the server-wide session table records about who owns a session set up here.
-    fn owner(&self, user_sid: Option<&Sid>) -> Option<binding::Owner> {
+    pub(super) fn owner(&self, user_sid: Option<&Sid>) -> Option<binding::Owner> {
         Some(binding::Owner {
             user_sid: user_sid?.clone(),
             notify: self.events.clone(),

@@ -48,6 +48,14 @@ fn negotiated(dialects: &[Dialect]) -> (ServerConnection, ClientCore) {
     (server, client)
 }
 
+/// A TREE_CONNECT to the test server's IPC$.
+fn ipc_tree() -> TreeConnectRequest {
+    TreeConnectRequest {
+        flags: 0,
+        path: r"\\files\IPC$".into(),
+    }
+}
+
 #[test]
 fn negotiate_picks_the_highest_common_dialect_and_requires_signing() {
     let (server, _) = negotiated(&[Dialect::SMB202, Dialect::SMB302]);
@@ -63,10 +71,7 @@ fn requests_without_a_session_or_before_negotiate_are_refused() {
     assert!(fresh.handle(&echo).is_err(), "a request before NEGOTIATE");
 
     let (mut server, mut client) = negotiated(&[Dialect::SMB311]);
-    let tree = TreeConnectRequest {
-        flags: 0,
-        path: r"\\files\IPC$".into(),
-    };
+    let tree = ipc_tree();
     let (_, msg) = client.request(0, &tree).unwrap();
     assert_eq!(
         status(&reply(server.handle(&msg).unwrap())),
@@ -200,10 +205,7 @@ fn an_established_session_re_authenticates_and_a_failed_re_authentication_ends_i
     signer
         .verify(&out)
         .expect("signed with the session's own key");
-    let tree = TreeConnectRequest {
-        flags: 0,
-        path: r"\\files\IPC$".into(),
-    };
+    let tree = ipc_tree();
     let (_, msg) = client.request(0, &tree).unwrap();
     assert_eq!(
         status(&reply(server.handle(&msg).unwrap())),
