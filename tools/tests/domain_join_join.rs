@@ -184,6 +184,65 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     assert!(!listed.contains("FOO$"), "keytab entries removed");
 }
 
+/// The line users type first: no command (join is the default), no domain (the name's),
+/// no user (Administrator).
+#[test]
+fn domain_join_with_only_a_name_joins_its_domain_as_administrator() {
+    let lab = Lab::get();
+    forget(&lab, "BARE");
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let kt_s = kt.to_str().unwrap();
+    let name = format!("bare.{}", lab.domain);
+    let out = domain_join(
+        &lab,
+        &reg,
+        &[
+            "--name",
+            &name,
+            "--dns-server",
+            &lab.dc,
+            "--keytab",
+            kt_s,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(out.status.success(), "join: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("BARE$"), "{}", text(&out.stdout));
+    let kinit = mit_kinit_k(&lab, kt_s, "BARE", dir.path());
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k: {}",
+        text(&kinit.stderr)
+    );
+    let shown = text(&samba_tool(&lab, &["computer", "show", "BARE"]).stdout);
+    assert!(shown.contains(&format!("dNSHostName: {name}")), "{shown}");
+    let leave = domain_join(
+        &lab,
+        &reg,
+        &[
+            "leave",
+            &lab.admin,
+            "--delete",
+            "--dns-server",
+            &lab.dc,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(leave.status.success(), "leave: {}", text(&leave.stderr));
+    // A name without its domain says what to give instead.
+    let out = domain_join(&lab, &reg, &["--name", "bare", "--password-stdin"], "x");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a fully qualified host name"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn wrong_admin_password_leaves_nothing_behind() {
     let lab = Lab::get();

@@ -23,14 +23,23 @@ use zeroize::Zeroizing;
 #[command(
     name = "domain-join",
     version,
-    about = "Join this machine to an Active Directory domain"
+    about = "Join this machine to an Active Directory domain",
+    long_about = "Join this machine to an Active Directory domain, and inspect or change that \
+membership.\n\nWith no command it joins: `domain-join --name foo.example.com` joins \
+example.com as foo, as the domain's Administrator (the password is asked for); the \
+options are those of `domain-join join`.",
+    args_conflicts_with_subcommands = true,
+    arg_required_else_help = true
 )]
 struct Cli {
     /// Log each step to stderr (repeat for more detail).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    /// Without a command: join (the options of `join`).
+    #[command(flatten)]
+    join: JoinArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -38,7 +47,8 @@ enum Command {
     /// Find a domain controller for DOMAIN and show what it says about the domain,
     /// like `adcli info` or `realm discover`.
     Discover(DiscoverArgs),
-    /// Join this machine to DOMAIN as USER (an account that may create computer objects).
+    /// Join this machine to DOMAIN as USER (an account that may create computer objects);
+    /// the default command.
     Join(JoinArgs),
     /// Show the joined state recorded in the registry.
     Query(QueryArgs),
@@ -91,10 +101,11 @@ struct RotateArgs {
 
 #[derive(Debug, Args)]
 struct JoinArgs {
-    /// The DNS name of the domain.
-    domain: String,
-    /// The administrator (user or user@REALM); not needed with --one-time-password.
-    #[arg(required_unless_present = "one_time_password")]
+    /// The DNS name of the domain; default: the domain of --name (foo.example.com joins
+    /// example.com).
+    domain: Option<String>,
+    /// The administrator (user or user@REALM); default: Administrator. Not used with
+    /// --one-time-password.
     user: Option<String>,
     /// Join a pre-created account with the one-time password an admin set on it (read
     /// like the admin password: ADJOIN_ADMIN_PASSWORD, stdin or a prompt).
@@ -208,7 +219,10 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .context("cannot start the async runtime")
-        .and_then(|rt| rt.block_on(run(cli.command, cli.verbose)));
+        .and_then(|rt| match cli.command {
+            Some(command) => rt.block_on(run(command, cli.verbose)),
+            None => rt.block_on(join_cmd(cli.join, cli.verbose)),
+        });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -315,6 +329,24 @@ fn open_registry() -> anyhow::Result<Registry> {
     Registry::open(&path).with_context(|| format!("cannot open the registry {}", path.display()))
 }
 
+/// The administrator a join runs as, as realm(8) and adcli take it: the one given, else
+/// the domain's Administrator; none with a one-time password.
+fn join_admin(user: Option<String>, one_time_password: bool) -> Option<String> {
+    (!one_time_password).then(|| user.unwrap_or_else(|| "Administrator".to_owned()))
+}
+
+/// The domain a machine named `fqdn` joins when none is given: its name less the first
+/// label (`foo.example.com` joins `example.com`).
+fn domain_of(fqdn: &str) -> anyhow::Result<String> {
+    match fqdn.trim_end_matches('.').split_once('.') {
+        Some((_, domain)) if !domain.is_empty() => Ok(domain.to_owned()),
+        _ => anyhow::bail!(
+            "cannot tell the domain from the name '{fqdn}': give it (domain-join join DOMAIN ...) \
+             or a full name (--name foo.example.com)"
+        ),
+    }
+}
+
 async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
     let fqdn = match args.name {
         Some(n) => n,
@@ -330,15 +362,19 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
     } else {
         args.dns_servers
     };
-    let who = match (&args.user, args.one_time_password) {
-        (_, true) => format!("the one-time password of {}", names.sam_account_name),
-        (Some(u), false) => u.clone(),
-        (None, false) => anyhow::bail!("name the administrator (USER) or use --one-time-password"),
+    let domain = match args.domain {
+        Some(domain) => domain,
+        None => domain_of(&fqdn)?,
+    };
+    let admin = join_admin(args.user, args.one_time_password);
+    let who = match &admin {
+        None => format!("the one-time password of {}", names.sam_account_name),
+        Some(u) => u.clone(),
     };
     let req = JoinRequest {
-        domain: args.domain,
+        domain,
         admin_password: admin_password(&who, args.password_stdin)?,
-        admin: args.user.unwrap_or_default(),
+        admin: admin.unwrap_or_default(),
         one_time_password: args.one_time_password,
         names,
         ou: args.ou,
@@ -500,4 +536,47 @@ fn render(dc: &DomainController) -> String {
     rows.iter()
         .map(|(k, v)| format!("{k:<16}: {v}\n"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("domain-join").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn with_no_command_it_joins_under_the_name_given() {
+        let cli = parse(&["--name", "foo.example.test"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.join.name.as_deref(), Some("foo.example.test"));
+        assert_eq!((cli.join.domain, cli.join.user), (None, None));
+        let cli = parse(&["example.test", "alice", "--name", "foo.example.test"]).unwrap();
+        assert_eq!(cli.join.domain.as_deref(), Some("example.test"));
+        assert_eq!(cli.join.user.as_deref(), Some("alice"));
+        // The commands are still commands.
+        let cli = parse(&["discover", "example.test"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Discover(_))));
+        let cli = parse(&["join", "example.test", "--name", "foo.example.test"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Join(_))));
+        // Nothing at all is help, not a join of the host's own name.
+        assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn the_domain_and_the_administrator_have_defaults() {
+        assert_eq!(domain_of("foo.example.test").unwrap(), "example.test");
+        assert_eq!(domain_of("foo.ad.example.com.").unwrap(), "ad.example.com");
+        assert!(domain_of("foo").is_err());
+        assert!(domain_of("foo.").is_err());
+        assert_eq!(join_admin(None, false).as_deref(), Some("Administrator"));
+        assert_eq!(
+            join_admin(Some("alice".into()), false).as_deref(),
+            Some("alice")
+        );
+        assert_eq!(join_admin(Some("alice".into()), true), None);
+    }
 }
