@@ -620,6 +620,18 @@ fn save(
     for (name, value) in &values {
         tx.set_value(JOIN_KEY, name, value)?;
     }
+    // The DNS servers the join reached the domain through, when named (--dns-server):
+    // leave, testjoin, rotate and adjoind find the domain the same way without being told
+    // again. Configuration, as if the admin had set it: `leave` keeps it.
+    if !req.discover.dns_servers.is_empty() {
+        let servers = req
+            .discover
+            .dns_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        tx.set_value(JOIN_KEY, "DnsServers", &Value::MultiSz(servers))?;
+    }
     tx.set_value(SECRET_KEY, "Password", &Value::Sz(password.to_owned()))?;
     tx.commit()
 }
