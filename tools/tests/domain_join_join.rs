@@ -136,6 +136,10 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     assert_eq!(v["NetbiosName"], "FOO");
     assert_eq!(v["Realm"], lab.realm.as_str());
     assert!(
+        v["KeyVersionNumber"].is_u64() && v["JoinTime"].is_u64(),
+        "{v}"
+    );
+    assert!(
         v["DomainSid"]
             .as_str()
             .is_some_and(|s| s.starts_with("S-1-5-21-"))

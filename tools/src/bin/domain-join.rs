@@ -438,12 +438,12 @@ async fn query_cmd(args: QueryArgs) -> anyhow::Result<()> {
         let map: serde_json::Map<String, serde_json::Value> = state
             .values
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .map(|(k, v)| (k.clone(), json_value(k, v)))
             .collect();
         println!("{}", serde_json::to_string_pretty(&map)?);
     } else {
         for (k, v) in &state.values {
-            println!("{k:<17}: {v}");
+            println!("{k:<17}: {}", shown_value(k, v));
         }
     }
     if args.verify {
@@ -454,6 +454,28 @@ async fn query_cmd(args: QueryArgs) -> anyhow::Result<()> {
         eprintln!("verified: {verdict}");
     }
     Ok(())
+}
+
+/// The join state's numbers (REG_DWORD, REG_QWORD) as JSON numbers, the rest as strings.
+fn json_value(name: &str, value: &str) -> serde_json::Value {
+    match value.parse::<u64>() {
+        Ok(n) if matches!(name, "KeyVersionNumber" | "JoinTime") => n.into(),
+        _ => value.into(),
+    }
+}
+
+/// A join state value as `query` prints it: the join time as a UTC date and time (with
+/// the seconds since the epoch the registry keeps), the rest as recorded.
+fn shown_value(name: &str, value: &str) -> String {
+    if name == "JoinTime"
+        && let Some(when) = value
+            .parse::<i64>()
+            .ok()
+            .and_then(|secs| chrono::DateTime::from_timestamp(secs, 0))
+    {
+        return format!("{} ({value})", when.format("%Y-%m-%d %H:%M:%S UTC"));
+    }
+    value.to_owned()
 }
 
 async fn leave_cmd(args: LeaveArgs) -> anyhow::Result<()> {
@@ -564,6 +586,21 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Join(_))));
         // Nothing at all is help, not a join of the host's own name.
         assert!(parse(&[]).is_err());
+    }
+
+    #[test]
+    fn query_shows_the_join_time_as_a_date_and_numbers_as_numbers() {
+        assert_eq!(
+            shown_value("JoinTime", "1764845000"),
+            "2025-12-04 10:43:20 UTC (1764845000)"
+        );
+        assert_eq!(shown_value("Realm", "EXAMPLE.TEST"), "EXAMPLE.TEST");
+        assert_eq!(json_value("KeyVersionNumber", "3"), serde_json::json!(3));
+        assert_eq!(
+            json_value("JoinTime", "1764845000"),
+            serde_json::json!(1_764_845_000)
+        );
+        assert_eq!(json_value("NetbiosName", "1234"), serde_json::json!("1234"));
     }
 
     #[test]
