@@ -49,6 +49,12 @@ pub struct MachineNames {
 }
 
 impl MachineNames {
+    /// The DNS domain the FQDN is in: all but its first label (`foo.example.com` is in
+    /// `example.com`; never empty, as [`Self::new`] refuses a name without one).
+    pub fn domain(&self) -> &str {
+        self.fqdn.split_once('.').map_or("", |(_, domain)| domain)
+    }
+
     /// Names from `--name FQDN` and an optional `--netbios-name`. Without the latter the
     /// NetBIOS name is the first label, upper-cased, shortened by [`short_netbios`].
     pub fn new(fqdn: &str, netbios: Option<&str>) -> Result<Self, NameError> {

@@ -147,6 +147,17 @@ impl FileOpen {
             .and_then(|r| r)
             .map_err(Refusal::Status)
     }
+
+    /// Marks the file for deletion at its last close by this open's user (MS-FSA
+    /// 2.1.5.15.3: delete-pending for every open from now on), or clears the mark; a
+    /// directory marked ends the CHANGE_NOTIFYs on its opens (`notify::delete_pending`).
+    pub(super) fn set_delete_pending(&self, delete: bool) {
+        let by = delete.then(|| Arc::clone(&self.token));
+        OpenFiles::global().set_delete_pending(self.key, by);
+        if delete && self.directory {
+            notify::delete_pending(&self.share, &self.path);
+        }
+    }
 }
 
 /// The attributes a client is shown for `stat`.
@@ -605,10 +616,7 @@ impl ServerConnection {
         }
         let table = OpenFiles::global();
         if open.delete_on_close {
-            table.set_delete_pending(open.key, Some(Arc::clone(&open.token)));
-            if open.directory {
-                notify::delete_pending(&open.share, &open.path);
-            }
+            open.set_delete_pending(true);
         }
         let deleter = table.close(open.key, open.table_id);
         let FileOpen {

@@ -671,12 +671,7 @@ fn set_delete(open: &mut FileOpen, delete: bool) -> Result<(), Refusal> {
         return Err(Refusal::Status(NtStatus::DIRECTORY_NOT_EMPTY));
     }
     open.delete_on_close = delete;
-    // MS-FSA 2.1.5.15.3: the file is delete-pending for every open from now on.
-    let by = delete.then(|| std::sync::Arc::clone(&open.token));
-    OpenFiles::global().set_delete_pending(open.key, by);
-    if delete && open.directory {
-        notify::delete_pending(&open.share, &open.path);
-    }
+    open.set_delete_pending(delete);
     Ok(())
 }
 

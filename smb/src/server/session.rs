@@ -447,11 +447,7 @@ impl ServerConnection {
         if reauth {
             return match verified {
                 Ok((info, _, token)) => {
-                    let user = format!(
-                        "{}\\{}",
-                        info.logon_domain_name.as_str(),
-                        info.effective_name.as_str()
-                    );
+                    let user = logon_name(&info);
                     tracing::info!(%user, session_id, "SMB session re-authenticated");
                     self.reauthenticated(
                         session_id,
@@ -471,11 +467,7 @@ impl ServerConnection {
         };
         let (signer, encryptor) =
             self.session_keys(ntlm.exported_session_key().as_bytes(), &session.preauth);
-        let user = format!(
-            "{}\\{}",
-            info.logon_domain_name.as_str(),
-            info.effective_name.as_str()
-        );
+        let user = logon_name(&info);
         tracing::info!(%user, session_id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established");
         let user_sid = info.user_sid();
         session.channel = Some(binding::register(
@@ -630,6 +622,15 @@ impl ServerConnection {
             );
         }
     }
+}
+
+/// `DOMAIN\user` as the DC names a logon it verified, for the log.
+fn logon_name(info: &ValidationSamInfo2) -> String {
+    format!(
+        "{}\\{}",
+        info.logon_domain_name.as_str(),
+        info.effective_name.as_str()
+    )
 }
 
 /// The longest client-supplied name written to the log, in characters.

@@ -335,18 +335,6 @@ fn join_admin(user: Option<String>, one_time_password: bool) -> Option<String> {
     (!one_time_password).then(|| user.unwrap_or_else(|| "Administrator".to_owned()))
 }
 
-/// The domain a machine named `fqdn` joins when none is given: its name less the first
-/// label (`foo.example.com` joins `example.com`).
-fn domain_of(fqdn: &str) -> anyhow::Result<String> {
-    match fqdn.trim_end_matches('.').split_once('.') {
-        Some((_, domain)) if !domain.is_empty() => Ok(domain.to_owned()),
-        _ => anyhow::bail!(
-            "cannot tell the domain from the name '{fqdn}': give it (domain-join join DOMAIN ...) \
-             or a full name (--name foo.example.com)"
-        ),
-    }
-}
-
 async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
     let fqdn = match args.name {
         Some(n) => n,
@@ -362,10 +350,7 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
     } else {
         args.dns_servers
     };
-    let domain = match args.domain {
-        Some(domain) => domain,
-        None => domain_of(&fqdn)?,
-    };
+    let domain = args.domain.unwrap_or_else(|| names.domain().to_owned());
     let admin = join_admin(args.user, args.one_time_password);
     let who = match &admin {
         None => format!("the one-time password of {}", names.sam_account_name),
@@ -565,6 +550,11 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+
+    /// The domain a join of `fqdn` goes to when none is given (`join_cmd`).
+    fn domain_of(fqdn: &str) -> anyhow::Result<String> {
+        Ok(MachineNames::new(fqdn, None)?.domain().to_owned())
+    }
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("domain-join").chain(args.iter().copied()))
