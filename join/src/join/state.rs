@@ -1,0 +1,188 @@
+//! The join as the registry records it: written in one transaction at the end of a join,
+//! read back by query, leave, testjoin, rotate and setname.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use adjoin_auth::krb::kdc::KdcConfig;
+use adjoin_auth::principal::PrincipalName;
+use adjoin_registry::{Registry, Value};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use super::{JOIN_KEY, JoinRequest, JoinResult, SECRET_KEY};
+use crate::discover::{self, DiscoverOptions, DomainController};
+use crate::names::MachineNames;
+
+pub(super) fn save(
+    registry: &mut Registry,
+    req: &JoinRequest,
+    dc: &DomainController,
+    r: &JoinResult,
+    password: &str,
+) -> Result<(), adjoin_registry::Error> {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let sz = |s: &str| Value::Sz(s.to_owned());
+    let names = &req.names;
+    let tx = registry.transaction()?;
+    let values = [
+        ("MachineName", sz(&names.host)),
+        ("Fqdn", sz(&names.fqdn)),
+        ("NetbiosName", sz(&names.netbios)),
+        ("DnsDomain", sz(&dc.dns_domain)),
+        ("NetbiosDomain", sz(&dc.netbios_domain)),
+        ("Realm", sz(&r.realm)),
+        ("DomainSid", sz(&r.domain_sid)),
+        ("DomainController", sz(&r.dc)),
+        ("Site", sz(&r.site)),
+        ("AccountDn", sz(&r.account_dn)),
+        ("KeyVersionNumber", Value::Dword(r.kvno)),
+        ("JoinTime", Value::Qword(now)),
+        (
+            "Keytab",
+            sz(&r
+                .keytab
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()),
+        ),
+    ];
+    for (name, value) in &values {
+        tx.set_value(JOIN_KEY, name, value)?;
+    }
+    // The DNS servers the join reached the domain through, when named (--dns-server):
+    // leave, testjoin, rotate and adjoind find the domain the same way without being told
+    // again. Configuration, as if the admin had set it: `leave` keeps it.
+    if !req.discover.dns_servers.is_empty() {
+        let servers = req
+            .discover
+            .dns_servers
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        tx.set_value(JOIN_KEY, "DnsServers", &Value::MultiSz(servers))?;
+    }
+    tx.set_value(SECRET_KEY, "Password", &Value::Sz(password.to_owned()))?;
+    tx.commit()
+}
+
+/// The join state values [`join`] writes under [`JOIN_KEY`] (configuration such as
+/// `DnsServers` lives there too and is left alone by [`leave`]).
+pub const STATE_VALUES: &[&str] = &[
+    "MachineName",
+    "Fqdn",
+    "NetbiosName",
+    "DnsDomain",
+    "NetbiosDomain",
+    "Realm",
+    "DomainSid",
+    "DomainController",
+    "Site",
+    "AccountDn",
+    "KeyVersionNumber",
+    "JoinTime",
+    "Keytab",
+];
+
+/// The join as the registry records it.
+#[derive(Debug, Clone, Serialize)]
+pub struct JoinState {
+    /// Each recorded value, as text.
+    pub values: Vec<(String, String)>,
+}
+
+impl JoinState {
+    /// The recorded value `name`, if any.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads the join state; `None` when this machine is not joined.
+pub fn query(registry: &Registry) -> Result<Option<JoinState>, adjoin_registry::Error> {
+    let mut values = Vec::new();
+    for name in STATE_VALUES {
+        match registry.stored_value(JOIN_KEY, name)? {
+            Some(Value::Sz(ref s)) => values.push(((*name).to_owned(), s.clone())),
+            Some(Value::Dword(d)) => values.push(((*name).to_owned(), d.to_string())),
+            Some(Value::Qword(q)) => values.push(((*name).to_owned(), q.to_string())),
+            Some(other) => values.push(((*name).to_owned(), format!("{other:?}"))),
+            None => {}
+        }
+    }
+    Ok((!values.is_empty()).then_some(JoinState { values }))
+}
+
+/// What [`testjoin`] and [`rotate`] need from the recorded join.
+pub(super) struct Joined {
+    pub(super) names: MachineNames,
+    pub(super) realm: String,
+    pub(super) domain: String,
+    pub(super) kvno: u32,
+    pub(super) keytab: Option<PathBuf>,
+    pub(super) account: PrincipalName,
+    pub(super) account_dn: String,
+}
+
+pub(super) fn joined(registry: &Registry) -> Result<Joined, String> {
+    let state = query(registry)
+        .map_err(|e| e.to_string())?
+        .ok_or("this machine is not joined (the registry holds no join state)")?;
+    let field = |n: &str| {
+        state
+            .get(n)
+            .map(str::to_owned)
+            .ok_or(format!("the registry lacks Join\\{n}"))
+    };
+    let names = MachineNames::from_stored(
+        &field("Fqdn")?,
+        &field("MachineName")?,
+        &field("NetbiosName")?,
+    );
+    let realm = field("Realm")?;
+    let account = PrincipalName::new(
+        PrincipalName::NT_PRINCIPAL,
+        [names.sam_account_name.as_str()],
+        realm.as_str(),
+    );
+    Ok(Joined {
+        kvno: field("KeyVersionNumber")?
+            .parse()
+            .map_err(|_| "Join\\KeyVersionNumber is not a number")?,
+        domain: field("DnsDomain")?,
+        account_dn: field("AccountDn")?,
+        keytab: state
+            .get("Keytab")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+        names,
+        realm,
+        account,
+    })
+}
+
+pub(super) async fn kdcs_for(domain: &str, opts: &DiscoverOptions) -> Result<KdcConfig, String> {
+    let dc = discover::discover(domain, opts)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]))
+}
+
+pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
+    registry
+        .stored_value(SECRET_KEY, "Password")
+        .map_err(|e| e.to_string())?
+        .filter(|v| matches!(v, Value::Sz(_)))
+        .and_then(Value::into_string)
+        .map(Zeroizing::new)
+        .ok_or_else(|| {
+            "the registry holds no machine password (Secrets\\MachineAccount\\Password)".into()
+        })
+}
