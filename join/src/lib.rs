@@ -1,9 +1,12 @@
 //! adjoin-join: DC discovery, the computer account and the machine secret.
 //!
-//! Today: [`discover`], the DC locator (DNS SRV + CLDAP netlogon ping), and [`ldap`], the
-//! sealed SASL GSSAPI LDAP client the join uses.
+//! [`discover`], the DC locator (DNS SRV + CLDAP netlogon ping); [`join`], the join and a
+//! member's own operations (leave, testjoin, rotate, setname), whose errors are
+//! [`MemberError`]; [`ldap`], the sealed SASL GSSAPI LDAP client they use.
 
 pub mod discover;
+mod error;
+pub use error::MemberError;
 pub mod join;
 /// The sealed LDAP client lives in adjoin-auth, below join, so the identity service can
 /// use it without depending on join.

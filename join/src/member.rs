@@ -13,7 +13,8 @@ use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::{MachineAccount, NetworkLogon, SecureChannel};
 
 use crate::discover::{self, DiscoverOptions, DomainController};
-use crate::join::{query, stored_password};
+use crate::error::MemberError;
+use crate::join::{JOIN_KEY, query, stored_password};
 
 /// The joined state a secure channel needs, read from the registry.
 #[derive(Debug, Clone)]
@@ -39,14 +40,16 @@ impl Membership {
 }
 
 /// Reads the membership from the registry (root: the password is a secret).
-pub fn membership(registry: &Registry) -> Result<Membership, String> {
-    let state = query(registry)
-        .map_err(|e| e.to_string())?
-        .ok_or("this machine is not joined (run `domain-join join` first)")?;
-    let field = |n: &str| {
-        state.get(n).map(str::to_owned).ok_or(format!(
-            "the registry lacks Join\\{n}; rejoin with `domain-join join`"
-        ))
+pub fn membership(registry: &Registry) -> Result<Membership, MemberError> {
+    let state = query(registry)?.ok_or(MemberError::NotJoined)?;
+    let field = |value: &'static str| {
+        state
+            .get(value)
+            .map(str::to_owned)
+            .ok_or(MemberError::DamagedState {
+                value,
+                problem: "is missing".into(),
+            })
     };
     Ok(Membership {
         dns_domain: field("DnsDomain")?,
@@ -61,22 +64,15 @@ pub fn membership(registry: &Registry) -> Result<Membership, String> {
 
 /// `HKEY_THIS_MACHINE\Join` `DnsServers`: the DNS servers an admin configured once for
 /// every domain-join and adjoind lookup (empty when unset).
-pub fn registry_dns_servers(registry: &Registry) -> Result<Vec<SocketAddr>, String> {
-    match registry
-        .get_value(crate::join::JOIN_KEY, "DnsServers")
-        .map_err(|e| e.to_string())?
-    {
+pub fn registry_dns_servers(registry: &Registry) -> Result<Vec<SocketAddr>, MemberError> {
+    match registry.get_value(JOIN_KEY, "DnsServers")? {
         Value::MultiSz(ref list) => list
             .iter()
             .map(|s| {
-                discover::parse_dns_server(s)
-                    .map_err(|e| format!("{}\\DnsServers: {e}", crate::join::JOIN_KEY))
+                discover::parse_dns_server(s).map_err(|e| MemberError::DnsServers(e.to_string()))
             })
             .collect(),
-        _ => Err(format!(
-            "{}\\DnsServers is not a REG_MULTI_SZ",
-            crate::join::JOIN_KEY
-        )),
+        _ => Err(MemberError::DnsServers("is not a REG_MULTI_SZ".to_owned())),
     }
 }
 
@@ -86,10 +82,13 @@ pub async fn secure_channel(
     membership: &Membership,
     opts: &DiscoverOptions,
     timeout: Duration,
-) -> Result<(SecureChannel, DomainController), String> {
+) -> Result<(SecureChannel, DomainController), MemberError> {
     let dc = discover::discover(&membership.dns_domain, opts)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| MemberError::Discover {
+            domain: membership.dns_domain.clone(),
+            source,
+        })?;
     let channel = SecureChannel::new(
         dc.dc_address,
         &dc.dc_name,
@@ -106,7 +105,7 @@ pub async fn open_channel(
     registry: &Registry,
     dns_servers: &[SocketAddr],
     timeout: Duration,
-) -> Result<(Membership, SecureChannel, DomainController), String> {
+) -> Result<(Membership, SecureChannel, DomainController), MemberError> {
     let membership = membership(registry)?;
     let dns_servers = if dns_servers.is_empty() {
         registry_dns_servers(registry)?

@@ -35,7 +35,7 @@ fn an_unjoined_machine_is_refused_with_the_fix() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.contains("not joined") && err.contains("domain-join join"),
+        err.contains("not joined") && err.contains("domain-join --name"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");

@@ -1,15 +1,12 @@
 //! The computer object over sealed LDAP: bind, read the domain, create or take over the
 //! account, read its key version number.
 
-use std::net::SocketAddr;
-use std::time::SystemTime;
-
 use adjoin_auth::krb::Credentials;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_auth::pac::Sid;
-use adjoin_auth::principal::PrincipalName;
 use rasn_ldap::{ResultCode, SearchRequestScope};
 
+use super::dc::connect;
 use super::{JoinRequest, Step, StepResult, at};
 use crate::discover::DomainController;
 use crate::ldap::{self, Connection};
@@ -22,24 +19,13 @@ pub(super) const UF_ACCOUNTDISABLE: u32 = 0x2;
 /// MS-ADTS 6.1.1.4 well-known object GUID of the Computers container.
 const WK_COMPUTERS: &str = "AA312825768811D1ADED00C04FD8D5CD";
 
+/// A sealed LDAP connection to `dc` for the join.
 pub(super) async fn bind(
     dc: &DomainController,
     tgt: &Credentials,
     kdcs: &KdcConfig,
 ) -> StepResult<Connection> {
-    let spn = PrincipalName::new(
-        PrincipalName::NT_SRV_INST,
-        ["ldap", dc.dc_name.as_str()],
-        tgt.client.realm.as_str(),
-    );
-    let ticket = at(
-        Step::LdapBind,
-        kdc::service_ticket(tgt.clone(), spn, kdcs, &SystemTime::now).await,
-    )?;
-    at(
-        Step::LdapBind,
-        Connection::bind(SocketAddr::new(dc.dc_address, 389), ticket).await,
-    )
+    at(Step::LdapBind, connect(dc, tgt, kdcs).await)
 }
 
 pub(super) struct Domain {

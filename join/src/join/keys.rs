@@ -1,37 +1,30 @@
 //! The machine's keys: checking them with the KDC, and writing them to the keytab.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
 
-use adjoin_auth::keytab::Keytab;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::keytab::{Keytab, KeytabEntry};
+use adjoin_auth::krb::ClientSecret;
+use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_auth::principal::PrincipalName;
 
+use super::dc::logon;
 use super::{Step, StepResult, Undo, at};
+use crate::error::MemberError;
 use crate::machine;
 use crate::names::MachineNames;
 
+/// An AS exchange as `target` with its keys among `entries`: do they log on?
 pub(super) async fn verify(
     target: &PrincipalName,
-    entries: &[adjoin_auth::keytab::KeytabEntry],
+    entries: &[KeytabEntry],
     kdcs: &KdcConfig,
-) -> StepResult<()> {
+) -> Result<(), MemberError> {
     let keys = entries
         .iter()
         .filter(|e| e.principal.matches(target))
         .map(|e| e.key.to_key())
-        .collect::<Result<Vec<_>, _>>();
-    let keys = at(Step::Verify, keys)?;
-    let x = AsExchange::new(
-        target.clone(),
-        ClientSecret::Keys(keys),
-        AsOptions::default(),
-    );
-    at(
-        Step::Verify,
-        kdc::initial_credentials(x, kdcs, &SystemTime::now).await,
-    )?;
+        .collect::<Result<Vec<_>, _>>()?;
+    logon(target.clone(), ClientSecret::Keys(keys), kdcs).await?;
     Ok(())
 }
 
@@ -41,7 +34,7 @@ pub(super) fn write_keytab(
     path: &PathBuf,
     names: &MachineNames,
     realm: &str,
-    entries: Vec<adjoin_auth::keytab::KeytabEntry>,
+    entries: Vec<KeytabEntry>,
     undo: &mut Undo,
 ) -> StepResult<()> {
     let old = std::fs::read(path).ok();

@@ -1,21 +1,21 @@
 //! Leaving the domain: the computer object deleted or disabled, the keytab entries and the
 //! join state removed.
 
-use std::net::SocketAddr;
-use std::time::SystemTime;
+use std::path::Path;
 
 use adjoin_auth::keytab::Keytab;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::krb::ClientSecret;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_registry::Registry;
 use rasn_ldap::ResultCode;
 use zeroize::Zeroizing;
 
-use super::account::{UF_ACCOUNTDISABLE, UF_WORKSTATION_TRUST_ACCOUNT, bind};
+use super::account::{UF_ACCOUNTDISABLE, UF_WORKSTATION_TRUST_ACCOUNT};
+use super::dc::{connect, find_dc, kdcs, logon};
 use super::state::{Joined, STATE_VALUES, joined};
 use super::{JOIN_KEY, SECRET_KEY};
-use crate::discover::{self, DiscoverOptions};
+use crate::discover::DiscoverOptions;
+use crate::error::MemberError;
 use crate::machine;
 
 /// How to leave.
@@ -33,29 +33,31 @@ pub struct LeaveRequest {
 
 /// Leaves the domain: deletes (or disables) the computer object, removes this machine's
 /// keytab entries and clears the join state from the registry. Returns what was done.
-pub async fn leave(req: &LeaveRequest, registry: &mut Registry) -> Result<Vec<String>, String> {
+pub async fn leave(
+    req: &LeaveRequest,
+    registry: &mut Registry,
+) -> Result<Vec<String>, MemberError> {
     let j = joined(registry)?;
     let mut done = Vec::new();
-    let dc = discover::discover(&j.domain, &req.discover)
-        .await
-        .map_err(|e| e.to_string())?;
-    let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
-    let admin =
-        PrincipalName::parse_with_default_realm(&req.admin, &j.realm).map_err(|e| e.to_string())?;
+    let dc = find_dc(&j.domain, &req.discover).await?;
+    let kdcs = kdcs(&dc);
+    let admin = PrincipalName::parse_with_default_realm(&req.admin, &j.realm)?;
     let secret = ClientSecret::Password(req.admin_password.clone());
-    let x = AsExchange::new(admin, secret, AsOptions::default());
-    let tgt = kdc::initial_credentials(x, &kdcs, &SystemTime::now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut conn = bind(&dc, &tgt, &kdcs).await.map_err(|(_, e)| e)?;
+    let tgt = logon(admin, secret, &kdcs).await?;
+    let mut conn = connect(&dc, &tgt, &kdcs).await?;
     let dn = &j.account_dn;
+    let ldap = |action, e| MemberError::Ldap {
+        action,
+        dn: dn.clone(),
+        source: Box::new(e),
+    };
     if req.delete {
         match conn.delete(dn).await {
             Ok(()) => done.push(format!("deleted {dn}")),
             Err(e) if e.code() == Some(ResultCode::NoSuchObject) => {
                 done.push(format!("{dn} was already gone"));
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(ldap("delete", e)),
         }
     } else {
         let disabled = UF_WORKSTATION_TRUST_ACCOUNT | UF_ACCOUNTDISABLE;
@@ -67,23 +69,23 @@ pub async fn leave(req: &LeaveRequest, registry: &mut Registry) -> Result<Vec<St
             )],
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ldap("disable", e))?;
         done.push(format!("disabled {dn}"));
     }
     if let Some(path) = &j.keytab {
         done.push(remove_keytab_entries(path, &j));
     }
-    let tx = registry.transaction().map_err(|e| e.to_string())?;
+    let tx = registry.transaction()?;
     for name in STATE_VALUES {
         let _ = tx.delete_value(JOIN_KEY, name);
     }
     let _ = tx.delete_value(SECRET_KEY, "Password");
-    tx.commit().map_err(|e| e.to_string())?;
+    tx.commit()?;
     done.push("cleared the join state from the registry".to_owned());
     Ok(done)
 }
 
-fn remove_keytab_entries(path: &std::path::Path, j: &Joined) -> String {
+fn remove_keytab_entries(path: &Path, j: &Joined) -> String {
     let Ok(mut keytab) = Keytab::load(path) else {
         return format!("keytab {} not found", path.display());
     };

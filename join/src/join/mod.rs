@@ -36,6 +36,7 @@ use crate::machine;
 use crate::names::MachineNames;
 
 mod account;
+mod dc;
 mod keys;
 mod leave;
 mod rotate;
@@ -312,7 +313,7 @@ async fn run(
         Step::Verify,
         machine::keytab_entries(names, &realm, &password, kvno, &req.enctypes),
     )?;
-    verify(&target, &entries, &kdcs).await?;
+    at(Step::Verify, verify(&target, &entries, &kdcs).await)?;
 
     if let Some(path) = &req.keytab {
         progress(Step::WriteKeytab, &path.display().to_string());

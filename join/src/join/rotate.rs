@@ -1,23 +1,24 @@
 //! Changing the machine password: over NETLOGON or kpasswd, the new keys verified, then
 //! written beside the previous kvno's.
 
-use std::net::SocketAddr;
+use std::time::Duration;
 
 use adjoin_auth::crypto::EncryptionType;
 use adjoin_auth::keytab::Keytab;
-use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_auth::krb::kpasswd;
 use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::SecureChannel;
 
+use super::dc::{find_dc, kdcs};
 use super::keys::verify;
 use super::state::{joined, stored_password};
 use super::{JOIN_KEY, SECRET_KEY};
-use crate::discover::{self, DiscoverOptions};
+use crate::discover::DiscoverOptions;
+use crate::error::MemberError;
 use crate::machine;
 
 /// How long `rotate` waits for each NETLOGON answer.
-const NETLOGON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+const NETLOGON_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How `rotate` tells the domain the new machine password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,13 +37,12 @@ pub async fn rotate(
     opts: &DiscoverOptions,
     enctypes: &[EncryptionType],
     method: RotateMethod,
-) -> Result<u32, String> {
+) -> Result<u32, MemberError> {
     let j = joined(registry)?;
-    let dc = discover::discover(&j.domain, opts)
-        .await
-        .map_err(|e| e.to_string())?;
-    let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
-    let new = machine::generate_password().map_err(|e| e.to_string())?;
+    let dc = find_dc(&j.domain, opts).await?;
+    let kdcs = kdcs(&dc);
+    let account = j.account.to_string();
+    let new = machine::generate_password()?;
     match method {
         RotateMethod::Netlogon => {
             let m = crate::member::membership(registry)?;
@@ -51,23 +51,28 @@ pub async fn rotate(
             channel
                 .set_password(&new)
                 .await
-                .map_err(|e| format!("NetrServerPasswordSet2 for {}: {e}", j.account))?;
+                .map_err(|e| MemberError::Netlogon {
+                    account: account.clone(),
+                    source: Box::new(e),
+                })?;
         }
         RotateMethod::Kpasswd => {
             let old = stored_password(registry)?;
             let servers = kpasswd::kpasswd_servers(&kdcs);
             kpasswd::change_password(j.account.clone(), old, &new, &kdcs, &servers)
                 .await
-                .map_err(|e| format!("kpasswd change of {}: {e}", j.account))?;
+                .map_err(|e| MemberError::Kpasswd {
+                    account: account.clone(),
+                    source: Box::new(e),
+                })?;
         }
     }
     // AD raises the key version by one with every password change.
     let kvno = j.kvno + 1;
-    let entries = machine::keytab_entries(&j.names, &j.realm, &new, kvno, enctypes)
-        .map_err(|e| e.to_string())?;
-    verify(&j.account, &entries, &kdcs).await.map_err(|(_, e)| {
-        format!("the new password was set but its keys do not work ({e}); the registry still holds the old one: run rotate again")
-    })?;
+    let entries = machine::keytab_entries(&j.names, &j.realm, &new, kvno, enctypes)?;
+    verify(&j.account, &entries, &kdcs)
+        .await
+        .map_err(|e| e.when_logon(|_, source| MemberError::NewKeysRejected { account, source }))?;
     if let Some(path) = &j.keytab {
         let mut kt = Keytab::load(path).unwrap_or_default();
         for p in machine::principals(&j.names, &j.realm) {
@@ -76,14 +81,14 @@ pub async fn rotate(
         for e in entries {
             kt.add(e);
         }
-        kt.save(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        kt.save(path).map_err(|source| MemberError::Keytab {
+            path: path.clone(),
+            source,
+        })?;
     }
-    let tx = registry.transaction().map_err(|e| e.to_string())?;
-    tx.set_value(JOIN_KEY, "KeyVersionNumber", &Value::Dword(kvno))
-        .map_err(|e| e.to_string())?;
-    tx.set_value(SECRET_KEY, "Password", &Value::Sz(new.to_string()))
-        .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
+    let tx = registry.transaction()?;
+    tx.set_value(JOIN_KEY, "KeyVersionNumber", &Value::Dword(kvno))?;
+    tx.set_value(SECRET_KEY, "Password", &Value::Sz(new.to_string()))?;
+    tx.commit()?;
     Ok(kvno)
 }

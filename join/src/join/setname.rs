@@ -1,20 +1,17 @@
 //! Renaming the machine: the FQDN in AD, the keytab and the registry.
 
-use std::net::SocketAddr;
-use std::time::SystemTime;
-
 use adjoin_auth::crypto::EncryptionType;
 use adjoin_auth::keytab::Keytab;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret};
+use adjoin_auth::krb::ClientSecret;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_registry::{Registry, Value};
 use zeroize::Zeroizing;
 
 use super::JOIN_KEY;
-use super::account::bind;
+use super::dc::{connect, find_dc, kdcs, logon};
 use super::state::{joined, stored_password};
-use crate::discover::{self, DiscoverOptions};
+use crate::discover::DiscoverOptions;
+use crate::error::MemberError;
 use crate::machine;
 use crate::names::MachineNames;
 
@@ -29,40 +26,34 @@ pub async fn setname(
     fqdn: &str,
     admin: Option<(&str, Zeroizing<String>)>,
     opts: &DiscoverOptions,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, MemberError> {
     let mut done = Vec::new();
-    let Ok(j) = joined(registry) else {
-        let names = MachineNames::new(fqdn, None).map_err(|e| e.to_string())?;
-        let tx = registry.transaction().map_err(|e| e.to_string())?;
-        tx.set_value(JOIN_KEY, "Fqdn", &Value::Sz(names.fqdn.clone()))
-            .map_err(|e| e.to_string())?;
-        tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(names.host.clone()))
-            .map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
-        done.push(format!("not joined: the stored name is now {}", names.fqdn));
-        return Ok(done);
-    };
-    let new = MachineNames::new(fqdn, Some(&j.names.netbios)).map_err(|e| e.to_string())?;
-    let dc = discover::discover(&j.domain, opts)
-        .await
-        .map_err(|e| e.to_string())?;
-    let kdcs = KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]);
-    let password = stored_password(registry)?;
-    let secret = match &admin {
-        Some((_, pw)) => ClientSecret::Password(pw.clone()),
-        None => ClientSecret::Password(password.clone()),
-    };
-    let client = match &admin {
-        Some((user, _)) => {
-            PrincipalName::parse_with_default_realm(user, &j.realm).map_err(|e| e.to_string())?
+    let j = match joined(registry) {
+        Ok(j) => j,
+        Err(MemberError::NotJoined) => {
+            let names = MachineNames::new(fqdn, None)?;
+            let tx = registry.transaction()?;
+            tx.set_value(JOIN_KEY, "Fqdn", &Value::Sz(names.fqdn.clone()))?;
+            tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(names.host.clone()))?;
+            tx.commit()?;
+            done.push(format!("not joined: the stored name is now {}", names.fqdn));
+            return Ok(done);
         }
-        None => j.account.clone(),
+        Err(e) => return Err(e),
     };
-    let x = AsExchange::new(client, secret, AsOptions::default());
-    let tgt = kdc::initial_credentials(x, &kdcs, &SystemTime::now)
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut conn = bind(&dc, &tgt, &kdcs).await.map_err(|(_, e)| e)?;
+    let new = MachineNames::new(fqdn, Some(&j.names.netbios))?;
+    let dc = find_dc(&j.domain, opts).await?;
+    let kdcs = kdcs(&dc);
+    let password = stored_password(registry)?;
+    let (client, secret) = match &admin {
+        Some((user, pw)) => (
+            PrincipalName::parse_with_default_realm(user, &j.realm)?,
+            ClientSecret::Password(pw.clone()),
+        ),
+        None => (j.account.clone(), ClientSecret::Password(password.clone())),
+    };
+    let tgt = logon(client, secret, &kdcs).await?;
+    let mut conn = connect(&dc, &tgt, &kdcs).await?;
     let spns: Vec<Vec<u8>> = machine::spns(&new)
         .into_iter()
         .map(String::into_bytes)
@@ -75,51 +66,48 @@ pub async fn setname(
         ],
     )
     .await
-    .map_err(|e| {
-        format!("AD refused the new name ({e}); give --user with an administrator to change it")
+    .map_err(|e| MemberError::RenameRefused {
+        dn: j.account_dn.clone(),
+        source: Box::new(e),
     })?;
     done.push(format!(
         "{}: dNSHostName and SPNs now name {}",
         j.account_dn, new.fqdn
     ));
     if let Some(path) = &j.keytab {
-        let etypes = Keytab::load(path)
-            .map(|kt| {
-                let mut v: Vec<EncryptionType> = kt
-                    .entries
-                    .iter()
-                    .filter(|e| e.principal.matches(&j.account))
-                    .map(|e| e.key.etype())
-                    .collect();
-                v.dedup();
-                v
-            })
-            .unwrap_or_default();
         let mut kt = Keytab::load(path).unwrap_or_default();
+        let mut etypes: Vec<EncryptionType> = Vec::new();
+        for e in kt
+            .entries
+            .iter()
+            .filter(|e| e.principal.matches(&j.account))
+        {
+            if !etypes.contains(&e.key.etype()) {
+                etypes.push(e.key.etype());
+            }
+        }
         for p in machine::principals(&j.names, &j.realm) {
             if !p.matches(&j.account) {
                 kt.remove_principal(&p);
             }
         }
-        let entries = machine::keytab_entries(&new, &j.realm, &password, j.kvno, &etypes)
-            .map_err(|e| e.to_string())?;
-        for e in entries {
+        for e in machine::keytab_entries(&new, &j.realm, &password, j.kvno, &etypes)? {
             kt.add(e);
         }
-        kt.save(path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        kt.save(path).map_err(|source| MemberError::Keytab {
+            path: path.clone(),
+            source,
+        })?;
         done.push(format!(
             "keytab {} now holds the {} principals",
             path.display(),
             new.fqdn
         ));
     }
-    let tx = registry.transaction().map_err(|e| e.to_string())?;
-    tx.set_value(JOIN_KEY, "Fqdn", &Value::Sz(new.fqdn.clone()))
-        .map_err(|e| e.to_string())?;
-    tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(new.host.clone()))
-        .map_err(|e| e.to_string())?;
-    tx.commit().map_err(|e| e.to_string())?;
+    let tx = registry.transaction()?;
+    tx.set_value(JOIN_KEY, "Fqdn", &Value::Sz(new.fqdn.clone()))?;
+    tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(new.host.clone()))?;
+    tx.commit()?;
     done.push("registry updated".to_owned());
     Ok(done)
 }

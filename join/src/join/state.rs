@@ -1,18 +1,17 @@
 //! The join as the registry records it: written in one transaction at the end of a join,
 //! read back by query, leave, testjoin, rotate and setname.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_auth::principal::PrincipalName;
 use adjoin_registry::{Registry, Value};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::{JOIN_KEY, JoinRequest, JoinResult, SECRET_KEY};
-use crate::discover::{self, DiscoverOptions, DomainController};
+use crate::discover::DomainController;
+use crate::error::MemberError;
 use crate::names::MachineNames;
 
 pub(super) fn save(
@@ -120,7 +119,7 @@ pub fn query(registry: &Registry) -> Result<Option<JoinState>, adjoin_registry::
     Ok((!values.is_empty()).then_some(JoinState { values }))
 }
 
-/// What [`testjoin`] and [`rotate`] need from the recorded join.
+/// What leave, testjoin, rotate and setname need from the recorded join.
 pub(super) struct Joined {
     pub(super) names: MachineNames,
     pub(super) realm: String,
@@ -131,15 +130,16 @@ pub(super) struct Joined {
     pub(super) account_dn: String,
 }
 
-pub(super) fn joined(registry: &Registry) -> Result<Joined, String> {
-    let state = query(registry)
-        .map_err(|e| e.to_string())?
-        .ok_or("this machine is not joined (the registry holds no join state)")?;
-    let field = |n: &str| {
+pub(super) fn joined(registry: &Registry) -> Result<Joined, MemberError> {
+    let state = query(registry)?.ok_or(MemberError::NotJoined)?;
+    let field = |value: &'static str| {
         state
-            .get(n)
+            .get(value)
             .map(str::to_owned)
-            .ok_or(format!("the registry lacks Join\\{n}"))
+            .ok_or(MemberError::DamagedState {
+                value,
+                problem: "is missing".into(),
+            })
     };
     let names = MachineNames::from_stored(
         &field("Fqdn")?,
@@ -152,10 +152,12 @@ pub(super) fn joined(registry: &Registry) -> Result<Joined, String> {
         [names.sam_account_name.as_str()],
         realm.as_str(),
     );
+    let kvno = field("KeyVersionNumber")?;
     Ok(Joined {
-        kvno: field("KeyVersionNumber")?
-            .parse()
-            .map_err(|_| "Join\\KeyVersionNumber is not a number")?,
+        kvno: kvno.parse().map_err(|_| MemberError::DamagedState {
+            value: "KeyVersionNumber",
+            problem: format!("is not a number ({kvno})"),
+        })?,
         domain: field("DnsDomain")?,
         account_dn: field("AccountDn")?,
         keytab: state
@@ -168,21 +170,59 @@ pub(super) fn joined(registry: &Registry) -> Result<Joined, String> {
     })
 }
 
-pub(super) async fn kdcs_for(domain: &str, opts: &DiscoverOptions) -> Result<KdcConfig, String> {
-    let dc = discover::discover(domain, opts)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(KdcConfig::new(vec![SocketAddr::new(dc.dc_address, 88)]))
-}
-
-pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, String> {
+pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, MemberError> {
     registry
-        .stored_value(SECRET_KEY, "Password")
-        .map_err(|e| e.to_string())?
+        .stored_value(SECRET_KEY, "Password")?
         .filter(|v| matches!(v, Value::Sz(_)))
         .and_then(Value::into_string)
         .map(Zeroizing::new)
-        .ok_or_else(|| {
-            "the registry holds no machine password (Secrets\\MachineAccount\\Password)".into()
-        })
+        .ok_or(MemberError::NoMachinePassword)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (tempfile::TempDir, Registry) {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = Registry::open(dir.path().join("registry.db")).unwrap();
+        (dir, reg)
+    }
+
+    #[test]
+    fn an_empty_registry_is_not_joined_and_says_how_to_join() {
+        let (_dir, reg) = registry();
+        let e = joined(&reg).err().expect("not joined");
+        assert!(matches!(e, MemberError::NotJoined), "{e:?}");
+        assert!(e.to_string().contains("domain-join --name"), "{e}");
+    }
+
+    #[test]
+    fn a_damaged_join_record_names_the_value() {
+        let (_dir, mut reg) = registry();
+        let tx = reg.transaction().unwrap();
+        for (name, value) in [
+            ("Fqdn", "m1.example.test"),
+            ("MachineName", "m1"),
+            ("NetbiosName", "M1"),
+            ("DnsDomain", "example.test"),
+            ("AccountDn", "CN=M1,CN=Computers,DC=example,DC=test"),
+        ] {
+            tx.set_value(JOIN_KEY, name, &Value::Sz(value.into()))
+                .unwrap();
+        }
+        tx.set_value(JOIN_KEY, "KeyVersionNumber", &Value::Dword(2))
+            .unwrap();
+        tx.commit().unwrap();
+        let e = joined(&reg).err().expect("damaged");
+        assert!(
+            matches!(e, MemberError::DamagedState { value: "Realm", .. }),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("Join\\Realm is missing"), "{e}");
+        assert!(matches!(
+            stored_password(&reg),
+            Err(MemberError::NoMachinePassword)
+        ));
+    }
 }
