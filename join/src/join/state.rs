@@ -69,8 +69,8 @@ pub(super) fn save(
     tx.commit()
 }
 
-/// The join state values [`join`] writes under [`JOIN_KEY`] (configuration such as
-/// `DnsServers` lives there too and is left alone by [`leave`]).
+/// The join state values [`join`](super::join()) writes under [`JOIN_KEY`] (configuration such as
+/// `DnsServers` lives there too and is left alone by [`leave`](super::leave())).
 pub const STATE_VALUES: &[&str] = &[
     "MachineName",
     "Fqdn",
