@@ -39,17 +39,19 @@ mod account;
 mod dc;
 mod keys;
 mod leave;
+mod repair;
 mod rotate;
 mod setname;
 mod state;
 mod testjoin;
 
 pub use leave::{LeaveRequest, leave};
+pub use repair::{Repair, repair};
 pub use rotate::{RotateMethod, rotate};
 pub use setname::setname;
 pub(crate) use state::stored_password;
 pub use state::{JoinState, STATE_VALUES, query};
-pub use testjoin::testjoin;
+pub use testjoin::{Drift, JoinCheck, testjoin};
 
 use account::{bind, read_domain, read_kvno};
 use keys::{verify, write_keytab};

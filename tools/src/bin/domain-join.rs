@@ -58,8 +58,15 @@ enum Command {
     /// Change this machine's FQDN (in the registry; when joined, also dNSHostName, SPNs and
     /// the keytab). The NetBIOS name stays.
     Setname(SetnameArgs),
-    /// Check that the machine's keys still work (an AS exchange as NAME$).
-    Testjoin(MachineArgs),
+    /// Check the join against AD: the machine password and keytab keys log on, and the
+    /// keytab and registry agree with the computer object (kvno, dNSHostName, SPNs, key
+    /// types, its DN). Each difference is printed with its fix; exit status 1 if any.
+    Testjoin(CheckArgs),
+    /// Fix what testjoin reports with the machine's own credentials (no admin password):
+    /// dNSHostName, missing SPNs and key types on the computer object, the keytab at AD's
+    /// kvno, the registry's kvno and account DN; then check again. Exit status 1 if drift
+    /// that needs an administrator remains.
+    Repair(CheckArgs),
     /// Change the machine password with the machine's own credentials; the keytab keeps the
     /// previous key version beside the new one.
     Rotate(RotateArgs),
@@ -84,6 +91,15 @@ struct MachineArgs {
     /// DNS server for discovery (repeatable); default: registry, else /etc/resolv.conf.
     #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
     dns_servers: Vec<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +241,7 @@ fn main() -> ExitCode {
         });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<Drifted>() => ExitCode::FAILURE,
         Err(e) => {
             eprintln!("domain-join: {e:#}");
             ExitCode::FAILURE
@@ -245,9 +262,7 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
                 None => None,
             };
             let opts = machine_discover(args.machine)?;
-            let done = join::setname(&mut registry, &args.fqdn, admin, &opts)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let done = join::setname(&mut registry, &args.fqdn, admin, &opts).await?;
             for d in done {
                 println!("{d}");
             }
@@ -255,14 +270,31 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
         }
         Command::Testjoin(args) => {
             let registry = open_registry()?;
-            let opts = machine_discover(args)?;
-            println!(
-                "{}",
-                join::testjoin(&registry, &opts)
-                    .await
-                    .map_err(anyhow::Error::msg)?
-            );
-            Ok(())
+            let opts = machine_discover(args.machine)?;
+            let check = join::testjoin(&registry, &opts).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&check)?);
+            } else {
+                println!("{check}");
+            }
+            drifted(check.is_sound())
+        }
+        Command::Repair(args) => {
+            let mut registry = open_registry()?;
+            let opts = machine_discover(args.machine)?;
+            let r = join::repair(&mut registry, &opts).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                for f in &r.fixed {
+                    println!("fixed: {f}");
+                }
+                for f in &r.refused {
+                    println!("refused: {f}");
+                }
+                println!("{}", r.after);
+            }
+            drifted(r.after.is_sound())
         }
         Command::Rotate(args) => {
             let mut registry = open_registry()?;
@@ -273,13 +305,21 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
             } else {
                 join::RotateMethod::Netlogon
             };
-            let kvno = join::rotate(&mut registry, &opts, &enctypes, method)
-                .await
-                .map_err(anyhow::Error::msg)?;
+            let kvno = join::rotate(&mut registry, &opts, &enctypes, method).await?;
             println!("machine password changed; new key version {kvno}");
             Ok(())
         }
     }
+}
+
+/// A check found drift: exit status 1, with nothing more on stderr (the report said it).
+#[derive(Debug, thiserror::Error)]
+#[error("the join has drifted")]
+struct Drifted;
+
+/// Ends a check: [`Drifted`] when the join is not sound.
+fn drifted(sound: bool) -> anyhow::Result<()> {
+    if sound { Ok(()) } else { Err(Drifted.into()) }
 }
 
 async fn discover_cmd(args: DiscoverArgs) -> anyhow::Result<()> {
@@ -433,10 +473,9 @@ async fn query_cmd(args: QueryArgs) -> anyhow::Result<()> {
     }
     if args.verify {
         let opts = machine_discover(args.machine)?;
-        let verdict = join::testjoin(&registry, &opts)
-            .await
-            .map_err(anyhow::Error::msg)?;
-        eprintln!("verified: {verdict}");
+        let check = join::testjoin(&registry, &opts).await?;
+        eprintln!("verified: {check}");
+        return drifted(check.is_sound());
     }
     Ok(())
 }

@@ -1,0 +1,178 @@
+//! `domain-join testjoin` and `repair` against the lab DC (issue 12 item 3): drift made
+//! with `samba-tool` on the DC is reported with its fix, and `repair` mends what the
+//! machine's own credentials can; MIT `klist -k` reads the keytab it writes.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use adjoin_join::join::SECRET_KEY;
+use adjoin_registry::Registry;
+use adjoin_tests::{Lab, run_tool, text};
+
+fn domain_join(registry: &Path, args: &[&str]) -> Output {
+    run_tool(env!("CARGO_BIN_EXE_domain-join"), registry, args, "")
+}
+
+/// The machine password the join stored (the tests run as root, like adjoind).
+fn stored_password(registry: &Path) -> String {
+    let reg = Registry::open(registry).unwrap();
+    reg.stored_value(SECRET_KEY, "Password")
+        .unwrap()
+        .and_then(adjoin_registry::Value::into_string)
+        .expect("a stored machine password")
+}
+
+fn klist_k(lab: &Lab, keytab: &Path) -> String {
+    let out = Command::new("klist")
+        .args(["-k", keytab.to_str().unwrap()])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .unwrap();
+    text(&out.stdout)
+}
+
+#[test]
+fn testjoin_reports_a_keytab_behind_ad_and_missing_spns_and_repair_fixes_both() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        "drift.example.test",
+        &["--keytab", kt.to_str().unwrap()],
+    );
+    let dns = ["--dns-server", lab.dc.as_str()];
+    let check = |args: &[&str]| domain_join(&reg, &[args, &dns[..]].concat());
+    let t = check(&["testjoin"]);
+    assert!(
+        t.status.success(),
+        "a fresh join is sound: {}{}",
+        text(&t.stdout),
+        text(&t.stderr)
+    );
+    assert!(
+        text(&t.stdout).contains("matches AD"),
+        "{}",
+        text(&t.stdout)
+    );
+
+    // Drift made on the DC: the same password set again (AD's kvno moves by one, the keys
+    // stay), and the FQDN's host SPN removed.
+    let pw = stored_password(&reg);
+    let out = lab.samba_tool(&["user", "setpassword", "DRIFT$", "--newpassword", &pw]);
+    assert!(
+        out.status.success(),
+        "samba-tool setpassword: {}",
+        text(&out.stderr)
+    );
+    let out = lab.samba_tool(&["spn", "delete", "host/drift.example.test", "DRIFT$"]);
+    assert!(
+        out.status.success(),
+        "samba-tool spn delete: {}",
+        text(&out.stderr)
+    );
+
+    let t = check(&["testjoin", "--json"]);
+    assert_eq!(
+        t.status.code(),
+        Some(1),
+        "drift is exit status 1: {}",
+        text(&t.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    let before = report["registry_kvno"].as_u64().unwrap();
+    assert_eq!(report["ad_kvno"].as_u64(), Some(before + 1), "{report}");
+    let kinds: Vec<&str> = report["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["keytab-kvno", "registry-kvno", "missing-spns"],
+        "{report}"
+    );
+    let t = check(&["testjoin"]);
+    let said = text(&t.stdout);
+    assert!(
+        said.contains(&format!(
+            "the keytab's newest key version is {before}, AD's is {}",
+            before + 1
+        )) && said.contains("host/drift.example.test")
+            && said.contains("fix: `domain-join repair`"),
+        "{said}"
+    );
+
+    let r = check(&["repair"]);
+    assert!(
+        r.status.success(),
+        "repair: {}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
+    assert!(
+        text(&r.stdout).contains("matches AD"),
+        "{}",
+        text(&r.stdout)
+    );
+    let listed = klist_k(&lab, &kt);
+    assert!(
+        listed.lines().any(|l| l
+            .trim_start()
+            .starts_with(&format!("{} DRIFT$@", before + 1))),
+        "MIT klist -k shows the keys at AD's kvno:\n{listed}"
+    );
+    let spns = lab.samba_tool(&["spn", "list", "DRIFT$"]);
+    assert!(
+        text(&spns.stdout).contains("host/drift.example.test"),
+        "{}",
+        text(&spns.stdout)
+    );
+    let t = check(&["testjoin"]);
+    assert!(
+        t.status.success(),
+        "sound after repair: {}",
+        text(&t.stdout)
+    );
+    let _ = lab.samba_tool(&["computer", "delete", "DRIFT"]);
+}
+
+#[test]
+fn a_password_reset_without_the_machine_needs_an_admin_and_repair_says_so() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        "reset.example.test",
+        &["--no-keytab"],
+    );
+    let out = lab.samba_tool(&[
+        "user",
+        "setpassword",
+        "RESET$",
+        "--newpassword",
+        "Not-the-machines-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "samba-tool setpassword: {}",
+        text(&out.stderr)
+    );
+    let dns = ["--dns-server", lab.dc.as_str()];
+    for cmd in ["testjoin", "repair"] {
+        let out = domain_join(&reg, &[&[cmd][..], &dns[..]].concat());
+        assert_eq!(out.status.code(), Some(1), "{cmd}: {}", text(&out.stderr));
+        let said = text(&out.stdout);
+        assert!(
+            said.contains("the KDC refuses the stored machine password")
+                && said.contains("--reuse-account"),
+            "{cmd}: {said}"
+        );
+    }
+    let _ = lab.samba_tool(&["computer", "delete", "RESET"]);
+}
