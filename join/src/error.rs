@@ -96,10 +96,11 @@ pub enum MemberError {
         #[source]
         source: Box<KerberosError>,
     },
-    /// The new password was set in AD but its keys do not log on; nothing local changed.
+    /// The new password was set in AD but its keys do not log on; it is kept aside.
     #[error(
-        "the new password of {account} was set but its keys do not work ({source}); the \
-         registry still holds the old one: run `domain-join rotate` again"
+        "the new password of {account} was set but its keys do not work ({source}); it is \
+         kept as Secrets\\MachineAccount\\PendingPassword: `domain-join repair` adopts it \
+         once the DC takes it"
     )]
     NewKeysRejected {
         /// The machine account.

@@ -168,6 +168,14 @@ pub static SETTINGS: &[Setting] = &[
         "Days between automatic machine password changes; 0 disables rotation.",
     ),
     setting(
+        JOIN,
+        "PasswordRotationSeconds",
+        ValueType::Dword,
+        SettingDefault::Number(0),
+        Constraint::Any,
+        "Seconds between automatic machine password changes; when not 0, overrides PasswordRotationDays (short-lived hosts, tests).",
+    ),
+    setting(
         KERBEROS,
         "ClockSkewSeconds",
         ValueType::Dword,
@@ -411,6 +419,14 @@ pub static SETTINGS: &[Setting] = &[
         SettingDefault::None,
         Constraint::Any,
         "Machine password before the last change, accepted during rotation (secret: root only).",
+    ),
+    setting(
+        MACHINE_SECRETS,
+        "PendingPassword",
+        ValueType::Sz,
+        SettingDefault::None,
+        Constraint::Any,
+        "A new machine password while a rotation is under way; left only by an interrupted one, which `domain-join repair` completes (secret: root only).",
     ),
 ];
 

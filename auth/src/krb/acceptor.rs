@@ -175,6 +175,12 @@ impl Acceptor {
         }
     }
 
+    /// Takes the keys of `keytab` from now on (the machine password changed); the replay
+    /// cache stays, so an authenticator seen before is still refused.
+    pub fn replace_keytab(&mut self, keytab: Keytab) {
+        self.keytab = keytab;
+    }
+
     /// Sets the allowed clock skew.
     pub fn with_max_skew(mut self, max_skew: Duration) -> Self {
         self.max_skew = max_skew;

@@ -79,7 +79,9 @@ pub async fn leave(
     for name in STATE_VALUES {
         let _ = tx.delete_value(JOIN_KEY, name);
     }
-    let _ = tx.delete_value(SECRET_KEY, "Password");
+    for secret in ["Password", "PreviousPassword", super::rotate::PENDING] {
+        let _ = tx.delete_value(SECRET_KEY, secret);
+    }
     tx.commit()?;
     done.push("cleared the join state from the registry".to_owned());
     Ok(done)

@@ -8,9 +8,10 @@ use adjoin_auth::keytab::Keytab;
 use adjoin_registry::{Registry, Value};
 use serde::Serialize;
 
-use super::JOIN_KEY;
-use super::state::Joined;
+use super::rotate::PENDING;
+use super::state::{Joined, now, stored_password};
 use super::testjoin::{Drift, Inspection, JoinCheck, inspect, keytab_enctype_bits, load};
+use super::{JOIN_KEY, SECRET_KEY};
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
 use crate::ldap::Entry;
@@ -60,7 +61,7 @@ pub async fn repair(
         if let Some(ad_kvno) = check.ad_kvno {
             fix_keytab(&check.drift, &j, &password, ad_kvno, &mut fixed)?;
         }
-        fix_registry(registry, &check.drift, &mut fixed)?;
+        fix_registry(registry, &check.drift, &password, &mut fixed)?;
     }
     let after = inspect(registry, opts).await?.check;
     Ok(Repair {
@@ -150,17 +151,33 @@ fn keytab_etypes(kt: &Keytab, j: &Joined) -> Vec<EncryptionType> {
     }
 }
 
-/// Records AD's kvno and the account's DN, in one transaction.
+/// Records AD's kvno, the account's DN and an unrecorded password (the one in force
+/// becomes `Password`, the recorded one `PreviousPassword`), in one transaction.
 fn fix_registry(
     registry: &mut Registry,
     drift: &[Drift],
+    in_force: &str,
     fixed: &mut Vec<String>,
 ) -> Result<(), MemberError> {
     let mut values = Vec::new();
     for d in drift {
         match d {
-            Drift::RegistryKvno { ad, .. } => values.push(("KeyVersionNumber", Value::Dword(*ad))),
-            Drift::AccountMoved { ad, .. } => values.push(("AccountDn", Value::Sz(ad.clone()))),
+            Drift::RegistryKvno { ad, .. } => {
+                values.push((JOIN_KEY, "KeyVersionNumber", Value::Dword(*ad)))
+            }
+            Drift::AccountMoved { ad, .. } => {
+                values.push((JOIN_KEY, "AccountDn", Value::Sz(ad.clone())))
+            }
+            Drift::UnrecordedPassword => {
+                let recorded = stored_password(registry)?;
+                values.push((SECRET_KEY, "Password", Value::Sz(in_force.to_owned())));
+                values.push((
+                    SECRET_KEY,
+                    "PreviousPassword",
+                    Value::Sz(recorded.to_string()),
+                ));
+                values.push((JOIN_KEY, "PasswordLastSet", Value::Qword(now())));
+            }
             _ => {}
         }
     }
@@ -168,14 +185,21 @@ fn fix_registry(
         return Ok(());
     }
     let tx = registry.transaction()?;
-    for (name, value) in &values {
-        tx.set_value(JOIN_KEY, name, value)?;
+    for (key, name, value) in &values {
+        tx.set_value(key, name, value)?;
+    }
+    if drift.contains(&Drift::UnrecordedPassword) {
+        tx.delete_value(SECRET_KEY, PENDING)?;
     }
     tx.commit()?;
     fixed.extend(
         values
             .iter()
-            .map(|(name, _)| format!("registry: Join\\{name} set from AD")),
+            .filter(|(key, ..)| *key == JOIN_KEY)
+            .map(|(_, name, _)| format!("registry: Join\\{name} set from AD")),
     );
+    if drift.contains(&Drift::UnrecordedPassword) {
+        fixed.push("registry: the password in force recorded as the machine password".to_owned());
+    }
     Ok(())
 }

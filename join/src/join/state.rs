@@ -21,10 +21,7 @@ pub(super) fn save(
     r: &JoinResult,
     password: &str,
 ) -> Result<(), adjoin_registry::Error> {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    let now = now();
     let sz = |s: &str| Value::Sz(s.to_owned());
     let names = &req.names;
     let tx = registry.transaction()?;
@@ -41,6 +38,7 @@ pub(super) fn save(
         ("AccountDn", sz(&r.account_dn)),
         ("KeyVersionNumber", Value::Dword(r.kvno)),
         ("JoinTime", Value::Qword(now)),
+        ("PasswordLastSet", Value::Qword(now)),
         (
             "Keytab",
             sz(&r
@@ -69,6 +67,14 @@ pub(super) fn save(
     tx.commit()
 }
 
+/// Seconds since the epoch, as the registry records times.
+pub(super) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
 /// The join state values [`join`](super::join()) writes under [`JOIN_KEY`] (configuration such as
 /// `DnsServers` lives there too and is left alone by [`leave`](super::leave())).
 pub const STATE_VALUES: &[&str] = &[
@@ -84,6 +90,7 @@ pub const STATE_VALUES: &[&str] = &[
     "AccountDn",
     "KeyVersionNumber",
     "JoinTime",
+    "PasswordLastSet",
     "Keytab",
 ];
 
@@ -171,12 +178,19 @@ pub(super) fn joined(registry: &Registry) -> Result<Joined, MemberError> {
 }
 
 pub(crate) fn stored_password(registry: &Registry) -> Result<Zeroizing<String>, MemberError> {
-    registry
-        .stored_value(SECRET_KEY, "Password")?
+    stored_secret(registry, "Password")?.ok_or(MemberError::NoMachinePassword)
+}
+
+/// A secret under `Secrets\MachineAccount`, if set.
+pub(super) fn stored_secret(
+    registry: &Registry,
+    name: &str,
+) -> Result<Option<Zeroizing<String>>, MemberError> {
+    Ok(registry
+        .stored_value(SECRET_KEY, name)?
         .filter(|v| matches!(v, Value::Sz(_)))
         .and_then(Value::into_string)
-        .map(Zeroizing::new)
-        .ok_or(MemberError::NoMachinePassword)
+        .map(Zeroizing::new))
 }
 
 #[cfg(test)]

@@ -9,14 +9,15 @@ use std::path::Path;
 
 use adjoin_auth::crypto::Key;
 use adjoin_auth::keytab::Keytab;
-use adjoin_auth::krb::{ClientSecret, KerberosError};
+use adjoin_auth::krb::{ClientSecret, Credentials, KerberosError};
 use adjoin_registry::Registry;
 use rasn_ldap::SearchRequestScope;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
 use super::dc::{connect, find_dc, kdcs, logon};
-use super::state::{Joined, joined, stored_password};
+use super::rotate::PENDING;
+use super::state::{Joined, joined, stored_password, stored_secret};
 use crate::discover::{DiscoverOptions, DomainController};
 use crate::error::MemberError;
 use crate::ldap::{self, Connection, Entry};
@@ -82,6 +83,9 @@ pub enum Drift {
         /// The KDC's answer.
         detail: String,
     },
+    /// A password change reached AD but was not recorded (an interrupted rotation): the
+    /// password kept aside opens the account, the recorded one no longer does.
+    UnrecordedPassword,
     /// The account is disabled, locked or gone.
     AccountUnusable {
         /// The KDC's answer.
@@ -167,6 +171,11 @@ impl fmt::Display for Drift {
                 write!(f, "the KDC refuses the stored machine password ({detail})")
             }
             Self::AccountUnusable { detail } => write!(f, "the account cannot log on ({detail})"),
+            Self::UnrecordedPassword => write!(
+                f,
+                "an interrupted rotation set a new password in AD that the registry does not \
+                 record (it is kept as PendingPassword and opens the account)"
+            ),
             Self::KeytabKeysRejected { detail } => {
                 write!(f, "the keytab's newest keys do not log on ({detail})")
             }
@@ -246,8 +255,12 @@ pub(super) async fn inspect(
         keytab_kvno: keytab.as_ref().and_then(|kt| newest_kvno(kt, j)),
         drift: Vec::new(),
     };
-    let secret = ClientSecret::Password(password.clone());
-    let (conn, entry) = match refused(logon(j.account.clone(), secret, &kdcs(&dc)).await)? {
+    let (password, verdict) = password_in_force(registry, j, &dc, password).await?;
+    if verdict.is_ok() && password.is_pending {
+        check.drift.push(Drift::UnrecordedPassword);
+    }
+    let password = password.text;
+    let (conn, entry) = match verdict {
         Err(drift) => {
             check.drift.push(drift);
             (None, None)
@@ -269,6 +282,47 @@ pub(super) async fn inspect(
         conn,
         entry,
     })
+}
+
+/// The password a check goes on with.
+struct InForce {
+    text: Zeroizing<String>,
+    /// It is the one a rotation kept aside, not the recorded one.
+    is_pending: bool,
+}
+
+/// Logs on with the stored password; when the KDC refuses it and a rotation kept a new
+/// one aside (`PendingPassword`: the DC took it, the rest was not recorded), with that.
+async fn password_in_force(
+    registry: &Registry,
+    j: &Joined,
+    dc: &DomainController,
+    stored: Zeroizing<String>,
+) -> Result<(InForce, Result<Credentials, Drift>), MemberError> {
+    let kdcs = kdcs(dc);
+    let try_with = |password: &Zeroizing<String>| {
+        logon(
+            j.account.clone(),
+            ClientSecret::Password(password.clone()),
+            &kdcs,
+        )
+    };
+    let verdict = refused(try_with(&stored).await)?;
+    if let Err(Drift::PasswordRejected { .. }) = verdict
+        && let Some(pending) = stored_secret(registry, PENDING)?
+        && let Ok(tgt) = refused(try_with(&pending).await)?
+    {
+        let in_force = InForce {
+            text: pending,
+            is_pending: true,
+        };
+        return Ok((in_force, Ok(tgt)));
+    }
+    let in_force = InForce {
+        text: stored,
+        is_pending: false,
+    };
+    Ok((in_force, verdict))
 }
 
 /// A logon's verdict: the credentials, a refusal that is drift (wrong password, account

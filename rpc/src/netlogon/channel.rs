@@ -482,8 +482,10 @@ impl SecureChannel {
             });
         }
         let verified = est.chain.verify_return(&resp.return_authenticator);
-        // The password changed: this channel's session key belongs to the old one.
+        // The password changed: this channel's session key belongs to the old one, and the
+        // next establishment proves the new one.
         self.current = None;
+        self.account.password = Zeroizing::new(new_password.to_owned());
         verified.map_err(|mismatch| ChannelError::Credential { dc, mismatch })
     }
 

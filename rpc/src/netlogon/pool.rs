@@ -86,6 +86,18 @@ impl LogonPool {
         }
     }
 
+    /// Changes the machine password over the pool's own channel (NetrServerPasswordSet2,
+    /// [`SecureChannel::set_password`]), so no second channel displaces it at the DC; the
+    /// channel then re-establishes with the new password and the old bindings are dropped,
+    /// whatever the outcome.
+    pub async fn set_password(&self, new_password: &str) -> Result<(), ChannelError> {
+        let mut shared = self.channel.lock().await;
+        let result = shared.channel.set_password(new_password).await;
+        let generation = shared.generation;
+        self.invalidate(&mut shared, generation).await;
+        result
+    }
+
     /// How many times the channel has been (re-)established.
     pub async fn establishments(&self) -> u64 {
         self.channel.lock().await.channel.establishments()

@@ -10,6 +10,8 @@
 #[allow(dead_code)]
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../rotation.rs"]
+mod rotation;
 #[path = "../shares.rs"]
 mod shares;
 
@@ -112,6 +114,8 @@ struct Daemon {
     identity: shares::CurrentIdentity,
     /// Whether this daemon serves SMB.
     smb: bool,
+    /// What holds the machine's keys and password, for after a rotation.
+    secrets: rotation::MachineSecrets,
 }
 
 impl Daemon {
@@ -163,9 +167,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let registry = Registry::open(&path)
         .with_context(|| format!("cannot open the registry {}", path.display()))?;
     let timeout = Duration::from_secs(args.timeout.clamp(1, 600));
-    let membership = member::membership(&registry).map_err(|e| anyhow!(e))?;
+    let membership = member::membership(&registry)?;
     let dns_servers = if args.dns_servers.is_empty() {
-        member::registry_dns_servers(&registry).map_err(|e| anyhow!(e))?
+        member::registry_dns_servers(&registry)?
     } else {
         args.dns_servers.clone()
     };
@@ -201,6 +205,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         keytab,
         identity: shares::CurrentIdentity::default(),
         smb: !args.no_smb,
+        secrets: rotation::MachineSecrets::default(),
     };
     let mut identity = identity_service(&ctx, &socket)?;
     let mut services = JoinSet::new();
@@ -208,6 +213,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         let smb = smb_service(&ctx, &args, timeout).await?;
         services.spawn(smb);
     }
+    let (rotated_tx, mut rotated) = tokio::sync::mpsc::channel(1);
+    tokio::spawn(
+        rotation::Rotation {
+            registry: ctx.registry.clone(),
+            discover: ctx.discover.clone(),
+            secrets: ctx.secrets.clone(),
+            rotated: rotated_tx,
+        }
+        .run(),
+    );
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -233,6 +248,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     Err(e) => tracing::warn!(error = %e, "reload failed; the old settings stay"),
                 }
             }
+            Some(kvno) = rotated.recv() => {
+                // The new keys (beside the previous kvno's) for Kerberos logons, and the
+                // new password for the identity service's own logon to the DC.
+                ctx.secrets.reload_keytab(ctx.keytab.as_deref());
+                match identity_service(&ctx, &socket) {
+                    Ok(new) => {
+                        identity.abort_all();
+                        identity = new;
+                        tracing::info!(kvno, "the daemon took the new machine password and keys");
+                    }
+                    Err(e) => tracing::warn!(error = %e, "the identity service keeps the old password until SIGHUP"),
+                }
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
         }
@@ -253,7 +281,9 @@ fn identity_service(
     let registry = Registry::open(&ctx.registry)
         .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
     let settings = Settings::from_registry(&registry)?;
-    let member = identity_member(&registry, &ctx.membership, ctx.keytab.clone())?;
+    // The membership as the registry holds it now: after a rotation, the new password.
+    let membership = member::membership(&registry)?;
+    let member = identity_member(&registry, &membership, ctx.keytab.clone())?;
     let dc = ctx.dc.as_ref().map(|dc| Dc {
         name: dc.dc_name.clone(),
         address: dc.dc_address,
@@ -339,7 +369,9 @@ async fn smb_service(
             })?;
             let keytab = Keytab::parse(&bytes)
                 .with_context(|| format!("{} is not a keytab", file.display()))?;
-            Some(Arc::new(Mutex::new(Acceptor::new(keytab))))
+            let acceptor = Arc::new(Mutex::new(Acceptor::new(keytab)));
+            let _ = ctx.secrets.acceptor.set(Arc::clone(&acceptor));
+            Some(acceptor)
         }
     };
     let mut server_guid = [0u8; 16];
@@ -396,6 +428,7 @@ async fn smb_service(
     let (membership, opts, bindings) = (m.clone(), ctx.discover.clone(), args.logon_bindings);
     let listen = args.listen;
     let found_at_start = ctx.dc.clone();
+    let secrets = ctx.secrets.clone();
     Ok(async move {
         // NTLM logons need the secure channel to a DC: the one found at start, else wait
         // for one (the listener is bound, so clients queue in its backlog meanwhile).
@@ -418,6 +451,7 @@ async fn smb_service(
             }
         };
         let pool = Arc::new(LogonPool::new(channel, bindings));
+        let _ = secrets.pool.set(Arc::clone(&pool));
         tracing::info!(
             %listen,
             member = %membership.fqdn,

@@ -483,7 +483,7 @@ async fn query_cmd(args: QueryArgs) -> anyhow::Result<()> {
 /// The join state's numbers (REG_DWORD, REG_QWORD) as JSON numbers, the rest as strings.
 fn json_value(name: &str, value: &str) -> serde_json::Value {
     match value.parse::<u64>() {
-        Ok(n) if matches!(name, "KeyVersionNumber" | "JoinTime") => n.into(),
+        Ok(n) if matches!(name, "KeyVersionNumber" | "JoinTime" | "PasswordLastSet") => n.into(),
         _ => value.into(),
     }
 }
@@ -491,7 +491,7 @@ fn json_value(name: &str, value: &str) -> serde_json::Value {
 /// A join state value as `query` prints it: the join time as a UTC date and time (with
 /// the seconds since the epoch the registry keeps), the rest as recorded.
 fn shown_value(name: &str, value: &str) -> String {
-    if name == "JoinTime"
+    if matches!(name, "JoinTime" | "PasswordLastSet")
         && let Some(when) = value
             .parse::<i64>()
             .ok()
