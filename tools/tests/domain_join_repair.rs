@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use adjoin_join::join::SECRET_KEY;
+use adjoin_join::join::{JOIN_KEY, SECRET_KEY};
 use adjoin_registry::Registry;
 use adjoin_tests::{Lab, run_tool, text};
 
@@ -175,4 +175,93 @@ fn a_password_reset_without_the_machine_needs_an_admin_and_repair_says_so() {
         );
     }
     let _ = lab.samba_tool(&["computer", "delete", "RESET"]);
+}
+
+/// A rotation that fails after the DC took the new password (here: the keytab cannot be
+/// written) leaves the new password kept aside; testjoin reports it and repair records it,
+/// so the machine never holds only a password AD no longer takes.
+#[test]
+fn a_rotation_interrupted_after_the_dc_took_the_password_is_completed_by_repair() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        "halfway.example.test",
+        &["--keytab", kt.to_str().unwrap()],
+    );
+    let dns = ["--dns-server", lab.dc.as_str()];
+    let run = |args: &[&str]| domain_join(&reg, &[args, &dns[..]].concat());
+    let set_keytab = |path: &str| {
+        Registry::open(&reg)
+            .unwrap()
+            .set_value(JOIN_KEY, "Keytab", &adjoin_registry::Value::Sz(path.into()))
+            .unwrap();
+    };
+    let before = stored_password(&reg);
+    set_keytab("/proc/adjoin-no-such-dir/krb5.keytab");
+    let r = run(&["rotate"]);
+    assert_eq!(r.status.code(), Some(1), "{}", text(&r.stdout));
+    assert!(
+        text(&r.stderr).contains("the keytab"),
+        "{}",
+        text(&r.stderr)
+    );
+    assert_eq!(stored_password(&reg), before, "the recorded password stays");
+    set_keytab(kt.to_str().unwrap());
+
+    let t = run(&["testjoin", "--json"]);
+    assert_eq!(t.status.code(), Some(1), "{}", text(&t.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    let kinds: Vec<&str> = report["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"unrecorded-password") && kinds.contains(&"keytab-kvno"),
+        "{report}"
+    );
+    let r = run(&["repair"]);
+    assert!(
+        r.status.success(),
+        "repair: {}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
+    assert_ne!(
+        stored_password(&reg),
+        before,
+        "the password in force is recorded"
+    );
+    let pending = Registry::open(&reg)
+        .unwrap()
+        .stored_value(SECRET_KEY, "PendingPassword")
+        .unwrap();
+    assert!(pending.is_none(), "nothing left pending");
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt.to_str().unwrap()])
+        .arg(format!("HALFWAY$@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", dir.path().join("cc").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k after repair: {}",
+        text(&kinit.stderr)
+    );
+    let t = run(&["testjoin"]);
+    assert!(
+        t.status.success(),
+        "sound after repair: {}",
+        text(&t.stdout)
+    );
+    let _ = lab.samba_tool(&["computer", "delete", "HALFWAY"]);
 }
