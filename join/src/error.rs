@@ -179,6 +179,9 @@ pub enum MemberError {
     /// A machine name is not valid.
     #[error("{0}")]
     Name(#[from] NameError),
+    /// The secure DNS update failed.
+    #[error("DNS registration: {0}")]
+    Dns(#[from] crate::dns_update::DnsUpdateError),
     /// `Join\DnsServers` is not a list of servers.
     #[error("the registry's Join\\DnsServers {0}: fix it with regshell")]
     DnsServers(String),

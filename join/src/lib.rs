@@ -5,6 +5,7 @@
 //! [`MemberError`]; [`ldap`], the sealed SASL GSSAPI LDAP client they use.
 
 pub mod discover;
+pub mod dns_update;
 mod error;
 pub use error::MemberError;
 pub mod join;

@@ -145,6 +145,14 @@ pub static SETTINGS: &[Setting] = &[
     ),
     setting(
         JOIN,
+        "Addresses",
+        ValueType::MultiSz,
+        SettingDefault::Multi(&[]),
+        Constraint::Any,
+        "Addresses registered in DNS for this machine's FQDN (join --address); empty means the host's own address towards the DC.",
+    ),
+    setting(
+        JOIN,
         "KeyVersionNumber",
         ValueType::Dword,
         SettingDefault::None,

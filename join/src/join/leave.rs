@@ -12,7 +12,8 @@ use zeroize::Zeroizing;
 
 use super::account::{UF_ACCOUNTDISABLE, UF_WORKSTATION_TRUST_ACCOUNT};
 use super::dc::{connect, find_dc, kdcs, logon};
-use super::state::{Joined, STATE_VALUES, joined};
+use super::dns::{clear_tombstoned_node, register};
+use super::state::{Joined, STATE_VALUES, joined, stored_password};
 use super::{JOIN_KEY, SECRET_KEY};
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
@@ -29,6 +30,8 @@ pub struct LeaveRequest {
     pub delete: bool,
     /// How to find the DC.
     pub discover: DiscoverOptions,
+    /// Remove the FQDN's A/AAAA records from the domain's DNS first (as the machine).
+    pub dns_update: bool,
 }
 
 /// Leaves the domain: deletes (or disables) the computer object, removes this machine's
@@ -45,6 +48,22 @@ pub async fn leave(
     let secret = ClientSecret::Password(req.admin_password.clone());
     let tgt = logon(admin, secret, &kdcs).await?;
     let mut conn = connect(&dc, &tgt, &kdcs).await?;
+    if req.dns_update {
+        // As the machine, while its account still exists; a failure does not stop the leave.
+        let removed = match stored_password(registry) {
+            Ok(pw) => register(&j.domain, &j.names.fqdn, &j.account, &pw, &dc, &[]).await,
+            Err(e) => Err(e),
+        };
+        done.push(match removed {
+            Ok(r) => format!("removed the DNS records of {} ({})", r.fqdn, r.server),
+            Err(e) => format!("DNS records of {} NOT removed ({e})", j.names.fqdn),
+        });
+        // The emptied node still names this account as owner: gone, a later machine of
+        // the same name can register it.
+        if let Some(base) = naming_context(&mut conn).await {
+            let _ = clear_tombstoned_node(&mut conn, &base, &j.domain, &j.names.fqdn).await;
+        }
+    }
     let dn = &j.account_dn;
     let ldap = |action, e| MemberError::Ldap {
         action,
@@ -85,6 +104,15 @@ pub async fn leave(
     tx.commit()?;
     done.push("cleared the join state from the registry".to_owned());
     Ok(done)
+}
+
+/// The domain's naming context (rootDSE defaultNamingContext).
+async fn naming_context(conn: &mut crate::ldap::Connection) -> Option<String> {
+    conn.read_entry("", &["defaultNamingContext"])
+        .await
+        .ok()
+        .flatten()
+        .and_then(|e| e.text("defaultNamingContext"))
 }
 
 fn remove_keytab_entries(path: &Path, j: &Joined) -> String {

@@ -17,7 +17,7 @@
 //! leaves the registry as it was, and names the step and the cause.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -37,6 +37,7 @@ use crate::names::MachineNames;
 
 mod account;
 mod dc;
+mod dns;
 mod keys;
 mod leave;
 mod repair;
@@ -45,6 +46,7 @@ mod setname;
 mod state;
 mod testjoin;
 
+pub use dns::{DnsRegistration, dns_update};
 pub use leave::{LeaveRequest, leave};
 pub use repair::{Repair, repair};
 pub use rotate::{RotateMethod, rotate};
@@ -90,6 +92,11 @@ pub struct JoinRequest {
     pub enctypes: Vec<EncryptionType>,
     /// Take over an existing account of the same name.
     pub reuse_account: bool,
+    /// Register the FQDN in the domain's DNS after the join (a failure is a warning).
+    pub dns_update: bool,
+    /// The addresses to register (and record in `Join\Addresses`); empty: the host's own
+    /// towards the DC.
+    pub addresses: Vec<IpAddr>,
     /// `admin_password` is a one-time password an admin set on a pre-created account
     /// (adcli preset-computer, samba-tool computer create + setpassword): the join logs on
     /// as the account itself, updates it, and replaces the password. `admin` is unused.
@@ -120,6 +127,8 @@ pub enum Step {
     WriteKeytab,
     /// Registry transaction.
     SaveRegistry,
+    /// Secure DNS update (after the join is committed; a failure is a warning).
+    RegisterDns,
 }
 
 impl Step {
@@ -139,6 +148,7 @@ impl Step {
             Self::Verify => "verify the new keys",
             Self::WriteKeytab => "write the keytab",
             Self::SaveRegistry => "save the join to the registry",
+            Self::RegisterDns => "register the name in DNS",
         }
     }
 }
@@ -192,6 +202,10 @@ pub struct JoinResult {
     pub keytab: Option<PathBuf>,
     /// The DC's site.
     pub site: String,
+    /// The DNS records registered, when asked and it worked.
+    pub dns: Option<DnsRegistration>,
+    /// Why the DNS registration failed (the join stands).
+    pub dns_warning: Option<String>,
 }
 
 /// Joins, reporting each step as it starts.
@@ -334,6 +348,8 @@ async fn run(
         reused,
         keytab: req.keytab.clone(),
         site: dc.dc_site.clone(),
+        dns: None,
+        dns_warning: None,
     };
     at(
         Step::SaveRegistry,
@@ -342,5 +358,19 @@ async fn run(
     // Committed: nothing to undo any more.
     undo.created = None;
     undo.keytab = None;
+    let mut result = result;
+    if req.dns_update {
+        progress(Step::RegisterDns, &names.fqdn);
+        let at = dns::JoinedAt {
+            dc: &dc,
+            account: &target,
+            password: &password,
+            base: &domain.base,
+        };
+        match dns::register_at_join(registry, &req.addresses, &names.fqdn, &at, &mut conn).await {
+            Ok(r) => result.dns = Some(r),
+            Err(e) => result.dns_warning = Some(e.to_string()),
+        }
+    }
     Ok(result)
 }

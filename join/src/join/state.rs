@@ -54,6 +54,10 @@ pub(super) fn save(
     // The DNS servers the join reached the domain through, when named (--dns-server):
     // leave, testjoin, rotate and adjoind find the domain the same way without being told
     // again. Configuration, as if the admin had set it: `leave` keeps it.
+    if !req.addresses.is_empty() {
+        let list = req.addresses.iter().map(ToString::to_string).collect();
+        tx.set_value(JOIN_KEY, "Addresses", &Value::MultiSz(list))?;
+    }
     if !req.discover.dns_servers.is_empty() {
         let servers = req
             .discover

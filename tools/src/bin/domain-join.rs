@@ -4,7 +4,7 @@
 #[path = "../cli.rs"]
 mod cli;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -67,6 +67,9 @@ enum Command {
     /// kvno, the registry's kvno and account DN; then check again. Exit status 1 if drift
     /// that needs an administrator remains.
     Repair(CheckArgs),
+    /// Register this machine's FQDN in the domain's DNS (A/AAAA, a secure dynamic update
+    /// signed with the machine's own Kerberos credentials, GSS-TSIG), or --remove it.
+    DnsUpdate(DnsUpdateArgs),
     /// Change the machine password with the machine's own credentials; the keytab keeps the
     /// previous key version beside the new one.
     Rotate(RotateArgs),
@@ -168,6 +171,13 @@ struct JoinArgs {
     /// Take over an existing account with the same name.
     #[arg(long)]
     reuse_account: bool,
+    /// Address to register in DNS for --name (repeatable; kept in the registry for later
+    /// updates); default: this host's address towards the DC.
+    #[arg(long = "address", value_name = "IP")]
+    addresses: Vec<IpAddr>,
+    /// Do not register the name in the domain's DNS (secure dynamic update).
+    #[arg(long)]
+    no_dns_update: bool,
     /// Read the admin password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
@@ -201,6 +211,25 @@ struct LeaveArgs {
     /// Read the admin password from the first line of stdin.
     #[arg(long)]
     password_stdin: bool,
+    /// Leave the name's records in DNS.
+    #[arg(long)]
+    no_dns_update: bool,
+}
+
+#[derive(Debug, Args)]
+struct DnsUpdateArgs {
+    /// Address to register (repeatable); default: the registry's Join\Addresses, else this
+    /// host's address towards the DC.
+    #[arg(long = "address", value_name = "IP")]
+    addresses: Vec<IpAddr>,
+    /// Remove the name's A and AAAA records instead.
+    #[arg(long, conflicts_with = "addresses")]
+    remove: bool,
+    #[command(flatten)]
+    machine: MachineArgs,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -296,6 +325,19 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
             }
             drifted(r.after.is_sound())
         }
+        Command::DnsUpdate(args) => {
+            let registry = open_registry()?;
+            let opts = machine_discover(args.machine)?;
+            let r = join::dns_update(&registry, &opts, &args.addresses, args.remove).await?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else if r.addresses.is_empty() {
+                println!("removed the A/AAAA records of {} ({})", r.fqdn, r.server);
+            } else {
+                println!("{} -> {} ({})", r.fqdn, list(&r.addresses), r.server);
+            }
+            Ok(())
+        }
         Command::Rotate(args) => {
             let mut registry = open_registry()?;
             let enctypes = machine::parse_enctypes(&args.enctypes)?;
@@ -310,6 +352,15 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Addresses, comma-separated.
+fn list(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A check found drift: exit status 1, with nothing more on stderr (the report said it).
@@ -418,6 +469,8 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
         upn: args.upn,
         enctypes,
         reuse_account: args.reuse_account,
+        dns_update: !args.no_dns_update,
+        addresses: args.addresses,
     };
     let mut registry = open_registry()?;
     let show = verbose > 0 && !args.json;
@@ -438,6 +491,14 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
         if let Some(k) = &r.keytab {
             println!("  keytab: {}", k.display());
         }
+        if let Some(d) = &r.dns {
+            println!("  DNS: {} -> {}", d.fqdn, list(&d.addresses));
+        }
+    }
+    if let Some(w) = &r.dns_warning {
+        eprintln!(
+            "domain-join: warning: the join succeeded but the name was not registered in DNS: {w}"
+        );
     }
     Ok(())
 }
@@ -516,11 +577,10 @@ async fn leave_cmd(args: LeaveArgs) -> anyhow::Result<()> {
             dns_servers,
             ..DiscoverOptions::default()
         },
+        dns_update: !args.no_dns_update,
     };
     let mut registry = open_registry()?;
-    let done = join::leave(&req, &mut registry)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let done = join::leave(&req, &mut registry).await?;
     for d in done {
         println!("{d}");
     }

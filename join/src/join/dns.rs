@@ -1,0 +1,211 @@
+//! Registering the member's name in the domain's DNS (issue 12 item 1): the A/AAAA records
+//! of the FQDN the admin chose, by a GSS-TSIG signed UPDATE with the machine's own
+//! Kerberos credentials ([`crate::dns_update`]); the addresses from the caller, else the
+//! registry's `Join\Addresses`, else the host's own address towards the DC.
+
+use std::net::{IpAddr, SocketAddr, UdpSocket};
+
+use adjoin_auth::krb::ClientSecret;
+use adjoin_auth::principal::PrincipalName;
+use adjoin_registry::{Registry, Value};
+use rasn_ldap::ResultCode;
+use zeroize::Zeroizing;
+
+use super::JOIN_KEY;
+use super::dc::{find_dc, kdcs, logon};
+use super::state::{joined, stored_password};
+use crate::discover::{DiscoverOptions, DomainController};
+use crate::dns_update::{self, DnsUpdateRequest};
+use crate::error::MemberError;
+use crate::ldap::{Connection, LdapError};
+
+/// The records' TTL: 20 minutes, as Windows registers them.
+const TTL: u32 = 1200;
+
+/// What [`dns_update`] registered.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DnsRegistration {
+    /// The name.
+    pub fqdn: String,
+    /// The addresses it now has (empty: removed).
+    pub addresses: Vec<IpAddr>,
+    /// The DNS server (DC) that took the update.
+    pub server: String,
+}
+
+/// Makes `addresses` (empty: the registry's `Join\Addresses`, else the host's own address
+/// towards the DC) the A/AAAA records of the joined FQDN; with `remove`, deletes them.
+pub async fn dns_update(
+    registry: &Registry,
+    opts: &DiscoverOptions,
+    addresses: &[IpAddr],
+    remove: bool,
+) -> Result<DnsRegistration, MemberError> {
+    let j = joined(registry)?;
+    let dc = find_dc(&j.domain, opts).await?;
+    let addresses = if remove {
+        Vec::new()
+    } else {
+        addresses_to_register(registry, addresses, &dc)?
+    };
+    let password = stored_password(registry)?;
+    register(
+        &j.domain,
+        &j.names.fqdn,
+        &j.account,
+        &password,
+        &dc,
+        &addresses,
+    )
+    .await
+}
+
+/// The update itself, as the machine account (also used by join and leave).
+pub(super) async fn register(
+    zone: &str,
+    fqdn: &str,
+    account: &PrincipalName,
+    password: &Zeroizing<String>,
+    dc: &DomainController,
+    addresses: &[IpAddr],
+) -> Result<DnsRegistration, MemberError> {
+    let kdcs = kdcs(dc);
+    let tgt = logon(
+        account.clone(),
+        ClientSecret::Password(password.clone()),
+        &kdcs,
+    )
+    .await?;
+    let server = SocketAddr::new(dc.dc_address, 53);
+    let req = DnsUpdateRequest {
+        server,
+        dc_name: &dc.dc_name,
+        zone,
+        fqdn,
+        addresses,
+        ttl: TTL,
+        tgt: &tgt,
+        kdcs: &kdcs,
+    };
+    dns_update::register(&req).await?;
+    Ok(DnsRegistration {
+        fqdn: fqdn.to_owned(),
+        addresses: addresses.to_vec(),
+        server: dc.dc_name.clone(),
+    })
+}
+
+/// Where a join stands when it registers the name.
+pub(super) struct JoinedAt<'a> {
+    pub(super) dc: &'a DomainController,
+    pub(super) account: &'a PrincipalName,
+    pub(super) password: &'a Zeroizing<String>,
+    /// The domain's naming context.
+    pub(super) base: &'a str,
+}
+
+/// The join's registration: a tombstoned node of the name (left by an earlier account of
+/// the same name, whose SID still owns it) deleted first with the admin's connection, then
+/// the update as the new machine account.
+pub(super) async fn register_at_join(
+    registry: &Registry,
+    given: &[IpAddr],
+    fqdn: &str,
+    at: &JoinedAt<'_>,
+    admin: &mut Connection,
+) -> Result<DnsRegistration, MemberError> {
+    let addresses = addresses_to_register(registry, given, at.dc)?;
+    let zone = &at.dc.dns_domain;
+    if let Err(e) = clear_tombstoned_node(admin, at.base, zone, fqdn).await {
+        tracing::warn!(error = %e, "could not clear an old DNS node of {fqdn}");
+    }
+    register(zone, fqdn, at.account, at.password, at.dc, &addresses).await
+}
+
+/// MS-DNSP 2.3.2.1: the dnsNode object of `fqdn` in the domain's AD-integrated zone.
+fn node_dn(base: &str, zone: &str, fqdn: &str) -> Option<String> {
+    let suffix = format!(".{zone}");
+    let cut = fqdn.len().checked_sub(suffix.len())?;
+    let (host, tail) = (fqdn.get(..cut)?, fqdn.get(cut..)?);
+    (tail.eq_ignore_ascii_case(&suffix) && !host.is_empty())
+        .then(|| format!("DC={host},DC={zone},CN=MicrosoftDNS,DC=DomainDnsZones,{base}"))
+}
+
+/// Deletes the name's dnsNode when it is a tombstone (no live records: MS-DNSP
+/// dNSTombstoned), so the account registering next owns a fresh one. Returns whether one
+/// was deleted.
+pub(super) async fn clear_tombstoned_node(
+    admin: &mut Connection,
+    base: &str,
+    zone: &str,
+    fqdn: &str,
+) -> Result<bool, LdapError> {
+    let Some(dn) = node_dn(base, zone, fqdn) else {
+        return Ok(false);
+    };
+    let node = match admin.read_entry(&dn, &["dNSTombstoned"]).await {
+        Ok(node) => node,
+        Err(e) if e.code() == Some(ResultCode::NoSuchObject) => return Ok(false),
+        Err(e) => return Err(e),
+    };
+    let tombstoned = node
+        .and_then(|n| n.text("dNSTombstoned"))
+        .is_some_and(|t| t.eq_ignore_ascii_case("TRUE"));
+    if !tombstoned {
+        return Ok(false);
+    }
+    admin.delete(&dn).await?;
+    Ok(true)
+}
+
+/// `given`, else `Join\Addresses`, else the host's address on the route to the DC.
+pub(super) fn addresses_to_register(
+    registry: &Registry,
+    given: &[IpAddr],
+    dc: &DomainController,
+) -> Result<Vec<IpAddr>, MemberError> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
+    }
+    if let Some(Value::MultiSz(ref list)) = registry.stored_value(JOIN_KEY, "Addresses")?
+        && !list.is_empty()
+    {
+        return list
+            .iter()
+            .map(|s| {
+                s.parse().map_err(|_| MemberError::DamagedState {
+                    value: "Addresses",
+                    problem: format!("holds '{s}', which is not an IP address"),
+                })
+            })
+            .collect();
+    }
+    Ok(route_address(dc.dc_address).into_iter().collect())
+}
+
+/// The local address the host would use to reach `to` (no packet is sent).
+fn route_address(to: IpAddr) -> Option<IpAddr> {
+    let any: IpAddr = if to.is_ipv4() {
+        [0, 0, 0, 0].into()
+    } else {
+        [0u16; 8].into()
+    };
+    let socket = UdpSocket::bind((any, 0)).ok()?;
+    socket.connect((to, 53)).ok()?;
+    socket.local_addr().ok().map(|a| a.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_node_of_a_name_in_the_zone_and_none_outside() {
+        assert_eq!(
+            node_dn("DC=example,DC=test", "example.test", "m1.EXAMPLE.test").as_deref(),
+            Some("DC=m1,DC=example.test,CN=MicrosoftDNS,DC=DomainDnsZones,DC=example,DC=test")
+        );
+        assert_eq!(node_dn("DC=x", "example.test", "m1.other.test"), None);
+        assert_eq!(node_dn("DC=x", "example.test", "example.test"), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! RFC 3645 secure dynamic update against the lab DC's DNS (issue 12 item 1): the join
+//! registers the FQDN the admin chose with the machine's own Kerberos credentials
+//! (GSS-TSIG), `dns-update` changes it, `leave` removes it; checked with `host` (dnsutils)
+//! asking the DC. A record another account owns is refused by the DC: one warning line,
+//! and the join stands.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use adjoin_tests::{Lab, run_tool, text};
+
+fn domain_join(registry: &Path, args: &[&str], stdin: &str) -> Output {
+    run_tool(env!("CARGO_BIN_EXE_domain-join"), registry, args, stdin)
+}
+
+/// What `host NAME <DC>` answers (the DC's DNS, no cache between).
+fn host(lab: &Lab, name: &str) -> String {
+    let out = Command::new("host")
+        .args([name, &lab.dc])
+        .output()
+        .expect("host (dnsutils) runs");
+    text(&out.stdout)
+}
+
+/// `samba-tool dns ACTION <DC> <zone> owned A 192.0.2.43` as the lab's administrator.
+fn admin_record(lab: &Lab, action: &str) -> Output {
+    Command::new("samba-tool")
+        .args([
+            "dns",
+            action,
+            &lab.dc,
+            &lab.domain,
+            "owned",
+            "A",
+            "192.0.2.43",
+        ])
+        .arg("-U")
+        .arg(format!("{}%{}", lab.admin, lab.admin_password))
+        .output()
+        .expect("samba-tool runs")
+}
+
+#[test]
+fn rfc3645_join_registers_the_name_dns_update_changes_it_and_leave_removes_it() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let fqdn = format!("dnsreg.{}", lab.domain);
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &fqdn,
+        &["--no-keytab", "--address", "192.0.2.41"],
+    );
+    assert!(
+        host(&lab, &fqdn).contains("has address 192.0.2.41"),
+        "{}",
+        host(&lab, &fqdn)
+    );
+    let dns = ["--dns-server", lab.dc.as_str()];
+    let out = domain_join(
+        &reg,
+        &[
+            &[
+                "dns-update",
+                "--address",
+                "192.0.2.42",
+                "--address",
+                "2001:db8::42",
+            ][..],
+            &dns[..],
+        ]
+        .concat(),
+        "",
+    );
+    assert!(out.status.success(), "dns-update: {}", text(&out.stderr));
+    let answer = host(&lab, &fqdn);
+    assert!(
+        answer.contains("has address 192.0.2.42")
+            && answer.contains("has IPv6 address 2001:db8::42")
+            && !answer.contains("192.0.2.41"),
+        "{answer}"
+    );
+    let out = domain_join(
+        &reg,
+        &[
+            &["leave", &lab.admin, "--delete", "--password-stdin"][..],
+            &dns[..],
+        ]
+        .concat(),
+        &lab.admin_password,
+    );
+    assert!(out.status.success(), "leave: {}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("removed the DNS records"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        host(&lab, &fqdn).contains("not found"),
+        "{}",
+        host(&lab, &fqdn)
+    );
+}
+
+#[test]
+fn a_record_owned_by_another_account_is_refused_with_one_warning_and_the_join_stands() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let fqdn = format!("owned.{}", lab.domain);
+    let _ = admin_record(&lab, "delete");
+    let added = admin_record(&lab, "add");
+    assert!(
+        added.status.success(),
+        "samba-tool dns add: {}",
+        text(&added.stderr)
+    );
+    let _ = lab.samba_tool(&["computer", "delete", "OWNED"]);
+    let out = domain_join(
+        &reg,
+        &[
+            "join",
+            &lab.domain,
+            &lab.admin,
+            "--name",
+            &fqdn,
+            "--dns-server",
+            &lab.dc,
+            "--no-keytab",
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert!(
+        out.status.success(),
+        "the join stands: {}",
+        text(&out.stderr)
+    );
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("warning") && err.contains("refused the update of") && err.contains(&fqdn),
+        "{err}"
+    );
+    assert!(
+        host(&lab, &fqdn).contains("has address 192.0.2.43"),
+        "the admin's record stays"
+    );
+    let _ = admin_record(&lab, "delete");
+    let _ = lab.samba_tool(&["computer", "delete", "OWNED"]);
+}
