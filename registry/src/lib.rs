@@ -36,5 +36,11 @@ mod value;
 pub use error::{Error, Result};
 pub use path::{HIVE, SECRETS_KEY};
 pub use regfile::decode_bytes as decode_reg_file;
+
+/// Parses `.reg` text without applying it (what [`Registry::import`] checks before it
+/// writes anything); returns how many key sections it holds.
+pub fn check_reg_file(text: &str) -> Result<usize> {
+    regfile::parse(text).map(|sections| sections.len())
+}
 pub use registry::{DEFAULT_PATH, ImportSummary, PATH_ENV, Registry, Transaction};
 pub use value::{UnknownValueType, Value, ValueType};

@@ -22,7 +22,7 @@ use crate::ldap::{Connection, LdapError};
 /// The records' TTL: 20 minutes, as Windows registers them.
 const TTL: u32 = 1200;
 
-/// What [`dns_update`] registered.
+/// What [`dns_update()`] registered.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct DnsRegistration {
     /// The name.
