@@ -120,6 +120,20 @@ pub enum MemberError {
         #[source]
         source: Box<LdapError>,
     },
+    /// The new account name is another account's.
+    #[error("the account name {name} is taken by {dn}: choose another --netbios-name")]
+    NameTaken {
+        /// The sAMAccountName.
+        name: String,
+        /// The account holding it.
+        dn: String,
+    },
+    /// Renaming the account needs an administrator.
+    #[error(
+        "a new NetBIOS name renames the account (sAMAccountName), which only an administrator \
+         may do: give --user"
+    )]
+    RenameNeedsAdmin,
     /// The DC refused a name change made with the machine's own credentials.
     #[error(
         "AD refused the new name of {dn} ({source}): give --user with an administrator to \

@@ -284,6 +284,28 @@ impl Connection {
         }
     }
 
+    /// Renames an entry in place (RFC 4511 4.9 ModifyDN, the old RDN value deleted): `rdn`
+    /// is the new relative name, e.g. `CN=NEW`. Returns the new DN.
+    pub async fn rename(&mut self, dn: &str, rdn: &str) -> Result<String, LdapError> {
+        let req = rasn_ldap::ModifyDnRequest {
+            entry: LdapString(dn.into()),
+            new_rdn: LdapString(rdn.into()),
+            delete_old_rdn: true,
+            new_superior: None,
+        };
+        let id = self.send(ProtocolOp::ModDnRequest(req), None).await?;
+        match self.receive(id).await?.protocol_op {
+            ProtocolOp::ModDnResponse(r) => check(r.0, "rename", dn)?,
+            other => return Err(self.unexpected(&other)),
+        }
+        let parent = dn.split_once(',').map_or("", |(_, p)| p);
+        Ok(if parent.is_empty() {
+            rdn.to_owned()
+        } else {
+            format!("{rdn},{parent}")
+        })
+    }
+
     /// Deletes an entry.
     pub async fn delete(&mut self, dn: &str) -> Result<(), LdapError> {
         let req = rasn_ldap::DelRequest(LdapString(dn.into()));
@@ -476,6 +498,7 @@ fn operation_name(op: &ProtocolOp) -> &'static str {
         ProtocolOp::AddRequest(_) => "add",
         ProtocolOp::ModifyRequest(_) => "modify",
         ProtocolOp::DelRequest(_) => "delete",
+        ProtocolOp::ModDnRequest(_) => "rename",
         _ => "request",
     }
 }

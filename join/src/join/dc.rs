@@ -69,3 +69,12 @@ pub(super) async fn connect(
             source: Box::new(e),
         })
 }
+
+/// The domain's naming context (rootDSE defaultNamingContext).
+pub(super) async fn naming_context(conn: &mut Connection) -> Option<String> {
+    conn.read_entry("", &["defaultNamingContext"])
+        .await
+        .ok()
+        .flatten()
+        .and_then(|e| e.text("defaultNamingContext"))
+}

@@ -95,6 +95,46 @@ pub(super) async fn register(
     })
 }
 
+/// After a rename: the new name registered (the addresses as [`dns_update`] finds them),
+/// the old one's records removed; as the machine. Best effort: says what happened.
+pub(super) async fn follow_rename(
+    registry: &Registry,
+    opts: &DiscoverOptions,
+    old_fqdn: &str,
+) -> String {
+    let moved = async {
+        let j = joined(registry)?;
+        let dc = find_dc(&j.domain, opts).await?;
+        let addresses = addresses_to_register(registry, &[], &dc)?;
+        let password = stored_password(registry)?;
+        let r = register(
+            &j.domain,
+            &j.names.fqdn,
+            &j.account,
+            &password,
+            &dc,
+            &addresses,
+        )
+        .await?;
+        register(&j.domain, old_fqdn, &j.account, &password, &dc, &[]).await?;
+        Ok::<_, MemberError>(r)
+    };
+    match moved.await {
+        Ok(r) => format!(
+            "DNS: {} -> {}; the records of {old_fqdn} removed",
+            r.fqdn,
+            r.addresses
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Err(e) => {
+            format!("warning: DNS not updated for the new name ({e}): run `domain-join dns-update`")
+        }
+    }
+}
+
 /// Where a join stands when it registers the name.
 pub(super) struct JoinedAt<'a> {
     pub(super) dc: &'a DomainController,

@@ -11,7 +11,7 @@ use rasn_ldap::ResultCode;
 use zeroize::Zeroizing;
 
 use super::account::{UF_ACCOUNTDISABLE, UF_WORKSTATION_TRUST_ACCOUNT};
-use super::dc::{connect, find_dc, kdcs, logon};
+use super::dc::{connect, find_dc, kdcs, logon, naming_context};
 use super::dns::{clear_tombstoned_node, register};
 use super::state::{Joined, STATE_VALUES, joined, stored_password};
 use super::{JOIN_KEY, SECRET_KEY};
@@ -104,15 +104,6 @@ pub async fn leave(
     tx.commit()?;
     done.push("cleared the join state from the registry".to_owned());
     Ok(done)
-}
-
-/// The domain's naming context (rootDSE defaultNamingContext).
-async fn naming_context(conn: &mut crate::ldap::Connection) -> Option<String> {
-    conn.read_entry("", &["defaultNamingContext"])
-        .await
-        .ok()
-        .flatten()
-        .and_then(|e| e.text("defaultNamingContext"))
 }
 
 fn remove_keytab_entries(path: &Path, j: &Joined) -> String {

@@ -40,6 +40,7 @@ mod dc;
 mod dns;
 mod keys;
 mod leave;
+mod rename;
 mod repair;
 mod rotate;
 mod setname;

@@ -114,7 +114,7 @@ pub async fn rotate(
 
 /// Records `new` as the pending password, in a transaction of its own (committed before
 /// the DC hears of it; no transaction is held across the calls that follow).
-fn keep_pending(registry: &mut Registry, new: &str) -> Result<(), MemberError> {
+pub(super) fn keep_pending(registry: &mut Registry, new: &str) -> Result<(), MemberError> {
     let tx = registry.transaction()?;
     tx.set_value(SECRET_KEY, PENDING, &Value::Sz(new.to_owned()))?;
     tx.commit()?;

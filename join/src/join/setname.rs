@@ -9,6 +9,8 @@ use zeroize::Zeroizing;
 
 use super::JOIN_KEY;
 use super::dc::{connect, find_dc, kdcs, logon};
+use super::dns::follow_rename;
+use super::rename::rename_account;
 use super::state::{joined, stored_password};
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
@@ -19,11 +21,12 @@ use crate::names::MachineNames;
 /// object's dNSHostName and FQDN SPNs change in AD (as `admin` if given, else as the
 /// machine itself, which AD allows only within its validated-write rules), the keytab gets
 /// the new FQDN principals (same keys: the salt depends on the account name, not the FQDN)
-/// and loses the old ones, and the registry records the new name. The NetBIOS name, and so
-/// the account, stays.
+/// and loses the old ones, and the registry records the new name. With a new `netbios`
+/// name the account is renamed too (as `admin`, which it needs; see `rename.rs`).
 pub async fn setname(
     registry: &mut Registry,
     fqdn: &str,
+    netbios: Option<&str>,
     admin: Option<(&str, Zeroizing<String>)>,
     opts: &DiscoverOptions,
 ) -> Result<Vec<String>, MemberError> {
@@ -31,20 +34,34 @@ pub async fn setname(
     let j = match joined(registry) {
         Ok(j) => j,
         Err(MemberError::NotJoined) => {
-            let names = MachineNames::new(fqdn, None)?;
+            let names = MachineNames::new(fqdn, netbios)?;
+            done.extend(names.warning().map(|w| format!("warning: {w}")));
             let tx = registry.transaction()?;
             tx.set_value(JOIN_KEY, "Fqdn", &Value::Sz(names.fqdn.clone()))?;
             tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(names.host.clone()))?;
+            if netbios.is_some() {
+                tx.set_value(JOIN_KEY, "NetbiosName", &Value::Sz(names.netbios.clone()))?;
+            }
             tx.commit()?;
             done.push(format!("not joined: the stored name is now {}", names.fqdn));
             return Ok(done);
         }
         Err(e) => return Err(e),
     };
+    let password = stored_password(registry)?;
+    if let Some(nb) = netbios.filter(|nb| !nb.eq_ignore_ascii_case(&j.names.netbios)) {
+        let new = MachineNames::new(fqdn, Some(nb))?;
+        done.extend(new.warning().map(|w| format!("warning: {w}")));
+        let admin = admin.ok_or(MemberError::RenameNeedsAdmin)?;
+        done.extend(rename_account(registry, &j, &new, admin, &password, opts).await?);
+        if !new.fqdn.eq_ignore_ascii_case(&j.names.fqdn) {
+            done.push(follow_rename(registry, opts, &j.names.fqdn).await);
+        }
+        return Ok(done);
+    }
     let new = MachineNames::new(fqdn, Some(&j.names.netbios))?;
     let dc = find_dc(&j.domain, opts).await?;
     let kdcs = kdcs(&dc);
-    let password = stored_password(registry)?;
     let (client, secret) = match &admin {
         Some((user, pw)) => (
             PrincipalName::parse_with_default_realm(user, &j.realm)?,
@@ -109,5 +126,8 @@ pub async fn setname(
     tx.set_value(JOIN_KEY, "MachineName", &Value::Sz(new.host.clone()))?;
     tx.commit()?;
     done.push("registry updated".to_owned());
+    if !new.fqdn.eq_ignore_ascii_case(&j.names.fqdn) {
+        done.push(follow_rename(registry, opts, &j.names.fqdn).await);
+    }
     Ok(done)
 }

@@ -56,7 +56,7 @@ enum Command {
     /// entries, clear the join state.
     Leave(LeaveArgs),
     /// Change this machine's FQDN (in the registry; when joined, also dNSHostName, SPNs and
-    /// the keytab). The NetBIOS name stays.
+    /// the keytab); with --netbios-name, rename the account too.
     Setname(SetnameArgs),
     /// Check the join against AD: the machine password and keytab keys log on, and the
     /// keytab and registry agree with the computer object (kvno, dNSHostName, SPNs, key
@@ -79,6 +79,10 @@ enum Command {
 struct SetnameArgs {
     /// The new FQDN.
     fqdn: String,
+    /// A new NetBIOS name: renames the account too (sAMAccountName, the short SPNs, the
+    /// keytab's principals, new keys); needs --user.
+    #[arg(long)]
+    netbios_name: Option<String>,
     /// Make the change in AD as this administrator instead of as the machine.
     #[arg(long)]
     user: Option<String>,
@@ -291,7 +295,8 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
                 None => None,
             };
             let opts = machine_discover(args.machine)?;
-            let done = join::setname(&mut registry, &args.fqdn, admin, &opts).await?;
+            let netbios = args.netbios_name.as_deref();
+            let done = join::setname(&mut registry, &args.fqdn, netbios, admin, &opts).await?;
             for d in done {
                 println!("{d}");
             }
