@@ -265,3 +265,83 @@ fn a_rotation_interrupted_after_the_dc_took_the_password_is_completed_by_repair(
     );
     let _ = lab.samba_tool(&["computer", "delete", "HALFWAY"]);
 }
+
+/// MS-ADTS reuse of an existing account: once the join has replaced its password, a later
+/// failure (here: the keytab cannot be written) keeps the new password in the registry
+/// instead of leaving an account no key opens; repair then writes the keytab.
+#[test]
+fn a_reuse_join_that_fails_after_the_password_keeps_it_and_repair_finishes() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let fqdn = format!("retake.{}", lab.domain);
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &fqdn,
+        &["--no-keytab"],
+    );
+    let again = tempfile::tempdir().unwrap();
+    let reg2 = again.path().join("registry.db");
+    let out = run_tool(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg2,
+        &[
+            "join",
+            &lab.domain,
+            &lab.admin,
+            "--name",
+            &fqdn,
+            "--reuse-account",
+            "--keytab",
+            "/proc/adjoin-no-such-dir/krb5.keytab",
+            "--dns-server",
+            &lab.dc,
+            "--password-stdin",
+        ],
+        &lab.admin_password,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("step 9") && err.contains("keeps its new password"),
+        "{err}"
+    );
+    Registry::open(&reg2)
+        .unwrap()
+        .set_value(
+            JOIN_KEY,
+            "Keytab",
+            &adjoin_registry::Value::Sz(kt.to_str().unwrap().into()),
+        )
+        .unwrap();
+    let dns = ["--dns-server", lab.dc.as_str()];
+    let t = domain_join(&reg2, &[&["testjoin", "--json"][..], &dns[..]].concat());
+    assert_eq!(t.status.code(), Some(1), "{}", text(&t.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    assert_eq!(report["drift"][0]["kind"], "keytab-kvno", "{report}");
+    let r = domain_join(&reg2, &[&["repair"][..], &dns[..]].concat());
+    assert!(
+        r.status.success(),
+        "repair: {}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt.to_str().unwrap()])
+        .arg(format!("RETAKE$@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", again.path().join("cc").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        kinit.status.success(),
+        "MIT kinit -k: {}",
+        text(&kinit.stderr)
+    );
+    let _ = lab.samba_tool(&["computer", "delete", "RETAKE"]);
+}

@@ -30,7 +30,7 @@ use adjoin_registry::Registry;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::discover::{self, DiscoverOptions};
+use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::ldap::Connection;
 use crate::machine;
 use crate::names::MachineNames;
@@ -222,7 +222,7 @@ pub async fn join(
         Err((step, cause)) => Err(JoinError {
             step,
             cause,
-            rolled_back: undo.run().await,
+            rolled_back: undo.run(req, registry).await,
         }),
     }
 }
@@ -232,11 +232,38 @@ pub async fn join(
 struct Undo {
     created: Option<(Connection, String)>,
     keytab: Option<(PathBuf, Option<Vec<u8>>)>,
+    /// An existing account whose password this join replaced: what to record so the
+    /// machine keeps the only password that opens it.
+    taken_over: Option<TakenOver>,
+}
+
+/// A taken-over account's join record, as far as the join got.
+struct TakenOver {
+    dc: DomainController,
+    result: JoinResult,
+    password: Zeroizing<String>,
 }
 
 impl Undo {
-    async fn run(self) -> Vec<String> {
+    async fn run(self, req: &JoinRequest, registry: &mut Registry) -> Vec<String> {
         let mut done = Vec::new();
+        if let Some(kept) = self.taken_over {
+            // The old password is gone from AD: the new one is recorded, not rolled back
+            // (nor is a keytab already holding its keys).
+            done.push(
+                match save(registry, req, &kept.dc, &kept.result, &kept.password) {
+                    Ok(()) => "the account keeps its new password, recorded in the registry: \
+                               `domain-join testjoin` shows what is left, `domain-join repair` \
+                               fixes it"
+                        .to_owned(),
+                    Err(e) => format!(
+                        "the account's new password could NOT be recorded ({e}): join again \
+                         with --reuse-account once the registry is writable"
+                    ),
+                },
+            );
+            return done;
+        }
         if let Some((path, old)) = self.keytab {
             let r = match old {
                 Some(bytes) => std::fs::write(&path, bytes),
@@ -321,9 +348,35 @@ async fn run(
         kpasswd::set_password(&tgt, &target, &password, &kdcs, &servers).await
     };
     at(Step::SetPassword, set)?;
+    let mut result = JoinResult {
+        dc: dc.dc_name.clone(),
+        realm: realm.clone(),
+        netbios_domain: dc.netbios_domain.clone(),
+        domain_sid: domain.sid.clone(),
+        account_dn: dn.clone(),
+        sam_account_name: names.sam_account_name.clone(),
+        kvno: 0,
+        reused,
+        keytab: req.keytab.clone(),
+        site: dc.dc_site.clone(),
+        dns: None,
+        dns_warning: None,
+    };
+    let keep = |result: &JoinResult| TakenOver {
+        dc: dc.clone(),
+        result: result.clone(),
+        password: password.clone(),
+    };
+    if reused {
+        undo.taken_over = Some(keep(&result));
+    }
 
     progress(Step::ReadKvno, &dn);
     let kvno = read_kvno(&mut conn, &dn).await?;
+    result.kvno = kvno;
+    if reused {
+        undo.taken_over = Some(keep(&result));
+    }
 
     progress(Step::Verify, &target.to_string());
     let entries = at(
@@ -338,20 +391,6 @@ async fn run(
     }
 
     progress(Step::SaveRegistry, &registry.path().display().to_string());
-    let result = JoinResult {
-        dc: dc.dc_name.clone(),
-        realm,
-        netbios_domain: dc.netbios_domain.clone(),
-        domain_sid: domain.sid,
-        account_dn: dn,
-        sam_account_name: names.sam_account_name.clone(),
-        kvno,
-        reused,
-        keytab: req.keytab.clone(),
-        site: dc.dc_site.clone(),
-        dns: None,
-        dns_warning: None,
-    };
     at(
         Step::SaveRegistry,
         save(registry, req, &dc, &result, &password),
@@ -359,7 +398,7 @@ async fn run(
     // Committed: nothing to undo any more.
     undo.created = None;
     undo.keytab = None;
-    let mut result = result;
+    undo.taken_over = None;
     if req.dns_update {
         progress(Step::RegisterDns, &names.fqdn);
         let at = dns::JoinedAt {

@@ -473,7 +473,12 @@ pub(super) fn keytab_enctype_bits(kt: &Keytab, j: &Joined) -> u32 {
     machine::supported_enctypes(&etypes)
 }
 
+/// The keytab at `path`; none there yet is an empty one (a join that stopped before writing
+/// it, or one removed by hand: `repair` writes it).
 pub(super) fn load(path: &Path) -> Result<Keytab, MemberError> {
+    if !path.exists() {
+        return Ok(Keytab::new());
+    }
     Keytab::load(path).map_err(|source| MemberError::Keytab {
         path: path.to_owned(),
         source,
