@@ -145,6 +145,25 @@ pub static SETTINGS: &[Setting] = &[
     ),
     setting(
         JOIN,
+        "DnsRegistration",
+        ValueType::Dword,
+        SettingDefault::Number(1),
+        Constraint::Range { min: 0, max: 1 },
+        "1: adjoind keeps this machine's FQDN registered in the domain's DNS (join --no-dns-update sets 0).",
+    ),
+    setting(
+        JOIN,
+        "DnsRefreshSeconds",
+        ValueType::Dword,
+        SettingDefault::Number(3600),
+        Constraint::Range {
+            min: 0,
+            max: 604800,
+        },
+        "How often adjoind checks the FQDN's DNS records and registers them again when they differ; 0 never.",
+    ),
+    setting(
+        JOIN,
         "Addresses",
         ValueType::MultiSz,
         SettingDefault::Multi(&[]),

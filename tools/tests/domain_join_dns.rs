@@ -150,3 +150,67 @@ fn a_record_owned_by_another_account_is_refused_with_one_warning_and_the_join_st
     let _ = admin_record(&lab, "delete");
     let _ = lab.samba_tool(&["computer", "delete", "OWNED"]);
 }
+
+/// adjoind notices the name's record gone (an admin removed it) and registers it again.
+#[test]
+fn adjoind_registers_the_name_again_when_its_record_disappears() {
+    use adjoin_registry::{Registry, Value};
+    use adjoin_tests::daemon::{Bins, IdentityDaemon};
+    let lab = Lab::get();
+    let bins = Bins {
+        domain_join: env!("CARGO_BIN_EXE_domain-join"),
+        adjoind: env!("CARGO_BIN_EXE_adjoind"),
+        adjoin: env!("CARGO_BIN_EXE_adjoin"),
+    };
+    let fqdn = format!("dnsback.{}", lab.domain);
+    let mut daemon = IdentityDaemon::start(&lab, bins, &fqdn, &[]);
+    let registered = host(&lab, &fqdn);
+    let address = registered
+        .lines()
+        .find_map(|l| l.split("has address ").nth(1))
+        .unwrap_or_else(|| panic!("the join registered the name: {registered}"))
+        .trim()
+        .to_owned();
+    Registry::open(daemon.registry())
+        .unwrap()
+        .set_value(
+            adjoin_join::join::JOIN_KEY,
+            "DnsRefreshSeconds",
+            &Value::Dword(1),
+        )
+        .unwrap();
+    daemon.restart(&lab);
+    let removed = Command::new("samba-tool")
+        .args([
+            "dns",
+            "delete",
+            &lab.dc,
+            &lab.domain,
+            "dnsback",
+            "A",
+            &address,
+        ])
+        .arg("-U")
+        .arg(format!("{}%{}", lab.admin, lab.admin_password))
+        .output()
+        .unwrap();
+    assert!(
+        removed.status.success(),
+        "samba-tool dns delete: {}",
+        text(&removed.stderr)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !host(&lab, &fqdn).contains(&format!("has address {address}")) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not registered again within 30 s: {}",
+            daemon.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(
+        daemon.log().contains("registered again"),
+        "{}",
+        daemon.log()
+    );
+}

@@ -130,6 +130,29 @@ impl Dns {
         }
     }
 
+    /// The A and AAAA records of `host` as the server holds them now (both looked up).
+    pub(crate) async fn all_addresses(&self, host: &str) -> Result<Vec<IpAddr>, DiscoverError> {
+        let fqdn = format!("{}.", host.trim_end_matches('.'));
+        let mut found = Vec::new();
+        match self.bounded(self.resolver.ipv4_lookup(fqdn.as_str())).await {
+            Ok(v4) => found.extend(v4.answers().iter().filter_map(|r| match &r.data {
+                RData::A(a) => Some(IpAddr::V4(a.0)),
+                _ => None,
+            })),
+            Err(e) if e.is_no_records_found() => {}
+            Err(e) => return Err(self.error(host, &e)),
+        }
+        match self.bounded(self.resolver.ipv6_lookup(fqdn.as_str())).await {
+            Ok(v6) => found.extend(v6.answers().iter().filter_map(|r| match &r.data {
+                RData::AAAA(a) => Some(IpAddr::V6(a.0)),
+                _ => None,
+            })),
+            Err(e) if e.is_no_records_found() => {}
+            Err(e) => return Err(self.error(host, &e)),
+        }
+        Ok(found)
+    }
+
     async fn bounded<T>(
         &self,
         f: impl Future<Output = Result<T, NetError>>,

@@ -23,6 +23,15 @@ use tracing::{Instrument, debug, debug_span};
 
 use dns::Dns;
 pub use dns::{SrvTarget, parse_dns_server};
+
+/// The A and AAAA records `server` holds for `host` now (no cache).
+pub async fn host_addresses(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, DiscoverError> {
+    let opts = DiscoverOptions {
+        dns_servers: vec![server],
+        ..DiscoverOptions::default()
+    };
+    Dns::new(&opts)?.all_addresses(host).await
+}
 use netlogon::{DsFlags, Guid, NtVersion, SamLogonResponseEx};
 
 /// How to look for a DC.

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use super::JOIN_KEY;
 use super::dc::{find_dc, kdcs, logon};
 use super::state::{joined, stored_password};
-use crate::discover::{DiscoverOptions, DomainController};
+use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::dns_update::{self, DnsUpdateRequest};
 use crate::error::MemberError;
 use crate::ldap::{Connection, LdapError};
@@ -93,6 +93,34 @@ pub(super) async fn register(
         addresses: addresses.to_vec(),
         server: dc.dc_name.clone(),
     })
+}
+
+/// adjoind's check: when the name's records at the DC are not the addresses
+/// [`dns_update`] would register (changed, or removed by someone), registers them. Returns
+/// what was registered, `None` when the records were right.
+/// (`registry` is only read; taken `&mut` so the future may move between threads.)
+pub async fn refresh_dns(
+    registry: &mut Registry,
+    opts: &DiscoverOptions,
+) -> Result<Option<DnsRegistration>, MemberError> {
+    let j = joined(registry)?;
+    let dc = find_dc(&j.domain, opts).await?;
+    let mut want = addresses_to_register(registry, &[], &dc)?;
+    let server = SocketAddr::new(dc.dc_address, 53);
+    let mut have = discover::host_addresses(server, &j.names.fqdn)
+        .await
+        .map_err(|source| MemberError::Discover {
+            domain: j.domain.clone(),
+            source,
+        })?;
+    want.sort();
+    have.sort();
+    if want == have {
+        return Ok(None);
+    }
+    let password = stored_password(registry)?;
+    let r = register(&j.domain, &j.names.fqdn, &j.account, &password, &dc, &want).await?;
+    Ok(Some(r))
 }
 
 /// After a rename: the new name registered (the addresses as [`dns_update`] finds them),

@@ -47,7 +47,7 @@ mod setname;
 mod state;
 mod testjoin;
 
-pub use dns::{DnsRegistration, dns_update};
+pub use dns::{DnsRegistration, dns_update, refresh_dns};
 pub use leave::{LeaveRequest, leave};
 pub use repair::{Repair, repair};
 pub use rotate::{RotateMethod, rotate};

@@ -54,6 +54,11 @@ pub(super) fn save(
     // The DNS servers the join reached the domain through, when named (--dns-server):
     // leave, testjoin, rotate and adjoind find the domain the same way without being told
     // again. Configuration, as if the admin had set it: `leave` keeps it.
+    tx.set_value(
+        JOIN_KEY,
+        "DnsRegistration",
+        &Value::Dword(u32::from(req.dns_update)),
+    )?;
     if !req.addresses.is_empty() {
         let list = req.addresses.iter().map(ToString::to_string).collect();
         tx.set_value(JOIN_KEY, "Addresses", &Value::MultiSz(list))?;

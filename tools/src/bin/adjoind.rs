@@ -10,6 +10,8 @@
 #[allow(dead_code)]
 #[path = "../cli.rs"]
 mod cli;
+#[path = "../dns_refresh.rs"]
+mod dns_refresh;
 #[path = "../rotation.rs"]
 mod rotation;
 #[path = "../shares.rs"]
@@ -220,6 +222,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
             discover: ctx.discover.clone(),
             secrets: ctx.secrets.clone(),
             rotated: rotated_tx,
+        }
+        .run(),
+    );
+    tokio::spawn(
+        dns_refresh::DnsRefresh {
+            registry: ctx.registry.clone(),
+            discover: ctx.discover.clone(),
         }
         .run(),
     );
