@@ -202,6 +202,15 @@ pub enum MemberError {
 }
 
 impl MemberError {
+    /// An LDAP `action` on `dn` the DC refused or failed.
+    pub(crate) fn ldap(action: &'static str, dn: &str, e: LdapError) -> Self {
+        Self::Ldap {
+            action,
+            dn: dn.to_owned(),
+            source: Box::new(e),
+        }
+    }
+
     /// A failed logon told more precisely by `f` (given the principal and the KDC's
     /// answer); any other error as it is.
     pub(crate) fn when_logon(self, f: impl FnOnce(String, Box<KerberosError>) -> Self) -> Self {

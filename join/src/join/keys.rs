@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use adjoin_auth::crypto::EncryptionType;
 use adjoin_auth::keytab::{Keytab, KeytabEntry};
 use adjoin_auth::krb::ClientSecret;
 use adjoin_auth::krb::kdc::KdcConfig;
@@ -26,6 +27,24 @@ pub(super) async fn verify(
         .collect::<Result<Vec<_>, _>>()?;
     logon(target.clone(), ClientSecret::Keys(keys), kdcs).await?;
     Ok(())
+}
+
+/// The key types `keytab` holds for `account`, strongest first as found; AES256 and
+/// AES128 (the join's default) when it holds none.
+pub(super) fn account_etypes(kt: &Keytab, account: &PrincipalName) -> Vec<EncryptionType> {
+    let mut etypes = Vec::new();
+    for e in kt.entries_for(account) {
+        if !etypes.contains(&e.key.etype()) {
+            etypes.push(e.key.etype());
+        }
+    }
+    if etypes.is_empty() {
+        etypes = vec![
+            EncryptionType::AES256_CTS_HMAC_SHA1_96,
+            EncryptionType::AES128_CTS_HMAC_SHA1_96,
+        ];
+    }
+    etypes
 }
 
 /// Replaces this machine's entries in the keytab (other principals stay), atomically,

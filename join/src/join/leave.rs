@@ -65,18 +65,13 @@ pub async fn leave(
         }
     }
     let dn = &j.account_dn;
-    let ldap = |action, e| MemberError::Ldap {
-        action,
-        dn: dn.clone(),
-        source: Box::new(e),
-    };
     if req.delete {
         match conn.delete(dn).await {
             Ok(()) => done.push(format!("deleted {dn}")),
             Err(e) if e.code() == Some(ResultCode::NoSuchObject) => {
                 done.push(format!("{dn} was already gone"));
             }
-            Err(e) => return Err(ldap("delete", e)),
+            Err(e) => return Err(MemberError::ldap("delete", dn, e)),
         }
     } else {
         let disabled = UF_WORKSTATION_TRUST_ACCOUNT | UF_ACCOUNTDISABLE;
@@ -88,7 +83,7 @@ pub async fn leave(
             )],
         )
         .await
-        .map_err(|e| ldap("disable", e))?;
+        .map_err(|e| MemberError::ldap("disable", dn, e))?;
         done.push(format!("disabled {dn}"));
     }
     if let Some(path) = &j.keytab {

@@ -4,7 +4,6 @@
 //! so the password is set again under the new name. All or nothing: a failure in AD puts
 //! the old names and the old password back; nothing local changes until AD is done.
 
-use adjoin_auth::crypto::EncryptionType;
 use adjoin_auth::keytab::{Keytab, KeytabEntry};
 use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_auth::krb::{ClientSecret, Credentials, kpasswd};
@@ -14,13 +13,13 @@ use rasn_ldap::SearchRequestScope;
 use zeroize::Zeroizing;
 
 use super::dc::{connect, find_dc, kdcs, logon, naming_context};
-use super::keys::verify;
+use super::keys::{account_etypes, verify};
 use super::rotate::{PENDING, keep_pending};
 use super::state::{Joined, now};
 use super::{JOIN_KEY, SECRET_KEY};
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
-use crate::ldap::{self, Connection, LdapError};
+use crate::ldap::{self, Connection};
 use crate::machine;
 use crate::names::MachineNames;
 
@@ -136,7 +135,7 @@ async fn refuse_taken(conn: &mut Connection, sam: &str) -> Result<(), MemberErro
             &["distinguishedName"],
         )
         .await
-        .map_err(|e| ldap_error("search", &base, e))?;
+        .map_err(|e| MemberError::ldap("search", &base, e))?;
     match found.first() {
         Some(other) => Err(MemberError::NameTaken {
             name: sam.to_owned(),
@@ -157,7 +156,7 @@ async fn set_names(conn: &mut Connection, dn: &str, n: &Names<'_>) -> Result<(),
         ],
     )
     .await
-    .map_err(|e| ldap_error("rename", dn, e))
+    .map_err(|e| MemberError::ldap("rename", dn, e))
 }
 
 /// Sets `password` on the renamed account (as the admin), reads the kvno, and checks the
@@ -185,7 +184,7 @@ async fn rekey(
     let entry = conn
         .read_entry(&j.account_dn, &["msDS-KeyVersionNumber"])
         .await
-        .map_err(|e| changed(ldap_error("read", &j.account_dn, e)))?;
+        .map_err(|e| changed(MemberError::ldap("read", &j.account_dn, e)))?;
     let kvno = entry
         .and_then(|e| e.text("msDS-KeyVersionNumber"))
         .and_then(|t| t.parse::<u32>().ok())
@@ -195,7 +194,12 @@ async fn rekey(
                 problem: format!("names {} whose kvno cannot be read", j.account_dn),
             })
         })?;
-    let etypes = keytab_etypes(j);
+    let held = j
+        .keytab
+        .as_ref()
+        .and_then(|p| Keytab::load(p).ok())
+        .unwrap_or_default();
+    let etypes = account_etypes(&held, &j.account);
     let entries = machine::keytab_entries(new, &j.realm, password, kvno, &etypes)
         .map_err(|e| changed(e.into()))?;
     verify(target, &entries, kdcs).await.map_err(changed)?;
@@ -226,25 +230,6 @@ async fn put_back(
     }
 }
 
-/// The key types the keytab holds for the account (default: AES256 and AES128).
-fn keytab_etypes(j: &Joined) -> Vec<EncryptionType> {
-    let mut etypes = Vec::new();
-    if let Some(kt) = j.keytab.as_ref().and_then(|p| Keytab::load(p).ok()) {
-        for e in kt.entries_for(&j.account) {
-            if !etypes.contains(&e.key.etype()) {
-                etypes.push(e.key.etype());
-            }
-        }
-    }
-    if etypes.is_empty() {
-        etypes = vec![
-            EncryptionType::AES256_CTS_HMAC_SHA1_96,
-            EncryptionType::AES128_CTS_HMAC_SHA1_96,
-        ];
-    }
-    etypes
-}
-
 /// Replaces the old names' principals with the new ones (other principals stay).
 fn write_keytab(
     path: &std::path::Path,
@@ -262,12 +247,4 @@ fn write_keytab(
         path: path.to_owned(),
         source,
     })
-}
-
-fn ldap_error(action: &'static str, dn: &str, e: LdapError) -> MemberError {
-    MemberError::Ldap {
-        action,
-        dn: dn.to_owned(),
-        source: Box::new(e),
-    }
 }

@@ -3,14 +3,13 @@
 //! version (keys from the stored password, which the KDC has just accepted), and the
 //! registry's kvno and account DN. What needs an administrator is left and said.
 
-use adjoin_auth::crypto::EncryptionType;
-use adjoin_auth::keytab::Keytab;
 use adjoin_registry::{Registry, Value};
 use serde::Serialize;
 
+use super::keys::account_etypes;
 use super::rotate::PENDING;
 use super::state::{Joined, now, stored_password};
-use super::testjoin::{Drift, Inspection, JoinCheck, inspect, keytab_enctype_bits, load};
+use super::testjoin::{Drift, Inspection, JoinCheck, inspect, load};
 use super::{JOIN_KEY, SECRET_KEY};
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
@@ -116,7 +115,7 @@ fn fix_keytab(
         return Ok(());
     };
     let mut kt = load(path)?;
-    let etypes = keytab_etypes(&kt, j);
+    let etypes = account_etypes(&kt, &j.account);
     for e in machine::keytab_entries(&j.names, &j.realm, password, ad_kvno, &etypes)? {
         kt.add(e);
     }
@@ -129,26 +128,6 @@ fn fix_keytab(
         path.display()
     ));
     Ok(())
-}
-
-/// The key types the keytab holds for the account (default: AES256 and AES128).
-fn keytab_etypes(kt: &Keytab, j: &Joined) -> Vec<EncryptionType> {
-    let bits = keytab_enctype_bits(kt, j);
-    let all = [
-        (0x10, EncryptionType::AES256_CTS_HMAC_SHA1_96),
-        (0x8, EncryptionType::AES128_CTS_HMAC_SHA1_96),
-        (0x4, EncryptionType::RC4_HMAC),
-    ];
-    let held: Vec<_> = all
-        .iter()
-        .filter(|(bit, _)| bits & bit != 0)
-        .map(|(_, e)| *e)
-        .collect();
-    if held.is_empty() {
-        all[..2].iter().map(|(_, e)| *e).collect()
-    } else {
-        held
-    }
 }
 
 /// Records AD's kvno, the account's DN and an unrecorded password (the one in force

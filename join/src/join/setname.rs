@@ -1,6 +1,5 @@
 //! Renaming the machine: the FQDN in AD, the keytab and the registry.
 
-use adjoin_auth::crypto::EncryptionType;
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::ClientSecret;
 use adjoin_auth::principal::PrincipalName;
@@ -10,6 +9,7 @@ use zeroize::Zeroizing;
 use super::JOIN_KEY;
 use super::dc::{connect, find_dc, kdcs, logon};
 use super::dns::follow_rename;
+use super::keys::account_etypes;
 use super::rename::rename_account;
 use super::state::{joined, stored_password};
 use crate::discover::DiscoverOptions;
@@ -93,16 +93,7 @@ pub async fn setname(
     ));
     if let Some(path) = &j.keytab {
         let mut kt = Keytab::load(path).unwrap_or_default();
-        let mut etypes: Vec<EncryptionType> = Vec::new();
-        for e in kt
-            .entries
-            .iter()
-            .filter(|e| e.principal.matches(&j.account))
-        {
-            if !etypes.contains(&e.key.etype()) {
-                etypes.push(e.key.etype());
-            }
-        }
+        let etypes = account_etypes(&kt, &j.account);
         for p in machine::principals(&j.names, &j.realm) {
             if !p.matches(&j.account) {
                 kt.remove_principal(&p);

@@ -369,15 +369,10 @@ async fn check_keytab_keys(
 
 /// The computer object, found by its sAMAccountName (it may have moved).
 async fn own_entry(conn: &mut Connection, j: &Joined) -> Result<Entry, MemberError> {
-    let ldap_error = |action, dn: &str, e| MemberError::Ldap {
-        action,
-        dn: dn.to_owned(),
-        source: Box::new(e),
-    };
     let root = conn
         .read_entry("", &["defaultNamingContext"])
         .await
-        .map_err(|e| ldap_error("read", "the rootDSE", e))?;
+        .map_err(|e| MemberError::ldap("read", "the rootDSE", e))?;
     let base = root
         .and_then(|e| e.text("defaultNamingContext"))
         .unwrap_or_default();
@@ -389,7 +384,7 @@ async fn own_entry(conn: &mut Connection, j: &Joined) -> Result<Entry, MemberErr
             ATTRIBUTES,
         )
         .await
-        .map_err(|e| ldap_error("search", &base, e))?;
+        .map_err(|e| MemberError::ldap("search", &base, e))?;
     found
         .into_iter()
         .next()
@@ -468,7 +463,7 @@ pub(super) fn missing_spns(entry: &Entry, j: &Joined) -> Vec<String> {
 
 /// The msDS-SupportedEncryptionTypes bits of the key types the keytab holds for the
 /// account.
-pub(super) fn keytab_enctype_bits(kt: &Keytab, j: &Joined) -> u32 {
+fn keytab_enctype_bits(kt: &Keytab, j: &Joined) -> u32 {
     let etypes: Vec<_> = kt.entries_for(&j.account).map(|e| e.key.etype()).collect();
     machine::supported_enctypes(&etypes)
 }
