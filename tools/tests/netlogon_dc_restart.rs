@@ -1,8 +1,9 @@
 //! MS-NRPC secure channel across a DC restart: a channel held open by a member keeps
 //! working after the lab DC restarts, re-established transparently (one retry, a new
 //! ReqChallenge/Authenticate3 and Schannel binding), for one caller and for concurrent
-//! callers sharing a `LogonPool`. Its own test binary: it restarts the shared lab DC, so
-//! nothing else may be talking to it meanwhile.
+//! callers sharing a `LogonPool`; and a machine password rotation while the DC is down
+//! leaves the old password working. Its own test binary: it restarts the shared lab DC, so
+//! nothing else may be talking to it meanwhile (and its tests take turns).
 
 use std::process::Command;
 use std::sync::Arc;
@@ -11,14 +12,21 @@ use std::time::Duration;
 use adjoin_join::member;
 use adjoin_rpc::netlogon::channel::LogonOutcome;
 use adjoin_rpc::netlogon::pool::LogonPool;
-use adjoin_tests::{Lab, repo_root, succeeded};
+use adjoin_tests::{Lab, repo_root, run_tool, succeeded, text};
 
-fn restart_dc() {
-    let restart = Command::new(repo_root().join("tools/lab"))
-        .arg("restart")
+/// The tests of this binary take turns with the DC.
+static DC: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn lab_command(action: &str) {
+    let out = Command::new(repo_root().join("tools/lab"))
+        .arg(action)
         .output()
         .unwrap();
-    succeeded(&restart, "tools/lab restart");
+    succeeded(&out, &format!("tools/lab {action}"));
+}
+
+fn restart_dc() {
+    lab_command("restart");
 }
 
 /// `n` logons of alice at once through `pool`; each must succeed.
@@ -43,6 +51,7 @@ async fn concurrent_logons(pool: &Arc<LogonPool>, m: &Arc<member::Membership>, n
 
 #[tokio::test(flavor = "current_thread")]
 async fn ms_nrpc_channel_survives_a_dc_restart() {
+    let _turn = DC.lock().await;
     let lab = Lab::get();
     let (_dir, m) = lab.joined_member(
         env!("CARGO_BIN_EXE_domain-join"),
@@ -99,4 +108,56 @@ async fn ms_nrpc_channel_survives_a_dc_restart() {
     assert_eq!(pool.establishments().await, 2);
 
     let _ = lab.samba_tool(&["computer", "delete", "RESTART"]);
+}
+
+/// A rotation while the DC is down fails with one clear line and changes nothing: the old
+/// password still opens the account when the DC is back (MIT `kinit -k` with the keytab,
+/// `domain-join testjoin`), and the next rotation works.
+#[test]
+fn a_rotation_while_the_dc_is_down_leaves_the_old_password_working() {
+    let _turn = DC.blocking_lock();
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    let bin = env!("CARGO_BIN_EXE_domain-join");
+    lab.join_machine(
+        bin,
+        &reg,
+        "outage.example.test",
+        &["--keytab", kt.to_str().unwrap()],
+    );
+    let before = std::fs::read(&kt).unwrap();
+    let dns = ["--dns-server", lab.dc.as_str()];
+    lab_command("stop");
+    let rotated = run_tool(bin, &reg, &[&["rotate"][..], &dns[..]].concat(), "");
+    lab_command("restart");
+    assert_eq!(rotated.status.code(), Some(1), "{}", text(&rotated.stdout));
+    let err = text(&rotated.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert_eq!(
+        std::fs::read(&kt).unwrap(),
+        before,
+        "the keytab is untouched"
+    );
+    let t = run_tool(bin, &reg, &[&["testjoin"][..], &dns[..]].concat(), "");
+    assert!(
+        t.status.success(),
+        "the old password works: {}",
+        text(&t.stdout)
+    );
+    let kinit = Command::new("kinit")
+        .args(["-k", "-t", kt.to_str().unwrap()])
+        .arg(format!("OUTAGE$@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", dir.path().join("cc").display()),
+        )
+        .output()
+        .unwrap();
+    succeeded(&kinit, "MIT kinit -k after the outage");
+    let again = run_tool(bin, &reg, &[&["rotate"][..], &dns[..]].concat(), "");
+    succeeded(&again, "rotate once the DC is back");
+    let _ = lab.samba_tool(&["computer", "delete", "OUTAGE"]);
 }

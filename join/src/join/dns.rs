@@ -96,7 +96,7 @@ pub(super) async fn register(
 }
 
 /// adjoind's check: when the name's records at the DC are not the addresses
-/// [`dns_update`] would register (changed, or removed by someone), registers them. Returns
+/// [`dns_update()`] would register (changed, or removed by someone), registers them. Returns
 /// what was registered, `None` when the records were right.
 /// (`registry` is only read; taken `&mut` so the future may move between threads.)
 pub async fn refresh_dns(
