@@ -14,7 +14,7 @@ use adjoin_rpc::netlogon::channel::{MachineAccount, NetworkLogon, SecureChannel}
 
 use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::error::MemberError;
-use crate::join::{JOIN_KEY, query, stored_password};
+use crate::join::{JOIN_KEY, recorded, stored_password};
 
 /// The joined state a secure channel needs, read from the registry.
 #[derive(Debug, Clone)]
@@ -41,16 +41,8 @@ impl Membership {
 
 /// Reads the membership from the registry (root: the password is a secret).
 pub fn membership(registry: &Registry) -> Result<Membership, MemberError> {
-    let state = query(registry)?.ok_or(MemberError::NotJoined)?;
-    let field = |value: &'static str| {
-        state
-            .get(value)
-            .map(str::to_owned)
-            .ok_or(MemberError::DamagedState {
-                value,
-                problem: "is missing".into(),
-            })
-    };
+    let state = recorded(registry)?;
+    let field = |value| state.required(value);
     Ok(Membership {
         dns_domain: field("DnsDomain")?,
         fqdn: field("Fqdn")?,

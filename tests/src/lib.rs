@@ -328,6 +328,20 @@ impl Lab {
         *done = true;
     }
 
+    /// MIT `kinit -k -t KEYTAB ACCOUNT$@REALM` (a machine account's keys), into a
+    /// credential cache in `dir`.
+    pub fn mit_kinit_k(&self, keytab: &Path, account: &str, dir: &Path) -> Output {
+        Command::new("kinit")
+            .arg("-k")
+            .arg("-t")
+            .arg(keytab)
+            .arg(format!("{account}$@{}", self.realm))
+            .env("KRB5_CONFIG", &self.krb5_config)
+            .env("KRB5CCNAME", format!("FILE:{}", dir.join("cc").display()))
+            .output()
+            .expect("MIT kinit runs")
+    }
+
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
     pub fn samba_tool(&self, args: &[&str]) -> Output {
         let admin = format!("{}%{}", self.admin, self.admin_password);

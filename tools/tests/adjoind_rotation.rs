@@ -144,16 +144,7 @@ fn adjoind_rotates_an_old_password_and_serves_on_with_both_key_versions() {
     assert_eq!(after, before + 1, "AD's kvno moved by one");
     assert_eq!(registry_kvno(&daemon), after);
     let keytab = daemon.dir.path().join("krb5.keytab");
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", keytab.to_str().unwrap()])
-        .arg(format!("ROTOR$@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", work.path().join("machine").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = lab.mit_kinit_k(&keytab, "ROTOR", work.path());
     succeeded(&kinit, "MIT kinit -k with the rotated keytab", &daemon);
     let listed = Command::new("klist")
         .args(["-k", keytab.to_str().unwrap()])

@@ -31,16 +31,6 @@ fn forget(lab: &Lab, netbios: &str) {
     let _ = samba_tool(lab, &["computer", "delete", netbios]);
 }
 
-/// MIT `kinit -k` as `ACCOUNT$@REALM` with `keytab`, into a cache in `dir`.
-fn mit_kinit_k(lab: &Lab, keytab: &str, account: &str, dir: &Path) -> Output {
-    Command::new("kinit")
-        .args(["-k", "-t", keytab, &format!("{account}$@{}", lab.realm)])
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", format!("FILE:{}", dir.join("cc").display()))
-        .output()
-        .unwrap()
-}
-
 /// MIT `klist -k -e` of `keytab`.
 fn klist_k(lab: &Lab, keytab: &str) -> String {
     let out = Command::new("klist")
@@ -85,7 +75,7 @@ fn ms_adts_join_then_mit_kinit_k_then_leave_delete() {
     assert!(out.status.success(), "join failed: {}", text(&out.stderr));
 
     // MIT kinit with the keytab Adjoin wrote.
-    let kinit = mit_kinit_k(&lab, kt_s, "FOO", dir.path());
+    let kinit = lab.mit_kinit_k(Path::new(kt_s), "FOO", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",
@@ -215,7 +205,7 @@ fn domain_join_with_only_a_name_joins_its_domain_as_administrator() {
     );
     assert!(out.status.success(), "join: {}", text(&out.stderr));
     assert!(text(&out.stdout).contains("BARE$"), "{}", text(&out.stdout));
-    let kinit = mit_kinit_k(&lab, kt_s, "BARE", dir.path());
+    let kinit = lab.mit_kinit_k(Path::new(kt_s), "BARE", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",
@@ -373,7 +363,7 @@ fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
     assert!(text(&rot.stdout).contains(&format!("new key version {after}")));
 
     // MIT kinit -k with the rotated keytab, which also keeps the previous kvno.
-    let kinit = mit_kinit_k(&lab, kt_s, "ROTATE", dir.path());
+    let kinit = lab.mit_kinit_k(Path::new(kt_s), "ROTATE", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k after rotate: {}",
@@ -425,7 +415,7 @@ fn rotate_bumps_the_kvno_and_mit_kinit_k_still_works() {
         text(&rot.stderr)
     );
     assert_eq!(kvno_in_ad(), after + 1);
-    let kinit = mit_kinit_k(&lab, kt_s, "ROTATE", dir.path());
+    let kinit = lab.mit_kinit_k(Path::new(kt_s), "ROTATE", dir.path());
     assert!(kinit.status.success(), "{}", text(&kinit.stderr));
     let leave = domain_join(
         &lab,
@@ -566,7 +556,7 @@ fn one_time_password_joins_an_account_adcli_preset() {
         "Otp-Lab-Secret-1",
     );
     assert!(out.status.success(), "OTP join: {}", text(&out.stderr));
-    let kinit = mit_kinit_k(&lab, kt_s, "OTPJOIN", dir.path());
+    let kinit = lab.mit_kinit_k(Path::new(kt_s), "OTPJOIN", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",

@@ -111,16 +111,7 @@ fn setname_with_a_netbios_name_renames_the_account_keys_and_keytab() {
         shown.contains("servicePrincipalName: host/RENTWO"),
         "{shown}"
     );
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt.to_str().unwrap()])
-        .arg(format!("RENTWO$@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", dir.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = lab.mit_kinit_k(&kt, "RENTWO", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k as RENTWO$: {}",

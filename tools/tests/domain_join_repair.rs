@@ -242,16 +242,7 @@ fn a_rotation_interrupted_after_the_dc_took_the_password_is_completed_by_repair(
         .stored_value(SECRET_KEY, "PendingPassword")
         .unwrap();
     assert!(pending.is_none(), "nothing left pending");
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt.to_str().unwrap()])
-        .arg(format!("HALFWAY$@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", dir.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = lab.mit_kinit_k(&kt, "HALFWAY", dir.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k after repair: {}",
@@ -328,16 +319,7 @@ fn a_reuse_join_that_fails_after_the_password_keeps_it_and_repair_finishes() {
         text(&r.stdout),
         text(&r.stderr)
     );
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt.to_str().unwrap()])
-        .arg(format!("RETAKE$@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", again.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = lab.mit_kinit_k(&kt, "RETAKE", again.path());
     assert!(
         kinit.status.success(),
         "MIT kinit -k: {}",

@@ -146,16 +146,7 @@ fn a_rotation_while_the_dc_is_down_leaves_the_old_password_working() {
         "the old password works: {}",
         text(&t.stdout)
     );
-    let kinit = Command::new("kinit")
-        .args(["-k", "-t", kt.to_str().unwrap()])
-        .arg(format!("OUTAGE$@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", dir.path().join("cc").display()),
-        )
-        .output()
-        .unwrap();
+    let kinit = lab.mit_kinit_k(&kt, "OUTAGE", dir.path());
     succeeded(&kinit, "MIT kinit -k after the outage");
     let again = run_tool(bin, &reg, &[&["rotate"][..], &dns[..]].concat(), "");
     succeeded(&again, "rotate once the DC is back");

@@ -52,8 +52,8 @@ pub use leave::{LeaveRequest, leave};
 pub use repair::{Repair, repair};
 pub use rotate::{RotateMethod, rotate};
 pub use setname::setname;
-pub(crate) use state::stored_password;
 pub use state::{JoinState, STATE_VALUES, query};
+pub(crate) use state::{recorded, stored_password};
 pub use testjoin::{Drift, JoinCheck, testjoin};
 
 use account::{bind, read_domain, read_kvno};

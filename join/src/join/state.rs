@@ -111,6 +111,16 @@ pub struct JoinState {
 }
 
 impl JoinState {
+    /// The recorded value `value`; its absence is a damaged join record.
+    pub(crate) fn required(&self, value: &'static str) -> Result<String, MemberError> {
+        self.get(value)
+            .map(str::to_owned)
+            .ok_or(MemberError::DamagedState {
+                value,
+                problem: "is missing".into(),
+            })
+    }
+
     /// The recorded value `name`, if any.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.values
@@ -146,17 +156,14 @@ pub(super) struct Joined {
     pub(super) account_dn: String,
 }
 
+/// The join state, or [`MemberError::NotJoined`].
+pub(crate) fn recorded(registry: &Registry) -> Result<JoinState, MemberError> {
+    query(registry)?.ok_or(MemberError::NotJoined)
+}
+
 pub(super) fn joined(registry: &Registry) -> Result<Joined, MemberError> {
-    let state = query(registry)?.ok_or(MemberError::NotJoined)?;
-    let field = |value: &'static str| {
-        state
-            .get(value)
-            .map(str::to_owned)
-            .ok_or(MemberError::DamagedState {
-                value,
-                problem: "is missing".into(),
-            })
-    };
+    let state = recorded(registry)?;
+    let field = |value| state.required(value);
     let names = MachineNames::from_stored(
         &field("Fqdn")?,
         &field("MachineName")?,
