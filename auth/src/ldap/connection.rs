@@ -17,14 +17,11 @@ use tracing::debug;
 
 use super::control::{self, PagedResultsError};
 use super::range::RangedRead;
+use super::sasl::{self, LAYER_CONFIDENTIALITY, MAX_PDU, Receiver, ber_length};
 use super::{Entry, LdapError, MAX_ENTRIES, diagnostic, filter};
 use crate::gss::krb5::{GssFlags, InitStep, Initiator, SecurityContext};
 use crate::krb::Credentials;
 
-/// The largest PDU accepted from the server.
-const MAX_PDU: usize = 16 << 20;
-/// RFC 4752 3.3 security layer bits.
-const LAYER_CONFIDENTIALITY: u8 = 4;
 /// How long [`Connection::bind`] waits for the connection and the bind.
 const BIND_TIMEOUT: Duration = Duration::from_secs(60);
 /// How many pages in a row may come back empty with a cookie before a paged search gives
@@ -38,7 +35,8 @@ pub struct Connection {
     server: String,
     ctx: SecurityContext,
     next_id: u32,
-    plain: Vec<u8>,
+    /// Plaintext received and not yet read as messages.
+    received: Receiver,
     /// The deadline for each read and write; `None` waits for ever.
     timeout: Option<Duration>,
     /// The operation under way, for [`LdapError::Timeout`].
@@ -90,8 +88,7 @@ impl Connection {
         // RFC 4752 3.1: the server now offers its security layers in a wrap token.
         let offer = plain_bind(&mut stream, &server, 2, None).await?;
         let offer = offer.ok_or_else(|| bind_error(&server, "no security layer offer"))?;
-        let (offer, _) = ctx.unwrap(&offer)?;
-        let layers = offer.first().copied().unwrap_or(0);
+        let layers = sasl::read_layer_offer(&mut ctx, &offer)?;
         if layers & LAYER_CONFIDENTIALITY == 0 {
             return Err(bind_error(
                 &server,
@@ -111,7 +108,7 @@ impl Connection {
             server,
             ctx,
             next_id: 4,
-            plain: Vec::new(),
+            received: Receiver::default(),
             timeout: None,
             operation: "bind",
             requests: 0,
@@ -388,8 +385,8 @@ impl Connection {
     /// The next message for `id` (unsolicited notifications, id 0, end the session).
     async fn receive_now(&mut self, id: u32) -> Result<LdapMessage, LdapError> {
         loop {
-            if let Some((message, used)) = self.decode_buffered()? {
-                self.plain.drain(..used);
+            let next = self.received.next_message();
+            if let Some(message) = next.map_err(|reason| self.malformed(&reason))? {
                 if message.message_id == id {
                     return Ok(message);
                 }
@@ -405,30 +402,16 @@ impl Connection {
                 .read_exact(&mut len)
                 .await
                 .map_err(|e| self.io(e))?;
-            let len = usize::try_from(u32::from_be_bytes(len)).unwrap_or(usize::MAX);
-            if len > MAX_PDU {
+            let Some(len) = sasl::buffer_len(len) else {
                 return Err(self.malformed("security layer buffer too large"));
-            }
+            };
             let mut token = vec![0; len];
             self.stream
                 .read_exact(&mut token)
                 .await
                 .map_err(|e| self.io(e))?;
-            let (plain, _) = self.ctx.unwrap(&token)?;
-            self.plain.extend_from_slice(&plain);
+            self.received.push_buffer(&mut self.ctx, &token)?;
         }
-    }
-
-    fn decode_buffered(&self) -> Result<Option<(LdapMessage, usize)>, LdapError> {
-        let Some(total) = ber_length(&self.plain) else {
-            return Ok(None);
-        };
-        if self.plain.len() < total {
-            return Ok(None);
-        }
-        let message = rasn::ber::decode::<LdapMessage>(&self.plain[..total])
-            .map_err(|e| self.malformed(&e.to_string()))?;
-        Ok(Some((message, total)))
     }
 
     fn usable(&self) -> Result<(), LdapError> {
@@ -564,23 +547,6 @@ async fn read_plain(stream: &mut TcpStream, server: &str) -> Result<LdapMessage,
         server: server.to_owned(),
         reason: e.to_string(),
     })
-}
-
-/// The total length of the BER element at the start of `b`, if its header is complete.
-fn ber_length(b: &[u8]) -> Option<usize> {
-    let first = *b.get(1)?;
-    if first < 0x80 {
-        return Some(2 + usize::from(first));
-    }
-    let n = usize::from(first & 0x7f);
-    if n == 0 || n > 4 {
-        return Some(usize::MAX);
-    }
-    let bytes = b.get(2..2 + n)?;
-    let len = bytes
-        .iter()
-        .fold(0usize, |acc, &x| (acc << 8) | usize::from(x));
-    Some(2 + n + len)
 }
 
 fn encode(message: &LdapMessage) -> Vec<u8> {

@@ -22,6 +22,7 @@ mod connection;
 mod control;
 mod filter;
 mod range;
+pub mod sasl;
 
 use rasn_ldap::{ResultCode, SearchResultEntry};
 
