@@ -132,6 +132,10 @@ pub static SETTINGS: &[Setting] = &[
         "DNS name of the domain controller last used.",
     ),
     join_str(
+        "DomainControllerAddress",
+        "Address of the domain controller last used; member operations try it first.",
+    ),
+    join_str(
         "Site",
         "Active Directory site of this machine, from the CLDAP netlogon ping.",
     ),

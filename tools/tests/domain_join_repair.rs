@@ -327,3 +327,49 @@ fn a_reuse_join_that_fails_after_the_password_keeps_it_and_repair_finishes() {
     );
     let _ = lab.samba_tool(&["computer", "delete", "RETAKE"]);
 }
+
+/// The member tries the DC it last used first (`Join\DomainControllerAddress`, recorded at
+/// join): with the recorded DNS servers dead, testjoin still reaches the domain; without
+/// the recorded DC it names the DNS server that did not answer.
+#[test]
+fn the_recorded_dc_is_tried_first_and_found_while_dns_is_down() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &format!("sticky.{}", lab.domain),
+        &["--no-keytab", "--no-dns-update"],
+    );
+    let registry = Registry::open(&reg).unwrap();
+    let recorded = registry
+        .stored_value(JOIN_KEY, "DomainControllerAddress")
+        .unwrap();
+    assert_eq!(
+        recorded,
+        Some(adjoin_registry::Value::Sz(lab.dc.clone())),
+        "the join recorded the DC's address"
+    );
+    registry
+        .set_value(
+            JOIN_KEY,
+            "DnsServers",
+            &adjoin_registry::Value::MultiSz(vec!["127.0.0.9".into()]),
+        )
+        .unwrap();
+    let t = domain_join(&reg, &["testjoin"]);
+    assert!(
+        t.status.success(),
+        "the recorded DC answers: {}{}",
+        text(&t.stdout),
+        text(&t.stderr)
+    );
+    registry
+        .delete_value(JOIN_KEY, "DomainControllerAddress")
+        .unwrap();
+    let t = domain_join(&reg, &["testjoin"]);
+    assert_eq!(t.status.code(), Some(1));
+    assert!(text(&t.stderr).contains("127.0.0.9"), "{}", text(&t.stderr));
+    let _ = lab.samba_tool(&["computer", "delete", "STICKY"]);
+}

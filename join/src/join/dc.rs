@@ -8,19 +8,41 @@ use adjoin_auth::krb::kdc::{self, KdcConfig};
 use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
 
+use super::state::Joined;
 use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::error::MemberError;
 use crate::ldap::Connection;
 
-/// A DC of `domain`, found as `opts` says.
+/// A DC of the joined domain: the one the member last used (`Join\DomainControllerAddress`)
+/// when it answers a ping — a DC keeps its members, as Windows' DC affinity does, and is
+/// found even while DNS is down — else one found as `opts` says, the recorded site
+/// (`Join\Site`) first. `opts.servers` given by the admin take precedence over both.
 pub(super) async fn find_dc(
-    domain: &str,
+    j: &Joined,
     opts: &DiscoverOptions,
 ) -> Result<DomainController, MemberError> {
-    discover::discover(domain, opts)
+    if opts.servers.is_empty()
+        && let Some(address) = j.dc_address
+    {
+        let recorded = DiscoverOptions {
+            servers: vec![address.to_string()],
+            ..opts.clone()
+        };
+        match discover::discover(&j.domain, &recorded).await {
+            Ok(dc) => return Ok(dc),
+            Err(e) => {
+                tracing::info!(%address, error = %e, "the recorded DC does not answer; discovering another")
+            }
+        }
+    }
+    let mut opts = opts.clone();
+    if opts.site.is_none() {
+        opts.site.clone_from(&j.site);
+    }
+    discover::discover(&j.domain, &opts)
         .await
         .map_err(|source| MemberError::Discover {
-            domain: domain.to_owned(),
+            domain: j.domain.clone(),
             source,
         })
 }

@@ -42,7 +42,7 @@ pub async fn dns_update(
     remove: bool,
 ) -> Result<DnsRegistration, MemberError> {
     let j = joined(registry)?;
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(&j, opts).await?;
     let addresses = if remove {
         Vec::new()
     } else {
@@ -104,7 +104,7 @@ pub async fn refresh_dns(
     opts: &DiscoverOptions,
 ) -> Result<Option<DnsRegistration>, MemberError> {
     let j = joined(registry)?;
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(&j, opts).await?;
     let mut want = addresses_to_register(registry, &[], &dc)?;
     let server = SocketAddr::new(dc.dc_address, 53);
     let mut have = discover::host_addresses(server, &j.names.fqdn)
@@ -132,7 +132,7 @@ pub(super) async fn follow_rename(
 ) -> String {
     let moved = async {
         let j = joined(registry)?;
-        let dc = find_dc(&j.domain, opts).await?;
+        let dc = find_dc(&j, opts).await?;
         let addresses = addresses_to_register(registry, &[], &dc)?;
         let password = stored_password(registry)?;
         let r = register(

@@ -42,7 +42,7 @@ pub async fn leave(
 ) -> Result<Vec<String>, MemberError> {
     let j = joined(registry)?;
     let mut done = Vec::new();
-    let dc = find_dc(&j.domain, &req.discover).await?;
+    let dc = find_dc(&j, &req.discover).await?;
     let kdcs = kdcs(&dc);
     let admin = PrincipalName::parse_with_default_realm(&req.admin, &j.realm)?;
     let secret = ClientSecret::Password(req.admin_password.clone());

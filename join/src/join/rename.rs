@@ -40,7 +40,7 @@ pub(super) async fn rename_account(
     old_password: &Zeroizing<String>,
     opts: &DiscoverOptions,
 ) -> Result<Vec<String>, MemberError> {
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(j, opts).await?;
     let kdcs = kdcs(&dc);
     let admin_name = PrincipalName::parse_with_default_realm(admin.0, &j.realm)?;
     let tgt = logon(admin_name, ClientSecret::Password(admin.1), &kdcs).await?;

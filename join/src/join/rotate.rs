@@ -51,7 +51,7 @@ pub async fn rotate(
     method: RotateMethod<'_>,
 ) -> Result<u32, MemberError> {
     let j = joined(registry)?;
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(&j, opts).await?;
     let kdcs = kdcs(&dc);
     let account = j.account.to_string();
     let old = stored_password(registry)?;

@@ -60,7 +60,7 @@ pub async fn setname(
         return Ok(done);
     }
     let new = MachineNames::new(fqdn, Some(&j.names.netbios))?;
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(&j, opts).await?;
     let kdcs = kdcs(&dc);
     let (client, secret) = match &admin {
         Some((user, pw)) => (

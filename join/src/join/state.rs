@@ -1,6 +1,7 @@
 //! The join as the registry records it: written in one transaction at the end of a join,
 //! read back by query, leave, testjoin, rotate and setname.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,6 +35,7 @@ pub(super) fn save(
         ("Realm", sz(&r.realm)),
         ("DomainSid", sz(&r.domain_sid)),
         ("DomainController", sz(&r.dc)),
+        ("DomainControllerAddress", sz(&dc.dc_address.to_string())),
         ("Site", sz(&r.site)),
         ("AccountDn", sz(&r.account_dn)),
         ("KeyVersionNumber", Value::Dword(r.kvno)),
@@ -95,6 +97,7 @@ pub const STATE_VALUES: &[&str] = &[
     "Realm",
     "DomainSid",
     "DomainController",
+    "DomainControllerAddress",
     "Site",
     "AccountDn",
     "KeyVersionNumber",
@@ -154,6 +157,10 @@ pub(super) struct Joined {
     pub(super) keytab: Option<PathBuf>,
     pub(super) account: PrincipalName,
     pub(super) account_dn: String,
+    /// The DC last used (`DomainControllerAddress`), tried first.
+    pub(super) dc_address: Option<IpAddr>,
+    /// The member's site (`Site`), looked in first.
+    pub(super) site: Option<String>,
 }
 
 /// The join state, or [`MemberError::NotJoined`].
@@ -187,6 +194,13 @@ pub(super) fn joined(registry: &Registry) -> Result<Joined, MemberError> {
             .get("Keytab")
             .filter(|p| !p.is_empty())
             .map(PathBuf::from),
+        dc_address: state
+            .get("DomainControllerAddress")
+            .and_then(|a| a.parse().ok()),
+        site: state
+            .get("Site")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
         names,
         realm,
         account,

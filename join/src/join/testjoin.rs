@@ -241,7 +241,7 @@ pub(super) async fn inspect(
 ) -> Result<Inspection, MemberError> {
     let joined = joined(registry)?;
     let j = &joined;
-    let dc = find_dc(&j.domain, opts).await?;
+    let dc = find_dc(j, opts).await?;
     let password = stored_password(registry)?;
     let keytab = match &j.keytab {
         Some(path) => Some(load(path)?),
