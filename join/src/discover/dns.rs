@@ -153,6 +153,19 @@ impl Dns {
         Ok(found)
     }
 
+    /// Whether `name` is a zone's apex here (it has an SOA record).
+    pub(crate) async fn has_soa(&self, name: &str) -> Result<bool, DiscoverError> {
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        match self.bounded(self.resolver.soa_lookup(fqdn.as_str())).await {
+            Ok(found) => Ok(found
+                .answers()
+                .iter()
+                .any(|r| matches!(r.data, RData::SOA(_)))),
+            Err(e) if e.is_no_records_found() => Ok(false),
+            Err(e) => Err(self.error(name, &e)),
+        }
+    }
+
     async fn bounded<T>(
         &self,
         f: impl Future<Output = Result<T, NetError>>,

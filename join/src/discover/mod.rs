@@ -24,6 +24,24 @@ use tracing::{Instrument, debug, debug_span};
 use dns::Dns;
 pub use dns::{SrvTarget, parse_dns_server};
 
+/// The first of `candidates` that is a zone `server` serves (has an SOA), if any.
+pub async fn served_zone(
+    server: SocketAddr,
+    candidates: &[String],
+) -> Result<Option<String>, DiscoverError> {
+    let opts = DiscoverOptions {
+        dns_servers: vec![server],
+        ..DiscoverOptions::default()
+    };
+    let dns = Dns::new(&opts)?;
+    for zone in candidates {
+        if dns.has_soa(zone).await? {
+            return Ok(Some(zone.clone()));
+        }
+    }
+    Ok(None)
+}
+
 /// The A and AAAA records `server` holds for `host` now (no cache).
 pub async fn host_addresses(server: SocketAddr, host: &str) -> Result<Vec<IpAddr>, DiscoverError> {
     let opts = DiscoverOptions {

@@ -11,7 +11,10 @@ use adjoin_auth::principal::PrincipalName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{DnsUpdateError, read_tkey_reply, read_update_reply, sign, tkey_query, update};
+use super::{
+    DnsUpdateError, PtrUpdate, read_tkey_reply, read_update_reply, sign, tkey_query, update,
+    update_ptr,
+};
 
 /// How long each step (connect, each reply) may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,14 +34,17 @@ pub struct DnsUpdateRequest<'a> {
     pub addresses: &'a [IpAddr],
     /// The records' TTL.
     pub ttl: u32,
+    /// PTR changes to send after the address records (a refusal is reported, not an error).
+    pub ptrs: &'a [PtrUpdate],
     /// The machine's TGT.
     pub tgt: &'a Credentials,
     /// The KDC that issued it.
     pub kdcs: &'a KdcConfig,
 }
 
-/// Makes `req.addresses` the A/AAAA records of `req.fqdn` with a GSS-TSIG signed UPDATE.
-pub async fn register(req: &DnsUpdateRequest<'_>) -> Result<(), DnsUpdateError> {
+/// Makes `req.addresses` the A/AAAA records of `req.fqdn` with a GSS-TSIG signed UPDATE,
+/// then sends `req.ptrs` on the same context; returns how each PTR change went.
+pub async fn register(req: &DnsUpdateRequest<'_>) -> Result<Vec<String>, DnsUpdateError> {
     let spn = PrincipalName::new(
         PrincipalName::NT_SRV_INST,
         ["DNS", req.dc_name],
@@ -72,7 +78,27 @@ pub async fn register(req: &DnsUpdateRequest<'_>) -> Result<(), DnsUpdateError> 
         context.get_mic(tbs).map_err(|e| e.to_string())
     })?;
     let reply = conn.exchange(&signed).await?;
-    read_update_reply(&reply, req.fqdn)
+    read_update_reply(&reply, req.fqdn)?;
+    let mut ptrs = Vec::new();
+    for ptr in req.ptrs {
+        let done = async {
+            let message = update_ptr(ptr, req.ttl)?;
+            let signed = sign(message, &key_name, unix_now(), |tbs| {
+                context.get_mic(tbs).map_err(|e| e.to_string())
+            })?;
+            let reply = conn.exchange(&signed).await?;
+            read_update_reply(&reply, &ptr.name)
+        };
+        let what = match &ptr.target {
+            Some(t) => format!("PTR {} -> {t}", ptr.name),
+            None => format!("PTR {} removed", ptr.name),
+        };
+        ptrs.push(match done.await {
+            Ok(()) => what,
+            Err(e) => format!("{what} NOT done: {e}"),
+        });
+    }
+    Ok(ptrs)
 }
 
 /// One TCP connection to the DNS server, each step under [`STEP_TIMEOUT`].

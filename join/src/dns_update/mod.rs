@@ -207,6 +207,50 @@ pub fn update(
     Ok(m)
 }
 
+/// The PTR name of `ip` (RFC 1035 3.5): `d.c.b.a.in-addr.arpa`.
+pub fn reverse_name(ip: std::net::Ipv4Addr) -> String {
+    let [a, b, c, d] = ip.octets();
+    format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+}
+
+/// The reverse zones that may hold `ip`'s PTR record, most specific first (/24, /16, /8).
+pub fn reverse_zones(ip: std::net::Ipv4Addr) -> [String; 3] {
+    let [a, b, c, _] = ip.octets();
+    [
+        format!("{c}.{b}.{a}.in-addr.arpa"),
+        format!("{b}.{a}.in-addr.arpa"),
+        format!("{a}.in-addr.arpa"),
+    ]
+}
+
+/// A PTR change to send after the address records.
+#[derive(Debug, Clone)]
+pub struct PtrUpdate {
+    /// The reverse zone.
+    pub zone: String,
+    /// The PTR name ([`reverse_name`]).
+    pub name: String,
+    /// The host it points to; `None` removes the PTR RRset.
+    pub target: Option<String>,
+}
+
+/// The UPDATE that replaces the PTR RRset of `ptr.name` in its zone (RFC 2136 2.5).
+pub fn update_ptr(ptr: &PtrUpdate, ttl: u32) -> Result<Message, DnsUpdateError> {
+    let (zone_name, owner) = (name(&ptr.zone)?, name(&ptr.name)?);
+    let mut m = Message::new(message_id(), MessageType::Query, OpCode::Update);
+    let mut z = Query::query(zone_name, RecordType::SOA);
+    z.set_query_class(DNSClass::IN);
+    m.add_query(z);
+    let mut del = Record::update0(owner.clone(), 0, RecordType::PTR);
+    del.dns_class = DNSClass::ANY;
+    m.add_authority(del);
+    if let Some(target) = &ptr.target {
+        let data = RData::PTR(hickory_proto::rr::rdata::PTR(name(target)?));
+        m.add_authority(Record::from_rdata(owner, ttl, data));
+    }
+    Ok(m)
+}
+
 /// Signs `message` with GSS-TSIG (RFC 3645 section 3.2 over RFC 8945 4.3.3): the MIC,
 /// from `get_mic`, covers the message as it is and the TSIG variables. Returns the wire
 /// bytes with the TSIG record added.
@@ -368,6 +412,30 @@ mod tests {
         assert_eq!(m.authorities[2].record_type(), RecordType::AAAA);
         let e = update("example.test", "m1.other.test", &[], 60).unwrap_err();
         assert!(matches!(e, DnsUpdateError::OutsideZone { .. }), "{e}");
+    }
+
+    #[test]
+    fn rfc1035_reverse_names_and_a_ptr_update() {
+        let ip = "192.0.2.7".parse().unwrap();
+        assert_eq!(reverse_name(ip), "7.2.0.192.in-addr.arpa");
+        assert_eq!(reverse_zones(ip)[0], "2.0.192.in-addr.arpa");
+        let ptr = PtrUpdate {
+            zone: "2.0.192.in-addr.arpa".into(),
+            name: reverse_name(ip),
+            target: Some("m1.example.test".into()),
+        };
+        let m = update_ptr(&ptr, 60).unwrap();
+        assert_eq!(m.authorities.len(), 2);
+        assert_eq!(m.authorities[1].record_type(), RecordType::PTR);
+        let removal = update_ptr(
+            &PtrUpdate {
+                target: None,
+                ..ptr
+            },
+            60,
+        )
+        .unwrap();
+        assert_eq!(removal.authorities.len(), 1);
     }
 
     #[test]

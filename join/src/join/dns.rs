@@ -15,7 +15,7 @@ use super::JOIN_KEY;
 use super::dc::{find_dc, kdcs, logon};
 use super::state::{joined, stored_password};
 use crate::discover::{self, DiscoverOptions, DomainController};
-use crate::dns_update::{self, DnsUpdateRequest};
+use crate::dns_update::{self, DnsUpdateRequest, PtrUpdate};
 use crate::error::MemberError;
 use crate::ldap::{Connection, LdapError};
 
@@ -31,6 +31,8 @@ pub struct DnsRegistration {
     pub addresses: Vec<IpAddr>,
     /// The DNS server (DC) that took the update.
     pub server: String,
+    /// How each PTR change went (IPv4 addresses in a reverse zone the DC serves).
+    pub ptr: Vec<String>,
 }
 
 /// Makes `addresses` (empty: the registry's `Join\Addresses`, else the host's own address
@@ -77,6 +79,7 @@ pub(super) async fn register(
     )
     .await?;
     let server = SocketAddr::new(dc.dc_address, 53);
+    let ptrs = ptr_updates(server, fqdn, addresses).await;
     let req = DnsUpdateRequest {
         server,
         dc_name: &dc.dc_name,
@@ -84,15 +87,45 @@ pub(super) async fn register(
         fqdn,
         addresses,
         ttl: TTL,
+        ptrs: &ptrs,
         tgt: &tgt,
         kdcs: &kdcs,
     };
-    dns_update::register(&req).await?;
+    let ptr = dns_update::register(&req).await?;
     Ok(DnsRegistration {
         fqdn: fqdn.to_owned(),
         addresses: addresses.to_vec(),
         server: dc.dc_name.clone(),
+        ptr,
     })
+}
+
+/// The PTR changes that go with making `addresses` the name's: a PTR to `fqdn` for each new
+/// IPv4 address, and its removal for each address the name has now and loses — where the
+/// DC serves a reverse zone for it (none: no PTR, as Windows). Best effort: a lookup that
+/// fails means no PTR change.
+async fn ptr_updates(server: SocketAddr, fqdn: &str, addresses: &[IpAddr]) -> Vec<PtrUpdate> {
+    let now = discover::host_addresses(server, fqdn)
+        .await
+        .unwrap_or_default();
+    let gone = now.iter().filter(|ip| !addresses.contains(ip));
+    let mut updates = Vec::new();
+    for (ip, target) in addresses
+        .iter()
+        .map(|ip| (ip, Some(fqdn)))
+        .chain(gone.map(|ip| (ip, None)))
+    {
+        let IpAddr::V4(v4) = ip else { continue };
+        let zones = dns_update::reverse_zones(*v4);
+        if let Ok(Some(zone)) = discover::served_zone(server, &zones).await {
+            updates.push(PtrUpdate {
+                zone,
+                name: dns_update::reverse_name(*v4),
+                target: target.map(str::to_owned),
+            });
+        }
+    }
+    updates
 }
 
 /// adjoind's check: when the name's records at the DC are not the addresses

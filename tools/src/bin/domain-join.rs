@@ -341,6 +341,11 @@ async fn run(command: Command, verbose: u8) -> anyhow::Result<()> {
             } else {
                 println!("{} -> {} ({})", r.fqdn, list(&r.addresses), r.server);
             }
+            if !args.json {
+                for p in &r.ptr {
+                    println!("{p}");
+                }
+            }
             Ok(())
         }
         Command::Rotate(args) => {
@@ -498,6 +503,9 @@ async fn join_cmd(args: JoinArgs, verbose: u8) -> anyhow::Result<()> {
         }
         if let Some(d) = &r.dns {
             println!("  DNS: {} -> {}", d.fqdn, list(&d.addresses));
+            for p in &d.ptr {
+                println!("  DNS: {p}");
+            }
         }
     }
     if let Some(w) = &r.dns_warning {
