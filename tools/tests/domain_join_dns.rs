@@ -215,52 +215,69 @@ fn adjoind_registers_the_name_again_when_its_record_disappears() {
     );
 }
 
-/// RFC 1035 3.5 PTR records where the DC serves a reverse zone: the join adds one for its
-/// address, `leave` removes it.
+/// RFC 1035 3.5 and RFC 3596 2.5 PTR records where the DC serves a reverse zone: the join
+/// adds one for each address, `leave` removes them.
 #[test]
 fn rfc1035_a_reverse_zone_gets_the_ptr_record_and_leave_removes_it() {
     let lab = Lab::get();
-    let zone = Command::new("samba-tool")
-        .args(["dns", "zonecreate", &lab.dc, "2.0.192.in-addr.arpa"])
-        .arg("-U")
-        .arg(format!("{}%{}", lab.admin, lab.admin_password))
-        .output()
-        .expect("samba-tool runs");
-    assert!(
-        zone.status.success() || text(&zone.stderr).contains("ALREADY_EXISTS"),
-        "samba-tool dns zonecreate: {}",
-        text(&zone.stderr)
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let reg = dir.path().join("registry.db");
-    let fqdn = format!("ptr.{}", lab.domain);
-    lab.join_machine(
-        env!("CARGO_BIN_EXE_domain-join"),
-        &reg,
-        &fqdn,
-        &["--no-keytab", "--address", "192.0.2.71"],
-    );
-    let answer = host(&lab, "192.0.2.71");
-    assert!(
-        answer.contains(&format!("domain name pointer {fqdn}.")),
-        "{answer}"
-    );
-    let out = domain_join(
-        &reg,
-        &[
-            "leave",
-            &lab.admin,
-            "--delete",
-            "--password-stdin",
-            "--dns-server",
-            &lab.dc,
-        ],
-        &lab.admin_password,
-    );
-    assert!(out.status.success(), "leave: {}", text(&out.stderr));
-    assert!(
-        host(&lab, "192.0.2.71").contains("not found"),
-        "{}",
-        host(&lab, "192.0.2.71")
-    );
+    for reverse in ["2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"] {
+        let zone = Command::new("samba-tool")
+            .args(["dns", "zonecreate", &lab.dc, reverse])
+            .arg("-U")
+            .arg(format!("{}%{}", lab.admin, lab.admin_password))
+            .output()
+            .expect("samba-tool runs");
+        assert!(
+            zone.status.success() || text(&zone.stderr).contains("ALREADY_EXISTS"),
+            "samba-tool dns zonecreate {reverse}: {}",
+            text(&zone.stderr)
+        );
+    }
+    let addresses = ["192.0.2.71", "2001:db8::71"];
+    // Twice: the second machine of the same name and addresses registers too (the first
+    // one's leave cleared its DNS nodes).
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = dir.path().join("registry.db");
+        let fqdn = format!("ptr.{}", lab.domain);
+        lab.join_machine(
+            env!("CARGO_BIN_EXE_domain-join"),
+            &reg,
+            &fqdn,
+            &[
+                "--no-keytab",
+                "--address",
+                addresses[0],
+                "--address",
+                addresses[1],
+            ],
+        );
+        for ip in addresses {
+            let answer = host(&lab, ip);
+            assert!(
+                answer.contains(&format!("domain name pointer {fqdn}.")),
+                "{ip}: {answer}"
+            );
+        }
+        let out = domain_join(
+            &reg,
+            &[
+                "leave",
+                &lab.admin,
+                "--delete",
+                "--password-stdin",
+                "--dns-server",
+                &lab.dc,
+            ],
+            &lab.admin_password,
+        );
+        assert!(out.status.success(), "leave: {}", text(&out.stderr));
+        for ip in addresses {
+            assert!(
+                host(&lab, ip).contains("not found"),
+                "{ip}: {}",
+                host(&lab, ip)
+            );
+        }
+    }
 }

@@ -207,20 +207,42 @@ pub fn update(
     Ok(m)
 }
 
-/// The PTR name of `ip` (RFC 1035 3.5): `d.c.b.a.in-addr.arpa`.
-pub fn reverse_name(ip: std::net::Ipv4Addr) -> String {
-    let [a, b, c, d] = ip.octets();
-    format!("{d}.{c}.{b}.{a}.in-addr.arpa")
+/// The PTR name of `ip`: `d.c.b.a.in-addr.arpa` (RFC 1035 3.5), or the 32 reversed
+/// nibbles under `ip6.arpa` (RFC 3596 2.5).
+pub fn reverse_name(ip: IpAddr) -> String {
+    reverse_labels(ip, usize::MAX)
 }
 
-/// The reverse zones that may hold `ip`'s PTR record, most specific first (/24, /16, /8).
-pub fn reverse_zones(ip: std::net::Ipv4Addr) -> [String; 3] {
-    let [a, b, c, _] = ip.octets();
-    [
-        format!("{c}.{b}.{a}.in-addr.arpa"),
-        format!("{b}.{a}.in-addr.arpa"),
-        format!("{a}.in-addr.arpa"),
-    ]
+/// The reverse zones that may hold `ip`'s PTR record, most specific first: /24, /16, /8
+/// for IPv4; /64, /48, /32 for IPv6.
+pub fn reverse_zones(ip: IpAddr) -> Vec<String> {
+    let cuts: &[usize] = match ip {
+        IpAddr::V4(_) => &[3, 2, 1],
+        IpAddr::V6(_) => &[16, 12, 8],
+    };
+    cuts.iter().map(|&n| reverse_labels(ip, n)).collect()
+}
+
+/// The reverse name of the first `labels` octets (IPv4) or nibbles (IPv6) of `ip`.
+fn reverse_labels(ip: IpAddr, labels: usize) -> String {
+    let (parts, suffix): (Vec<String>, &str) = match ip {
+        IpAddr::V4(v4) => (
+            v4.octets().iter().map(u8::to_string).collect(),
+            "in-addr.arpa",
+        ),
+        IpAddr::V6(v6) => (
+            v6.octets()
+                .iter()
+                .flat_map(|b| [b >> 4, b & 0xf])
+                .map(|n| format!("{n:x}"))
+                .collect(),
+            "ip6.arpa",
+        ),
+    };
+    let mut kept: Vec<&str> = parts.iter().take(labels).map(String::as_str).collect();
+    kept.reverse();
+    kept.push(suffix);
+    kept.join(".")
 }
 
 /// A PTR change to send after the address records.
@@ -418,7 +440,24 @@ mod tests {
     fn rfc1035_reverse_names_and_a_ptr_update() {
         let ip = "192.0.2.7".parse().unwrap();
         assert_eq!(reverse_name(ip), "7.2.0.192.in-addr.arpa");
-        assert_eq!(reverse_zones(ip)[0], "2.0.192.in-addr.arpa");
+        assert_eq!(
+            reverse_zones(ip),
+            [
+                "2.0.192.in-addr.arpa",
+                "0.192.in-addr.arpa",
+                "192.in-addr.arpa"
+            ]
+        );
+        // RFC 3596 2.5's example address.
+        let v6: IpAddr = "4321:0:1:2:3:4:567:89ab".parse().unwrap();
+        assert_eq!(
+            reverse_name(v6),
+            "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa"
+        );
+        assert_eq!(
+            reverse_zones(v6)[0],
+            "2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa"
+        );
         let ptr = PtrUpdate {
             zone: "2.0.192.in-addr.arpa".into(),
             name: reverse_name(ip),

@@ -31,7 +31,7 @@ pub struct DnsRegistration {
     pub addresses: Vec<IpAddr>,
     /// The DNS server (DC) that took the update.
     pub server: String,
-    /// How each PTR change went (IPv4 addresses in a reverse zone the DC serves).
+    /// How each PTR change went (addresses in a reverse zone the DC serves).
     pub ptr: Vec<String>,
 }
 
@@ -101,31 +101,57 @@ pub(super) async fn register(
 }
 
 /// The PTR changes that go with making `addresses` the name's: a PTR to `fqdn` for each new
-/// IPv4 address, and its removal for each address the name has now and loses — where the
+/// address, and its removal for each address the name has now and loses — where the
 /// DC serves a reverse zone for it (none: no PTR, as Windows). Best effort: a lookup that
 /// fails means no PTR change.
 async fn ptr_updates(server: SocketAddr, fqdn: &str, addresses: &[IpAddr]) -> Vec<PtrUpdate> {
     let now = discover::host_addresses(server, fqdn)
         .await
         .unwrap_or_default();
-    let gone = now.iter().filter(|ip| !addresses.contains(ip));
-    let mut updates = Vec::new();
-    for (ip, target) in addresses
-        .iter()
-        .map(|ip| (ip, Some(fqdn)))
-        .chain(gone.map(|ip| (ip, None)))
-    {
-        let IpAddr::V4(v4) = ip else { continue };
-        let zones = dns_update::reverse_zones(*v4);
+    let gone: Vec<IpAddr> = now
+        .into_iter()
+        .filter(|ip| !addresses.contains(ip))
+        .collect();
+    let added = reverse_nodes(server, addresses).await.into_iter();
+    let removed = reverse_nodes(server, &gone).await.into_iter();
+    added
+        .map(|(zone, name)| (zone, name, Some(fqdn.to_owned())))
+        .chain(removed.map(|(zone, name)| (zone, name, None)))
+        .map(|(zone, name, target)| PtrUpdate { zone, name, target })
+        .collect()
+}
+
+/// The (reverse zone, PTR name) of each of `addresses` whose reverse zone the DC serves.
+pub(super) async fn reverse_nodes(
+    server: SocketAddr,
+    addresses: &[IpAddr],
+) -> Vec<(String, String)> {
+    let mut nodes = Vec::new();
+    for ip in addresses {
+        let zones = dns_update::reverse_zones(*ip);
         if let Ok(Some(zone)) = discover::served_zone(server, &zones).await {
-            updates.push(PtrUpdate {
-                zone,
-                name: dns_update::reverse_name(*v4),
-                target: target.map(str::to_owned),
-            });
+            nodes.push((zone, dns_update::reverse_name(*ip)));
         }
     }
-    updates
+    nodes
+}
+
+/// The name's node and its PTR nodes, each deleted when a tombstone (see
+/// [`clear_tombstoned_node`]); best effort.
+pub(super) async fn clear_tombstoned_nodes(
+    admin: &mut Connection,
+    base: &str,
+    zone: &str,
+    fqdn: &str,
+    reverse: &[(String, String)],
+) {
+    let all =
+        std::iter::once((zone, fqdn)).chain(reverse.iter().map(|(z, n)| (z.as_str(), n.as_str())));
+    for (zone, name) in all {
+        if let Err(e) = clear_tombstoned_node(admin, base, zone, name).await {
+            tracing::warn!(error = %e, "could not clear an old DNS node of {name}");
+        }
+    }
 }
 
 /// adjoind's check: when the name's records at the DC are not the addresses
@@ -217,9 +243,9 @@ pub(super) async fn register_at_join(
 ) -> Result<DnsRegistration, MemberError> {
     let addresses = addresses_to_register(registry, given, at.dc)?;
     let zone = &at.dc.dns_domain;
-    if let Err(e) = clear_tombstoned_node(admin, at.base, zone, fqdn).await {
-        tracing::warn!(error = %e, "could not clear an old DNS node of {fqdn}");
-    }
+    let server = SocketAddr::new(at.dc.dc_address, 53);
+    let reverse = reverse_nodes(server, &addresses).await;
+    clear_tombstoned_nodes(admin, at.base, zone, fqdn, &reverse).await;
     register(zone, fqdn, at.account, at.password, at.dc, &addresses).await
 }
 

@@ -1,6 +1,7 @@
 //! Leaving the domain: the computer object deleted or disabled, the keytab entries and the
 //! join state removed.
 
+use std::net::SocketAddr;
 use std::path::Path;
 
 use adjoin_auth::keytab::Keytab;
@@ -12,9 +13,10 @@ use zeroize::Zeroizing;
 
 use super::account::{UF_ACCOUNTDISABLE, UF_WORKSTATION_TRUST_ACCOUNT};
 use super::dc::{connect, find_dc, kdcs, logon, naming_context};
-use super::dns::{clear_tombstoned_node, register};
+use super::dns::{clear_tombstoned_nodes, register, reverse_nodes};
 use super::state::{Joined, STATE_VALUES, joined, stored_password};
 use super::{JOIN_KEY, SECRET_KEY};
+use crate::discover;
 use crate::discover::DiscoverOptions;
 use crate::error::MemberError;
 use crate::machine;
@@ -49,6 +51,11 @@ pub async fn leave(
     let tgt = logon(admin, secret, &kdcs).await?;
     let mut conn = connect(&dc, &tgt, &kdcs).await?;
     if req.dns_update {
+        let server = SocketAddr::new(dc.dc_address, 53);
+        let had = discover::host_addresses(server, &j.names.fqdn)
+            .await
+            .unwrap_or_default();
+        let reverse = reverse_nodes(server, &had).await;
         // As the machine, while its account still exists; a failure does not stop the leave.
         let removed = match stored_password(registry) {
             Ok(pw) => register(&j.domain, &j.names.fqdn, &j.account, &pw, &dc, &[]).await,
@@ -58,10 +65,10 @@ pub async fn leave(
             Ok(r) => format!("removed the DNS records of {} ({})", r.fqdn, r.server),
             Err(e) => format!("DNS records of {} NOT removed ({e})", j.names.fqdn),
         });
-        // The emptied node still names this account as owner: gone, a later machine of
-        // the same name can register it.
+        // The emptied nodes still name this account as owner: gone, a later machine of
+        // the same name (or address) can register them.
         if let Some(base) = naming_context(&mut conn).await {
-            let _ = clear_tombstoned_node(&mut conn, &base, &j.domain, &j.names.fqdn).await;
+            clear_tombstoned_nodes(&mut conn, &base, &j.domain, &j.names.fqdn, &reverse).await;
         }
     }
     let dn = &j.account_dn;
