@@ -281,3 +281,56 @@ fn rfc1035_a_reverse_zone_gets_the_ptr_record_and_leave_removes_it() {
         }
     }
 }
+
+/// testjoin reports the name's record gone from DNS, and repair registers it again.
+#[test]
+fn testjoin_reports_a_missing_dns_record_and_repair_registers_it() {
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let fqdn = format!("dnsgone.{}", lab.domain);
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &fqdn,
+        &["--no-keytab", "--address", "192.0.2.81"],
+    );
+    let removed = Command::new("samba-tool")
+        .args([
+            "dns",
+            "delete",
+            &lab.dc,
+            &lab.domain,
+            "dnsgone",
+            "A",
+            "192.0.2.81",
+        ])
+        .arg("-U")
+        .arg(format!("{}%{}", lab.admin, lab.admin_password))
+        .output()
+        .unwrap();
+    assert!(
+        removed.status.success(),
+        "samba-tool dns delete: {}",
+        text(&removed.stderr)
+    );
+    let dns = ["--dns-server", lab.dc.as_str()];
+    let t = domain_join(&reg, &[&["testjoin", "--json"][..], &dns[..]].concat(), "");
+    assert_eq!(t.status.code(), Some(1), "{}", text(&t.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&t.stdout).unwrap();
+    assert_eq!(report["drift"][0]["kind"], "dns-records", "{report}");
+    assert_eq!(report["drift"][0]["want"][0], "192.0.2.81", "{report}");
+    let r = domain_join(&reg, &[&["repair"][..], &dns[..]].concat(), "");
+    assert!(
+        r.status.success(),
+        "repair: {}{}",
+        text(&r.stdout),
+        text(&r.stderr)
+    );
+    assert!(
+        host(&lab, &fqdn).contains("has address 192.0.2.81"),
+        "{}",
+        host(&lab, &fqdn)
+    );
+    let _ = lab.samba_tool(&["computer", "delete", "DNSGONE"]);
+}

@@ -136,6 +136,22 @@ pub(super) async fn reverse_nodes(
     nodes
 }
 
+/// Before a name is registered under a connection that may manage DNS nodes (an admin's):
+/// its tombstoned nodes (the name's and its addresses' PTRs) cleared. Best effort.
+pub(super) async fn clear_before_registering(
+    conn: &mut Connection,
+    registry: &Registry,
+    dc: &DomainController,
+    fqdn: &str,
+) {
+    let Some(base) = super::dc::naming_context(conn).await else {
+        return;
+    };
+    let addresses = addresses_to_register(registry, &[], dc).unwrap_or_default();
+    let reverse = reverse_nodes(SocketAddr::new(dc.dc_address, 53), &addresses).await;
+    clear_tombstoned_nodes(conn, &base, &dc.dns_domain, fqdn, &reverse).await;
+}
+
 /// The name's node and its PTR nodes, each deleted when a tombstone (see
 /// [`clear_tombstoned_node`]); best effort.
 pub(super) async fn clear_tombstoned_nodes(

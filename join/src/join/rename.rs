@@ -13,6 +13,7 @@ use rasn_ldap::SearchRequestScope;
 use zeroize::Zeroizing;
 
 use super::dc::{connect, find_dc, kdcs, logon, naming_context};
+use super::dns::clear_before_registering;
 use super::keys::{account_etypes, verify};
 use super::rotate::{PENDING, keep_pending};
 use super::state::{Joined, now};
@@ -87,6 +88,7 @@ pub(super) async fn rename_account(
         "{dn}: sAMAccountName {} -> {}, dNSHostName and SPNs renamed, new keys (kvno {kvno})",
         old.sam, renamed.sam
     )];
+    clear_before_registering(&mut conn, registry, &dc, &new.fqdn).await;
     let new_dn = match conn.rename(dn, &format!("CN={}", new.netbios)).await {
         Ok(new_dn) => {
             done.push(format!("the object is now {new_dn}"));

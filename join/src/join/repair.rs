@@ -6,6 +6,8 @@
 use adjoin_registry::{Registry, Value};
 use serde::Serialize;
 
+use super::dc::find_dc;
+use super::dns::register;
 use super::keys::account_etypes;
 use super::rotate::PENDING;
 use super::state::{Joined, now, stored_password};
@@ -61,6 +63,15 @@ pub async fn repair(
             fix_keytab(&check.drift, &j, &password, ad_kvno, &mut fixed)?;
         }
         fix_registry(registry, &check.drift, &password, &mut fixed)?;
+        for d in &check.drift {
+            if let Drift::DnsRecords { want, .. } = d {
+                let dc = find_dc(&j, opts).await?;
+                match register(&j.domain, &j.names.fqdn, &j.account, &password, &dc, want).await {
+                    Ok(r) => fixed.push(format!("DNS: {} registered ({})", r.fqdn, r.server)),
+                    Err(e) => refused.push(format!("DNS: {e}")),
+                }
+            }
+        }
     }
     let after = inspect(registry, opts).await?.check;
     Ok(Repair {

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::JOIN_KEY;
 use super::dc::{connect, find_dc, kdcs, logon};
-use super::dns::follow_rename;
+use super::dns::{clear_before_registering, follow_rename};
 use super::keys::account_etypes;
 use super::rename::rename_account;
 use super::state::{joined, stored_password};
@@ -91,6 +91,7 @@ pub async fn setname(
         "{}: dNSHostName and SPNs now name {}",
         j.account_dn, new.fqdn
     ));
+    clear_before_registering(&mut conn, registry, &dc, &new.fqdn).await;
     if let Some(path) = &j.keytab {
         let mut kt = Keytab::load(path).unwrap_or_default();
         let etypes = account_etypes(&kt, &j.account);

@@ -5,20 +5,23 @@
 //! credentials allow.
 
 use std::fmt;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use adjoin_auth::crypto::Key;
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::{ClientSecret, Credentials, KerberosError};
-use adjoin_registry::Registry;
+use adjoin_registry::{Registry, Value};
 use rasn_ldap::SearchRequestScope;
 use serde::Serialize;
 use zeroize::Zeroizing;
 
+use super::JOIN_KEY;
 use super::dc::{connect, find_dc, kdcs, logon};
+use super::dns::addresses_to_register;
 use super::rotate::PENDING;
 use super::state::{Joined, joined, stored_password, stored_secret};
-use crate::discover::{DiscoverOptions, DomainController};
+use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::error::MemberError;
 use crate::ldap::{self, Connection, Entry};
 use crate::machine;
@@ -130,6 +133,13 @@ pub enum Drift {
         /// The missing SPNs.
         missing: Vec<String>,
     },
+    /// The name's A/AAAA records in the domain's DNS are not the addresses to register.
+    DnsRecords {
+        /// What the DC's DNS holds.
+        have: Vec<IpAddr>,
+        /// What `domain-join dns-update` would register.
+        want: Vec<IpAddr>,
+    },
     /// The keytab holds keys of types the account does not list in
     /// msDS-SupportedEncryptionTypes, so the KDC will not use them.
     Enctypes {
@@ -205,6 +215,12 @@ impl fmt::Display for Drift {
             Self::MissingSpns { missing } => {
                 write!(f, "the account lacks the SPNs {}", missing.join(", "))
             }
+            Self::DnsRecords { have, want } => write!(
+                f,
+                "the name's DNS records are [{}], the addresses to register [{}]",
+                list(have),
+                list(want)
+            ),
             Self::Enctypes { ad, keytab } => write!(
                 f,
                 "the keytab holds key types (0x{keytab:x}) the account does not list in \
@@ -272,6 +288,7 @@ pub(super) async fn inspect(
             let mut conn = connect(&dc, &tgt, &kdcs(&dc)).await?;
             let entry = own_entry(&mut conn, j).await?;
             compare(&entry, j, keytab.as_ref(), &mut check);
+            check.drift.extend(dns_drift(registry, j, &dc).await?);
             (Some(conn), Some(entry))
         }
     };
@@ -446,6 +463,37 @@ fn compare(entry: &Entry, j: &Joined, keytab: Option<&Keytab>, check: &mut JoinC
             check.drift.push(Drift::Enctypes { ad, keytab: needed });
         }
     }
+}
+
+/// How the name's records at the DC differ from what would be registered (nothing when
+/// the member does not register its name: `Join\DnsRegistration` 0).
+async fn dns_drift(
+    registry: &Registry,
+    j: &Joined,
+    dc: &DomainController,
+) -> Result<Option<Drift>, MemberError> {
+    if let Some(Value::Dword(0)) = registry.stored_value(JOIN_KEY, "DnsRegistration")? {
+        return Ok(None);
+    }
+    let mut want = addresses_to_register(registry, &[], dc)?;
+    let server = SocketAddr::new(dc.dc_address, 53);
+    let mut have = discover::host_addresses(server, &j.names.fqdn)
+        .await
+        .map_err(|source| MemberError::Discover {
+            domain: j.domain.clone(),
+            source,
+        })?;
+    want.sort();
+    have.sort();
+    Ok((have != want).then_some(Drift::DnsRecords { have, want }))
+}
+
+fn list(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The SPNs this machine needs that the account lacks (SPNs compare case-insensitively).
