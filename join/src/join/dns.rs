@@ -243,8 +243,6 @@ pub(super) struct JoinedAt<'a> {
     pub(super) dc: &'a DomainController,
     pub(super) account: &'a PrincipalName,
     pub(super) password: &'a Zeroizing<String>,
-    /// The domain's naming context.
-    pub(super) base: &'a str,
 }
 
 /// The join's registration: a tombstoned node of the name (left by an earlier account of
@@ -258,10 +256,9 @@ pub(super) async fn register_at_join(
     admin: &mut Connection,
 ) -> Result<DnsRegistration, MemberError> {
     let addresses = addresses_to_register(registry, given, at.dc)?;
+    // The join saved `given` as Join\Addresses: the same addresses.
+    clear_before_registering(admin, registry, at.dc, fqdn).await;
     let zone = &at.dc.dns_domain;
-    let server = SocketAddr::new(at.dc.dc_address, 53);
-    let reverse = reverse_nodes(server, &addresses).await;
-    clear_tombstoned_nodes(admin, at.base, zone, fqdn, &reverse).await;
     register(zone, fqdn, at.account, at.password, at.dc, &addresses).await
 }
 

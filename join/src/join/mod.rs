@@ -405,7 +405,6 @@ async fn run(
             dc: &dc,
             account: &target,
             password: &password,
-            base: &domain.base,
         };
         match dns::register_at_join(registry, &req.addresses, &names.fqdn, &at, &mut conn).await {
             Ok(r) => result.dns = Some(r),
