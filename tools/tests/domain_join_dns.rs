@@ -22,22 +22,22 @@ fn host(lab: &Lab, name: &str) -> String {
     text(&out.stdout)
 }
 
-/// `samba-tool dns ACTION <DC> <zone> owned A 192.0.2.43` as the lab's administrator.
-fn admin_record(lab: &Lab, action: &str) -> Output {
+/// `samba-tool dns ARGS` against the lab's DC (its address first) as the administrator.
+fn samba_dns(lab: &Lab, args: &[&str]) -> Output {
     Command::new("samba-tool")
-        .args([
-            "dns",
-            action,
-            &lab.dc,
-            &lab.domain,
-            "owned",
-            "A",
-            "192.0.2.43",
-        ])
+        .arg("dns")
+        .arg(args[0])
+        .arg(&lab.dc)
+        .args(&args[1..])
         .arg("-U")
         .arg(format!("{}%{}", lab.admin, lab.admin_password))
         .output()
         .expect("samba-tool runs")
+}
+
+/// `samba-tool dns ACTION <DC> <zone> owned A 192.0.2.43` as the lab's administrator.
+fn admin_record(lab: &Lab, action: &str) -> Output {
+    samba_dns(lab, &[action, &lab.domain, "owned", "A", "192.0.2.43"])
 }
 
 #[test]
@@ -180,20 +180,7 @@ fn adjoind_registers_the_name_again_when_its_record_disappears() {
         )
         .unwrap();
     daemon.restart(&lab);
-    let removed = Command::new("samba-tool")
-        .args([
-            "dns",
-            "delete",
-            &lab.dc,
-            &lab.domain,
-            "dnsback",
-            "A",
-            &address,
-        ])
-        .arg("-U")
-        .arg(format!("{}%{}", lab.admin, lab.admin_password))
-        .output()
-        .unwrap();
+    let removed = samba_dns(&lab, &["delete", &lab.domain, "dnsback", "A", &address]);
     assert!(
         removed.status.success(),
         "samba-tool dns delete: {}",
@@ -221,12 +208,7 @@ fn adjoind_registers_the_name_again_when_its_record_disappears() {
 fn rfc1035_a_reverse_zone_gets_the_ptr_record_and_leave_removes_it() {
     let lab = Lab::get();
     for reverse in ["2.0.192.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"] {
-        let zone = Command::new("samba-tool")
-            .args(["dns", "zonecreate", &lab.dc, reverse])
-            .arg("-U")
-            .arg(format!("{}%{}", lab.admin, lab.admin_password))
-            .output()
-            .expect("samba-tool runs");
+        let zone = samba_dns(&lab, &["zonecreate", reverse]);
         assert!(
             zone.status.success() || text(&zone.stderr).contains("ALREADY_EXISTS"),
             "samba-tool dns zonecreate {reverse}: {}",
@@ -295,20 +277,7 @@ fn testjoin_reports_a_missing_dns_record_and_repair_registers_it() {
         &fqdn,
         &["--no-keytab", "--address", "192.0.2.81"],
     );
-    let removed = Command::new("samba-tool")
-        .args([
-            "dns",
-            "delete",
-            &lab.dc,
-            &lab.domain,
-            "dnsgone",
-            "A",
-            "192.0.2.81",
-        ])
-        .arg("-U")
-        .arg(format!("{}%{}", lab.admin, lab.admin_password))
-        .output()
-        .unwrap();
+    let removed = samba_dns(&lab, &["delete", &lab.domain, "dnsgone", "A", "192.0.2.81"]);
     assert!(
         removed.status.success(),
         "samba-tool dns delete: {}",

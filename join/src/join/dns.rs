@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 
 use super::JOIN_KEY;
 use super::dc::{find_dc, kdcs, logon};
-use super::state::{joined, stored_password};
+use super::state::{Joined, joined, stored_password};
 use crate::discover::{self, DiscoverOptions, DomainController};
 use crate::dns_update::{self, DnsUpdateRequest, PtrUpdate};
 use crate::error::MemberError;
@@ -180,7 +180,22 @@ pub async fn refresh_dns(
 ) -> Result<Option<DnsRegistration>, MemberError> {
     let j = joined(registry)?;
     let dc = find_dc(&j, opts).await?;
-    let mut want = addresses_to_register(registry, &[], &dc)?;
+    let want = addresses_to_register(registry, &[], &dc)?;
+    let Some((_, want)) = records_differ(&j, &dc, want).await? else {
+        return Ok(None);
+    };
+    let password = stored_password(registry)?;
+    let r = register(&j.domain, &j.names.fqdn, &j.account, &password, &dc, &want).await?;
+    Ok(Some(r))
+}
+
+/// The name's A/AAAA records at the DC and `want` (the addresses to register), both
+/// sorted, when they differ.
+pub(super) async fn records_differ(
+    j: &Joined,
+    dc: &DomainController,
+    mut want: Vec<IpAddr>,
+) -> Result<Option<(Vec<IpAddr>, Vec<IpAddr>)>, MemberError> {
     let server = SocketAddr::new(dc.dc_address, 53);
     let mut have = discover::host_addresses(server, &j.names.fqdn)
         .await
@@ -190,12 +205,16 @@ pub async fn refresh_dns(
         })?;
     want.sort();
     have.sort();
-    if want == have {
-        return Ok(None);
-    }
-    let password = stored_password(registry)?;
-    let r = register(&j.domain, &j.names.fqdn, &j.account, &password, &dc, &want).await?;
-    Ok(Some(r))
+    Ok((have != want).then_some((have, want)))
+}
+
+/// Addresses, comma-separated.
+pub(super) fn list(addresses: &[IpAddr]) -> String {
+    addresses
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// After a rename: the new name registered (the addresses as [`dns_update`] finds them),
@@ -226,11 +245,7 @@ pub(super) async fn follow_rename(
         Ok(r) => format!(
             "DNS: {} -> {}; the records of {old_fqdn} removed",
             r.fqdn,
-            r.addresses
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            list(&r.addresses)
         ),
         Err(e) => {
             format!("warning: DNS not updated for the new name ({e}): run `domain-join dns-update`")

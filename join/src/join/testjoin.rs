@@ -5,7 +5,7 @@
 //! credentials allow.
 
 use std::fmt;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::Path;
 
 use adjoin_auth::crypto::Key;
@@ -18,10 +18,10 @@ use zeroize::Zeroizing;
 
 use super::JOIN_KEY;
 use super::dc::{connect, find_dc, kdcs, logon};
-use super::dns::addresses_to_register;
+use super::dns::{addresses_to_register, list, records_differ};
 use super::rotate::PENDING;
 use super::state::{Joined, joined, stored_password, stored_secret};
-use crate::discover::{self, DiscoverOptions, DomainController};
+use crate::discover::{DiscoverOptions, DomainController};
 use crate::error::MemberError;
 use crate::ldap::{self, Connection, Entry};
 use crate::machine;
@@ -475,25 +475,9 @@ async fn dns_drift(
     if let Some(Value::Dword(0)) = registry.stored_value(JOIN_KEY, "DnsRegistration")? {
         return Ok(None);
     }
-    let mut want = addresses_to_register(registry, &[], dc)?;
-    let server = SocketAddr::new(dc.dc_address, 53);
-    let mut have = discover::host_addresses(server, &j.names.fqdn)
-        .await
-        .map_err(|source| MemberError::Discover {
-            domain: j.domain.clone(),
-            source,
-        })?;
-    want.sort();
-    have.sort();
-    Ok((have != want).then_some(Drift::DnsRecords { have, want }))
-}
-
-fn list(addresses: &[IpAddr]) -> String {
-    addresses
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    let want = addresses_to_register(registry, &[], dc)?;
+    let differ = records_differ(j, dc, want).await?;
+    Ok(differ.map(|(have, want)| Drift::DnsRecords { have, want }))
 }
 
 /// The SPNs this machine needs that the account lacks (SPNs compare case-insensitively).
