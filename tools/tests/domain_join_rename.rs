@@ -69,7 +69,12 @@ fn setname_with_a_netbios_name_renames_the_account_keys_and_keytab() {
         text(&out.stderr)
     );
     let t = domain_join(&reg, &[&["testjoin"][..], &dns[..]].concat(), "");
-    assert!(t.status.success(), "still sound: {}", text(&t.stdout));
+    assert!(
+        t.status.success(),
+        "still sound: {}{}",
+        text(&t.stdout),
+        text(&t.stderr)
+    );
 
     let out = domain_join(
         &reg,
