@@ -1,10 +1,11 @@
 //! Samba's smbtorture against adjoind's file server, as the domain's administrator: every
 //! subtest of a suite in [`SUITES`] that `tests/smbtorture/passing.txt` lists (written by
-//! `tools/bench/smbtorture.sh --write-passing`) must still pass. Each suite with a listed
-//! subtest runs whole in one smbtorture process, as the bench script runs it, for at most
-//! its timeout; a listed subtest it did not report (smbtorture crashed on an earlier one,
-//! or ran out of time) runs again alone. The test fails naming each listed subtest that
-//! did not pass, with smbtorture's reason.
+//! `tools/bench/smbtorture.sh --write-passing`) must still pass. The listed subtests of a
+//! suite run in one smbtorture process (`--load-list`; the bench script runs suites whole
+//! to find what newly passes), for at most the suite's timeout; a listed subtest it did not
+//! report (smbtorture crashed on an earlier one, or ran out of time) runs again alone.
+//! Suites run in three lanes side by side, each on a share of its own (see [`Suite`]). The
+//! test fails naming each listed subtest that did not pass, with smbtorture's reason.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -24,41 +25,70 @@ const BINS: Bins<'static> = Bins {
     adjoin: env!("CARGO_BIN_EXE_adjoin"),
 };
 
-/// The suites run here, and how long each may take in one smbtorture process: a debug
-/// build takes 10-35 s for smb2.create and smb2.dir, about 100 s for the other quick ones
-/// together; smb2.oplock about 110 s and smb2.lease about 170 s (break timeouts of 35 s
-/// are part of what they check). smb2.notify.mask alone takes about 80 s (200 ms sleeps),
-/// and smb2.notify.mask-change waits for ever (no MODIFIED event for a renamed file), so
-/// that suite always runs to its timeout and its later listed subtests run alone. The
-/// durable handle suites take a few seconds.
-const SUITES: &[(&str, Duration)] = &[
-    ("smb2.connect", QUICK),
-    ("smb2.read", QUICK),
-    ("smb2.getinfo", QUICK),
-    ("smb2.dir", QUICK),
-    ("smb2.create", QUICK),
-    ("smb2.lock", QUICK),
-    ("smb2.compound", QUICK),
-    ("smb2.credits", QUICK),
-    ("smb2.session", QUICK),
-    ("smb2.rename", QUICK),
-    ("smb2.ioctl", QUICK),
-    ("smb2.durable-open", QUICK),
-    ("smb2.durable-v2-open", QUICK),
-    ("smb2.notify", Duration::from_secs(200)),
-    ("smb2.sharemode", QUICK),
-    ("smb2.delete-on-close-perms", QUICK),
-    ("smb2.oplock", Duration::from_secs(300)),
-    ("smb2.lease", Duration::from_secs(400)),
-    ("rpc.srvsvc", QUICK),
+/// One suite: its name, how long it may take in one smbtorture process, and the lane it
+/// runs in. The lanes run side by side against one adjoind, each on a share of its own
+/// (most suites wait on timers, not the CPU): `tools/test` takes the longest lane's time
+/// rather than the sum. The suites that use smbtorture's fixed lease keys (smb2.lease, the
+/// durable handle suites) share a lane, so two of them never hold one key at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Suite {
+    name: &'static str,
+    timeout: Duration,
+    lane: usize,
+}
+
+const fn suite(name: &'static str, timeout: Duration, lane: usize) -> Suite {
+    Suite {
+        name,
+        timeout,
+        lane,
+    }
+}
+
+/// The suites run here, and what their listed subtests take in a debug build (2 cores, the
+/// three lanes side by side, 2026-12-04): smb2.lease about 170 s and smb2.oplock about
+/// 110 s (break timeouts of 35 s are part of what they check), smb2.notify about 90 s
+/// (smb2.notify.mask: 200 ms sleeps), smb2.dir 25 s, smb2.compound 20 s, smb2.create 10 s,
+/// the others a few seconds each. The lanes are balanced on those figures: lane 1 takes
+/// about 175 s, the others less.
+const SUITES: &[Suite] = &[
+    suite("smb2.connect", QUICK, 2),
+    suite("smb2.read", QUICK, 2),
+    suite("smb2.getinfo", QUICK, 2),
+    suite("smb2.dir", QUICK, 0),
+    suite("smb2.create", QUICK, 0),
+    suite("smb2.lock", QUICK, 2),
+    suite("smb2.compound", QUICK, 0),
+    suite("smb2.credits", QUICK, 0),
+    suite("smb2.session", QUICK, 2),
+    suite("smb2.rename", QUICK, 2),
+    suite("smb2.ioctl", QUICK, 2),
+    suite("smb2.durable-open", QUICK, 1),
+    suite("smb2.durable-v2-open", QUICK, 1),
+    suite("smb2.notify", Duration::from_secs(200), 0),
+    suite("smb2.sharemode", QUICK, 2),
+    suite("smb2.delete-on-close-perms", QUICK, 2),
+    suite("smb2.oplock", Duration::from_secs(300), 2),
+    suite("smb2.lease", Duration::from_secs(400), 1),
+    suite("rpc.srvsvc", QUICK, 2),
 ];
+
+/// How many lanes [`SUITES`] names.
+const LANES: usize = 3;
 
 /// At most this long for a quick suite ...
 const QUICK: Duration = Duration::from_secs(120);
 /// ... and for one subtest run again alone.
 const TEST_TIMEOUT: Duration = Duration::from_secs(60);
 
-const SHARE: &str = "torture";
+/// The share of `lane`: `torture` for the first, `torture1`, `torture2` for the others.
+fn share(lane: usize) -> String {
+    if lane == 0 {
+        "torture".into()
+    } else {
+        format!("torture{lane}")
+    }
+}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -82,8 +112,8 @@ fn listed() -> Vec<String> {
 /// The suite `subtest` belongs to, and its timeout. smbtorture runs, for a suite name, every test
 /// whose name starts with it (`smb2.session` also runs `smb2.session-id.*`), and so does
 /// `tools/bench/smbtorture.sh` when it writes passing.txt.
-fn suite_of(subtest: &str) -> Option<(&'static str, Duration)> {
-    SUITES.iter().copied().find(|(s, _)| subtest.starts_with(s))
+fn suite_of(subtest: &str) -> Option<Suite> {
+    SUITES.iter().copied().find(|s| subtest.starts_with(s.name))
 }
 
 /// One subtest's result as smbtorture reported it.
@@ -145,10 +175,10 @@ fn results(output: &str) -> BTreeMap<String, Outcome> {
     all
 }
 
-/// A member serving `torture` (a 1777 directory) to smbtorture.
+/// A member serving one share per lane (each a 1777 directory) to smbtorture.
 struct Server {
     daemon: IdentityDaemon,
-    _share: tempfile::TempDir,
+    _shares: Vec<tempfile::TempDir>,
     work: tempfile::TempDir,
 }
 
@@ -157,19 +187,25 @@ impl Server {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let fqdn = format!("torture-ci.{}", lab.domain);
         let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
-        let share = tempfile::Builder::new()
-            .prefix("adjoin-torture-")
-            .tempdir()
-            .unwrap();
-        std::fs::set_permissions(share.path(), std::fs::Permissions::from_mode(0o1777)).unwrap();
-        Registry::open(daemon.registry())
-            .unwrap()
-            .set_value(
-                &format!(r"HKEY_THIS_MACHINE\Services\adjoind\Shares\{SHARE}"),
-                "Path",
-                &Value::Sz(share.path().display().to_string()),
-            )
-            .unwrap();
+        let registry = Registry::open(daemon.registry()).unwrap();
+        let shares = (0..LANES)
+            .map(|lane| {
+                let dir = tempfile::Builder::new()
+                    .prefix("adjoin-torture-")
+                    .tempdir()
+                    .unwrap();
+                std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777))
+                    .unwrap();
+                registry
+                    .set_value(
+                        &format!(r"HKEY_THIS_MACHINE\Services\adjoind\Shares\{}", share(lane)),
+                        "Path",
+                        &Value::Sz(dir.path().display().to_string()),
+                    )
+                    .unwrap();
+                dir
+            })
+            .collect();
         let work = tempfile::tempdir().unwrap();
         // smbtorture's own configuration: the lab's names, nothing from /etc/samba.
         std::fs::write(
@@ -182,10 +218,10 @@ impl Server {
         .unwrap();
         let server = Self {
             daemon,
-            _share: share,
+            _shares: shares,
             work,
         };
-        server.wait_for_share(lab);
+        server.wait_for_shares(lab);
         server
     }
 
@@ -197,9 +233,9 @@ impl Server {
         format!("{}\\{}%{}", lab.netbios, lab.admin, lab.admin_password)
     }
 
-    /// Waits until `smbclient -L` lists the share (adjoind reads the registry's shares
-    /// every few seconds).
-    fn wait_for_share(&self, lab: &Lab) {
+    /// Waits until `smbclient -L` lists every lane's share (adjoind reads the registry's
+    /// shares every few seconds).
+    fn wait_for_shares(&self, lab: &Lab) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let out = Command::new("smbclient")
@@ -210,15 +246,22 @@ impl Server {
                 .env("KRB5_CONFIG", &lab.krb5_config)
                 .output()
                 .expect("smbclient runs");
-            if text(&out.stdout)
-                .lines()
-                .any(|l| l.trim().starts_with(SHARE))
-            {
+            let listed = text(&out.stdout);
+            let missing: Vec<String> = (0..LANES)
+                .map(share)
+                .filter(|s| {
+                    !listed
+                        .lines()
+                        .any(|l| l.split_whitespace().next() == Some(s.as_str()))
+                })
+                .collect();
+            if missing.is_empty() {
                 return;
             }
             assert!(
                 Instant::now() < deadline,
-                "share {SHARE} not listed within 30 s: {}{}\nadjoind: {}",
+                "shares {} not listed within 30 s: {}{}\nadjoind: {}",
+                missing.join(", "),
                 text(&out.stdout),
                 text(&out.stderr),
                 self.daemon.log()
@@ -227,16 +270,30 @@ impl Server {
         }
     }
 
-    /// Runs `test` (a suite, or one subtest by its full name) for at most `timeout`;
-    /// returns smbtorture's output and whether it finished in time.
-    fn torture(&self, lab: &Lab, test: &str, timeout: Duration) -> (String, bool) {
-        let out = self.work.path().join("torture.out");
+    /// Runs `test` (a suite, or one subtest by its full name) on `lane`'s share for at
+    /// most `timeout`, only the subtests `only` names when it is given (smbtorture's
+    /// `--load-list`); returns smbtorture's output and whether it finished in time.
+    fn torture(
+        &self,
+        lab: &Lab,
+        lane: usize,
+        test: &str,
+        only: Option<&[&str]>,
+        timeout: Duration,
+    ) -> (String, bool) {
+        let out = self.work.path().join(format!("torture{lane}.out"));
         let file = File::create(&out).unwrap();
-        let mut child = Command::new("smbtorture")
+        let mut command = Command::new("smbtorture");
+        if let Some(only) = only {
+            let list = self.work.path().join(format!("torture{lane}.list"));
+            std::fs::write(&list, only.join("\n") + "\n").unwrap();
+            command.arg(format!("--load-list={}", list.display()));
+        }
+        let mut child = command
             .arg("-s")
             .arg(self.work.path().join("client.conf"))
             .args(["--format=subunit", "--fullname"])
-            .arg(format!("//127.0.0.1/{SHARE}"))
+            .arg(format!("//127.0.0.1/{}", share(lane)))
             .args(["-p", &self.port(), "-U"])
             .arg(Self::credentials(lab))
             .arg(test)
@@ -250,22 +307,20 @@ impl Server {
         (read(&out), finished)
     }
 
-    /// The outcome of each of `subtests` of `suite`: the whole suite first, then each
-    /// subtest it did not report on its own.
-    fn run_suite(
-        &self,
-        lab: &Lab,
-        (suite, timeout): (&str, Duration),
-        subtests: &[&str],
-    ) -> Vec<(String, Outcome)> {
-        let (output, finished) = self.torture(lab, suite, timeout);
+    /// The outcome of each of `subtests` of `suite`: the suite's listed subtests in one
+    /// smbtorture process first (the others, which fail or wait for a timeout, do not
+    /// run), then each subtest it did not report on its own.
+    fn run_suite(&self, lab: &Lab, suite: Suite, subtests: &[&str]) -> Vec<(String, Outcome)> {
+        let (output, finished) =
+            self.torture(lab, suite.lane, suite.name, Some(subtests), suite.timeout);
         let mut got = results(&output);
         let mut outcomes = Vec::new();
         for subtest in subtests {
             let outcome = match got.remove(*subtest) {
                 Some(o) => o,
                 None => {
-                    let (alone, in_time) = self.torture(lab, subtest, TEST_TIMEOUT);
+                    let (alone, in_time) =
+                        self.torture(lab, suite.lane, subtest, None, TEST_TIMEOUT);
                     let missing = Outcome {
                         status: "not reported".into(),
                         detail: unreported(&alone, finished, in_time),
@@ -322,7 +377,7 @@ fn read(path: &Path) -> String {
 fn smbtorture_subtests_listed_as_passing_still_pass() {
     let lab = Lab::get();
     let listed = listed();
-    let mut by_suite: BTreeMap<(&str, Duration), Vec<&str>> = BTreeMap::new();
+    let mut by_suite: BTreeMap<Suite, Vec<&str>> = BTreeMap::new();
     for subtest in &listed {
         if let Some(suite) = suite_of(subtest) {
             by_suite.entry(suite).or_default().push(subtest);
@@ -333,30 +388,65 @@ fn smbtorture_subtests_listed_as_passing_still_pass() {
         "passing.txt lists no subtest of a suite run here"
     );
     let server = Server::start(&lab);
-    let mut failed = Vec::new();
-    for (suite, subtests) in &by_suite {
-        let started = Instant::now();
-        let outcomes = server.run_suite(&lab, *suite, subtests);
-        eprintln!(
-            "{}: {} listed subtests, {:.1} s",
-            suite.0,
-            subtests.len(),
-            started.elapsed().as_secs_f64()
-        );
-        for (subtest, o) in outcomes {
-            if o.status != "success" && o.status != "successful" {
-                failed.push(format!("{subtest}: {}: {}", o.status, o.detail.trim()));
-            }
-        }
-    }
+    let started = Instant::now();
+    // Each lane's suites one after another; the lanes side by side.
+    let failed: Vec<String> = std::thread::scope(|scope| {
+        let lanes: Vec<_> = (0..LANES)
+            .map(|lane| {
+                let (server, lab, by_suite) = (&server, &lab, &by_suite);
+                scope.spawn(move || {
+                    let mut failed = Vec::new();
+                    for (suite, subtests) in by_suite.iter().filter(|(s, _)| s.lane == lane) {
+                        let started = Instant::now();
+                        let outcomes = server.run_suite(lab, *suite, subtests);
+                        eprintln!(
+                            "{} (lane {lane}): {} listed subtests, {:.1} s",
+                            suite.name,
+                            subtests.len(),
+                            started.elapsed().as_secs_f64()
+                        );
+                        for (subtest, o) in outcomes {
+                            if o.status != "success" && o.status != "successful" {
+                                failed.push(format!(
+                                    "{subtest}: {}: {}",
+                                    o.status,
+                                    o.detail.trim()
+                                ));
+                            }
+                        }
+                    }
+                    failed
+                })
+            })
+            .collect();
+        lanes
+            .into_iter()
+            .flat_map(|l| l.join().expect("a lane panicked"))
+            .collect()
+    });
+    eprintln!(
+        "all suites, {LANES} lanes: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     assert!(
         failed.is_empty(),
-        "{} of {} listed subtests did not pass:\n{}\n\nadjoind's log (end):\n{}",
+        "{} of {} listed subtests did not pass:\n{}\n\nadjoind's warnings and failures \
+         (the last 40):\n{}\n\nadjoind's log (end):\n{}",
         failed.len(),
         by_suite.values().map(Vec::len).sum::<usize>(),
         failed.join("\n"),
+        tail(&notable(&server.daemon.log()), 40),
         tail(&server.daemon.log(), 40)
     );
+}
+
+/// The lines of adjoind's log that say something went wrong (the session lines of
+/// hundreds of smbtorture connections would hide them).
+fn notable(log: &str) -> String {
+    log.lines()
+        .filter(|l| l.contains(" WARN ") || l.contains(" ERROR ") || l.contains("failed"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn tail(log: &str, lines: usize) -> String {
@@ -385,7 +475,7 @@ fn subunit_results_name_each_subtest_and_its_reason() {
     );
     assert_eq!(status("smb2.read.eof"), Some("error"));
     assert_eq!(got.len(), 4);
-    let name = |n: &str| suite_of(n).map(|(s, _)| s);
+    let name = |n: &str| suite_of(n).map(|s| s.name);
     assert_eq!(name("smb2.read.eof"), Some("smb2.read"));
     assert_eq!(name("smb2.connect"), Some("smb2.connect"));
     assert_eq!(name("smb2.session-id"), Some("smb2.session"));
@@ -395,4 +485,5 @@ fn subunit_results_name_each_subtest_and_its_reason() {
         Some("smb2.durable-open")
     );
     assert_eq!(name("smb2.bench.oplock1"), None);
+    assert!(SUITES.iter().all(|s| s.lane < LANES));
 }
