@@ -420,12 +420,19 @@ impl ServerConnection {
             wanted: &wanted,
             holder: &holder,
         };
-        let (table_id, cached) = match table
-            .open(key, for_sharing, req.share_access, &opening, now)
-            .map_err(Refusal::Status)?
+        let (table_id, cached) = match table.open(key, for_sharing, req.share_access, &opening, now)
         {
-            Admission::Admitted(id, granted) => (id, granted),
-            Admission::Wait(deadline) => return Ok(Created::Wait(deadline, key)),
+            Ok(Admission::Admitted(id, granted)) => (id, granted),
+            Ok(Admission::Wait(deadline)) => return Ok(Created::Wait(deadline, key)),
+            // Refused (a lease key of another file, a sharing violation): a file this
+            // CREATE made goes again.
+            Err(status) => {
+                if action == CreateAction::Created {
+                    drop(handle);
+                    let _ = as_user(&token, || share.backend.remove(&path, stat.directory));
+                }
+                return Err(Refusal::Status(status));
+            }
         };
         // A CREATE refused from here on leaves no open, and no file it made, behind.
         let abandon = |handle, created: bool, directory: bool| {

@@ -212,6 +212,25 @@ impl OpenFiles {
     ) -> Result<Admission, NtStatus> {
         let mut files = self.files();
         let entry = files.entry(key).or_default();
+        let admission = self.open_entry(entry, key, access, share, opening, now);
+        // A refused first open leaves no record of the file behind (the table holds only
+        // files that are open, so a peer's refused opens cannot grow it).
+        if admission.is_err() && entry.opens.is_empty() && entry.locks.is_empty() {
+            files.remove(&key);
+        }
+        admission
+    }
+
+    /// [`Self::open`] on the file's record.
+    fn open_entry(
+        &self,
+        entry: &mut Entry,
+        key: FileKey,
+        access: u32,
+        share: u32,
+        opening: &Opening<'_>,
+        now: Instant,
+    ) -> Result<Admission, NtStatus> {
         if entry.caching.expire(now) {
             entry.caching.wake(key);
         }
@@ -261,6 +280,12 @@ impl OpenFiles {
             self.lease_index().insert(lease, key);
         }
         Ok(Admission::Admitted(id, granted))
+    }
+
+    /// How many files the table holds a record of.
+    #[cfg(test)]
+    pub(super) fn tracked(&self) -> usize {
+        self.files().len()
     }
 
     fn lease_index(&self) -> std::sync::MutexGuard<'_, HashMap<LeaseId, FileKey>> {

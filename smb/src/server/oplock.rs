@@ -829,6 +829,32 @@ mod tests {
         }
     }
 
+    /// MS-SMB2 3.3.5.9.8: a lease key names one file. Opening a second file under it is
+    /// refused, and the refusal leaves no record of that file in the table (a peer
+    /// repeating it over many files cannot grow the table).
+    #[test]
+    fn a_refused_first_open_leaves_no_record_of_the_file() {
+        use super::super::open_files::{Admission, OpenFiles};
+        let now = Instant::now();
+        let table = OpenFiles::default();
+        let (a, _a_rx) = holder(1);
+        let rwh = lease(5, LEASE_READ | LEASE_WRITE | LEASE_HANDLE);
+        let first = table.open((9, 1), RW, 7, &opening(&rwh, &a), now).unwrap();
+        let Admission::Admitted(id, _) = first else {
+            panic!("the first open waits: {first:?}");
+        };
+        assert_eq!(table.tracked(), 1);
+        for file in 2..50 {
+            assert_eq!(
+                table.open((9, file), RW, 7, &opening(&rwh, &a), now).err(),
+                Some(NtStatus::INVALID_PARAMETER)
+            );
+        }
+        assert_eq!(table.tracked(), 1, "refused opens left records behind");
+        assert!(table.close((9, 1), id).is_none());
+        assert_eq!(table.tracked(), 0);
+    }
+
     #[test]
     fn a_batch_oplock_breaks_to_level_ii_and_the_second_open_waits_for_the_ack() {
         let now = Instant::now();
