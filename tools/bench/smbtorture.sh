@@ -119,8 +119,9 @@ CRED="$ADJOIN_LAB_NETBIOS\\administrator%$ADJOIN_LAB_ADMIN_PASSWORD"
 torture() {
   local out=$1 secs=$2 host=$3 port=$4 rc=0
   shift 4
-  { timeout -k 5 "$secs" smbtorture -s "$WORK/client.conf" --format=subunit --fullname \
-    "//$host/$SHARE" -p "$port" -U "$CRED" "$@" >"$out" 2>&1 || rc=$?; } 2>/dev/null
+  # In WORK: smbtorture leaves its output directory in the working directory when killed.
+  { (cd "$WORK" && timeout -k 5 "$secs" smbtorture -s "$WORK/client.conf" --format=subunit \
+    --fullname "//$host/$SHARE" -p "$port" -U "$CRED" "$@") >"$out" 2>&1 || rc=$?; } 2>/dev/null
   return $rc
 }
 

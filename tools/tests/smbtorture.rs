@@ -284,6 +284,9 @@ impl Server {
         let out = self.work.path().join(format!("torture{lane}.out"));
         let file = File::create(&out).unwrap();
         let mut command = Command::new("smbtorture");
+        // smbtorture makes an output directory in its working directory and leaves it
+        // when it is killed: keep it in the work directory.
+        command.current_dir(self.work.path());
         if let Some(only) = only {
             let list = self.work.path().join(format!("torture{lane}.list"));
             std::fs::write(&list, only.join("\n") + "\n").unwrap();
