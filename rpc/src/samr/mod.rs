@@ -1,4 +1,4 @@
-//! MS-SAMR: the Security Account Manager calls that `net user` and
+//! MS-SAMR: the Security Account Manager calls that `net user`, `net group` and
 //! `net localgroup` need (connect, open, enumerate, look up, list members,
 //! read a user), as NDR argument lists ([`crate::ndr_params!`]).
 //!
@@ -35,6 +35,8 @@ open_enum! {
         ENUMERATE_DOMAINS_IN_SAM_SERVER = 6 => "SamrEnumerateDomainsInSamServer",
         /// SamrOpenDomain.
         OPEN_DOMAIN = 7 => "SamrOpenDomain",
+        /// SamrEnumerateGroupsInDomain.
+        ENUMERATE_GROUPS_IN_DOMAIN = 11 => "SamrEnumerateGroupsInDomain",
         /// SamrEnumerateUsersInDomain.
         ENUMERATE_USERS_IN_DOMAIN = 13 => "SamrEnumerateUsersInDomain",
         /// SamrEnumerateAliasesInDomain.
@@ -880,6 +882,8 @@ pub type EnumerateDomainsInSamServerResponse = EnumerationResponse;
 pub type EnumerateUsersInDomainResponse = EnumerationResponse;
 /// MS-SAMR 3.1.5.2.4 SamrEnumerateAliasesInDomain, `[out]`.
 pub type EnumerateAliasesInDomainResponse = EnumerationResponse;
+/// MS-SAMR 3.1.5.2.3 SamrEnumerateGroupsInDomain, `[out]`.
+pub type EnumerateGroupsInDomainResponse = EnumerationResponse;
 
 ndr_params! {
     /// MS-SAMR 3.1.5.1.5 SamrOpenDomain, `[in]`.
@@ -918,6 +922,14 @@ ndr_params! {
         pub prefered_maximum_length: u32,
     }
 }
+
+/// MS-SAMR 3.1.5.2.3 SamrEnumerateGroupsInDomain, `[in]`: the arguments of
+/// SamrEnumerateAliasesInDomain.
+///
+/// ```text
+/// DomainHandle (20 bytes) | EnumerationContext u32 | PreferedMaximumLength u32
+/// ```
+pub type EnumerateGroupsInDomainRequest = EnumerateAliasesInDomainRequest;
 
 ndr_params! {
     /// MS-SAMR 3.1.5.9.2 SamrGetAliasMembership, `[in]`.

@@ -240,6 +240,34 @@ fn samr_enumerate_aliases_matches_samba() {
 }
 
 #[test]
+fn samr_enumerate_groups_matches_samba() {
+    // Samba's pidl (python3-samba: `ndr_pack_in(samr.EnumDomainGroups())` with this
+    // handle, resume handle 0 and max size 0xffff), opnum 11.
+    let expected = "000000003a7c0f5f1e2d6a4b9c8d0123456789a200000000ffff0000";
+    let request = EnumerateGroupsInDomainRequest {
+        domain_handle: domain(),
+        enumeration_context: 0,
+        prefered_maximum_length: 0xffff,
+    };
+    let hex: String = request
+        .to_stub()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(hex, expected);
+    assert_eq!(Opnum::ENUMERATE_GROUPS_IN_DOMAIN.value(), 11);
+    // The reply is SAMPR_ENUMERATION_BUFFER's, as for users and aliases.
+    let reply = EnumerateGroupsInDomainResponse {
+        enumeration_context: 0,
+        buffer: Some(enumeration(&[(1105, "engineers")])),
+        count_returned: 1,
+        status: NtStatus::SUCCESS,
+    };
+    let decoded = EnumerateGroupsInDomainResponse::from_stub(&reply.to_stub()).unwrap();
+    assert_eq!(decoded.entries()[0].name.as_str(), "engineers");
+}
+
+#[test]
 fn samr_get_alias_membership_matches_samba() {
     check(
         "get_alias_membership_in",
