@@ -1,33 +1,5 @@
-//! `net`: Windows' `net` verbs (view, time, user, group, localgroup, share) for a Linux
-//! domain member. See docs/net.md.
+//! `net`: its code is `adjoin_tools::cmd::net` (compiled once with the other tools).
 
-#[path = "../cli.rs"]
-mod cli;
-#[path = "../net/mod.rs"]
-mod net;
-
-use std::process::ExitCode;
-
-use clap::Parser;
-
-fn main() -> ExitCode {
-    let cli = net::Cli::parse_from(net::windows_args(std::env::args()));
-    cli::init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("net: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(net::run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("net: {e}");
-            e.exit_code()
-        }
-    }
+fn main() -> std::process::ExitCode {
+    adjoin_tools::cmd::net::main()
 }

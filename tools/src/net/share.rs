@@ -1,6 +1,6 @@
 //! `net share [name[=path]] [/delete]`: the local adjoind's disk shares, kept in the
 //! registry under `Services\adjoind\Shares\<name>` (value `Path`, REG_SZ; `Comment`
-//! with `/remark`). adjoind re-reads them every few seconds (tools/src/shares.rs), so a
+//! with `/remark`). adjoind re-reads them every few seconds (tools/src/cmd/adjoind/shares.rs), so a
 //! share added here is served without a restart.
 
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use super::NetError;
 use super::args::ShareArgs;
 use super::table::{COMPLETED, RULE};
 
-/// Where adjoind's shares are configured (as tools/src/shares.rs reads them).
+/// Where adjoind's shares are configured (as tools/src/cmd/adjoind/shares.rs reads them).
 const SHARES_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind\Shares";
 
 /// One configured share.
@@ -71,7 +71,7 @@ impl ShareCommand {
     }
 }
 
-/// The names adjoind refuses (tools/src/shares.rs): IPC$, longer than 80, with a slash.
+/// The names adjoind refuses (tools/src/cmd/adjoind/shares.rs): IPC$, longer than 80, with a slash.
 fn check_name(name: &str) -> Result<(), NetError> {
     if name.is_empty()
         || name.eq_ignore_ascii_case("IPC$")
