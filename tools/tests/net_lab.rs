@@ -305,6 +305,32 @@ fn net_share_adds_a_share_adjoind_serves_and_net_view_and_smbclient_see() {
     );
     eprintln!("net time:\n{time}");
 
+    // MS-SRVS 3.1.4.5/3.1.4.16: sessions and open files, for the server's administrators
+    // (Domain Admins): the administrator sees at least the session `net` itself uses.
+    let port = addr.port().to_string();
+    let admin = |verb: &str| {
+        net_as(
+            &lab,
+            &lab.admin,
+            &lab.admin_password,
+            &[verb, r"\\127.0.0.1", "--port", &port],
+        )
+    };
+    let sessions = ok(&admin("session"), "net session as the administrator");
+    assert!(
+        sessions.starts_with("Computer ") && sessions.to_lowercase().contains("administrator"),
+        "{sessions}"
+    );
+    eprintln!("net session:\n{sessions}");
+    ok(&admin("file"), "net file as the administrator");
+    let refused = net_alice(&lab, &["session", r"\\127.0.0.1", "--port", &port]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    assert!(
+        text(&refused.stderr).contains("administrators only"),
+        "{}",
+        text(&refused.stderr)
+    );
+
     let deleted = net_share(&registry, &["netdata", "/delete"]);
     assert_eq!(
         ok(&deleted, "net share /delete"),

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 const CREDENTIALS: &str = "\
-Credentials (view, time, user, group, localgroup):
+Credentials (view, time, user, group, localgroup, session, file):
   --user DOMAIN\\name (or /user:DOMAIN\\name): NTLM as that account; the password is
       prompted for on the terminal, or read from the first line of stdin with
       --password-stdin (or when stdin is not a terminal). Never from the command line.
@@ -50,6 +50,10 @@ pub(crate) enum Verb {
     Localgroup(AccountArgs),
     /// List, add (NAME=PATH) or remove (NAME /delete) the local adjoind's shares.
     Share(ShareArgs),
+    /// A server's SMB sessions (srvsvc NetrSessionEnum; its administrators only).
+    Session(ActivityArgs),
+    /// A server's open files (srvsvc NetrFileEnum; its administrators only).
+    File(ActivityArgs),
 }
 
 /// How to reach and log on to a server.
@@ -106,6 +110,17 @@ pub(crate) struct ViewArgs {
 #[derive(Debug, Args)]
 pub(crate) struct TimeArgs {
     /// The server [default: the joined domain's DC].
+    pub(crate) server: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) remote: Remote,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ActivityArgs {
+    /// The server [default: this host's adjoind, localhost on --port].
     pub(crate) server: Option<String>,
     /// Print JSON.
     #[arg(long)]

@@ -3,12 +3,13 @@
 //! The parts: `args` (the command line, Windows' `/switch` spellings included),
 //! `connect` (credentials, the server's address, a bound RPC pipe), `table` (output shaped
 //! like Windows'), `sam` (the SAMR and LSA calls the account verbs share) and one module
-//! per verb.
+//! per verb (`session` holds both `net session` and `net file`).
 
 mod args;
 mod connect;
 mod group;
 mod sam;
+mod session;
 mod share;
 mod table;
 mod time;
@@ -138,5 +139,7 @@ pub(crate) async fn run(cli: Cli) -> Result<(), NetError> {
         Verb::Group(a) => group::run_group(a).await,
         Verb::Localgroup(a) => group::run_localgroup(a).await,
         Verb::Share(a) => share::run(a),
+        Verb::Session(a) => session::run_sessions(a).await,
+        Verb::File(a) => session::run_files(a).await,
     }
 }
