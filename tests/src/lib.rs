@@ -344,7 +344,11 @@ impl Lab {
 
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
     pub fn samba_tool(&self, args: &[&str]) -> Output {
-        let admin = format!("{}%{}", self.admin, self.admin_password);
+        // The domain is named: without it samba-tool sends the workgroup of the host's
+        // own /etc/samba/smb.conf (Debian's: WORKGROUP), which the DC then hands to
+        // winbindd as a foreign domain; that worked until, on 2026-12-04, a DC here
+        // answered it with NT_STATUS_CONNECTION_REFUSED (LDAP bind "data 4c9").
+        let admin = format!("{}\\{}%{}", self.netbios, self.admin, self.admin_password);
         let url = format!("ldap://{}", self.dc);
         Command::new("samba-tool")
             .args(args)

@@ -34,7 +34,7 @@ struct Issued {
 }
 
 fn samba_tool(lab: &Lab, args: &[&str]) -> (bool, String) {
-    let auth = format!("{}%{}", lab.admin, lab.admin_password);
+    let auth = format!("{}\\{}%{}", lab.netbios, lab.admin, lab.admin_password);
     let url = format!("ldap://{}", lab.dc);
     let out = Command::new("samba-tool")
         .args(args)
@@ -69,7 +69,10 @@ fn ensure_service_account(lab: &Lab) {
     std::fs::write(file.path(), ldif).unwrap();
     let out = Command::new("ldbmodify")
         .args(["-H", &format!("ldap://{}", lab.dc)])
-        .args(["-U", &format!("{}%{}", lab.admin, lab.admin_password)])
+        .args([
+            "-U",
+            &format!("{}\\{}%{}", lab.netbios, lab.admin, lab.admin_password),
+        ])
         .arg(file.path())
         .output()
         .unwrap();

@@ -30,7 +30,10 @@ fn samba_dns(lab: &Lab, args: &[&str]) -> Output {
         .arg(&lab.dc)
         .args(&args[1..])
         .arg("-U")
-        .arg(format!("{}%{}", lab.admin, lab.admin_password))
+        .arg(format!(
+            "{}\\{}%{}",
+            lab.netbios, lab.admin, lab.admin_password
+        ))
         .output()
         .expect("samba-tool runs")
 }
