@@ -232,6 +232,21 @@ pub(crate) struct Pipe {
     pub(crate) server: String,
 }
 
+/// The credentials `remote` gives, `server`'s address (`known` when the join recorded
+/// it), and `syntax` bound on `\PIPE\<pipe>` there: what the srvsvc verbs start with.
+pub(crate) async fn connect_pipe(
+    server: &str,
+    known: Option<IpAddr>,
+    remote: &Remote,
+    pipe: &str,
+    interface: &'static str,
+    syntax: SyntaxId,
+) -> Result<Pipe, NetError> {
+    let logon = credentials(remote)?;
+    let addr = resolve(server, known, remote).await?;
+    open_pipe(server, addr, &logon, remote, pipe, interface, syntax).await
+}
+
 /// Logs on to `server` at `addr` as `logon` and binds `syntax` on `\PIPE\<pipe>`.
 pub(crate) async fn open_pipe(
     server: &str,

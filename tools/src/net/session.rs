@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::NetError;
 use super::args::{ActivityArgs, server_name};
-use super::connect::{Pipe, credentials, open_pipe, resolve};
+use super::connect::{Pipe, connect_pipe};
 use super::table::{COMPLETED, RULE};
 
 /// One session as `net session` shows it.
@@ -56,12 +56,9 @@ fn target(args: &ActivityArgs) -> String {
 }
 
 async fn srvsvc(args: &ActivityArgs, server: &str) -> Result<Pipe, NetError> {
-    let logon = credentials(&args.remote)?;
-    let addr = resolve(server, None, &args.remote).await?;
-    open_pipe(
+    connect_pipe(
         server,
-        addr,
-        &logon,
+        None,
         &args.remote,
         "srvsvc",
         "srvsvc",

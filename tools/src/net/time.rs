@@ -12,7 +12,7 @@ use chrono::{DateTime, FixedOffset, Utc};
 
 use super::NetError;
 use super::args::{TimeArgs, server_name};
-use super::connect::{credentials, domain_controller, open_pipe, resolve};
+use super::connect::{connect_pipe, domain_controller};
 use super::table::COMPLETED;
 
 /// The server's clock as read, and the local clock in the middle of the call.
@@ -96,12 +96,9 @@ pub(crate) async fn run(args: TimeArgs) -> Result<(), NetError> {
         Some(s) => (server_name(s), None),
         None => domain_controller(None, &args.remote)?,
     };
-    let logon = credentials(&args.remote)?;
-    let addr = resolve(&server, known, &args.remote).await?;
-    let mut pipe = open_pipe(
+    let mut pipe = connect_pipe(
         &server,
-        addr,
-        &logon,
+        known,
         &args.remote,
         "srvsvc",
         "srvsvc",

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::NetError;
 use super::args::{ViewArgs, server_name};
-use super::connect::{credentials, open_pipe, resolve};
+use super::connect::connect_pipe;
 use super::table::{COMPLETED, RULE};
 
 /// One share as `net view` shows it.
@@ -49,12 +49,9 @@ fn kind(share_type: u32) -> &'static str {
 
 pub(crate) async fn run(args: ViewArgs) -> Result<(), NetError> {
     let server = server_name(&args.server);
-    let logon = credentials(&args.remote)?;
-    let addr = resolve(&server, None, &args.remote).await?;
-    let mut pipe = open_pipe(
+    let mut pipe = connect_pipe(
         &server,
-        addr,
-        &logon,
+        None,
         &args.remote,
         "srvsvc",
         "srvsvc",
