@@ -436,6 +436,8 @@ pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts that a command (`what`, in the message) exited with status 0, showing its
+/// output when it did not.
 pub fn succeeded(out: &Output, what: &str) {
     assert!(
         out.status.success(),
