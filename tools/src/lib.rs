@@ -8,3 +8,4 @@ pub mod cmd;
 mod cli;
 mod net;
 mod regshell;
+mod smbshell;

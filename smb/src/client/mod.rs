@@ -2,11 +2,13 @@
 //! Kerberos or NTLM), sign, connect to a share and open, read, write and
 //! transact on files and named pipes. [`pipe::NamedPipe`] carries DCE/RPC
 //! (`ncacn_np`) on it; [`file`](mod@file) opens files on disk shares and moves their data with
-//! several requests in flight.
+//! several requests in flight; [`dir`] lists directories, reads attributes, renames,
+//! deletes and creates directories.
 //!
 //! [`ClientCore`] holds the protocol state without I/O; [`SmbClient`] is the thin
 //! tokio driver around it.
 
+pub mod dir;
 pub mod file;
 pub mod pipe;
 mod state;

@@ -1,5 +1,5 @@
 //! Each tool's `main`, called by its binary in `src/bin` (the names users type are the
-//! binaries': `domain-join`, `adjoin`, `adjoind`, `regshell`, `net`, `adjoin-smbload`).
+//! binaries': `domain-join`, `adjoin`, `adjoind`, `regshell`, `net`, `adjoin-smbload`, `smbshell`).
 
 pub mod adjoin;
 pub mod adjoind;
@@ -7,3 +7,4 @@ pub mod domain_join;
 pub mod net;
 pub mod regshell;
 pub mod smbload;
+pub mod smbshell;

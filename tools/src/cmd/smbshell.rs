@@ -1,0 +1,187 @@
+//! smbshell: an interactive SMB client for one share (`smbshell //server/share`), with
+//! completion of remote paths, progress lines, resumable gets and a batch mode (`-c`,
+//! or commands on stdin). See docs/smbshell.md.
+
+use crate::cli;
+use crate::smbshell::{
+    Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
+};
+
+use std::io::{BufRead, IsTerminal};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+
+const EXAMPLES: &str = "\
+Examples:
+  smbshell //dc1.example.test/sysvol -U 'EXAMPLE\\administrator'
+  smbshell //files.example.test/data -U 'EXAMPLE\\alice' -c 'cd reports; get q4.pdf'
+  echo \"$PW\" | smbshell //127.0.0.1/data --port 4450 -U 'EXAMPLE\\alice' --password-stdin \\
+      -c 'put big.iso; ls'
+  printf 'mkdir out\\nput a.bin out\\n' | smbshell //srv/data -U 'EXAMPLE\\alice' --password-stdin
+
+See docs/smbshell.md for the commands.";
+
+/// An interactive SMB client for one share.
+#[derive(Debug, Parser)]
+#[command(name = "smbshell", version, after_help = EXAMPLES)]
+struct Args {
+    /// The share, as //SERVER/SHARE or \\SERVER\SHARE.
+    #[arg(value_name = "//SERVER/SHARE")]
+    unc: String,
+    /// Log on (NTLM) as this account, DOMAIN\NAME (or NAME@DOMAIN, or NAME for the
+    /// server's own domain); the password is prompted for.
+    #[arg(short = 'U', long, value_name = "DOMAIN\\NAME")]
+    user: Option<String>,
+    /// Read the password from the first line of standard input (later lines are
+    /// commands when -c is not given).
+    #[arg(long)]
+    password_stdin: bool,
+    /// Run these commands (separated by `;`) and exit; the exit status is 1 if any
+    /// failed.
+    #[arg(short = 'c', long = "command", value_name = "COMMANDS")]
+    commands: Option<String>,
+    /// Connect to this address instead of resolving SERVER.
+    #[arg(short = 'I', long, value_name = "IP")]
+    address: Option<IpAddr>,
+    /// The TCP port.
+    #[arg(short, long, default_value_t = 445)]
+    port: u16,
+    /// Encrypt every message after the logon (SMB 3), even when the share does not ask.
+    #[arg(long)]
+    encrypt: bool,
+    /// Seconds to wait for each answer from the server.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
+    /// Log each step to stderr (repeat for more detail).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+/// The tool's entry point: its `main`.
+pub fn main() -> ExitCode {
+    let args = Args::parse();
+    cli::init_logging(args.verbose);
+    match run(args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("smbshell: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects and runs the commands; `Ok(false)` when one of them failed.
+fn run(args: Args) -> anyhow::Result<bool> {
+    let target = target(&args)?;
+    let mut shell = Shell::new(Remote::connect(target)?);
+    if let Some(text) = &args.commands {
+        return Ok(!run_batch(&mut shell, split_commands(text)));
+    }
+    if !std::io::stdin().is_terminal() {
+        let lines = std::io::stdin().lock().lines().map_while(Result::ok);
+        return Ok(!run_batch(&mut shell, lines));
+    }
+    Ok(!run_interactive(shell)?)
+}
+
+/// The share, the address and the account from the arguments (the password read now).
+fn target(args: &Args) -> Result<Target, ShellError> {
+    let (server, share) = parse_unc(&args.unc)?;
+    let addr = resolve(&server, args.address, args.port)?;
+    let given = args.user.as_deref().ok_or_else(|| {
+        ShellError::Usage(
+            "give the account with --user DOMAIN\\NAME (NTLM; Kerberos from the credential \
+             cache is not supported yet)"
+                .into(),
+        )
+    })?;
+    let (user, domain) = split_user(given);
+    if user.is_empty() {
+        return Err(ShellError::Usage(format!(
+            "--user {given}: no account name"
+        )));
+    }
+    let prompt = format!("Password for {given}: ");
+    let password = cli::read_secret(&prompt, args.password_stdin)
+        .map_err(|e| ShellError::Usage(format!("cannot read the password: {e:#}")))?;
+    Ok(Target {
+        addr,
+        server,
+        share,
+        user,
+        domain,
+        password,
+        encrypt: args.encrypt,
+        timeout: Duration::from_secs(args.timeout.max(1)),
+    })
+}
+
+/// `//server/share` or `\\server\share` as its two names.
+fn parse_unc(unc: &str) -> Result<(String, String), ShellError> {
+    let bad = || ShellError::Usage(format!("{unc}: give the share as //SERVER/SHARE"));
+    let rest = unc
+        .strip_prefix("//")
+        .or_else(|| unc.strip_prefix(r"\\"))
+        .ok_or_else(bad)?;
+    let mut parts = rest.split(['/', '\\']).filter(|p| !p.is_empty());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(server), Some(share), None) => Ok((server.to_owned(), share.to_owned())),
+        _ => Err(bad()),
+    }
+}
+
+/// `DOMAIN\name`, `name@domain` or `name` as (name, domain).
+fn split_user(arg: &str) -> (String, String) {
+    if let Some((domain, name)) = arg.split_once('\\') {
+        (name.to_owned(), domain.to_owned())
+    } else if let Some((name, domain)) = arg.split_once('@') {
+        (name.to_owned(), domain.to_owned())
+    } else {
+        (arg.to_owned(), String::new())
+    }
+}
+
+fn resolve(server: &str, address: Option<IpAddr>, port: u16) -> Result<SocketAddr, ShellError> {
+    if let Some(ip) = address.or_else(|| server.parse().ok()) {
+        return Ok(SocketAddr::new(ip, port));
+    }
+    let unknown = |why: String| {
+        ShellError::Connect(format!(
+            "cannot resolve {server}: {why} (give its address with -I)"
+        ))
+    };
+    (server, port)
+        .to_socket_addrs()
+        .map_err(|e| unknown(e.to_string()))?
+        .next()
+        .ok_or_else(|| unknown("no address".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_are_given_with_either_slash() {
+        assert_eq!(
+            parse_unc("//srv/data").unwrap(),
+            ("srv".to_owned(), "data".to_owned())
+        );
+        assert_eq!(
+            parse_unc(r"\\srv\data\").unwrap(),
+            ("srv".to_owned(), "data".to_owned())
+        );
+        assert!(parse_unc("srv/data").is_err());
+        assert!(parse_unc("//srv").is_err());
+        assert!(parse_unc("//srv/data/sub").is_err());
+        assert_eq!(
+            split_user(r"EXAMPLE\alice"),
+            ("alice".to_owned(), "EXAMPLE".to_owned())
+        );
+        assert_eq!(split_user("bob"), ("bob".to_owned(), String::new()));
+    }
+}
