@@ -9,3 +9,4 @@ mod cli;
 mod net;
 mod regshell;
 mod smbshell;
+mod ticket;

@@ -368,3 +368,58 @@ fn tab_completes_a_remote_directory_in_the_interactive_shell() {
     }
     server.forget(&lab);
 }
+
+/// MS-SMB2 3.2.4.2.3 with Kerberos: no `--user`, so smbshell takes a ticket for
+/// `cifs/<member>` from the credential cache MIT's `kinit` wrote for alice (getting it from
+/// the lab KDC with the cache's TGT), logs on to adjoind with it and lists the share; an
+/// empty cache gives one line naming kinit.
+#[test]
+fn kerberos_from_the_users_credential_cache() {
+    let lab = Lab::get();
+    let server = Server::start(&lab, "shellkrb");
+    let local = tempfile::tempdir().unwrap();
+    std::fs::write(server.data.path().join("seen-by-kerberos.txt"), b"k").unwrap();
+    let cache = local.path().join("cc");
+    let mut kinit = Command::new("kinit")
+        .arg(format!("alice@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("MIT kinit runs");
+    {
+        use std::io::Write;
+        let mut stdin = kinit.stdin.take().unwrap();
+        writeln!(stdin, "{}", lab.password("alice")).unwrap();
+    }
+    let kinit = kinit.wait_with_output().unwrap();
+    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
+
+    let krb = |ccache: &Path| -> Vec<String> {
+        vec![
+            format!("//{}/data", server.fqdn),
+            "-I".into(),
+            "127.0.0.1".into(),
+            "--port".into(),
+            server.port.to_string(),
+            "--ccache".into(),
+            ccache.display().to_string(),
+            "--kdc".into(),
+            lab.dc.clone(),
+            "-c".into(),
+            "ls".into(),
+        ]
+    };
+    let listed = ok(&smbshell(local.path(), &krb(&cache), ""), "ls with Kerberos");
+    assert!(listed.contains("seen-by-kerberos.txt"), "{listed}");
+
+    let empty = local.path().join("none");
+    let refused = smbshell(local.path(), &krb(&empty), "");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    let err = text(&refused.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("run kinit"), "{err}");
+    server.forget(&lab);
+}

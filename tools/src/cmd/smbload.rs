@@ -2,7 +2,7 @@
 //! smbd, Windows): held connections, session setups per second, read and write
 //! throughput. Built on Adjoin's SMB client (`adjoin_smb::client`).
 
-use crate::cli;
+use crate::{cli, ticket};
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -10,13 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use adjoin_auth::ccache::{self, CredentialCache};
 use adjoin_auth::krb::Credentials;
-use adjoin_auth::krb::kdc::{self, KdcConfig};
-use adjoin_auth::principal::PrincipalName;
-use adjoin_join::discover::{self, DiscoverOptions};
+use adjoin_join::discover;
 use adjoin_smb::SmbError;
 use adjoin_smb::client::{OpenFile, OpenOptions, Pipeline, SessionAuth, SmbClient};
 use adjoin_smb::proto::{DIALECTS, Dialect};
@@ -405,63 +402,8 @@ fn ntlm_auth(args: &TargetArgs) -> anyhow::Result<Auth> {
 /// A service ticket for the SPN from the credential cache, or from the KDC with the
 /// cache's TGT (not stored back: the cache is only read).
 async fn kerberos_ticket(args: &TargetArgs, server: &str) -> anyhow::Result<Credentials> {
-    let path = match &args.ccache {
-        Some(p) => p.clone(),
-        None => ccache::default_path()?,
-    };
-    let cache = CredentialCache::load(&path)
-        .with_context(|| format!("cannot read the credential cache {}", path.display()))?;
-    let tgt = cache
-        .tgt()
-        .with_context(|| format!("{} holds no TGT: run kinit", path.display()))?;
-    let realm = tgt.client.realm.clone();
     let spn = args.spn.clone().unwrap_or_else(|| format!("cifs/{server}"));
-    let spn = PrincipalName {
-        name_type: PrincipalName::NT_SRV_INST,
-        ..PrincipalName::parse_with_default_realm(&spn, &realm)?
-    };
-    let now = SystemTime::now();
-    if let Some(c) = cache.find(&spn) {
-        let creds = Credentials::from_ccache(c)?;
-        if creds.end_time > now {
-            return Ok(creds);
-        }
-    }
-    let tgt = Credentials::from_ccache(tgt)?;
-    anyhow::ensure!(
-        tgt.end_time > now,
-        "the TGT in {} has expired: run kinit",
-        path.display()
-    );
-    let config = kdc_config(&realm, args).await?;
-    kdc::service_ticket(tgt, spn.clone(), &config, &SystemTime::now)
-        .await
-        .with_context(|| format!("a ticket for {spn}"))
-}
-
-async fn kdc_config(realm: &str, args: &TargetArgs) -> anyhow::Result<KdcConfig> {
-    let mut kdcs = Vec::new();
-    for k in &args.kdc {
-        if let Ok(ip) = k.parse::<IpAddr>() {
-            kdcs.push(SocketAddr::new(ip, 88));
-        } else if let Ok(a) = k.parse::<SocketAddr>() {
-            kdcs.push(a);
-        } else {
-            kdcs.extend(
-                tokio::net::lookup_host((k.as_str(), 88))
-                    .await
-                    .with_context(|| format!("cannot resolve the KDC {k}"))?,
-            );
-        }
-    }
-    if kdcs.is_empty() {
-        let opts = DiscoverOptions {
-            dns_servers: args.dns_servers.clone(),
-            ..DiscoverOptions::default()
-        };
-        kdcs = discover::kdcs(realm, &opts).await?;
-    }
-    Ok(KdcConfig::new(kdcs))
+    ticket::service_ticket(args.ccache.as_deref(), &spn, &args.kdc, &args.dns_servers).await
 }
 
 fn parse_dialect(s: &str) -> Result<Dialect, String> {

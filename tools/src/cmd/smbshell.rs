@@ -2,16 +2,18 @@
 //! completion of remote paths, progress lines, resumable gets and a batch mode (`-c`,
 //! or commands on stdin). See docs/smbshell.md.
 
-use crate::cli;
 use crate::smbshell::{
-    Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
+    Logon, Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
 };
+use crate::{cli, ticket};
 
 use std::io::{BufRead, IsTerminal};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use adjoin_join::discover;
 use clap::Parser;
 
 const EXAMPLES: &str = "\
@@ -32,9 +34,20 @@ struct Args {
     #[arg(value_name = "//SERVER/SHARE")]
     unc: String,
     /// Log on (NTLM) as this account, DOMAIN\NAME (or NAME@DOMAIN, or NAME for the
-    /// server's own domain); the password is prompted for.
+    /// server's own domain); the password is prompted for. Without it: Kerberos, with a
+    /// ticket for cifs/SERVER from the credential cache.
     #[arg(short = 'U', long, value_name = "DOMAIN\\NAME")]
     user: Option<String>,
+    /// Kerberos: the credential cache [default: $KRB5CCNAME, else MIT's default].
+    #[arg(long, value_name = "PATH")]
+    ccache: Option<PathBuf>,
+    /// Kerberos: a KDC to ask for the ticket (name or address; repeatable) [default: the
+    /// realm's KDCs from DNS].
+    #[arg(long, value_name = "HOST")]
+    kdc: Vec<String>,
+    /// Kerberos: a DNS server that knows the realm's KDCs (IP[:PORT]; repeatable).
+    #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
+    dns_servers: Vec<SocketAddr>,
     /// Read the password from the first line of standard input (later lines are
     /// commands when -c is not given).
     #[arg(long)]
@@ -92,13 +105,16 @@ fn run(args: Args) -> anyhow::Result<bool> {
 fn target(args: &Args) -> Result<Target, ShellError> {
     let (server, share) = parse_unc(&args.unc)?;
     let addr = resolve(&server, args.address, args.port)?;
-    let given = args.user.as_deref().ok_or_else(|| {
-        ShellError::Usage(
-            "give the account with --user DOMAIN\\NAME (NTLM; Kerberos from the credential \
-             cache is not supported yet)"
-                .into(),
-        )
-    })?;
+    let Some(given) = args.user.as_deref() else {
+        return Ok(Target {
+            addr,
+            share,
+            logon: kerberos(args, &server)?,
+            server,
+            encrypt: args.encrypt,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+        });
+    };
     let (user, domain) = split_user(given);
     if user.is_empty() {
         return Err(ShellError::Usage(format!(
@@ -112,12 +128,38 @@ fn target(args: &Args) -> Result<Target, ShellError> {
         addr,
         server,
         share,
-        user,
-        domain,
-        password,
+        logon: Logon::Ntlm {
+            user,
+            domain,
+            password,
+        },
         encrypt: args.encrypt,
         timeout: Duration::from_secs(args.timeout.max(1)),
     })
+}
+
+/// A ticket for `cifs/SERVER` from the credential cache (the cache's own, or a new one from
+/// the realm's KDC with its TGT).
+fn kerberos(args: &Args, server: &str) -> Result<Logon, ShellError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ShellError::Usage(format!("cannot start the runtime: {e}")))?;
+    let spn = format!("cifs/{server}");
+    let creds = runtime
+        .block_on(ticket::service_ticket(
+            args.ccache.as_deref(),
+            &spn,
+            &args.kdc,
+            &args.dns_servers,
+        ))
+        .map_err(|e| {
+            ShellError::Usage(format!(
+                "no Kerberos ticket for {spn} ({e:#}); run kinit, or give --user DOMAIN\\NAME \
+                 for NTLM"
+            ))
+        })?;
+    Ok(Logon::Kerberos(Box::new(creds)))
 }
 
 /// `//server/share` or `\\server\share` as its two names.

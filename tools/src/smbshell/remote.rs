@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use adjoin_auth::krb::Credentials;
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_smb::SmbError;
 use adjoin_smb::client::{SessionAuth, SmbClient, Tree};
@@ -27,21 +28,33 @@ pub(crate) struct Target {
     pub(crate) server: String,
     /// The share.
     pub(crate) share: String,
-    /// NTLM: the account name.
-    pub(crate) user: String,
-    /// NTLM: its domain.
-    pub(crate) domain: String,
-    /// NTLM: the password.
-    pub(crate) password: Zeroizing<String>,
+    /// How to log on (at the start and after a dropped connection).
+    pub(crate) logon: Logon,
     /// Encrypt every message.
     pub(crate) encrypt: bool,
     /// Seconds to wait for each answer.
     pub(crate) timeout: Duration,
 }
 
+/// How the shell logs on.
+pub(crate) enum Logon {
+    /// NTLM as `domain\user` with a password.
+    Ntlm {
+        /// The account name.
+        user: String,
+        /// Its domain (empty: the server's).
+        domain: String,
+        /// The password.
+        password: Zeroizing<String>,
+    },
+    /// Kerberos, with a service ticket for `cifs/SERVER` from the user's credential cache
+    /// (a new authenticator for every session).
+    Kerberos(Box<Credentials>),
+}
+
 impl core::fmt::Debug for Target {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "Target({}, {}\\{})", self.unc(), self.domain, self.user)
+        write!(f, "Target({}, {})", self.unc(), self.who())
     }
 }
 
@@ -52,10 +65,10 @@ impl Target {
     }
 
     fn who(&self) -> String {
-        if self.domain.is_empty() {
-            self.user.clone()
-        } else {
-            format!(r"{}\{}", self.domain, self.user)
+        match &self.logon {
+            Logon::Ntlm { user, domain, .. } if domain.is_empty() => user.clone(),
+            Logon::Ntlm { user, domain, .. } => format!(r"{domain}\{user}"),
+            Logon::Kerberos(creds) => format!("{} (Kerberos)", creds.client),
         }
     }
 }
@@ -219,11 +232,18 @@ async fn open(target: &Target) -> Result<(SmbClient, Tree), ShellError> {
     if target.encrypt {
         client.encrypt_always();
     }
-    let auth = SessionAuth::Ntlm {
-        user: target.user.clone(),
-        domain: target.domain.clone(),
-        password: target.password.clone(),
-        workstation: "SMBSHELL".into(),
+    let auth = match &target.logon {
+        Logon::Ntlm {
+            user,
+            domain,
+            password,
+        } => SessionAuth::Ntlm {
+            user: user.clone(),
+            domain: domain.clone(),
+            password: password.clone(),
+            workstation: "SMBSHELL".into(),
+        },
+        Logon::Kerberos(creds) => SessionAuth::Kerberos(creds.clone()),
     };
     client.session_setup(auth).await.map_err(|e| {
         let why = match e.status() {
