@@ -412,7 +412,10 @@ fn kerberos_from_the_users_credential_cache() {
             "ls".into(),
         ]
     };
-    let listed = ok(&smbshell(local.path(), &krb(&cache), ""), "ls with Kerberos");
+    let listed = ok(
+        &smbshell(local.path(), &krb(&cache), ""),
+        "ls with Kerberos",
+    );
     assert!(listed.contains("seen-by-kerberos.txt"), "{listed}");
 
     let empty = local.path().join("none");
