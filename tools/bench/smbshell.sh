@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tools/bench/smbshell.sh: `smbshell get` next to `smbclient get` of the same file from the
+# same server in one run (issue 13's target: smbshell at least as fast). The server is an
+# adjoind (release build) serving a share on a free 127.0.0.1 port, as the lab's alice over
+# NTLM, with the file in the share's directory (so the disk under it is the same for both).
+# Rounds alternate the two clients; each get goes to a fresh local file, checked against
+# the file's size; prints MiB/s per round, the medians and the ratio.
+#
+#   tools/bench/smbshell.sh [--size MIB] [--rounds N] [--skip-build] [--json]
+#
+#   --size MIB      the file's size (default 1024)
+#   --rounds N      rounds per client (default 3)
+#   --skip-build    use target/release as it is (REL=dir overrides the directory)
+#   --json          one JSON object on stdout (progress on stderr)
+#
+# Needs root and the lab (tools/lab up); joins a member SHELLBENCH (--reuse-account) and
+# deletes it at the end. Uses about twice the file's size in /tmp.
+set -euo pipefail
+
+SELF=$(readlink -f "${BASH_SOURCE[0]}")
+ROOT=$(cd "$(dirname "$SELF")/../.." && pwd)
+BENCH=smbshell-bench
+REL=${REL:-$ROOT/target/release}
+# shellcheck source=tools/bench/lib.sh
+. "$ROOT/tools/bench/lib.sh"
+
+SIZE=1024 ROUNDS=3 DO_BUILD=1 JSON=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --size) SIZE=${2:?--size needs MiB}; shift ;;
+    --rounds) ROUNDS=${2:?--rounds needs a number}; shift ;;
+    --skip-build) DO_BUILD=0 ;;
+    --json) JSON=1 ;;
+    -h | --help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$SELF"; exit 0 ;;
+    *) echo "smbshell.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+[[ $SIZE =~ ^[1-9][0-9]*$ ]] || die "--size must be a positive number of MiB"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive number"
+
+bench_lab_env
+command -v smbclient >/dev/null || die "smbclient missing"
+if [ "$DO_BUILD" = 1 ]; then
+  say "building the release binaries"
+  (cd "$ROOT" && cargo build --release --quiet --bin domain-join --bin adjoind --bin adjoin \
+    --bin regshell --bin smbshell) || die "the build failed"
+fi
+for f in domain-join adjoind adjoin regshell smbshell; do
+  [ -x "$REL/$f" ] || die "$REL/$f missing"
+done
+
+WORK=$(mktemp -d /tmp/adjoin-smbshell-bench.XXXXXX)
+chmod 0755 "$WORK"
+A=$WORK/member SHARE_DIR=$WORK/share LOCAL=$WORK/local
+mkdir -p "$A" "$SHARE_DIR" "$LOCAL"
+chmod 1777 "$SHARE_DIR"
+ADJOIND_PID="" JOINED=0
+cleanup() {
+  local rc=$?
+  [ -n "$ADJOIND_PID" ] && stop_group "$ADJOIND_PID"
+  [ "$JOINED" = 1 ] && bench_leave "$A"
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+PORT=$(free_port)
+say "joining SHELLBENCH, serving //127.0.0.1/data on port $PORT"
+bench_join "$A" "shellbench.$ADJOIN_LAB_DOMAIN" || die "the join failed"
+JOINED=1
+ADJOIN_REGISTRY=$A/registry.db "$REL/regshell" set_value \
+  "HKEY_THIS_MACHINE\\Services\\adjoind\\Shares\\data" Path REG_SZ "$SHARE_DIR" >/dev/null ||
+  die "cannot configure the share"
+ADJOIN_LOG=warn bench_start_adjoind "$A" --listen "127.0.0.1:$PORT" || die "adjoind does not start"
+
+say "writing a $SIZE MiB file"
+head -c "$((SIZE * 1024 * 1024))" /dev/urandom >"$SHARE_DIR/big.bin"
+chmod 0644 "$SHARE_DIR/big.bin"
+BYTES=$(stat -c %s "$SHARE_DIR/big.bin")
+
+USER_ARG="$ADJOIN_LAB_NETBIOS\\alice"
+PASS=$ADJOIN_LAB_ALICE_PASSWORD
+for i in $(seq 1 120); do
+  smbclient "//127.0.0.1/data" -p "$PORT" -U "$USER_ARG%$PASS" -c ls >/dev/null 2>&1 && break
+  [ "$i" = 120 ] && die "adjoind does not serve the share (log: $A/adjoind.log)"
+  sleep 0.5
+done
+
+# get_with CLIENT: one get of big.bin into a fresh local file; prints the seconds.
+get_with() {
+  local out=$LOCAL/$1.bin start end
+  rm -f "$out" "$LOCAL/.$1.bin.smbshell-partial"
+  sync
+  start=$(date +%s.%N)
+  case $1 in
+    smbshell)
+      (cd "$LOCAL" && printf '%s\n' "$PASS" | "$REL/smbshell" "//127.0.0.1/data" --port "$PORT" \
+        -U "$USER_ARG" --password-stdin -c "get big.bin smbshell.bin") >/dev/null ||
+        die "smbshell get failed" ;;
+    smbclient)
+      (cd "$LOCAL" && smbclient "//127.0.0.1/data" -p "$PORT" -U "$USER_ARG%$PASS" \
+        -c "get big.bin smbclient.bin") >/dev/null 2>&1 || die "smbclient get failed" ;;
+  esac
+  end=$(date +%s.%N)
+  [ "$(stat -c %s "$out")" = "$BYTES" ] || die "$1 got $(stat -c %s "$out") bytes, not $BYTES"
+  rm -f "$out"
+  echo "$end - $start" | bc -l
+}
+
+declare -a SHELL_S CLIENT_S
+for r in $(seq 1 "$ROUNDS"); do
+  s=$(get_with smbshell)
+  c=$(get_with smbclient)
+  SHELL_S+=("$s") CLIENT_S+=("$c")
+  say "round $r: smbshell $(echo "$SIZE / $s" | bc -l | xargs printf '%.1f') MiB/s, smbclient $(echo "$SIZE / $c" | bc -l | xargs printf '%.1f') MiB/s"
+done
+
+/usr/bin/python3 - "$SIZE" "$JSON" "$(git -C "$ROOT" describe --always --dirty)" \
+  "${SHELL_S[*]}" "${CLIENT_S[*]}" "$(smbclient --version | head -1)" <<'EOF'
+import json, statistics, sys
+size, as_json, commit = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
+shell = [float(x) for x in sys.argv[4].split()]
+client = [float(x) for x in sys.argv[5].split()]
+version = sys.argv[6]
+rate = lambda secs: size / statistics.median(secs)
+r_shell, r_client = rate(shell), rate(client)
+out = {
+    "commit": commit, "size_mib": size, "rounds": len(shell), "smbclient": version,
+    "smbshell_mib_s": round(r_shell, 1), "smbclient_mib_s": round(r_client, 1),
+    "ratio": round(r_shell / r_client, 2),
+    "smbshell_seconds": shell, "smbclient_seconds": client,
+}
+if as_json:
+    print(json.dumps(out))
+else:
+    print(f"get of {size} MiB from adjoind (release, 127.0.0.1), {len(shell)} rounds, commit {commit}")
+    print(f"  smbshell   {r_shell:8.1f} MiB/s (median)")
+    print(f"  smbclient  {r_client:8.1f} MiB/s (median; {version})")
+    print(f"  ratio      {r_shell / r_client:8.2f} (smbshell / smbclient)")
+EOF
