@@ -1,8 +1,10 @@
-//! What the command-line tools share: logging set-up and reading a secret from a terminal
-//! or stdin. Included by each binary with `#[path = "../cli.rs"] mod cli;`.
+//! What the command-line tools share: logging set-up, reading a secret from a terminal or
+//! stdin, and how an SMB client tool logs on.
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use adjoin_auth::krb::Credentials;
+use adjoin_smb::client::SessionAuth;
 use anyhow::Context;
 use zeroize::Zeroizing;
 
@@ -73,5 +75,69 @@ impl EchoOff {
 impl Drop for EchoOff {
     fn drop(&mut self) {
         let _ = std::process::Command::new("stty").arg("echo").status();
+    }
+}
+
+/// How an SMB client tool (`smbshell`, `adjoin-smbload`) logs on, at the start and again
+/// after a dropped connection.
+pub(crate) enum Logon {
+    /// NTLM as `domain\user` with a password.
+    Ntlm {
+        /// The account name.
+        user: String,
+        /// Its domain (empty: the server's).
+        domain: String,
+        /// The password.
+        password: Zeroizing<String>,
+    },
+    /// Kerberos, with a service ticket for `cifs/SERVER` (a new authenticator for every
+    /// session).
+    Kerberos(Box<Credentials>),
+}
+
+impl core::fmt::Debug for Logon {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Ntlm { user, domain, .. } => write!(f, "Ntlm({domain}\\{user})"),
+            Self::Kerberos(c) => write!(f, "Kerberos({})", c.server),
+        }
+    }
+}
+
+impl Logon {
+    /// The session setup's credentials; `workstation` is what NTLM reports.
+    pub(crate) fn session_auth(&self, workstation: &str) -> SessionAuth {
+        match self {
+            Self::Ntlm {
+                user,
+                domain,
+                password,
+            } => SessionAuth::Ntlm {
+                user: user.clone(),
+                domain: domain.clone(),
+                password: password.clone(),
+                workstation: workstation.into(),
+            },
+            Self::Kerberos(creds) => SessionAuth::Kerberos(creds.clone()),
+        }
+    }
+
+    /// `ntlm` or `kerberos`, as reports name the mechanism.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Self::Ntlm { .. } => "ntlm",
+            Self::Kerberos(_) => "kerberos",
+        }
+    }
+}
+
+/// `DOMAIN\name`, `name@domain` or `name` as (name, domain).
+pub(crate) fn split_user(arg: &str) -> (String, String) {
+    if let Some((domain, name)) = arg.split_once('\\') {
+        (name.to_owned(), domain.to_owned())
+    } else if let Some((name, domain)) = arg.split_once('@') {
+        (name.to_owned(), domain.to_owned())
+    } else {
+        (arg.to_owned(), String::new())
     }
 }

@@ -2,7 +2,8 @@
 //! smbd, Windows): held connections, session setups per second, read and write
 //! throughput. Built on Adjoin's SMB client (`adjoin_smb::client`).
 
-use crate::{cli, ticket};
+use crate::cli::{self, Logon};
+use crate::ticket;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use adjoin_auth::krb::Credentials;
 use adjoin_join::discover;
 use adjoin_smb::SmbError;
-use adjoin_smb::client::{OpenFile, OpenOptions, Pipeline, SessionAuth, SmbClient};
+use adjoin_smb::client::{OpenFile, OpenOptions, Pipeline, SmbClient};
 use adjoin_smb::proto::{DIALECTS, Dialect};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -238,53 +239,10 @@ struct Target {
     addr: SocketAddr,
     server: String,
     share: String,
-    auth: Auth,
+    auth: Logon,
     dialects: Vec<Dialect>,
     encrypt: bool,
     timeout: Duration,
-}
-
-enum Auth {
-    Ntlm {
-        user: String,
-        domain: String,
-        password: Zeroizing<String>,
-    },
-    Kerberos(Box<Credentials>),
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Ntlm { user, domain, .. } => write!(f, "Ntlm({domain}\\{user})"),
-            Self::Kerberos(c) => write!(f, "Kerberos({})", c.server),
-        }
-    }
-}
-
-impl Auth {
-    fn session_auth(&self) -> SessionAuth {
-        match self {
-            Self::Ntlm {
-                user,
-                domain,
-                password,
-            } => SessionAuth::Ntlm {
-                user: user.clone(),
-                domain: domain.clone(),
-                password: password.clone(),
-                workstation: "SMBLOAD".into(),
-            },
-            Self::Kerberos(creds) => SessionAuth::Kerberos(creds.clone()),
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        match self {
-            Self::Ntlm { .. } => "ntlm",
-            Self::Kerberos(_) => "kerberos",
-        }
-    }
 }
 
 impl Target {
@@ -292,7 +250,7 @@ impl Target {
         let (server, share) = parse_unc(&args.unc)?;
         let addr = resolve(args, &server).await?;
         let auth = if args.kerberos {
-            Auth::Kerberos(Box::new(kerberos_ticket(args, &server).await?))
+            Logon::Kerberos(Box::new(kerberos_ticket(args, &server).await?))
         } else {
             ntlm_auth(args)?
         };
@@ -314,7 +272,9 @@ impl Target {
         if self.encrypt {
             client.encrypt_always();
         }
-        client.session_setup(self.auth.session_auth()).await?;
+        client
+            .session_setup(self.auth.session_auth("SMBLOAD"))
+            .await?;
         Ok(client)
     }
 
@@ -369,7 +329,7 @@ async fn resolve(args: &TargetArgs, server: &str) -> anyhow::Result<SocketAddr> 
         .with_context(|| format!("{server} has no address (use --address)"))
 }
 
-fn ntlm_auth(args: &TargetArgs) -> anyhow::Result<Auth> {
+fn ntlm_auth(args: &TargetArgs) -> anyhow::Result<Logon> {
     let given = args
         .user
         .as_deref()
@@ -392,7 +352,7 @@ fn ntlm_auth(args: &TargetArgs) -> anyhow::Result<Auth> {
             args.password_stdin,
         )?,
     };
-    Ok(Auth::Ntlm {
+    Ok(Logon::Ntlm {
         user,
         domain,
         password,
@@ -758,7 +718,9 @@ async fn logon_worker(
         let began = Instant::now();
         let result = match kept.take() {
             Some(mut client) => {
-                let r = client.session_setup(target.auth.session_auth()).await;
+                let r = client
+                    .session_setup(target.auth.session_auth("SMBLOAD"))
+                    .await;
                 r.map(|_| client)
             }
             None if reuse => {

@@ -2,10 +2,11 @@
 //! completion of remote paths, progress lines, resumable gets and a batch mode (`-c`,
 //! or commands on stdin). See docs/smbshell.md.
 
+use crate::cli::{self, Logon, split_user};
 use crate::smbshell::{
-    Logon, Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
+    Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
 };
-use crate::{cli, ticket};
+use crate::ticket;
 
 use std::io::{BufRead, IsTerminal};
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -173,17 +174,6 @@ fn parse_unc(unc: &str) -> Result<(String, String), ShellError> {
     match (parts.next(), parts.next(), parts.next()) {
         (Some(server), Some(share), None) => Ok((server.to_owned(), share.to_owned())),
         _ => Err(bad()),
-    }
-}
-
-/// `DOMAIN\name`, `name@domain` or `name` as (name, domain).
-fn split_user(arg: &str) -> (String, String) {
-    if let Some((domain, name)) = arg.split_once('\\') {
-        (name.to_owned(), domain.to_owned())
-    } else if let Some((name, domain)) = arg.split_once('@') {
-        (name.to_owned(), domain.to_owned())
-    } else {
-        (arg.to_owned(), String::new())
     }
 }
 

@@ -21,6 +21,7 @@ use zeroize::Zeroizing;
 
 use super::NetError;
 use super::args::{Remote, RpcTransport};
+use crate::cli::split_user;
 
 /// Who to log on as (NTLM).
 pub(crate) struct Logon {
@@ -52,17 +53,6 @@ impl Logon {
             password: self.password.clone(),
             workstation: workstation(),
         }
-    }
-}
-
-/// `DOMAIN\name`, `name@domain` or `name` as (name, domain).
-pub(crate) fn split_user(arg: &str) -> (String, String) {
-    if let Some((domain, name)) = arg.split_once('\\') {
-        (name.to_owned(), domain.to_owned())
-    } else if let Some((name, domain)) = arg.split_once('@') {
-        (name.to_owned(), domain.to_owned())
-    } else {
-        (arg.to_owned(), String::new())
     }
 }
 

@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use adjoin_auth::krb::Credentials;
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_smb::SmbError;
-use adjoin_smb::client::{SessionAuth, SmbClient, Tree};
+use adjoin_smb::client::{SmbClient, Tree};
 use adjoin_smb::proto::info::{FileNetworkOpenInformation, FileStat};
 use tokio::runtime::Runtime;
-use zeroize::Zeroizing;
 
 use super::error::{ShellError, breaks_connection};
 use super::paths;
+use crate::cli::Logon;
 
 /// How long a listing serves completion.
 const CACHE_FOR: Duration = Duration::from_secs(5);
@@ -34,22 +33,6 @@ pub(crate) struct Target {
     pub(crate) encrypt: bool,
     /// Seconds to wait for each answer.
     pub(crate) timeout: Duration,
-}
-
-/// How the shell logs on.
-pub(crate) enum Logon {
-    /// NTLM as `domain\user` with a password.
-    Ntlm {
-        /// The account name.
-        user: String,
-        /// Its domain (empty: the server's).
-        domain: String,
-        /// The password.
-        password: Zeroizing<String>,
-    },
-    /// Kerberos, with a service ticket for `cifs/SERVER` from the user's credential cache
-    /// (a new authenticator for every session).
-    Kerberos(Box<Credentials>),
 }
 
 impl core::fmt::Debug for Target {
@@ -232,19 +215,7 @@ async fn open(target: &Target) -> Result<(SmbClient, Tree), ShellError> {
     if target.encrypt {
         client.encrypt_always();
     }
-    let auth = match &target.logon {
-        Logon::Ntlm {
-            user,
-            domain,
-            password,
-        } => SessionAuth::Ntlm {
-            user: user.clone(),
-            domain: domain.clone(),
-            password: password.clone(),
-            workstation: "SMBSHELL".into(),
-        },
-        Logon::Kerberos(creds) => SessionAuth::Kerberos(creds.clone()),
-    };
+    let auth = target.logon.session_auth("SMBSHELL");
     client.session_setup(auth).await.map_err(|e| {
         let why = match e.status() {
             Some(NtStatus::LOGON_FAILURE) => "unknown user name or bad password".to_owned(),
