@@ -78,6 +78,13 @@ impl Drop for EchoOff {
     }
 }
 
+/// The single-threaded runtime the command-line tools run their network work on.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+}
+
 /// How an SMB client tool (`smbshell`, `adjoin-smbload`) logs on, at the start and again
 /// after a dropped connection.
 pub(crate) enum Logon {

@@ -264,9 +264,7 @@ struct DiscoverArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(cli.verbose);
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let result = cli::runtime()
         .context("cannot start the async runtime")
         .and_then(|rt| match cli.command {
             Some(command) => rt.block_on(run(command, cli.verbose)),

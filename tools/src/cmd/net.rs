@@ -11,10 +11,7 @@ use clap::Parser;
 pub fn main() -> ExitCode {
     let cli = net::Cli::parse_from(net::windows_args(std::env::args()));
     cli::init_logging(cli.verbose);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match cli::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("net: cannot start the runtime: {e}");

@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use adjoin_join::discover;
+use anyhow::Context;
 use clap::Parser;
+use tokio::runtime::Runtime;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -90,8 +92,9 @@ pub fn main() -> ExitCode {
 
 /// Connects and runs the commands; `Ok(false)` when one of them failed.
 fn run(args: Args) -> anyhow::Result<bool> {
-    let target = target(&args)?;
-    let mut shell = Shell::new(Remote::connect(target)?);
+    let runtime = cli::runtime().context("cannot start the runtime")?;
+    let target = target(&args, &runtime)?;
+    let mut shell = Shell::new(Remote::connect(runtime, target)?);
     if let Some(text) = &args.commands {
         return Ok(!run_batch(&mut shell, split_commands(text)));
     }
@@ -103,14 +106,14 @@ fn run(args: Args) -> anyhow::Result<bool> {
 }
 
 /// The share, the address and the account from the arguments (the password read now).
-fn target(args: &Args) -> Result<Target, ShellError> {
+fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
     let (server, share) = parse_unc(&args.unc)?;
     let addr = resolve(&server, args.address, args.port)?;
     let Some(given) = args.user.as_deref() else {
         return Ok(Target {
             addr,
             share,
-            logon: kerberos(args, &server)?,
+            logon: kerberos(args, &server, runtime)?,
             server,
             encrypt: args.encrypt,
             timeout: Duration::from_secs(args.timeout.max(1)),
@@ -141,11 +144,7 @@ fn target(args: &Args) -> Result<Target, ShellError> {
 
 /// A ticket for `cifs/SERVER` from the credential cache (the cache's own, or a new one from
 /// the realm's KDC with its TGT).
-fn kerberos(args: &Args, server: &str) -> Result<Logon, ShellError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ShellError::Usage(format!("cannot start the runtime: {e}")))?;
+fn kerberos(args: &Args, server: &str, runtime: &Runtime) -> Result<Logon, ShellError> {
     let spn = format!("cifs/{server}");
     let creds = runtime
         .block_on(ticket::service_ticket(

@@ -7,4 +7,4 @@ mod words;
 
 pub(crate) use commands::{Flow, Shell};
 pub(crate) use interactive::run_interactive;
-pub(crate) use words::split_words;
+pub(crate) use words::{completion_point, split_words};

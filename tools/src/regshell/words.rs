@@ -6,6 +6,15 @@
 
 use anyhow::{Result, bail};
 
+/// Where a completion at `pos` of `line` starts, the word being completed, and the whole
+/// words before it (regshell's and smbshell's completers).
+pub(crate) fn completion_point(line: &str, pos: usize) -> (usize, &str, Vec<String>) {
+    let before = &line[..pos];
+    let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+    let words = split_words(&before[..start]).unwrap_or_default();
+    (start, &before[start..], words)
+}
+
 /// Splits `line` into words.
 pub(crate) fn split_words(line: &str) -> Result<Vec<String>> {
     let mut words = Vec::new();

@@ -16,7 +16,7 @@ use rustyline::{CompletionType, Config, Context, Editor, Helper};
 use super::commands::{COMMANDS, Flow, Shell};
 use super::paths;
 use super::remote::Entry;
-use crate::regshell::split_words;
+use crate::regshell::completion_point;
 
 /// What an argument position holds, for completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,10 +69,7 @@ impl Completer for ShellHelper {
         pos: usize,
         ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
-        let before = &line[..pos];
-        let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        let word = &before[start..];
-        let words = split_words(&before[..start]).unwrap_or_default();
+        let (start, word, words) = completion_point(line, pos);
         let Some(command) = words.first() else {
             return Ok((start, complete_commands(word)));
         };

@@ -82,11 +82,7 @@ impl core::fmt::Debug for Remote {
 impl Remote {
     /// Connects, logs on and connects the share (so a wrong share or password fails
     /// before the first command).
-    pub(crate) fn connect(target: Target) -> Result<Self, ShellError> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| ShellError::Connect(format!("cannot start the runtime: {e}")))?;
+    pub(crate) fn connect(runtime: Runtime, target: Target) -> Result<Self, ShellError> {
         let mut remote = Self {
             runtime,
             target,

@@ -250,9 +250,7 @@ struct KlistArgs {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     cli::init_logging(cli.verbose);
-    let result = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+    let result = cli::runtime()
         .context("cannot start the async runtime")
         .and_then(|rt| rt.block_on(run(cli.command)));
     match result {
