@@ -52,6 +52,8 @@ pub struct Bins<'a> {
 pub struct IdentityDaemon {
     child: Option<Child>,
     bins: (String, String),
+    /// Variables set for adjoind besides the registry's and the log's.
+    env: Vec<(String, String)>,
     /// The member's directory (registry, keytab, caches, socket, log).
     pub dir: tempfile::TempDir,
     /// The member's FQDN.
@@ -75,6 +77,19 @@ impl IdentityDaemon {
         settings: &[(&str, Value)],
         smb: Option<std::net::SocketAddr>,
     ) -> Self {
+        Self::start_program(lab, bins, fqdn, settings, smb, &[])
+    }
+
+    /// [`Self::start_with`], running `bins.adjoind` (a program embedding adjoind, such as
+    /// an SDK example) with the variables `env`.
+    pub fn start_program(
+        lab: &Lab,
+        bins: Bins<'_>,
+        fqdn: &str,
+        settings: &[(&str, Value)],
+        smb: Option<std::net::SocketAddr>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let reg = dir.path().join("registry.db");
         let keytab = dir.path().join("krb5.keytab");
@@ -87,6 +102,10 @@ impl IdentityDaemon {
         let mut daemon = Self {
             child: None,
             bins: (bins.adjoind.to_owned(), bins.adjoin.to_owned()),
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             dir,
             fqdn: fqdn.to_owned(),
             smb,
@@ -128,6 +147,7 @@ impl IdentityDaemon {
             .args(["--dns-server", &lab.dc])
             .env("ADJOIN_REGISTRY", self.registry())
             .env("ADJOIN_LOG", "info,adjoin_identity=debug")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -1,6 +1,6 @@
 //! CREATE, CLOSE, READ, WRITE and IOCTL, sent to the pipe code (IPC$: the `srvsvc`,
-//! `wkssvc` and `lsarpc` pipes, FSCTL_PIPE_TRANSCEIVE) or to the file code (disk shares)
-//! by the tree or open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree; the
+//! `wkssvc` and `lsarpc` pipes and those a program adds, FSCTL_PIPE_TRANSCEIVE) or to
+//! the file code (disk shares) by the tree or open they name; FSCTL_VALIDATE_NEGOTIATE_INFO for any tree; the
 //! file-system controls of disk files in `fsctl`.
 //!
 //! A pipe's service is made for the session that opens it: srvsvc answers its
@@ -129,7 +129,7 @@ impl ServerConnection {
                     caller,
                 ))
             }
-            _ => return None,
+            other => return ipc.pipes.open(other, token),
         })
     }
 

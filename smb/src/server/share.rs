@@ -68,8 +68,13 @@ impl Shares {
 
     /// Replaces the set; trees already connected keep the share they have.
     pub fn replace(&self, shares: Vec<DiskShare>) {
-        let new = Arc::new(shares.into_iter().map(Arc::new).collect());
-        *self.0.write().unwrap_or_else(|e| e.into_inner()) = new;
+        self.replace_shared(shares.into_iter().map(Arc::new).collect());
+    }
+
+    /// Replaces the set with shares already shared (a program's own beside the
+    /// registry's); trees already connected keep the share they have.
+    pub fn replace_shared(&self, shares: Vec<Arc<DiskShare>>) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(shares);
     }
 
     /// The share called `name`.

@@ -20,6 +20,7 @@ use std::time::SystemTime;
 
 use adjoin_rpc::lsa::SidResolver;
 use adjoin_rpc::ndr::Sid;
+use adjoin_rpc::server::Service;
 use adjoin_rpc::srvsvc::{
     ConnectionRecord, OpenRecord, PERM_FILE_READ, PERM_FILE_WRITE, STYPE_DISKTREE, STYPE_IPC,
     STYPE_SPECIAL, ServerActivity, SessionRecord,
@@ -49,6 +50,43 @@ pub struct IpcConfig {
     pub resolver: Option<Arc<dyn SidResolver>>,
     /// The server-wide sessions, tree connects and opens.
     pub tables: Arc<ServerTables>,
+    /// Named pipes a program adds to IPC$ beside srvsvc, wkssvc and lsarpc (the SDK's
+    /// way to serve its own DCE/RPC interface over SMB).
+    pub pipes: ExtraPipes,
+}
+
+/// Makes the RPC service behind an added pipe for one open, given the session's user
+/// (`None` for an anonymous session); each open gets a service of its own.
+pub type PipeFactory = Arc<dyn Fn(Option<&UserToken>) -> Box<dyn Service> + Send + Sync>;
+
+/// Named pipes added to IPC$: `\PIPE\name` and the factory of its service. A name
+/// the server already serves (srvsvc, wkssvc, lsarpc, lsass) keeps the server's own.
+#[derive(Clone, Default)]
+pub struct ExtraPipes(Vec<(String, PipeFactory)>);
+
+impl ExtraPipes {
+    /// Adds pipe `name` (without `\PIPE\`; matched without regard to case).
+    #[must_use]
+    pub fn with(mut self, name: &str, factory: PipeFactory) -> Self {
+        self.0.push((name.to_owned(), factory));
+        self
+    }
+
+    /// The service for an open of pipe `name` by `token`'s user, if the pipe was added.
+    pub fn open(&self, name: &str, token: Option<&UserToken>) -> Option<Box<dyn Service>> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, make)| make(token))
+    }
+}
+
+impl fmt::Debug for ExtraPipes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
+    }
 }
 
 impl IpcConfig {

@@ -30,9 +30,9 @@ use adjoin_registry::{Registry, Value};
 use adjoin_rpc::netlogon::channel::SecureChannel;
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_smb::server::limits::{AddressSlots, Descriptors};
-use adjoin_smb::server::share::Shares;
+use adjoin_smb::server::share::{DiskShare, Shares};
 use adjoin_smb::server::stats::ServerStats;
-use adjoin_smb::server::tables::{AdminGroups, IpcConfig};
+use adjoin_smb::server::tables::{AdminGroups, ExtraPipes, IpcConfig};
 use adjoin_smb::server::{ServerConfig, serve};
 use anyhow::{Context, anyhow};
 use clap::Parser;
@@ -80,8 +80,26 @@ struct Args {
     verbose: u8,
 }
 
+/// What a program adds to the daemon it embeds ([`main_with`]): disk shares with
+/// backends of its own, served beside the registry's, and named pipes on IPC$ with
+/// DCE/RPC services of its own.
+#[derive(Debug, Clone, Default)]
+pub struct Extensions {
+    /// Shares served besides those in the registry's `Services\adjoind\Shares`; a
+    /// registry share of the same name is not served.
+    pub shares: Vec<Arc<DiskShare>>,
+    /// Pipes added to IPC$.
+    pub pipes: ExtraPipes,
+}
+
 /// The tool's entry point: its `main`.
 pub fn main() -> ExitCode {
+    main_with(Extensions::default())
+}
+
+/// adjoind with a program's own shares and pipes: the same command line, registry and
+/// services as `adjoind`, plus `extensions` (see `tools/examples` and docs/sdk.md).
+pub fn main_with(extensions: Extensions) -> ExitCode {
     let args = Args::parse();
     cli::init_logging(args.verbose.max(1));
     let runtime = match tokio::runtime::Runtime::new() {
@@ -91,7 +109,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args)) {
+    match runtime.block_on(run(args, extensions)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("adjoind: {e:#}");
@@ -114,6 +132,8 @@ struct Daemon {
     smb: bool,
     /// What holds the machine's keys and password, for after a rotation.
     secrets: rotation::MachineSecrets,
+    /// The embedding program's shares and pipes.
+    extensions: Extensions,
 }
 
 impl Daemon {
@@ -159,7 +179,7 @@ fn raise_file_limit() {
 /// and open files together hold at most the limit less this.
 const DESCRIPTOR_RESERVE: usize = 256;
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
     raise_file_limit();
     let path = Registry::default_path();
     let registry = Registry::open(&path)
@@ -204,6 +224,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         identity: shares::CurrentIdentity::default(),
         smb: !args.no_smb,
         secrets: rotation::MachineSecrets::default(),
+        extensions,
     };
     let mut identity = identity_service(&ctx, &socket)?;
     let mut services = JoinSet::new();
@@ -410,11 +431,13 @@ async fn smb_service(
             admins: admins.clone(),
             resolver: Some(Arc::new(resolver)),
             tables: Arc::default(),
+            pipes: ctx.extensions.pipes.clone(),
         },
     });
     tokio::spawn(shares::keep_current(
         ctx.registry.clone(),
         shares,
+        ctx.extensions.shares.clone(),
         Arc::clone(&ctx.identity),
     ));
     tokio::spawn(shares::keep_admins_current(

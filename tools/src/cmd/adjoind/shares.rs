@@ -172,6 +172,7 @@ pub(crate) async fn build(
 pub(crate) async fn keep_current(
     registry: std::path::PathBuf,
     shares: Shares,
+    fixed: Vec<Arc<DiskShare>>,
     identity: CurrentIdentity,
 ) {
     let mut last: Option<(Vec<ShareSpec>, usize)> = None;
@@ -199,7 +200,18 @@ pub(crate) async fn keep_current(
                 complete,
                 "disk shares loaded from the registry"
             );
-            shares.replace(built);
+            let mut all = fixed.clone();
+            for share in built {
+                if fixed
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(&share.name))
+                {
+                    tracing::warn!(share = %share.name, "the registry's share has the name of one the program serves: not served");
+                } else {
+                    all.push(Arc::new(share));
+                }
+            }
+            shares.replace_shared(all);
             last = Some((specs, generation));
             retry = if complete {
                 None

@@ -1,0 +1,150 @@
+//! The SDK's examples (`tools/examples`, docs/sdk.md) run against the real lab, with
+//! peers nobody here wrote where one exists: Samba's smbclient reads the example backend's
+//! share, MIT's kinit makes the ticket the Kerberos service accepts.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
+use adjoin_tests::{Lab, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
+
+/// An example's binary (cargo builds the examples with the tests, beside them).
+fn example(name: &str) -> String {
+    let exe = std::env::current_exe().expect("the test's path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let path: PathBuf = dir.join("examples").join(name);
+    assert!(path.exists(), "{} is not built", path.display());
+    path.display().to_string()
+}
+
+fn all_output(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// smbclient against `share` of the member at `addr` as alice, running `commands`.
+fn smbclient_alice(lab: &Lab, fqdn: &str, addr: SocketAddr, share: &str, commands: &str) -> Output {
+    Command::new("smbclient")
+        .arg(format!("//{fqdn}/{share}"))
+        .args(["-I", "127.0.0.1", "-p", &addr.port().to_string()])
+        .arg("-U")
+        .arg(format!("{}\\alice%{}", lab.netbios, lab.password("alice")))
+        .args(["--option=client min protocol=SMB2_02", "-c", commands])
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .output()
+        .expect("smbclient runs")
+}
+
+/// Bytes nobody would type: a file's contents to check byte for byte.
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn snapshot_share_serves_a_read_only_copy_in_memory_to_smbclient() {
+    let lab = Lab::get();
+    let source = tempfile::tempdir().unwrap();
+    std::fs::write(source.path().join("README.txt"), "taken at start\n").unwrap();
+    std::fs::create_dir(source.path().join("reports")).unwrap();
+    let data = pattern(3 << 20, 7);
+    std::fs::write(source.path().join("reports").join("q4.bin"), &data).unwrap();
+    std::fs::write(source.path().join("naïve résumé.txt"), "non-ASCII name\n").unwrap();
+    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let bins = Bins {
+        adjoind: &example("snapshot_share"),
+        ..BINS
+    };
+    let source_dir = source.path().display().to_string();
+    let daemon = IdentityDaemon::start_program(
+        &lab,
+        bins,
+        "sdk-snap.example.test",
+        &[],
+        Some(addr),
+        &[("ADJOIN_EXAMPLE_SNAPSHOT", &source_dir)],
+    );
+    daemon.wait_for_share(&lab, "snapshot");
+    // The copy is in memory: what happens to the directory afterwards is not seen.
+    std::fs::write(source.path().join("README.txt"), "changed later\n").unwrap();
+    std::fs::write(source.path().join("later.txt"), "added later\n").unwrap();
+
+    let got = tempfile::tempdir().unwrap();
+    let local = |name: &str| got.path().join(name).display().to_string();
+    let out = smbclient_alice(
+        &lab,
+        &daemon.fqdn,
+        addr,
+        "snapshot",
+        &format!(
+            "ls; get README.txt {}; get reports\\q4.bin {}; get \"naïve résumé.txt\" {}",
+            local("readme"),
+            local("q4"),
+            local("naive")
+        ),
+    );
+    let listing = all_output(&out);
+    assert!(
+        out.status.success(),
+        "smbclient: {listing}\n{}",
+        daemon.log()
+    );
+    assert!(
+        listing.contains("README.txt") && listing.contains("reports"),
+        "{listing}"
+    );
+    assert!(listing.contains("naïve résumé.txt"), "{listing}");
+    assert!(!listing.contains("later.txt"), "{listing}");
+    assert_eq!(
+        std::fs::read_to_string(local("readme")).unwrap(),
+        "taken at start\n"
+    );
+    assert!(
+        std::fs::read(local("q4")).unwrap() == data,
+        "q4.bin differs"
+    );
+    assert_eq!(
+        std::fs::read_to_string(local("naive")).unwrap(),
+        "non-ASCII name\n"
+    );
+
+    // Nothing changes it: a put, a delete, a new directory are each refused.
+    let upload = got.path().join("upload.txt");
+    std::fs::write(&upload, "x").unwrap();
+    for (commands, what) in [
+        (format!("put {} new.txt", upload.display()), "put"),
+        ("del README.txt".to_owned(), "del"),
+        ("mkdir fresh".to_owned(), "mkdir"),
+        ("rename README.txt other.txt".to_owned(), "rename"),
+    ] {
+        let out = smbclient_alice(&lab, &daemon.fqdn, addr, "snapshot", &commands);
+        let all = all_output(&out);
+        assert!(
+            all.contains("NT_STATUS_MEDIA_WRITE_PROTECTED")
+                || all.contains("NT_STATUS_ACCESS_DENIED"),
+            "{what} was not refused: {all}"
+        );
+    }
+    let out = smbclient_alice(&lab, &daemon.fqdn, addr, "snapshot", "ls");
+    let after = all_output(&out);
+    for name in ["new.txt", "fresh", "other.txt"] {
+        assert!(!after.contains(name), "{name} appeared: {after}");
+    }
+    assert!(after.contains("README.txt"), "{after}");
+}
