@@ -148,3 +148,174 @@ fn snapshot_share_serves_a_read_only_copy_in_memory_to_smbclient() {
     }
     assert!(after.contains("README.txt"), "{after}");
 }
+
+/// `rpc_service call ARGS` (the password, if any, on stdin).
+fn rpc_call(args: &[&str], password: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(example("rpc_service"))
+        .arg("call")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rpc_service runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let _ = writeln!(stdin, "{password}");
+    drop(stdin);
+    child.wait_with_output().expect("rpc_service ends")
+}
+
+#[test]
+fn rpc_service_answers_over_tcp_and_over_a_named_pipe_with_the_smb_caller() {
+    let lab = Lab::get();
+    let smb = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let tcp = SocketAddr::from(([127, 0, 0, 1], free_port()));
+    let bins = Bins {
+        adjoind: &example("rpc_service"),
+        ..BINS
+    };
+    let daemon = IdentityDaemon::start_program(
+        &lab,
+        bins,
+        "sdk-rpc.example.test",
+        &[],
+        Some(smb),
+        &[("ADJOIN_EXAMPLE_RPC_LISTEN", &tcp.to_string())],
+    );
+    daemon.wait_for_share(&lab, "IPC$");
+
+    let out = rpc_call(&["--tcp", &tcp.to_string(), "Zoë"], "");
+    assert!(
+        out.status.success(),
+        "tcp: {}\n{}",
+        all_output(&out),
+        daemon.log()
+    );
+    assert_eq!(
+        text(&out.stdout).trim(),
+        "Hello, Zoë, over ncacn_ip_tcp (caller: anonymous)"
+    );
+
+    let alice = format!(r"{}\alice", lab.netbios);
+    let out = rpc_call(
+        &["--pipe", &smb.to_string(), "--user", &alice, "Zoë"],
+        &lab.password("alice"),
+    );
+    assert!(
+        out.status.success(),
+        "pipe: {}\n{}",
+        all_output(&out),
+        daemon.log()
+    );
+    let greeting = text(&out.stdout);
+    assert!(
+        greeting.starts_with("Hello, Zoë, over ncacn_np (caller: ")
+            && greeting.to_lowercase().contains("alice"),
+        "{greeting}"
+    );
+
+    // The pipe is behind the SMB logon: a wrong password never reaches the service.
+    let out = rpc_call(
+        &["--pipe", &smb.to_string(), "--user", &alice, "Zoë"],
+        "not her password",
+    );
+    assert!(!out.status.success(), "{}", all_output(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", all_output(&out));
+    assert!(
+        text(&out.stderr).contains("the logon of"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+/// `lsa_lookup ARGS` with `stdin` and the registry `registry`.
+fn lsa_lookup(args: &[&str], stdin: &str, registry: &std::path::Path) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(example("lsa_lookup"))
+        .args(args)
+        .env("ADJOIN_REGISTRY", registry)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lsa_lookup runs");
+    let mut input = child.stdin.take().expect("stdin");
+    let _ = writeln!(input, "{stdin}");
+    drop(input);
+    child.wait_with_output().expect("lsa_lookup ends")
+}
+
+#[test]
+fn lsa_lookup_translates_names_over_a_named_pipe_and_over_tcp_as_the_dc_has_them() {
+    let lab = Lab::get();
+    let member = tempfile::tempdir().unwrap();
+    let registry = member.path().join("registry.db");
+    lab.join_machine(
+        BINS.domain_join,
+        &registry,
+        "sdk-lsa.example.test",
+        &["--no-keytab"],
+    );
+    let alice_sid = lab.object_sid("alice");
+    let admins_sid = format!("{}-512", lab.domain_sid());
+    let expected = [
+        format!("alice\t{alice_sid}\tuser\t{}\\alice", lab.netbios),
+        format!(
+            "Domain Admins\t{admins_sid}\tgroup\t{}\\Domain Admins",
+            lab.netbios
+        ),
+    ];
+    let who = format!(r"{}\alice", lab.netbios);
+    let np = ["--dc", &lab.dc, "--user", &who, "alice", "Domain Admins"];
+    let tcp = [
+        "--dc",
+        &lab.dc,
+        "--transport",
+        "tcp",
+        "alice",
+        "Domain Admins",
+    ];
+    for (args, stdin, how) in [
+        (&np[..], lab.password("alice"), "ncacn_np"),
+        (&tcp[..], String::new(), "ncacn_ip_tcp"),
+    ] {
+        let out = lsa_lookup(args, &stdin, &registry);
+        assert!(out.status.success(), "{how}: {}", all_output(&out));
+        let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+        assert_eq!(lines, expected, "{how}");
+    }
+    // A name nothing maps: its line on stderr, exit 1; the rest still answered.
+    let out = lsa_lookup(
+        &[
+            "--dc",
+            &lab.dc,
+            "--user",
+            &who,
+            "alice",
+            "no-such-account-x",
+        ],
+        &lab.password("alice"),
+        &registry,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        text(&out.stdout).starts_with("alice\t"),
+        "{}",
+        all_output(&out)
+    );
+    assert!(
+        text(&out.stderr).contains("no-such-account-x: no such account"),
+        "{}",
+        all_output(&out)
+    );
+    // A wrong password: one line naming the logon.
+    let out = lsa_lookup(&np, "wrong", &registry);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_eq!(text(&out.stderr).lines().count(), 1, "{}", all_output(&out));
+    assert!(
+        text(&out.stderr).contains("the logon of"),
+        "{}",
+        all_output(&out)
+    );
+}
