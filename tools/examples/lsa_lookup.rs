@@ -126,7 +126,7 @@ async fn lookup<T: Transport>(
             &LookupNamesRequest {
                 policy_handle: policy,
                 count: names.len() as u32,
-                names: ConformantArray(names.iter().map(|n| UnicodeString::new(n)).collect()),
+                names: ConformantArray(names.iter().map(UnicodeString::new).collect()),
                 translated_sids: TranslatedSids::default(),
                 lookup_level: lsa::LOOKUP_WKSTA,
                 mapped_count: 0,

@@ -319,3 +319,119 @@ fn lsa_lookup_translates_names_over_a_named_pipe_and_over_tcp_as_the_dc_has_them
         all_output(&out)
     );
 }
+
+/// MIT kinit as alice into `cache`.
+fn kinit_alice(lab: &Lab, cache: &std::path::Path) {
+    use std::io::Write;
+    let mut kinit = Command::new("kinit")
+        .arg(format!("alice@{}", lab.realm))
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("MIT kinit runs");
+    let mut stdin = kinit.stdin.take().unwrap();
+    writeln!(stdin, "{}", lab.password("alice")).unwrap();
+    drop(stdin);
+    let kinit = kinit.wait_with_output().unwrap();
+    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
+}
+
+/// `krb5_service serve` on a free port with `keytab`; killed on drop.
+struct KrbService(std::process::Child, SocketAddr);
+
+impl KrbService {
+    fn start(keytab: &std::path::Path) -> Self {
+        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let child = Command::new(example("krb5_service"))
+            .arg("serve")
+            .arg("--keytab")
+            .arg(keytab)
+            .args(["--listen", &addr.to_string()])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("krb5_service serves");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "krb5_service did not listen"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Self(child, addr)
+    }
+}
+
+impl Drop for KrbService {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn krb5_service_accepts_a_ticket_from_mit_kinits_cache_and_reads_the_pac() {
+    let lab = Lab::get();
+    let member = tempfile::tempdir().unwrap();
+    let keytab = member.path().join("krb5.keytab");
+    let keytab_arg = keytab.display().to_string();
+    let fqdn = "sdk-krb.example.test";
+    lab.join_machine(
+        BINS.domain_join,
+        &member.path().join("registry.db"),
+        fqdn,
+        &["--keytab", &keytab_arg],
+    );
+    let cache = member.path().join("alice.cc");
+    kinit_alice(&lab, &cache);
+    let service = KrbService::start(&keytab);
+    let call = |spn: &str| {
+        Command::new(example("krb5_service"))
+            .args([
+                "call",
+                &service.1.to_string(),
+                "--spn",
+                spn,
+                "--kdc",
+                &lab.dc,
+            ])
+            .arg("--ccache")
+            .arg(&cache)
+            .arg("sealed hello")
+            .output()
+            .expect("krb5_service calls")
+    };
+    let out = call(&format!("host/{fqdn}"));
+    assert!(out.status.success(), "{}", all_output(&out));
+    let expected = format!(
+        "hello alice@{} (sid {}, ",
+        lab.realm,
+        lab.object_sid("alice")
+    );
+    let answer = text(&out.stdout);
+    assert!(answer.starts_with(&expected), "{answer}");
+    assert!(
+        answer
+            .trim_end()
+            .ends_with("groups); you said: sealed hello"),
+        "{answer}"
+    );
+
+    // A ticket for another host's service: its key is not in this keytab.
+    let other = tempfile::tempdir().unwrap();
+    lab.join_machine(
+        BINS.domain_join,
+        &other.path().join("registry.db"),
+        "sdk-krb2.example.test",
+        &["--no-keytab"],
+    );
+    let out = call("host/sdk-krb2.example.test");
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(text(&out.stdout).is_empty(), "{}", all_output(&out));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("refused the ticket"), "{err}");
+}
