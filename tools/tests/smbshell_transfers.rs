@@ -218,9 +218,28 @@ fn a_200_mib_put_and_get_show_progress_in_the_interactive_shell() {
     shell.run(&format!("put big.bin {dir}/big.bin"), "put big.bin -> ");
     shell.run(&format!("get {dir}/big.bin back.bin"), "got ");
     let terminal = shell.terminal();
-    shell.run(
-        &format!("rm {dir}/big.bin; rmdir {dir}"),
-        &format!("rmdir {dir}"),
+    drop(shell);
+    // Cleaning up in batch mode, where `;` separates commands and failures show.
+    let mut cleanup = Command::new(SMBSHELL)
+        .args(&admin)
+        .args(["--password-stdin", "-c"])
+        .arg(format!("rm {dir}/big.bin; rmdir {dir}; ls"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("smbshell runs");
+    writeln!(cleanup.stdin.take().unwrap(), "{}", lab.admin_password).unwrap();
+    let cleanup = cleanup.wait_with_output().unwrap();
+    assert!(
+        cleanup.status.success(),
+        "cleanup: {}",
+        text(&cleanup.stderr)
+    );
+    assert!(
+        !text(&cleanup.stdout).contains(&dir),
+        "{}",
+        text(&cleanup.stdout)
     );
     assert!(
         std::fs::read(local.path().join("back.bin")).unwrap() == data,
