@@ -31,6 +31,7 @@ pub use self::state::{CREDIT_SIZE, ClientCore, MAX_LARGE_IO, Negotiated, credit_
 use crate::encryption::{Encryptor, Side};
 use crate::error::SmbError;
 pub use crate::proto::DIALECTS;
+use crate::proto::dfs::{self, FSCTL_DFS_GET_REFERRALS, ReferralResponse};
 use crate::proto::{
     Body, CloseRequest, CloseResponse, CreateRequest, CreateResponse, Dialect, EchoRequest,
     EchoResponse, ErrorResponse, FSCTL_PIPE_TRANSCEIVE, FSCTL_VALIDATE_NEGOTIATE_INFO, FileId,
@@ -86,6 +87,19 @@ pub struct Tree {
     pub id: u32,
     /// `ShareType`.
     pub share_type: u8,
+    /// `ShareFlags` (MS-SMB2 2.2.10).
+    pub share_flags: u32,
+}
+
+impl Tree {
+    /// SMB2_SHAREFLAG_DFS | SMB2_SHAREFLAG_DFS_ROOT: the share is in a DFS namespace, so
+    /// where a path really lives is asked with [`SmbClient::dfs_referral`].
+    pub const DFS_FLAGS: u32 = 0x0000_0003;
+
+    /// Whether the share is in a DFS namespace.
+    pub fn is_dfs(&self) -> bool {
+        self.share_flags & Self::DFS_FLAGS != 0
+    }
 }
 
 /// One SMB2 connection and (at most) one session on it.
@@ -380,6 +394,7 @@ impl SmbClient {
         let tree = Tree {
             id: header.tree_id,
             share_type: resp.share_type,
+            share_flags: resp.share_flags,
         };
         let dialect = self.negotiated.dialect;
         if (dialect == Dialect::SMB300 || dialect == Dialect::SMB302) && !self.validated {
@@ -411,6 +426,28 @@ impl SmbClient {
         self.negotiated.validate(&info)?;
         self.validated = true;
         Ok(())
+    }
+
+    /// MS-DFSC 3.1.4.1 a DFS referral for `path` (`\domain\share`, `\server\share\dir`,
+    /// `\domain` for its DCs, or empty for the domains), asked on IPC$ with
+    /// FSCTL_DFS_GET_REFERRALS. A server without DFS answers STATUS_NOT_FOUND or
+    /// STATUS_FS_DRIVER_REQUIRED ([`SmbError::Status`]).
+    pub async fn dfs_referral(&mut self, path: &str) -> Result<ReferralResponse, SmbError> {
+        let ipc = self.tree_connect("IPC$").await?;
+        let request = IoctlRequest {
+            ctl_code: FSCTL_DFS_GET_REFERRALS,
+            file_id: FileId {
+                persistent: u64::MAX,
+                volatile: u64::MAX,
+            },
+            max_input_response: 0,
+            max_output_response: self.negotiated.max_transact.min(64 * 1024),
+            flags: IoctlRequest::IS_FSCTL,
+            input: dfs::request(path),
+        };
+        let answer = self.call::<_, IoctlResponse>(ipc.id, &request, &[]).await;
+        let _ = self.tree_disconnect(ipc).await;
+        ReferralResponse::parse(&answer?.1.output)
     }
 
     /// Disconnects a share.

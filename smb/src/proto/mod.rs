@@ -3,6 +3,7 @@
 //! decodes from a whole message, checking every offset and length against the
 //! bytes received. No I/O here.
 
+pub mod dfs;
 pub mod durable;
 mod file;
 mod fsctl;

@@ -2,12 +2,14 @@
 //! by `ClientCore::response` on a signing session and on an encrypting one, both as
 //! given and sealed genuinely by the server's key (so the bytes reach the checks past
 //! decryption); negotiate responses through `Negotiated::from_response`; pipe bytes
-//! through rpc's `FragmentBuffer`.
+//! through rpc's `FragmentBuffer`; DFS referral answers (MS-DFSC 2.2.4) through
+//! `ReferralResponse::parse`.
 #![no_main]
 
 use adjoin_rpc::transport::FragmentBuffer;
 use adjoin_smb::client::{ClientCore, DIALECTS, Negotiated};
 use adjoin_smb::encryption::{Encryptor, Side};
+use adjoin_smb::proto::dfs::ReferralResponse;
 use adjoin_smb::proto::{Body, Cipher, Dialect, NegotiateResponse};
 use adjoin_smb::signing::{PreauthHash, Signer};
 use libfuzzer_sys::fuzz_target;
@@ -44,6 +46,10 @@ fuzz_target!(|data: &[u8]| {
 
     if let Ok((_, resp)) = NegotiateResponse::from_message(data) {
         let _ = Negotiated::from_response(&resp, &DIALECTS);
+    }
+
+    if let Ok(referral) = ReferralResponse::parse(data) {
+        let _ = referral.targets();
     }
 
     let mut pipe = FragmentBuffer::default();

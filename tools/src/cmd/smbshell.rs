@@ -4,7 +4,7 @@
 
 use crate::cli::{self, Logon, split_user};
 use crate::smbshell::{
-    Remote, Shell, ShellError, Target, run_batch, run_interactive, split_commands,
+    Remote, Shell, ShellError, Target, dfs_referral, run_batch, run_interactive, split_commands,
 };
 use crate::ticket;
 
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use adjoin_join::discover;
+use adjoin_join::discover::{self, DiscoverOptions};
 use anyhow::Context;
 use clap::Parser;
 use tokio::runtime::Runtime;
@@ -48,7 +48,8 @@ struct Args {
     /// realm's KDCs from DNS].
     #[arg(long, value_name = "HOST")]
     kdc: Vec<String>,
-    /// Kerberos: a DNS server that knows the realm's KDCs (IP[:PORT]; repeatable).
+    /// A DNS server that knows the server's name, the domain's DCs (for DFS referrals)
+    /// and the realm's KDCs (IP[:PORT]; repeatable) [default: the system's resolver].
     #[arg(long = "dns-server", value_name = "IP", value_parser = discover::parse_dns_server)]
     dns_servers: Vec<SocketAddr>,
     /// Read the password from the first line of standard input (later lines are
@@ -65,6 +66,10 @@ struct Args {
     /// The TCP port.
     #[arg(short, long, default_value_t = 445)]
     port: u16,
+    /// Do not ask a domain's DC where //DOMAIN/SHARE lives (MS-DFSC): connect to the
+    /// name as given.
+    #[arg(long)]
+    no_dfs: bool,
     /// Encrypt every message after the logon (SMB 3), even when the share does not ask.
     #[arg(long)]
     encrypt: bool,
@@ -105,41 +110,106 @@ fn run(args: Args) -> anyhow::Result<bool> {
     Ok(!run_interactive(shell)?)
 }
 
-/// The share, the address and the account from the arguments (the password read now).
+/// The share, the address and the account from the arguments (the password read now),
+/// after the domain's DFS referral when SERVER is a domain (`//example.com/sysvol`).
 fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
-    let (server, share) = parse_unc(&args.unc)?;
-    let addr = resolve(&server, args.address, args.port)?;
-    let Some(given) = args.user.as_deref() else {
-        return Ok(Target {
-            addr,
-            share,
-            logon: kerberos(args, &server, runtime)?,
-            server,
-            encrypt: args.encrypt,
-            timeout: Duration::from_secs(args.timeout.max(1)),
-        });
+    let (name, share) = parse_unc(&args.unc)?;
+    let ntlm = match args.user.as_deref() {
+        None => None,
+        Some(given) => {
+            let (user, domain) = split_user(given);
+            if user.is_empty() {
+                return Err(ShellError::Usage(format!(
+                    "--user {given}: no account name"
+                )));
+            }
+            let prompt = format!("Password for {given}: ");
+            let password = cli::read_secret(&prompt, args.password_stdin)
+                .map_err(|e| ShellError::Usage(format!("cannot read the password: {e:#}")))?;
+            Some((user, domain, password))
+        }
     };
-    let (user, domain) = split_user(given);
-    if user.is_empty() {
-        return Err(ShellError::Usage(format!(
-            "--user {given}: no account name"
-        )));
-    }
-    let prompt = format!("Password for {given}: ");
-    let password = cli::read_secret(&prompt, args.password_stdin)
-        .map_err(|e| ShellError::Usage(format!("cannot read the password: {e:#}")))?;
+    let logon_for = |server: &str| match &ntlm {
+        Some((user, domain, password)) => Ok(Logon::Ntlm {
+            user: user.clone(),
+            domain: domain.clone(),
+            password: password.clone(),
+        }),
+        None => kerberos(args, server, runtime),
+    };
+    let (server, share, known) = follow_dfs(args, runtime, &name, &share, &logon_for)?;
+    let addr = match known {
+        Some(ip) => SocketAddr::new(ip, args.port),
+        None => {
+            let given = if server == name { args.address } else { None };
+            resolve(&server, given, args.port, &args.dns_servers, runtime)?
+        }
+    };
     Ok(Target {
         addr,
+        logon: logon_for(&server)?,
         server,
         share,
-        logon: Logon::Ntlm {
-            user,
-            domain,
-            password,
-        },
         encrypt: args.encrypt,
         timeout: Duration::from_secs(args.timeout.max(1)),
     })
+}
+
+/// MS-DFSC 3.1.4.1 for a domain name: when `name` is a DNS domain (its DC locator answers),
+/// asks one of its DCs where `\\name\\share` lives (sysvol and netlogon are on a DC; a
+/// domain-based namespace's root anywhere) and returns that server and share, with the
+/// address when it is the DC asked. Any other name (or `-I`, or `--no-dfs`) is returned
+/// as given.
+fn follow_dfs(
+    args: &Args,
+    runtime: &Runtime,
+    name: &str,
+    share: &str,
+    logon_for: &dyn Fn(&str) -> Result<Logon, ShellError>,
+) -> Result<(String, String, Option<IpAddr>), ShellError> {
+    let as_given = || Ok((name.to_owned(), share.to_owned(), None));
+    if args.no_dfs
+        || args.address.is_some()
+        || name.parse::<IpAddr>().is_ok()
+        || !name.contains('.')
+    {
+        return as_given();
+    }
+    let opts = DiscoverOptions {
+        dns_servers: args.dns_servers.clone(),
+        ..DiscoverOptions::default()
+    };
+    let dc = match runtime.block_on(discover::discover(name, &opts)) {
+        Ok(dc) => dc,
+        Err(e) => {
+            tracing::debug!(%name, error = %e, "not a domain: no DFS referral asked");
+            return as_given();
+        }
+    };
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    let dc_addr = SocketAddr::new(dc.dc_address, args.port);
+    let logon = logon_for(&dc.dc_name)?;
+    match runtime.block_on(dfs_referral(
+        dc_addr,
+        &dc.dc_name,
+        &logon,
+        timeout,
+        name,
+        share,
+    ))? {
+        None => as_given(),
+        Some((server, to_share)) => {
+            tracing::info!(
+                from = %format!(r"\\{name}\{share}"),
+                to = %format!(r"\\{server}\{to_share}"),
+                "DFS referral"
+            );
+            let known = server
+                .eq_ignore_ascii_case(&dc.dc_name)
+                .then_some(dc.dc_address);
+            Ok((server, to_share, known))
+        }
+    }
 }
 
 /// A ticket for `cifs/SERVER` from the credential cache (the cache's own, or a new one from
@@ -176,20 +246,39 @@ fn parse_unc(unc: &str) -> Result<(String, String), ShellError> {
     }
 }
 
-fn resolve(server: &str, address: Option<IpAddr>, port: u16) -> Result<SocketAddr, ShellError> {
+/// `server`'s address: `-I`, an IP, the system resolver, else the `--dns-server`s.
+fn resolve(
+    server: &str,
+    address: Option<IpAddr>,
+    port: u16,
+    dns_servers: &[SocketAddr],
+    runtime: &Runtime,
+) -> Result<SocketAddr, ShellError> {
     if let Some(ip) = address.or_else(|| server.parse().ok()) {
         return Ok(SocketAddr::new(ip, port));
     }
     let unknown = |why: String| {
         ShellError::Connect(format!(
-            "cannot resolve {server}: {why} (give its address with -I)"
+            "cannot resolve {server}: {why} (give its address with -I, or a DNS server that \
+             knows it with --dns-server)"
         ))
     };
-    (server, port)
-        .to_socket_addrs()
-        .map_err(|e| unknown(e.to_string()))?
-        .next()
-        .ok_or_else(|| unknown("no address".into()))
+    let system = (server, port).to_socket_addrs().map(|mut a| a.next());
+    if let Ok(Some(addr)) = system {
+        return Ok(addr);
+    }
+    let mut why = match system {
+        Err(e) => e.to_string(),
+        _ => "no address".to_owned(),
+    };
+    for dns in dns_servers {
+        match runtime.block_on(discover::host_addresses(*dns, server)) {
+            Ok(ips) if !ips.is_empty() => return Ok(SocketAddr::new(ips[0], port)),
+            Ok(_) => why = format!("{dns} has no address for it"),
+            Err(e) => why = format!("{dns}: {e}"),
+        }
+    }
+    Err(unknown(why))
 }
 
 #[cfg(test)]

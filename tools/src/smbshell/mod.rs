@@ -12,7 +12,7 @@ mod transfer;
 pub(crate) use commands::{Flow, Shell};
 pub(crate) use error::ShellError;
 pub(crate) use interactive::run_interactive;
-pub(crate) use remote::{Remote, Target};
+pub(crate) use remote::{Remote, Target, dfs_referral};
 
 use crate::regshell::split_words;
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use adjoin_rpc::ntstatus::NtStatus;
 use adjoin_smb::SmbError;
 use adjoin_smb::client::{SmbClient, Tree};
+use adjoin_smb::proto::dfs::split_target;
 use adjoin_smb::proto::info::{FileNetworkOpenInformation, FileStat};
 use tokio::runtime::Runtime;
 
@@ -53,6 +54,55 @@ impl Target {
             Logon::Ntlm { user, domain, .. } => format!(r"{domain}\{user}"),
             Logon::Kerberos(creds) => format!("{} (Kerberos)", creds.client),
         }
+    }
+}
+
+/// MS-DFSC 3.1.4.1: asks the DC at `dc` (named `dc_name`), logged on as `logon`, where
+/// `\\name\\share` really lives; the first target's server and share, or `None` when the
+/// DC has no referral for it. A target below the share (a DFS link's folder) is refused:
+/// smbshell follows share-level referrals only (sysvol, netlogon, domain roots).
+pub(crate) async fn dfs_referral(
+    dc: SocketAddr,
+    dc_name: &str,
+    logon: &Logon,
+    timeout: Duration,
+    name: &str,
+    share: &str,
+) -> Result<Option<(String, String)>, ShellError> {
+    let asked = format!(r"\{name}\{share}");
+    let failed = |e: SmbError| {
+        ShellError::Connect(format!(
+            r"cannot ask the DC {dc_name} ({dc}) where \{asked} is: {e}"
+        ))
+    };
+    let mut client = SmbClient::connect(dc, dc_name, timeout)
+        .await
+        .map_err(failed)?;
+    client
+        .session_setup(logon.session_auth("SMBSHELL"))
+        .await
+        .map_err(failed)?;
+    let answer = client.dfs_referral(&asked).await;
+    let _ = client.logoff().await;
+    let answer = match answer {
+        Ok(answer) => answer,
+        // STATUS_NOT_FOUND: the DC has no referral for the name.
+        Err(e) if e.status().is_some() => {
+            tracing::debug!(%asked, error = %e, "no DFS referral");
+            return Ok(None);
+        }
+        Err(e) => return Err(failed(e)),
+    };
+    let Some(first) = answer.targets().first().map(|t| (*t).to_owned()) else {
+        return Ok(None);
+    };
+    match split_target(&first) {
+        Some((server, to_share)) if first.trim_start_matches('\\').split('\\').count() == 2 => {
+            Ok(Some((server.to_owned(), to_share.to_owned())))
+        }
+        _ => Err(ShellError::Connect(format!(
+            r"\{asked} is a DFS link to \{first}: smbshell follows share referrals only; connect to the target share"
+        ))),
     }
 }
 
