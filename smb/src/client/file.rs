@@ -8,6 +8,7 @@
 //! [`SmbClient::write_range`] drive it over the connection.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
@@ -238,21 +239,24 @@ impl SmbClient {
 
     /// Reads `len` bytes from `offset` with READs as `pipeline` says (several in flight,
     /// each at most as long as the server allows); hands each piece to `sink` with its
-    /// offset, in the order they arrive. Stops early at the end of the file; returns the
-    /// bytes read.
+    /// offset, in the order they arrive. Stops early at the end of the file, or when `sink`
+    /// answers [`ControlFlow::Break`] (no more READs are sent; those in flight are
+    /// received and dropped); returns the bytes read.
     pub async fn read_range(
         &mut self,
         file: &OpenFile,
         offset: u64,
         len: u64,
         pipeline: Pipeline,
-        mut sink: impl FnMut(u64, &[u8]),
+        mut sink: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
     ) -> Result<u64, SmbError> {
         let piece = pipeline.piece.min(self.negotiated.read_size());
         let mut transfer = Transfer::new(offset, len, piece, pipeline.window);
+        let mut stopped = false;
         loop {
-            while let Some(next) =
-                transfer.next_piece(self.core.credits(), |n| super::credit_charge(0, n))
+            while let Some(next) = transfer
+                .next_piece(self.core.credits(), |n| super::credit_charge(0, n))
+                .filter(|_| !stopped)
             {
                 let request = self.read_request(file.id, next.0, next.1);
                 let charge = super::credit_charge(0, next.1);
@@ -260,7 +264,7 @@ impl SmbClient {
                 self.send(&msg).await?;
                 transfer.sent(id, next);
             }
-            if transfer.finished() {
+            if transfer.finished() || (stopped && transfer.in_flight() == 0) {
                 return Ok(transfer.moved());
             }
             if transfer.in_flight() == 0 {
@@ -271,10 +275,18 @@ impl SmbClient {
                 transfer.completed(header.message_id, None)?;
                 continue;
             }
-            let resp: ReadResponse = expect(&header, &msg, &[])?;
-            let count = u32::try_from(resp.data.len()).unwrap_or(u32::MAX);
+            if header.status != NtStatus::SUCCESS {
+                expect::<ReadResponse>(&header, &msg, &[])?;
+            }
+            let data = ReadResponse::data_of(&msg)?;
+            let count = u32::try_from(data.len()).unwrap_or(u32::MAX);
             let (at, _) = transfer.completed(header.message_id, Some(count))?;
-            sink(at, &resp.data);
+            if !stopped {
+                stopped = sink(at, data).is_break();
+            }
+            // The message's memory serves the next frame (a fresh 8 MiB buffer each
+            // time costs more in page faults than the copy into it).
+            self.recycle(msg);
         }
     }
 

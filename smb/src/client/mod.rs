@@ -120,7 +120,16 @@ pub struct SmbClient {
     offered: ValidateNegotiateInfoRequest,
     /// Whether secure dialect negotiation has been done (3.0 and 3.0.2).
     validated: bool,
+    /// A large received message's memory, kept for the next frame ([`Self::recycle`]).
+    spare: Option<Vec<u8>>,
 }
+
+/// Room past a frame's end in its buffer: reading to the end of a frame asks for 32 more
+/// bytes to see that nothing follows, which would otherwise grow (copy) the buffer.
+const READ_SLACK: usize = 32;
+
+/// Received messages at least this large are kept for the next frame (READ responses).
+const RECYCLE_FROM: usize = 1 << 20;
 
 /// SMB2_SHAREFLAG_ENCRYPT_DATA (MS-SMB2 2.2.10).
 const SHAREFLAG_ENCRYPT_DATA: u32 = 0x0000_8000;
@@ -164,6 +173,7 @@ impl SmbClient {
             encryptor: None,
             offered: ValidateNegotiateInfoRequest::from(&request),
             validated: false,
+            spare: None,
         };
         client.send(&msg).await?;
         let (header, reply) = client.receive(id).await?;
@@ -646,9 +656,32 @@ impl SmbClient {
         let context = || format!("reading from {peer}");
         let mut prefix = [0u8; 4];
         io(self.timeout, context, self.stream.read_exact(&mut prefix)).await?;
-        let mut msg = vec![0; frame_len(prefix)?];
-        io(self.timeout, context, self.stream.read_exact(&mut msg)).await?;
+        let len = frame_len(prefix)?;
+        let mut msg = match self.spare.take() {
+            Some(mut spare) if spare.capacity() >= len + READ_SLACK => {
+                spare.clear();
+                spare
+            }
+            _ => Vec::with_capacity(len + READ_SLACK),
+        };
+        // Read into the buffer's spare capacity (no zeroing of memory about to be
+        // overwritten); the frame's length bounds what is read.
+        let mut limited = (&mut self.stream).take(len as u64);
+        let got = io(self.timeout, context, limited.read_to_end(&mut msg)).await?;
+        if got != len {
+            return Err(SmbError::Io {
+                context: context(),
+                error: std::io::ErrorKind::UnexpectedEof.into(),
+            });
+        }
         Ok(msg)
+    }
+
+    /// Keeps a large received message's memory for the next frame.
+    fn recycle(&mut self, msg: Vec<u8>) {
+        if msg.capacity() >= RECYCLE_FROM {
+            self.spare = Some(msg);
+        }
     }
 }
 

@@ -582,17 +582,33 @@ impl Body for ReadResponse {
     }
 
     fn decode_body(r: &mut Reader<'_>, msg: &[u8]) -> Result<Self, SmbError> {
-        r.set_what("READ response");
-        let offset = usize::from(r.u8()?);
-        r.u8()?;
-        let len = r.u32()? as usize;
-        let data_remaining = r.u32()?;
-        r.u32()?;
+        let (data, data_remaining) = read_body(r, msg)?;
         Ok(Self {
             data_remaining,
-            data: buffer(msg, offset, len, "READ data")?.to_vec(),
+            data: data.to_vec(),
         })
     }
+}
+
+impl ReadResponse {
+    /// The data of the READ response `msg` (a whole message), checked as
+    /// [`Body::from_message`] checks it, without copying: what a client reading a large
+    /// file hands on.
+    pub fn data_of(msg: &[u8]) -> Result<&[u8], SmbError> {
+        let (_, mut r) = super::body_reader::<Self>(msg)?;
+        Ok(read_body(&mut r, msg)?.0)
+    }
+}
+
+/// A READ response's data (in `msg`) and `DataRemaining`.
+fn read_body<'a>(r: &mut Reader<'_>, msg: &'a [u8]) -> Result<(&'a [u8], u32), SmbError> {
+    r.set_what("READ response");
+    let offset = usize::from(r.u8()?);
+    r.u8()?;
+    let len = r.u32()? as usize;
+    let data_remaining = r.u32()?;
+    r.u32()?;
+    Ok((buffer(msg, offset, len, "READ data")?, data_remaining))
 }
 
 /// MS-SMB2 2.2.21 WRITE Request.

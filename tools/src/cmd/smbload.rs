@@ -7,6 +7,7 @@ use crate::ticket;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -922,6 +923,7 @@ async fn move_part(
                         bad = Some(offset);
                     }
                 }
+                ControlFlow::Continue(())
             };
             let n = client
                 .read_range(&file, job.offset, job.len, job.pipeline(), sink)

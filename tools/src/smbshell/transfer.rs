@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
@@ -22,8 +23,8 @@ use super::paths;
 use super::progress::Progress;
 use super::remote::Remote;
 
-/// Bytes moved per pipelined range: a local failure (a full disk) stops the transfer
-/// within this much.
+/// Bytes a put moves per pipelined range: a local read failure stops it within this
+/// much.
 const CHUNK: u64 = 32 << 20;
 /// The local file is written in slices of this size: the kernel copies an 8 MiB READ's data
 /// into the page cache several times slower in one write(2) than in slices (on this VM,
@@ -70,7 +71,8 @@ impl Reorder {
     }
 
     /// One past the last byte handed on.
-    pub(crate) fn next(&self) -> u64 {
+    #[cfg(test)]
+    fn next(&self) -> u64 {
         self.next
     }
 }
@@ -131,36 +133,33 @@ async fn receive(
     }
     let mut progress = Progress::new(shown, have, size);
     let mut order = Reorder::starting_at(have);
-    while order.next() < size {
-        let offset = order.next();
-        let len = (size - offset).min(CHUNK);
-        let mut failed = None;
-        let got = client
-            .read_range(file, offset, len, Pipeline::default(), |at, data| {
-                progress.add(data.len() as u64);
-                if failed.is_none()
-                    && let Err(e) = order.push(at, data, |piece| {
-                        piece
-                            .chunks(WRITE_SLICE)
-                            .try_for_each(|slice| sink.write_all(slice))
-                    })
-                {
+    // One pipelined range for the whole file (the READs never drain between pieces);
+    // a local failure stops it at once.
+    let mut failed = None;
+    let got = client
+        .read_range(file, have, size - have, Pipeline::default(), |at, data| {
+            progress.add(data.len() as u64);
+            match order.push(at, data, |piece| {
+                piece
+                    .chunks(WRITE_SLICE)
+                    .try_for_each(|slice| sink.write_all(slice))
+            }) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => {
                     failed = Some(e);
+                    ControlFlow::Break(())
                 }
-            })
-            .await;
-        if let Some(e) = failed {
-            progress.finish();
-            return Ok(Err(local(e)));
-        }
-        // On an SMB failure the partial file keeps the in-order prefix for the next get.
-        let got = got.inspect_err(|_| {
-            progress.finish();
-        })?;
-        if got == 0 {
-            break;
-        }
+            }
+        })
+        .await;
+    if let Some(e) = failed {
+        progress.finish();
+        return Ok(Err(local(e)));
     }
+    // On an SMB failure the partial file keeps the in-order prefix for the next get.
+    got.inspect_err(|_| {
+        progress.finish();
+    })?;
     Ok(sink
         .flush()
         .map_err(local)
