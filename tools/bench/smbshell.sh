@@ -100,28 +100,31 @@ for i in $(seq 1 120); do
   sleep 0.5
 done
 
-# get_with CLIENT: one get of big.bin into a fresh local file; prints the seconds.
+# get_with CLIENT: one get of big.bin into a fresh local file; prints the seconds it took
+# and the CPU seconds (user + system) the client spent.
 get_with() {
-  local out=$LOCAL/$1.bin start end
+  local out=$LOCAL/$1.bin start end cpu=$WORK/cpu
   rm -f "$out" "$LOCAL/.$1.bin.smbshell-partial"
   sync
   start=$(date +%s.%N)
   case $1 in
     smbshell)
-      (cd "$LOCAL" && printf '%s\n' "$PASS" | "$REL/smbshell" "//127.0.0.1/data" --port "$PORT" \
+      (cd "$LOCAL" && printf '%s\n' "$PASS" | /usr/bin/time -f '%U %S' -o "$cpu" \
+        "$REL/smbshell" "//127.0.0.1/data" --port "$PORT" \
         -U "$USER_ARG" --password-stdin -c "get big.bin smbshell.bin") >/dev/null ||
         die "smbshell get failed" ;;
     smbclient)
-      (cd "$LOCAL" && smbclient "//127.0.0.1/data" -p "$PORT" -U "$USER_ARG%$PASS" \
+      (cd "$LOCAL" && /usr/bin/time -f '%U %S' -o "$cpu" \
+        smbclient "//127.0.0.1/data" -p "$PORT" -U "$USER_ARG%$PASS" \
         -c "get big.bin smbclient.bin") >/dev/null 2>&1 || die "smbclient get failed" ;;
   esac
   end=$(date +%s.%N)
   [ "$(stat -c %s "$out")" = "$BYTES" ] || die "$1 got $(stat -c %s "$out") bytes, not $BYTES"
   rm -f "$out"
-  echo "$end - $start" | bc -l
+  echo "$(echo "$end - $start" | bc -l) $(awk '{ print $1 + $2 }' "$cpu")"
 }
 
-declare -a SHELL_S CLIENT_S
+declare -a SHELL_S CLIENT_S SHELL_CPU CLIENT_CPU
 for r in $(seq 1 "$ROUNDS"); do
   # Which client goes first alternates, so neither always meets the other's leftovers
   # (dirty pages being written back, a warmer page cache).
@@ -132,18 +135,24 @@ for r in $(seq 1 "$ROUNDS"); do
     c=$(get_with smbclient)
     s=$(get_with smbshell)
   fi
-  SHELL_S+=("$s") CLIENT_S+=("$c")
-  say "round $r: smbshell $(echo "$SIZE / $s" | bc -l | xargs printf '%.1f') MiB/s, smbclient $(echo "$SIZE / $c" | bc -l | xargs printf '%.1f') MiB/s"
+  SHELL_S+=("${s% *}") CLIENT_S+=("${c% *}") SHELL_CPU+=("${s#* }") CLIENT_CPU+=("${c#* }")
+  say "round $r: smbshell $(echo "$SIZE / ${s% *}" | bc -l | xargs printf '%.1f') MiB/s (${s#* } s CPU), smbclient $(echo "$SIZE / ${c% *}" | bc -l | xargs printf '%.1f') MiB/s (${c#* } s CPU)"
 done
 
 /usr/bin/python3 - "$SIZE" "$JSON" "$(git -C "$ROOT" describe --always --dirty)" \
-  "${SHELL_S[*]}" "${CLIENT_S[*]}" "$(smbclient --version | head -1)" "$DISK" <<'EOF'
+  "${SHELL_S[*]}" "${CLIENT_S[*]}" "$(smbclient --version | head -1)" "$DISK" \
+  "${SHELL_CPU[*]}" "${CLIENT_CPU[*]}" <<'EOF'
 import json, statistics, sys
 size, as_json, commit = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3]
 shell = [float(x) for x in sys.argv[4].split()]
 client = [float(x) for x in sys.argv[5].split()]
 version = sys.argv[6]
 local = "a tmpfs" if sys.argv[7] == "0" else "/tmp's disk"
+shell_cpu = [float(x) for x in sys.argv[8].split()]
+client_cpu = [float(x) for x in sys.argv[9].split()]
+# CPU seconds per GiB moved: what each client costs, less at the mercy of the VM's
+# scheduling than the rate.
+per_gib = lambda cpu: statistics.median(cpu) * 1024 / size
 rate = lambda secs: size / statistics.median(secs)
 r_shell, r_client = rate(shell), rate(client)
 out = {
@@ -151,6 +160,9 @@ out = {
     "smbshell_mib_s": round(r_shell, 1), "smbclient_mib_s": round(r_client, 1),
     "ratio": round(r_shell / r_client, 2),
     "smbshell_seconds": shell, "smbclient_seconds": client,
+    "smbshell_cpu_s_per_gib": round(per_gib(shell_cpu), 3),
+    "smbclient_cpu_s_per_gib": round(per_gib(client_cpu), 3),
+    "smbshell_cpu_seconds": shell_cpu, "smbclient_cpu_seconds": client_cpu,
 }
 if as_json:
     print(json.dumps(out))
@@ -159,4 +171,5 @@ else:
     print(f"  smbshell   {r_shell:8.1f} MiB/s (median)")
     print(f"  smbclient  {r_client:8.1f} MiB/s (median; {version})")
     print(f"  ratio      {r_shell / r_client:8.2f} (smbshell / smbclient)")
+    print(f"  CPU        smbshell {per_gib(shell_cpu):.2f} s/GiB, smbclient {per_gib(client_cpu):.2f} s/GiB (user + system, medians)")
 EOF
