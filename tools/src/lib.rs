@@ -6,6 +6,7 @@
 pub mod cmd;
 
 mod cli;
+mod connections;
 mod net;
 mod regshell;
 mod smbshell;

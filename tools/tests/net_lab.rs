@@ -3,6 +3,7 @@
 //! registry, seen by `net view` and by Samba's smbclient).
 
 use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
@@ -386,4 +387,126 @@ fn ms_samr_over_ncacn_ip_tcp_net_user_group_and_localgroup() {
     let missing = net_alice(&lab, &with(&["group", "no-such-group"], &tcp));
     assert_eq!(missing.status.code(), Some(1));
     assert!(text(&missing.stderr).contains("the group no-such-group was not found"));
+}
+
+/// `BIN ARGS` with the saved connections in `file`, no usable Kerberos cache, and
+/// `stdin`.
+fn with_connections(bin: &str, file: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(bin)
+        .args(args)
+        .env("ADJOIN_CONNECTIONS", file)
+        .env("ADJOIN_REGISTRY", file.with_extension("db"))
+        .env(
+            "KRB5CCNAME",
+            format!("FILE:{}", file.with_extension("no-cache").display()),
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the tool runs");
+    let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
+    child.wait_with_output().expect("the tool ends")
+}
+
+/// `net use` saves a connection only after logging on with it, keeps the password in a
+/// 0600 file that listings never show, lists it with the server's state, and smbshell
+/// then logs on with it when given no account; a group-readable file is refused with the
+/// fix; `/delete` forgets it.
+#[test]
+fn net_use_saves_a_checked_connection_that_smbshell_then_uses() {
+    const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config").join("connections.json");
+    let unc = format!(r"\\{}\sysvol", lab.dc_name);
+    let alice = format!(r"{}\alice", lab.netbios);
+    let password = lab.password("alice");
+    let net = |args: &[&str], stdin: &str| {
+        let mut all = args.to_vec();
+        all.extend(["--dns-server", &lab.dc]);
+        with_connections(NET, &file, &all, stdin)
+    };
+    let shell_unc = format!("//{}/sysvol", lab.dc_name);
+    let smbshell = || {
+        with_connections(
+            SMBSHELL,
+            &file,
+            &[&shell_unc, "--dns-server", &lab.dc, "-c", "pwd"],
+            "",
+        )
+    };
+
+    // A wrong password: refused, nothing saved.
+    let user_arg = format!("/user:{alice}");
+    let out = net(
+        &["use", &unc, &user_arg, "--password-stdin"],
+        "not-her-password",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("refused the logon"), "{err}");
+    assert!(!file.exists());
+
+    let out = net(&["use", &unc, &user_arg, "--password-stdin"], &password);
+    assert_eq!(ok(&out, "net use"), "The command completed successfully.\n");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    let listing = ok(&net(&["use"], ""), "net use (list)");
+    assert!(
+        listing.starts_with("New connections will be remembered."),
+        "{listing}"
+    );
+    let line = listing
+        .lines()
+        .find(|l| l.contains(&unc))
+        .unwrap_or_else(|| panic!("{unc} not listed: {listing}"));
+    assert!(
+        line.starts_with("OK ") && line.ends_with("Microsoft Windows Network"),
+        "{line}"
+    );
+    assert!(!listing.contains(&password));
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&net(&["use", "--json"], ""), "net use --json")).unwrap();
+    assert_eq!(json[0]["remote"], unc);
+    assert_eq!(json[0]["user"], alice);
+    assert_eq!(json[0]["auth"], "ntlm");
+    assert_eq!(json[0]["status"], "OK");
+    assert!(!json.to_string().contains(&password));
+
+    // smbshell, given no account, logs on with the saved one.
+    let out = smbshell();
+    let pwd = ok(&out, "smbshell with the saved connection");
+    assert_eq!(
+        pwd.trim().to_lowercase(),
+        format!(r"{}\", unc.to_lowercase())
+    );
+
+    // A file others may read is refused, with the fix.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = net(&["use"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains(&format!("chmod 600 {}", file.display())));
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let out = net(&["use", &unc, "/delete"], "");
+    ok(&out, "net use /delete");
+    let listing = ok(&net(&["use"], ""), "net use (list)");
+    assert!(
+        listing.contains("There are no entries in the list."),
+        "{listing}"
+    );
+    let out = net(&["use", &unc, "/delete"], "");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("could not be found"));
+    // Without the saved account smbshell tries Kerberos, and the cache is empty.
+    let out = smbshell();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("kinit"), "{err}");
 }

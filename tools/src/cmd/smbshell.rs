@@ -3,6 +3,7 @@
 //! or commands on stdin). See docs/smbshell.md.
 
 use crate::cli::{self, Logon, split_user};
+use crate::connections;
 use crate::smbshell::{
     Remote, Shell, ShellError, Target, dfs_referral, run_batch, run_interactive, split_commands,
 };
@@ -18,6 +19,7 @@ use adjoin_join::discover::{self, DiscoverOptions};
 use anyhow::Context;
 use clap::Parser;
 use tokio::runtime::Runtime;
+use zeroize::Zeroizing;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -37,7 +39,8 @@ struct Args {
     #[arg(value_name = "//SERVER/SHARE")]
     unc: String,
     /// Log on (NTLM) as this account, DOMAIN\NAME (or NAME@DOMAIN, or NAME for the
-    /// server's own domain); the password is prompted for. Without it: Kerberos, with a
+    /// server's own domain); the password is prompted for. Without it: the account a
+    /// `net use \\SERVER\SHARE /user:...` saved for the server, else Kerberos, with a
     /// ticket for cifs/SERVER from the credential cache.
     #[arg(short = 'U', long, value_name = "DOMAIN\\NAME")]
     user: Option<String>,
@@ -115,7 +118,7 @@ fn run(args: Args) -> anyhow::Result<bool> {
 fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
     let (name, share) = parse_unc(&args.unc)?;
     let ntlm = match args.user.as_deref() {
-        None => None,
+        None => saved_account(&name, &share)?,
         Some(given) => {
             let (user, domain) = split_user(given);
             if user.is_empty() {
@@ -153,6 +156,24 @@ fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
         encrypt: args.encrypt,
         timeout: Duration::from_secs(args.timeout.max(1)),
     })
+}
+
+/// The account `net use` saved for the share (or for another share of the server), when
+/// it saved one with a password; `None`: Kerberos.
+fn saved_account(
+    server: &str,
+    share: &str,
+) -> Result<Option<(String, String, Zeroizing<String>)>, ShellError> {
+    let all = connections::load().map_err(|e| ShellError::Usage(e.to_string()))?;
+    let Some(saved) = connections::find(&all, server, share) else {
+        return Ok(None);
+    };
+    let (Some(user), Some(password)) = (saved.user.as_deref(), saved.secret()) else {
+        return Ok(None);
+    };
+    tracing::info!(connection = %saved.unc(), %user, "the account net use saved");
+    let (user, domain) = split_user(user);
+    Ok(Some((user, domain, password)))
 }
 
 /// MS-DFSC 3.1.4.1 for a domain name: when `name` is a DNS domain (its DC locator answers),

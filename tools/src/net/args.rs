@@ -54,6 +54,9 @@ pub(crate) enum Verb {
     Session(ActivityArgs),
     /// A server's open files (srvsvc NetrFileEnum; its administrators only).
     File(ActivityArgs),
+    /// Save a connection to a share (checked by logging on), list the saved ones, or
+    /// forget one (/delete); smbshell uses them when given no account.
+    Use(UseArgs),
 }
 
 /// How to reach and log on to a server.
@@ -163,6 +166,21 @@ pub(crate) struct ShareArgs {
     /// The registry [default: $ADJOIN_REGISTRY, else /var/lib/adjoin/registry.db].
     #[arg(long, value_name = "PATH")]
     pub(crate) registry: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UseArgs {
+    /// \\server\share to save (or, with --delete, to forget; `*` for all); none: list.
+    #[arg(value_name = "\\\\SERVER\\SHARE")]
+    pub(crate) remote: Option<String>,
+    /// Forget the connection [Windows: /delete].
+    #[arg(long, short = 'd')]
+    pub(crate) delete: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub(crate) json: bool,
+    #[command(flatten)]
+    pub(crate) net: Remote,
 }
 
 /// Rewrites Windows' switches (case-insensitive) into the long options clap knows:

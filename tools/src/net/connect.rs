@@ -46,7 +46,12 @@ impl Logon {
         }
     }
 
-    fn session_auth(&self) -> SessionAuth {
+    /// The account, as `net use` saves it: `DOMAIN\name` and the password.
+    pub(crate) fn saved_form(&self) -> (String, Zeroizing<String>) {
+        (self.who(), self.password.clone())
+    }
+
+    pub(crate) fn session_auth(&self) -> SessionAuth {
         SessionAuth::Ntlm {
             user: self.user.clone(),
             domain: self.domain.clone(),
@@ -344,7 +349,7 @@ impl Pipe {
 }
 
 /// Statuses that say the name or password is wrong, or the account may not log on.
-fn is_bad_credentials(status: NtStatus) -> bool {
+pub(crate) fn is_bad_credentials(status: NtStatus) -> bool {
     [
         NtStatus::LOGON_FAILURE,
         NtStatus::WRONG_PASSWORD,
@@ -356,7 +361,7 @@ fn is_bad_credentials(status: NtStatus) -> bool {
     .contains(&status)
 }
 
-fn smb_failed(call: &str, server: &str, e: SmbError) -> NetError {
+pub(crate) fn smb_failed(call: &str, server: &str, e: SmbError) -> NetError {
     match e.status() {
         Some(NtStatus::ACCESS_DENIED) => NetError::AccessDenied {
             what: format!("\\\\{server} refused {call}"),

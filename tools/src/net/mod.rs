@@ -3,7 +3,7 @@
 //! The parts: `args` (the command line, Windows' `/switch` spellings included),
 //! `connect` (credentials, the server's address, a bound RPC pipe), `table` (output shaped
 //! like Windows'), `sam` (the SAMR and LSA calls the account verbs share) and one module
-//! per verb (`session` holds both `net session` and `net file`).
+//! per verb (`session` holds both `net session` and `net file`; `uses` is `net use`).
 
 mod args;
 mod connect;
@@ -14,6 +14,7 @@ mod share;
 mod table;
 mod time;
 mod user;
+mod uses;
 mod view;
 
 use std::process::ExitCode;
@@ -94,6 +95,12 @@ pub(crate) enum NetError {
         /// Why.
         detail: String,
     },
+    /// The saved connections cannot be read or written.
+    #[error("{0}")]
+    Connections(String),
+    /// `net use ... /delete` of a connection that is not saved.
+    #[error("The network connection could not be found (net use lists the saved ones)")]
+    NoSuchConnection,
     /// The local registry cannot be read or written.
     #[error("the registry {path}: {detail}")]
     Registry {
@@ -141,5 +148,6 @@ pub(crate) async fn run(cli: Cli) -> Result<(), NetError> {
         Verb::Share(a) => share::run(a),
         Verb::Session(a) => session::run_sessions(a).await,
         Verb::File(a) => session::run_files(a).await,
+        Verb::Use(a) => uses::run(a).await,
     }
 }
