@@ -124,6 +124,13 @@ get_with() {
   echo "$(echo "$end - $start" | bc -l) $(awk '{ print $1 + $2 }' "$cpu")"
 }
 
+# One untimed get by each client first: the server's page cache holds the file, and the
+# VM's memory behind the tmpfs has been touched once (on this VM the first touch of guest
+# memory is several times slower, which made single rounds swing 3x in CPU time).
+say "warming up (one untimed get each)"
+get_with smbshell >/dev/null
+get_with smbclient >/dev/null
+
 declare -a SHELL_S CLIENT_S SHELL_CPU CLIENT_CPU
 for r in $(seq 1 "$ROUNDS"); do
   # Which client goes first alternates, so neither always meets the other's leftovers
