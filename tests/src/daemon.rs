@@ -115,6 +115,24 @@ impl IdentityDaemon {
         daemon
     }
 
+    /// Joins `fqdn`, starts adjoind serving SMB on a free 127.0.0.1 port, and serves
+    /// `share` from a new world-writable directory ([`share_dir`]); returns once smbclient
+    /// lists the share.
+    pub fn serving_share(
+        lab: &Lab,
+        bins: Bins<'_>,
+        fqdn: &str,
+        share: &str,
+    ) -> (Self, tempfile::TempDir) {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
+        let daemon = Self::start_with(lab, bins, fqdn, &[], Some(addr));
+        let dir = share_dir(&format!("adjoin-{share}-"));
+        let path = Value::Sz(dir.path().display().to_string());
+        daemon.set_share(share, "Path", &path);
+        daemon.wait_for_share(lab, share);
+        (daemon, dir)
+    }
+
     /// Writes identity settings into the member's registry (takes effect at start or
     /// after [`Self::reload`]).
     pub fn configure(&self, settings: &[(&str, Value)]) {

@@ -342,6 +342,27 @@ impl Lab {
             .expect("MIT kinit runs")
     }
 
+    /// MIT `kinit USER@REALM` with the fixture user's password, into the credential cache
+    /// file `cache`; asserts it worked.
+    pub fn mit_kinit(&self, user: &str, cache: &Path) {
+        let mut kinit = Command::new("kinit")
+            .arg(format!("{user}@{}", self.realm))
+            .env("KRB5_CONFIG", &self.krb5_config)
+            .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("MIT kinit runs");
+        let _ = writeln!(
+            kinit.stdin.take().expect("piped stdin"),
+            "{}",
+            self.password(user)
+        );
+        let out = kinit.wait_with_output().expect("kinit ends");
+        succeeded(&out, &format!("kinit {user}"));
+    }
+
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
     pub fn samba_tool(&self, args: &[&str]) -> Output {
         // The domain is named: without it samba-tool sends the workgroup of the host's

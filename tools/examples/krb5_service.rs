@@ -121,6 +121,8 @@ async fn serve(keytab: PathBuf, listen: SocketAddr) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         let Ok((mut stream, peer)) = listener.accept().await else {
+            // Out of descriptors: those connected go on; try again soon.
+            tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
         let acceptor = Arc::clone(&acceptor);

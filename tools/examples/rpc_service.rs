@@ -133,6 +133,8 @@ fn serve_tcp(listen: SocketAddr) {
                 return;
             };
             let Ok((stream, _)) = listener.accept().await else {
+                // Out of descriptors: those connected go on; try again soon.
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             };
             let greeter = Greeter {

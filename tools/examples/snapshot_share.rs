@@ -16,6 +16,7 @@
 //! `snapshot`). See docs/sdk.md.
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::ops::Bound;
 use std::path::Path;
 use std::process::ExitCode;
@@ -90,8 +91,12 @@ impl Snapshot {
                     .insert(path.as_str().to_owned(), Entry::Directory(index));
                 self.add_dir(&local, &path)?;
             } else if kind.is_file() {
-                let data =
-                    std::fs::read(&local).map_err(|e| format!("{}: {e}", local.display()))?;
+                // Read at most what the bound leaves (a file larger than that is not
+                // read whole first).
+                let mut data = Vec::new();
+                std::fs::File::open(&local)
+                    .and_then(|f| f.take(MAX_BYTES - self.bytes + 1).read_to_end(&mut data))
+                    .map_err(|e| format!("{}: {e}", local.display()))?;
                 self.bytes += data.len() as u64;
                 if self.bytes > MAX_BYTES {
                     return Err(format!("more than {} MiB of files", MAX_BYTES >> 20));

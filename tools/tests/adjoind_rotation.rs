@@ -4,7 +4,7 @@
 //! server with Kerberos (a ticket issued before the rotation, and one after) and NTLM.
 
 use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use adjoin_join::join::JOIN_KEY;
@@ -61,23 +61,6 @@ fn wait_for_log(daemon: &IdentityDaemon, line: &str) {
     }
 }
 
-/// MIT kinit as alice into `ccache`.
-fn kinit_alice(lab: &Lab, ccache: &str) {
-    let mut kinit = Command::new("kinit")
-        .arg(format!("alice@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", ccache)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("kinit runs");
-    {
-        use std::io::Write;
-        let mut stdin = kinit.stdin.take().unwrap();
-        writeln!(stdin, "{}", lab.password("alice")).unwrap();
-    }
-    assert!(kinit.wait().unwrap().success(), "kinit alice");
-}
-
 /// smbclient `ls` on adjoind's `data` share: with Kerberos from `ccache`, else as bob
 /// with NTLM.
 fn smbclient_ls(lab: &Lab, daemon: &IdentityDaemon, ccache: Option<&str>) -> Output {
@@ -124,7 +107,7 @@ fn adjoind_rotates_an_old_password_and_serves_on_with_both_key_versions() {
     // A service ticket issued before the rotation, cached by MIT's library.
     let work = tempfile::tempdir().unwrap();
     let early = format!("FILE:{}", work.path().join("early").display());
-    kinit_alice(&lab, &early);
+    lab.mit_kinit("alice", &work.path().join("early"));
     succeeded(
         &smbclient_ls(&lab, &daemon, Some(&early)),
         "Kerberos before",
@@ -170,7 +153,7 @@ fn adjoind_rotates_an_old_password_and_serves_on_with_both_key_versions() {
         &daemon,
     );
     let late = format!("FILE:{}", work.path().join("late").display());
-    kinit_alice(&lab, &late);
+    lab.mit_kinit("alice", &work.path().join("late"));
     succeeded(
         &smbclient_ls(&lab, &daemon, Some(&late)),
         "Kerberos, a new ticket",

@@ -320,25 +320,6 @@ fn lsa_lookup_translates_names_over_a_named_pipe_and_over_tcp_as_the_dc_has_them
     );
 }
 
-/// MIT kinit as alice into `cache`.
-fn kinit_alice(lab: &Lab, cache: &std::path::Path) {
-    use std::io::Write;
-    let mut kinit = Command::new("kinit")
-        .arg(format!("alice@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("MIT kinit runs");
-    let mut stdin = kinit.stdin.take().unwrap();
-    writeln!(stdin, "{}", lab.password("alice")).unwrap();
-    drop(stdin);
-    let kinit = kinit.wait_with_output().unwrap();
-    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
-}
-
 /// `krb5_service serve` on a free port with `keytab`; killed on drop.
 struct KrbService(std::process::Child, SocketAddr);
 
@@ -386,7 +367,7 @@ fn krb5_service_accepts_a_ticket_from_mit_kinits_cache_and_reads_the_pac() {
         &["--keytab", &keytab_arg],
     );
     let cache = member.path().join("alice.cc");
-    kinit_alice(&lab, &cache);
+    lab.mit_kinit("alice", &cache);
     let service = KrbService::start(&keytab);
     let call = |spn: &str| {
         Command::new(example("krb5_service"))

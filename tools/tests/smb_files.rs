@@ -219,19 +219,7 @@ fn ms_smb2_smbclient_with_kerberos_works_as_the_user() {
     let s = FileServer::start(&lab, &format!("smbkrb.{}", lab.domain));
     let work = tempfile::tempdir().unwrap();
     let ccache = format!("FILE:{}", work.path().join("ccache").display());
-    let mut kinit = Command::new("kinit")
-        .arg(format!("alice@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", &ccache)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .expect("kinit runs");
-    {
-        use std::io::Write;
-        let mut stdin = kinit.stdin.take().unwrap();
-        writeln!(stdin, "{}", lab.password("alice")).unwrap();
-    }
-    assert!(kinit.wait().unwrap().success(), "kinit alice");
+    lab.mit_kinit("alice", &work.path().join("ccache"));
     let local = work.path().join("k.txt");
     std::fs::write(&local, b"by ticket").unwrap();
     let out = Command::new("smbclient")

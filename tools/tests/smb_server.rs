@@ -226,22 +226,7 @@ async fn ms_smb2_server_takes_kerberos_with_the_members_keytab() {
     // smbclient -k with an MIT credential cache from kinit.
     let ccache = dir.path().join("ccache");
     let ccache_env = format!("FILE:{}", ccache.display());
-    let mut kinit = Command::new("kinit")
-        .arg(format!("alice@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", &ccache_env)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let mut stdin = kinit.stdin.take().unwrap();
-        writeln!(stdin, "{}", lab.password("alice")).unwrap();
-    }
-    let kinit = kinit.wait_with_output().unwrap();
-    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
+    lab.mit_kinit("alice", &ccache);
     let port_arg = port.to_string();
     let args = [
         "-L",

@@ -5,7 +5,6 @@
 //! given.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use adjoin_tests::{Lab, text};
@@ -89,7 +88,7 @@ fn ms_dfsc_the_referral_is_followed_with_kerberos_for_the_dcs_cifs_name() {
     let lab = Lab::get();
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cc");
-    kinit(&lab, "alice", &cache);
+    lab.mit_kinit("alice", &cache);
     let unc = format!("//{}/netlogon", lab.domain);
     let cache_arg = cache.display().to_string();
     let out = smbshell(
@@ -108,19 +107,4 @@ fn ms_dfsc_the_referral_is_followed_with_kerberos_for_the_dcs_cifs_name() {
     );
     let expected = format!(r"\\{}\netlogon\", lab.dc_name).to_lowercase();
     assert_eq!(pwd(&out), expected);
-}
-
-fn kinit(lab: &Lab, user: &str, cache: &Path) {
-    let mut kinit = Command::new("kinit")
-        .arg(format!("{user}@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("MIT kinit runs");
-    writeln!(kinit.stdin.take().unwrap(), "{}", lab.password(user)).unwrap();
-    let kinit = kinit.wait_with_output().unwrap();
-    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
 }

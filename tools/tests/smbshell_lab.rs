@@ -4,13 +4,11 @@
 //! one line and exit status 1, resuming a partial get, a server that dies mid-transfer,
 //! and Tab completion of a remote directory driven through tmux.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use adjoin_registry::Value;
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
 use adjoin_tests::{Lab, text};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
@@ -30,17 +28,9 @@ struct Server {
 
 impl Server {
     fn start(lab: &Lab, host: &str) -> Self {
-        let port = free_port();
         let fqdn = format!("{host}.{}", lab.domain);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
-        let data = share_dir("adjoin-smbshell-");
-        daemon.set_share(
-            "data",
-            "Path",
-            &Value::Sz(data.path().display().to_string()),
-        );
-        daemon.wait_for_share(lab, "data");
+        let (daemon, data) = IdentityDaemon::serving_share(lab, BINS, &fqdn, "data");
+        let port = daemon.smb.expect("serving SMB").port();
         Self {
             daemon: Some(daemon),
             data,
@@ -380,22 +370,7 @@ fn kerberos_from_the_users_credential_cache() {
     let local = tempfile::tempdir().unwrap();
     std::fs::write(server.data.path().join("seen-by-kerberos.txt"), b"k").unwrap();
     let cache = local.path().join("cc");
-    let mut kinit = Command::new("kinit")
-        .arg(format!("alice@{}", lab.realm))
-        .env("KRB5_CONFIG", &lab.krb5_config)
-        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("MIT kinit runs");
-    {
-        use std::io::Write;
-        let mut stdin = kinit.stdin.take().unwrap();
-        writeln!(stdin, "{}", lab.password("alice")).unwrap();
-    }
-    let kinit = kinit.wait_with_output().unwrap();
-    assert!(kinit.status.success(), "kinit: {}", text(&kinit.stderr));
+    lab.mit_kinit("alice", &cache);
 
     let krb = |ccache: &Path| -> Vec<String> {
         vec![

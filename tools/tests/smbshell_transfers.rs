@@ -5,13 +5,11 @@
 //! which the same shell's next get connects again and resumes.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use adjoin_registry::Value;
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
 use adjoin_tests::{Lab, text};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
@@ -32,14 +30,9 @@ struct Server {
 
 impl Server {
     fn start(lab: &Lab, host: &str) -> Self {
-        let port = free_port();
         let fqdn = format!("{host}.{}", lab.domain);
-        let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
-        let data = share_dir("adjoin-transfers-");
-        let path = Value::Sz(data.path().display().to_string());
-        daemon.set_share("data", "Path", &path);
-        daemon.wait_for_share(lab, "data");
+        let (daemon, data) = IdentityDaemon::serving_share(lab, BINS, &fqdn, "data");
+        let port = daemon.smb.expect("serving SMB").port();
         Self {
             daemon,
             data,

@@ -164,7 +164,12 @@ fn saved_account(
     server: &str,
     share: &str,
 ) -> Result<Option<(String, String, Zeroizing<String>)>, ShellError> {
-    let all = connections::load().map_err(|e| ShellError::Usage(e.to_string()))?;
+    let all = match connections::load() {
+        Ok(all) => all,
+        // No home directory (a service): nothing can have been saved.
+        Err(connections::ConnectionsError::NoHome) => return Ok(None),
+        Err(e) => return Err(ShellError::Usage(e.to_string())),
+    };
     let Some(saved) = connections::find(&all, server, share) else {
         return Ok(None);
     };

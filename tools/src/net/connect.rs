@@ -263,17 +263,7 @@ pub(crate) async fn open_pipe(
     let mut client = SmbClient::connect(addr, server, timeout)
         .await
         .map_err(unreachable)?;
-    client
-        .session_setup(logon.session_auth())
-        .await
-        .map_err(|e| match e.status() {
-            Some(status) if is_bad_credentials(status) => NetError::LogonFailure {
-                server: server.to_owned(),
-                user: logon.who(),
-                status: status.to_string(),
-            },
-            _ => smb_failed(&format!("the logon of {}", logon.who()), server, e),
-        })?;
+    log_on(&mut client, logon.session_auth(), server, &logon.who()).await?;
     let named = NamedPipe::open(client, pipe)
         .await
         .map_err(|e| smb_failed(&format!("opening \\PIPE\\{pipe}"), server, e))?;
@@ -289,6 +279,28 @@ pub(crate) async fn open_pipe(
         conn,
         server: server.to_owned(),
     })
+}
+
+/// SESSION_SETUP on `client` as `who` (for messages): a refused account is
+/// [`NetError::LogonFailure`], anything else the failure it is.
+pub(crate) async fn log_on(
+    client: &mut SmbClient,
+    auth: SessionAuth,
+    server: &str,
+    who: &str,
+) -> Result<(), NetError> {
+    client
+        .session_setup(auth)
+        .await
+        .map(|_| ())
+        .map_err(|e| match e.status() {
+            Some(status) if is_bad_credentials(status) => NetError::LogonFailure {
+                server: server.to_owned(),
+                user: who.to_owned(),
+                status: status.to_string(),
+            },
+            _ => smb_failed(&format!("the logon of {who}"), server, e),
+        })
 }
 
 /// Binds `syntax` over TCP at the port the server's endpoint mapper names, with NTLM
@@ -349,7 +361,7 @@ impl Pipe {
 }
 
 /// Statuses that say the name or password is wrong, or the account may not log on.
-pub(crate) fn is_bad_credentials(status: NtStatus) -> bool {
+fn is_bad_credentials(status: NtStatus) -> bool {
     [
         NtStatus::LOGON_FAILURE,
         NtStatus::WRONG_PASSWORD,

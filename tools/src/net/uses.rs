@@ -15,7 +15,7 @@ use tokio::task::JoinSet;
 
 use super::NetError;
 use super::args::UseArgs;
-use super::connect::{credentials, is_bad_credentials, resolve, smb_failed};
+use super::connect::{credentials, log_on, resolve, smb_failed};
 use super::table::{COMPLETED, RULE};
 use crate::connections::{self, ConnectionsError, Saved};
 use crate::ticket;
@@ -138,17 +138,7 @@ async fn check(
             server: server.to_owned(),
             detail: e.to_string(),
         })?;
-    client
-        .session_setup(auth)
-        .await
-        .map_err(|e| match e.status() {
-            Some(status) if is_bad_credentials(status) => NetError::LogonFailure {
-                server: server.to_owned(),
-                user: who.clone(),
-                status: status.to_string(),
-            },
-            _ => smb_failed(&format!("the logon of {who}"), server, e),
-        })?;
+    log_on(&mut client, auth, server, &who).await?;
     let tree = client
         .tree_connect(share)
         .await
