@@ -291,23 +291,29 @@ impl SmbClient {
     }
 
     /// Writes `len` bytes from `offset` with WRITEs as `pipeline` says;
-    /// `source(offset, length)` gives each piece's bytes. Returns the bytes written; a
-    /// short WRITE is an error.
+    /// `source(offset, length)` gives each piece's bytes, or [`ControlFlow::Break`] to stop
+    /// (no more WRITEs are sent; those in flight are answered first). Returns the bytes
+    /// written; a short WRITE is an error.
     pub async fn write_range(
         &mut self,
         file: &OpenFile,
         offset: u64,
         len: u64,
         pipeline: Pipeline,
-        mut source: impl FnMut(u64, usize) -> Vec<u8>,
+        mut source: impl FnMut(u64, usize) -> ControlFlow<(), Vec<u8>>,
     ) -> Result<u64, SmbError> {
         let piece = pipeline.piece.min(self.negotiated.write_size());
         let mut transfer = Transfer::new(offset, len, piece, pipeline.window);
+        let mut stopped = false;
         loop {
-            while let Some(next) =
-                transfer.next_piece(self.core.credits(), |n| super::credit_charge(n, 0))
+            while let Some(next) = transfer
+                .next_piece(self.core.credits(), |n| super::credit_charge(n, 0))
+                .filter(|_| !stopped)
             {
-                let data = source(next.0, next.1 as usize);
+                let ControlFlow::Continue(data) = source(next.0, next.1 as usize) else {
+                    stopped = true;
+                    break;
+                };
                 if data.len() != next.1 as usize {
                     return Err(SmbError::TooLarge { len: data.len() });
                 }
@@ -317,7 +323,7 @@ impl SmbClient {
                 self.send(&msg).await?;
                 transfer.sent(id, next);
             }
-            if transfer.finished() {
+            if transfer.finished() || (stopped && transfer.in_flight() == 0) {
                 return Ok(transfer.moved());
             }
             if transfer.in_flight() == 0 {

@@ -908,7 +908,7 @@ async fn move_part(
         Direction::Write => {
             let source = |offset: u64, len: usize| {
                 let at = (offset % 251) as usize;
-                block[at..at + len].to_vec()
+                ControlFlow::Continue(block[at..at + len].to_vec())
             };
             client
                 .write_range(&file, job.offset, job.len, job.pipeline(), source)

@@ -23,9 +23,6 @@ use super::paths;
 use super::progress::Progress;
 use super::remote::Remote;
 
-/// Bytes a put moves per pipelined range: a local read failure stops it within this
-/// much.
-const CHUNK: u64 = 32 << 20;
 /// The local file is written in slices of this size: the kernel copies an 8 MiB READ's data
 /// into the page cache several times slower in one write(2) than in slices (on this VM,
 /// `dd bs=8M` 0.35-1.1 GB/s, `bs=64K` 2.7-3.2 GB/s; in smbshell's profile the copy was 82 %
@@ -231,8 +228,8 @@ pub(crate) fn put(
     Ok(())
 }
 
-/// Writes `file` to the open remote file in chunks; a local read failure goes to
-/// `failed` and stops it.
+/// Writes `file` to the open remote file in one pipelined range (the WRITEs never drain
+/// between pieces); a local read failure goes to `failed` and stops it.
 async fn send(
     client: &mut SmbClient,
     open: &OpenFile,
@@ -241,23 +238,18 @@ async fn send(
     progress: &mut Progress,
     failed: &mut Option<std::io::Error>,
 ) -> Result<(), SmbError> {
-    let mut offset = 0;
-    while offset < size && failed.is_none() {
-        let len = (size - offset).min(CHUNK);
-        let source = |at: u64, n: usize| {
-            let mut buf = vec![0; n];
-            if failed.is_none()
-                && let Err(e) = file.read_exact_at(&mut buf, at)
-            {
-                *failed = Some(e);
-            }
-            progress.add(n as u64);
-            buf
-        };
-        offset += client
-            .write_range(open, offset, len, Pipeline::default(), source)
-            .await?;
-    }
+    let source = |at: u64, n: usize| {
+        let mut buf = vec![0; n];
+        if let Err(e) = file.read_exact_at(&mut buf, at) {
+            *failed = Some(e);
+            return ControlFlow::Break(());
+        }
+        progress.add(n as u64);
+        ControlFlow::Continue(buf)
+    };
+    client
+        .write_range(open, 0, size, Pipeline::default(), source)
+        .await?;
     Ok(())
 }
 
