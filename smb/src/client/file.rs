@@ -291,36 +291,50 @@ impl SmbClient {
     }
 
     /// Writes `len` bytes from `offset` with WRITEs as `pipeline` says;
-    /// `source(offset, length)` gives each piece's bytes, or [`ControlFlow::Break`] to stop
-    /// (no more WRITEs are sent; those in flight are answered first). Returns the bytes
-    /// written; a short WRITE is an error.
+    /// `source(offset, length, buffer)` appends each piece's bytes to `buffer` (empty,
+    /// with the memory of an earlier piece) and gives it back, or answers
+    /// [`ControlFlow::Break`] to stop (no more WRITEs are sent; those in flight are
+    /// answered first). Returns the bytes written; a short WRITE is an error.
+    ///
+    /// One piece buffer and one message buffer serve the whole range: a fresh 8 MiB
+    /// buffer for each costs more in page faults than the copies.
     pub async fn write_range(
         &mut self,
         file: &OpenFile,
         offset: u64,
         len: u64,
         pipeline: Pipeline,
-        mut source: impl FnMut(u64, usize) -> ControlFlow<(), Vec<u8>>,
+        mut source: impl FnMut(u64, usize, Vec<u8>) -> ControlFlow<(), Vec<u8>>,
     ) -> Result<u64, SmbError> {
         let piece = pipeline.piece.min(self.negotiated.write_size());
         let mut transfer = Transfer::new(offset, len, piece, pipeline.window);
         let mut stopped = false;
+        let (mut piece_buf, mut message_buf) = (Vec::new(), Vec::new());
         loop {
             while let Some(next) = transfer
                 .next_piece(self.core.credits(), |n| super::credit_charge(n, 0))
                 .filter(|_| !stopped)
             {
-                let ControlFlow::Continue(data) = source(next.0, next.1 as usize) else {
+                piece_buf.clear();
+                let ControlFlow::Continue(data) = source(next.0, next.1 as usize, piece_buf) else {
                     stopped = true;
+                    piece_buf = Vec::new();
                     break;
                 };
                 if data.len() != next.1 as usize {
                     return Err(SmbError::TooLarge { len: data.len() });
                 }
-                let request = self.write_request(file.id, next.0, data)?;
+                let mut request = self.write_request(file.id, next.0, data)?;
                 let charge = super::credit_charge(next.1, 0);
-                let (id, msg) = self.core.request_charged(file.tree.id, &request, charge)?;
+                let (id, msg) = self.core.request_charged_in(
+                    file.tree.id,
+                    &request,
+                    charge,
+                    std::mem::take(&mut message_buf),
+                )?;
+                piece_buf = std::mem::take(&mut request.data);
                 self.send(&msg).await?;
+                message_buf = msg;
                 transfer.sent(id, next);
             }
             if transfer.finished() || (stopped && transfer.in_flight() == 0) {

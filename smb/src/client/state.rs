@@ -269,6 +269,18 @@ impl ClientCore {
         body: &B,
         charge: u16,
     ) -> Result<(u64, Vec<u8>), SmbError> {
+        self.request_charged_in(tree_id, body, charge, Vec::new())
+    }
+
+    /// [`ClientCore::request_charged`], encoding the message into `buf`'s memory
+    /// ([`Body::to_message_in`]).
+    pub fn request_charged_in<B: Body>(
+        &mut self,
+        tree_id: u32,
+        body: &B,
+        charge: u16,
+        buf: Vec<u8>,
+    ) -> Result<(u64, Vec<u8>), SmbError> {
         let charge = charge.max(1);
         // MS-SMB2 3.2.4.1.5: without Connection.SupportsMultiCredit a request costs one.
         if charge > 1 && !self.multi_credit {
@@ -297,7 +309,7 @@ impl ClientCore {
             session_id: self.session_id,
             ..Header::request(B::COMMAND)
         };
-        let mut msg = body.to_message(&header);
+        let mut msg = body.to_message_in(&header, buf);
         let established = B::COMMAND != Command::NEGOTIATE && B::COMMAND != Command::SESSION_SETUP;
         // MS-SMB2 3.2.4.1.8: an encrypted message is not also signed.
         if let Some(encryptor) = self.encryptor.as_mut().filter(|_| established) {

@@ -71,7 +71,14 @@ pub trait Body: Sized {
 
     /// The whole message: `header` (with this body's command) and the body.
     fn to_message(&self, header: &Header) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + 64);
+        self.to_message_in(header, Vec::with_capacity(HEADER_LEN + 64))
+    }
+
+    /// [`Body::to_message`] into `out`'s memory (emptied first): a client writing a
+    /// large file reuses one buffer for its WRITEs rather than faulting in a fresh one
+    /// for each.
+    fn to_message_in(&self, header: &Header, mut out: Vec<u8>) -> Vec<u8> {
+        out.clear();
         Header {
             command: Self::COMMAND,
             ..header.clone()

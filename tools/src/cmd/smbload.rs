@@ -906,9 +906,10 @@ async fn move_part(
     barrier.wait().await;
     let moved = match direction {
         Direction::Write => {
-            let source = |offset: u64, len: usize| {
+            let source = |offset: u64, len: usize, mut buf: Vec<u8>| {
                 let at = (offset % 251) as usize;
-                ControlFlow::Continue(block[at..at + len].to_vec())
+                buf.extend_from_slice(&block[at..at + len]);
+                ControlFlow::Continue(buf)
             };
             client
                 .write_range(&file, job.offset, job.len, job.pipeline(), source)

@@ -238,8 +238,8 @@ async fn send(
     progress: &mut Progress,
     failed: &mut Option<std::io::Error>,
 ) -> Result<(), SmbError> {
-    let source = |at: u64, n: usize| {
-        let mut buf = vec![0; n];
+    let source = |at: u64, n: usize, mut buf: Vec<u8>| {
+        buf.resize(n, 0);
         if let Err(e) = file.read_exact_at(&mut buf, at) {
             *failed = Some(e);
             return ControlFlow::Break(());
