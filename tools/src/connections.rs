@@ -9,12 +9,12 @@
 //! A connection saved without an account (Kerberos) stores no secret.
 
 use std::fs::{File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// The variable that names the file (tests, or a second set of connections).
 pub(crate) const ENV: &str = "ADJOIN_CONNECTIONS";
@@ -47,6 +47,11 @@ pub(crate) enum ConnectionsError {
         /// What is wrong.
         detail: String,
     },
+    /// Saving one more would pass [`MAX_SAVED`].
+    #[error(
+        "{MAX_SAVED} connections are saved already: delete some with net use \\\\server\\share /delete"
+    )]
+    Full,
     /// Someone else could read the passwords in it.
     #[error("the saved connections {path} {why}: it holds passwords; fix it with: {fix}")]
     Unsafe {
@@ -66,20 +71,15 @@ pub(crate) struct Saved {
     pub(crate) server: String,
     /// The share.
     pub(crate) share: String,
+    /// The SMB port, when not 445 (`net use --port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) port: Option<u16>,
     /// `DOMAIN\name` for NTLM; `None`: Kerberos from the user's credential cache.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<String>,
     /// The NTLM password (with `user`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) password: Option<String>,
-}
-
-impl Drop for Saved {
-    fn drop(&mut self) {
-        if let Some(p) = &mut self.password {
-            p.zeroize();
-        }
-    }
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "secret")]
+    pub(crate) password: Option<Zeroizing<String>>,
 }
 
 impl std::fmt::Debug for Saved {
@@ -87,8 +87,32 @@ impl std::fmt::Debug for Saved {
         f.debug_struct("Saved")
             .field("server", &self.server)
             .field("share", &self.share)
+            .field("port", &self.port)
             .field("user", &self.user)
-            .finish_non_exhaustive()
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// The password's serde form: a JSON string, read straight into zeroized memory.
+mod secret {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use zeroize::Zeroizing;
+
+    pub(super) fn serialize<S: Serializer>(
+        password: &Option<Zeroizing<String>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match password {
+            Some(p) => s.serialize_some(p.as_str()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Zeroizing<String>>, D::Error> {
+        Ok(Option::<String>::deserialize(d)?.map(Zeroizing::new))
     }
 }
 
@@ -98,9 +122,14 @@ impl Saved {
         format!(r"\\{}\{}", self.server, self.share)
     }
 
+    /// The SMB port to reach the server on.
+    pub(crate) fn port(&self) -> u16 {
+        self.port.unwrap_or(445)
+    }
+
     /// The password, for a logon.
     pub(crate) fn secret(&self) -> Option<Zeroizing<String>> {
-        self.password.clone().map(Zeroizing::new)
+        self.password.clone()
     }
 
     fn is(&self, server: &str, share: &str) -> bool {
@@ -108,11 +137,11 @@ impl Saved {
     }
 }
 
-/// The file's format.
+/// The file's format: `connections` is a `Vec<Saved>` read, a `&[Saved]` written.
 #[derive(Serialize, Deserialize)]
-struct Stored {
+struct Stored<C> {
     version: u32,
-    connections: Vec<Saved>,
+    connections: C,
 }
 
 /// The file's path.
@@ -159,8 +188,13 @@ fn load_from(path: &Path) -> Result<Vec<Saved>, ConnectionsError> {
     if meta.len() > MAX_FILE {
         return Err(corrupt(format!("larger than {MAX_FILE} bytes")));
     }
-    let stored: Stored = serde_json::from_reader(std::io::BufReader::new(file))
-        .map_err(|e| corrupt(e.to_string()))?;
+    // Read whole into memory that is zeroed when dropped: it holds the passwords.
+    let mut text = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    file.take(MAX_FILE)
+        .read_to_end(&mut text)
+        .map_err(io(path))?;
+    let stored: Stored<Vec<Saved>> =
+        serde_json::from_slice(&text).map_err(|e| corrupt(e.to_string()))?;
     if stored.version != 1 {
         return Err(corrupt(format!("version {}, not 1", stored.version)));
     }
@@ -208,14 +242,14 @@ fn store_to(path: &Path, all: &[Saved]) -> Result<(), ConnectionsError> {
         .map_err(io(dir))?;
     let stored = Stored {
         version: 1,
-        connections: all.to_vec(),
+        connections: all,
     };
-    let mut text = Zeroizing::new(serde_json::to_vec_pretty(&stored).map_err(|e| {
-        ConnectionsError::Corrupt {
-            path: path.display().to_string(),
-            detail: e.to_string(),
-        }
-    })?);
+    // Room for all of it up front, so that growing leaves no copy of a password behind.
+    let mut text = Zeroizing::new(Vec::with_capacity(4096 + 1024 * all.len()));
+    serde_json::to_writer_pretty(&mut *text, &stored).map_err(|e| ConnectionsError::Corrupt {
+        path: path.display().to_string(),
+        detail: e.to_string(),
+    })?;
     text.push(b'\n');
     let name = path.file_name().map_or_else(
         || "connections".into(),
@@ -247,17 +281,20 @@ pub(crate) fn find<'a>(all: &'a [Saved], server: &str, share: &str) -> Option<&'
         .or_else(|| all.iter().find(|s| s.server.eq_ignore_ascii_case(server)))
 }
 
-/// Adds `saved`, replacing a connection to the same share.
-pub(crate) fn upsert(all: &mut Vec<Saved>, saved: Saved) {
+/// Adds `saved`, replacing a connection to the same share; refused past [`MAX_SAVED`].
+pub(crate) fn upsert(all: &mut Vec<Saved>, saved: Saved) -> Result<(), ConnectionsError> {
     all.retain(|s| !s.is(&saved.server, &saved.share));
+    if all.len() >= MAX_SAVED {
+        return Err(ConnectionsError::Full);
+    }
     all.push(saved);
+    Ok(())
 }
 
-/// Removes the connection to `share` on `server`; whether there was one.
-pub(crate) fn remove(all: &mut Vec<Saved>, server: &str, share: &str) -> bool {
-    let before = all.len();
-    all.retain(|s| !s.is(server, share));
-    all.len() != before
+/// Removes the connection to `share` on `server` and returns it, if there was one.
+pub(crate) fn remove(all: &mut Vec<Saved>, server: &str, share: &str) -> Option<Saved> {
+    let at = all.iter().position(|s| s.is(server, share))?;
+    Some(all.remove(at))
 }
 
 #[cfg(test)]
@@ -270,8 +307,9 @@ mod tests {
         Saved {
             server: server.into(),
             share: share.into(),
+            port: None,
             user: user.map(Into::into),
-            password: user.map(|_| "pw".into()),
+            password: user.map(|_| Zeroizing::new("s3cret-pw".into())),
         }
     }
 
@@ -280,12 +318,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub").join("connections.json");
         assert!(load_from(&path).unwrap().is_empty(), "no file: none saved");
-        let all = vec![
+        let mut all = vec![
             saved("dc1", "sysvol", Some(r"EXAMPLE\alice")),
             saved("fs1", "data", None),
         ];
+        all[1].port = Some(4450);
         store_to(&path, &all).unwrap();
         assert_eq!(load_from(&path).unwrap(), all);
+        // The format: version 1; a Kerberos connection holds no account and no secret.
+        let text: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(text["version"], 1);
+        assert_eq!(text["connections"][0]["password"], "s3cret-pw");
+        assert_eq!(text["connections"][0]["user"], r"EXAMPLE\alice");
+        let kerberos = text["connections"][1].as_object().unwrap();
+        let mut keys: Vec<&str> = kerberos.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["port", "server", "share"], "{text}");
+        assert_eq!((all[0].port(), all[1].port()), (445, 4450));
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dir_mode = std::fs::metadata(path.parent().unwrap())
@@ -303,13 +353,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("connections.json");
         store_to(&path, &[saved("dc1", "sysvol", Some("alice"))]).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = load_from(&path).unwrap_err().to_string();
-        assert!(e.contains("chmod 600"), "{e}");
+        for mode in [0o640, 0o604, 0o620, 0o602] {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            let e = load_from(&path).unwrap_err().to_string();
+            let fix = format!("chmod 600 {}", path.display());
+            assert!(e.contains(&fix) && e.lines().count() == 1, "{mode:o}: {e}");
+        }
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(load_from(&path).unwrap().len(), 1);
         std::fs::write(&path, "{not json").unwrap();
+        let e = load_from(&path).unwrap_err();
+        assert!(matches!(e, ConnectionsError::Corrupt { .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(
+            e.contains("damaged") && e.contains(&*path.to_string_lossy()),
+            "{e}"
+        );
+        std::fs::write(&path, r#"{"version": 2, "connections": []}"#).unwrap();
+        assert!(matches!(
+            load_from(&path),
+            Err(ConnectionsError::Corrupt { .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_another_user_owns_is_refused() {
+        // Giving a file away takes root; elsewhere there is nothing to check.
+        if !rustix::process::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connections.json");
+        store_to(&path, &[saved("dc1", "sysvol", Some("alice"))]).unwrap();
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
         let e = load_from(&path).unwrap_err().to_string();
-        assert!(e.contains("damaged") && e.contains("net use"), "{e}");
+        assert!(
+            e.contains("belongs to uid 65534") && e.contains("chown 0"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -324,13 +405,15 @@ mod tests {
         assert_eq!(found.user.as_deref(), Some("bob"));
         assert!(find(&all, "dc2", "sysvol").is_none());
         let mut all = all;
-        upsert(&mut all, saved("dc1", "sysvol", Some("carol")));
+        upsert(&mut all, saved("dc1", "sysvol", Some("carol"))).unwrap();
         assert_eq!(all.len(), 2);
-        assert!(remove(&mut all, "DC1", "Sysvol"));
-        assert!(!remove(&mut all, "dc1", "sysvol"));
+        let removed = remove(&mut all, "DC1", "Sysvol").unwrap();
+        assert_eq!(removed.user.as_deref(), Some("carol"));
+        assert!(remove(&mut all, "dc1", "sysvol").is_none());
+        let shown = format!("{:?}", all[0]);
         assert!(
-            !format!("{:?}", all[0]).contains("pw"),
-            "Debug shows no password"
+            !shown.contains("s3cret") && shown.contains("<redacted>"),
+            "{shown}"
         );
     }
 }

@@ -60,7 +60,7 @@ pub(crate) enum Verb {
 }
 
 /// How to reach and log on to a server.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct Remote {
     /// Authenticate as DOMAIN\name (or name@domain) with NTLM [Windows: /user:DOMAIN\name].
     #[arg(long, short = 'U', value_name = "DOMAIN\\NAME")]

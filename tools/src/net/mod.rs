@@ -21,6 +21,8 @@ use std::process::ExitCode;
 
 use adjoin_rpc::ntstatus::NtStatus;
 
+use crate::connections::ConnectionsError;
+
 pub(crate) use args::{Cli, Verb, windows_args};
 
 /// Why a `net` command failed: each variant's message names the cause and the fix.
@@ -96,11 +98,19 @@ pub(crate) enum NetError {
         detail: String,
     },
     /// The saved connections cannot be read or written.
-    #[error("{0}")]
-    Connections(String),
-    /// `net use ... /delete` of a connection that is not saved.
-    #[error("The network connection could not be found (net use lists the saved ones)")]
+    #[error(transparent)]
+    Connections(#[from] ConnectionsError),
+    /// `net use ... /delete` of a connection that is not saved (Windows' message).
+    #[error("The network connection could not be found. `net use` lists the saved ones.")]
     NoSuchConnection,
+    /// `net use` without /user: no Kerberos ticket for the server.
+    #[error("no Kerberos ticket for {spn} ({detail}); run kinit, or give /user:DOMAIN\\name")]
+    NoTicket {
+        /// The service (`cifs/SERVER`).
+        spn: String,
+        /// Why.
+        detail: String,
+    },
     /// The local registry cannot be read or written.
     #[error("the registry {path}: {detail}")]
     Registry {

@@ -14,20 +14,14 @@ use serde::Serialize;
 use tokio::task::JoinSet;
 
 use super::NetError;
-use super::args::UseArgs;
+use super::args::{Remote, UseArgs};
 use super::connect::{credentials, log_on, resolve, smb_failed};
 use super::table::{COMPLETED, RULE};
-use crate::connections::{self, ConnectionsError, Saved};
+use crate::connections::{self, Saved};
 use crate::ticket;
 
 /// How long `net use` waits for each server when it lists the connections.
 const PROBE: Duration = Duration::from_secs(2);
-
-impl From<ConnectionsError> for NetError {
-    fn from(e: ConnectionsError) -> Self {
-        Self::Connections(e.to_string())
-    }
-}
 
 pub(crate) async fn run(args: UseArgs) -> Result<(), NetError> {
     match (args.remote.as_deref(), args.delete) {
@@ -35,21 +29,8 @@ pub(crate) async fn run(args: UseArgs) -> Result<(), NetError> {
         (None, true) => Err(NetError::Usage(
             r"give the connection to delete: net use \\server\share /delete (or * /delete)".into(),
         )),
-        (Some("*"), true) => {
-            connections::store(&[])?;
-            done(&args, "deleted", &[]);
-            Ok(())
-        }
-        (Some(unc), true) => {
-            let (server, share) = parse_unc(unc)?;
-            let mut all = connections::load()?;
-            if !connections::remove(&mut all, &server, &share) {
-                return Err(NetError::NoSuchConnection);
-            }
-            connections::store(&all)?;
-            done(&args, "deleted", &[format!(r"\\{server}\{share}")]);
-            Ok(())
-        }
+        (Some("*"), true) => delete_all(&args),
+        (Some(unc), true) => delete(&args, unc),
         (Some(unc), false) => add(&args, unc).await,
     }
 }
@@ -70,75 +51,66 @@ fn parse_unc(unc: &str) -> Result<(String, String), NetError> {
 /// Checks the account on the share, then saves the connection.
 async fn add(args: &UseArgs, unc: &str) -> Result<(), NetError> {
     let (server, share) = parse_unc(unc)?;
+    // An unsafe or damaged file is refused before any password is asked for.
+    let mut all = connections::load()?;
     let remote = &args.net;
     let addr = resolve(&server, None, remote).await?;
-    let dns = remote.dns_servers()?;
-    let (auth, saved) =
-        if remote.user.is_some() {
-            let logon = credentials(remote)?;
-            let (who, password) = logon.saved_form();
-            let saved = Saved {
-                server: server.clone(),
-                share: share.clone(),
-                user: Some(who.clone()),
-                password: Some(password.as_str().to_owned()),
-            };
-            (logon.session_auth(), saved)
-        } else {
-            let spn = format!("cifs/{server}");
-            let creds = ticket::service_ticket(None, &spn, &[], &dns)
+    let mut saved = Saved {
+        server: server.clone(),
+        share: share.clone(),
+        port: (remote.port != 445).then_some(remote.port),
+        user: None,
+        password: None,
+    };
+    let (auth, who) = if remote.user.is_some() {
+        let logon = credentials(remote)?;
+        let (who, password) = logon.saved_form();
+        saved.user = Some(who.clone());
+        saved.password = Some(password);
+        (logon.session_auth(), who)
+    } else {
+        let spn = format!("cifs/{server}");
+        let creds = ticket::service_ticket(None, &spn, &[], &remote.dns_servers()?)
             .await
-            .map_err(|e| NetError::Usage(format!(
-                "no Kerberos ticket for {spn} ({e:#}); run kinit, or give /user:DOMAIN\\name"
-            )))?;
-            let saved = Saved {
-                server: server.clone(),
-                share: share.clone(),
-                user: None,
-                password: None,
-            };
-            (SessionAuth::Kerberos(Box::new(creds)), saved)
-        };
-    check(
-        &server,
-        &share,
-        addr,
-        auth,
-        saved.user.as_deref(),
-        remote.timeout,
-    )
-    .await?;
-    let mut all = connections::load()?;
-    connections::upsert(&mut all, saved);
-    if all.len() > connections::MAX_SAVED {
-        return Err(NetError::Usage(format!(
-            "{} connections are saved already: delete some with net use \\\\server\\share /delete",
-            connections::MAX_SAVED
-        )));
-    }
+            .map_err(|e| NetError::NoTicket {
+                spn,
+                detail: format!("{e:#}"),
+            })?;
+        let who = creds.client.to_string();
+        (SessionAuth::Kerberos(Box::new(creds)), who)
+    };
+    check(&server, &share, addr, auth, &who, remote.timeout).await?;
+    connections::upsert(&mut all, saved)?;
     connections::store(&all)?;
-    done(args, "saved", &[format!(r"\\{server}\{share}")]);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({ "saved": [format!(r"\\{server}\{share}")] })
+        );
+    } else {
+        println!("{COMPLETED}");
+    }
     Ok(())
 }
 
-/// Logs on to `server` at `addr` and connects `share`, as `net use` checks an account.
+/// Logs on to `server` at `addr` as `who` and connects `share`, as `net use` checks an
+/// account.
 async fn check(
     server: &str,
     share: &str,
     addr: SocketAddr,
     auth: SessionAuth,
-    user: Option<&str>,
+    who: &str,
     timeout: u64,
 ) -> Result<(), NetError> {
     let timeout = Duration::from_secs(timeout.max(1));
-    let who = user.unwrap_or("you (Kerberos)").to_owned();
     let mut client = SmbClient::connect(addr, server, timeout)
         .await
         .map_err(|e| NetError::Unreachable {
             server: server.to_owned(),
             detail: e.to_string(),
         })?;
-    log_on(&mut client, auth, server, &who).await?;
+    log_on(&mut client, auth, server, who).await?;
     let tree = client
         .tree_connect(share)
         .await
@@ -152,6 +124,54 @@ async fn check(
         })?;
     let _ = client.tree_disconnect(tree).await;
     let _ = client.logoff().await;
+    Ok(())
+}
+
+/// Forgets the connection to `unc`: Windows' "... was deleted successfully.".
+fn delete(args: &UseArgs, unc: &str) -> Result<(), NetError> {
+    let (server, share) = parse_unc(unc)?;
+    let mut all = connections::load()?;
+    let gone = connections::remove(&mut all, &server, &share).ok_or(NetError::NoSuchConnection)?;
+    connections::store(&all)?;
+    let remote = gone.unc();
+    if args.json {
+        println!("{}", serde_json::json!({ "deleted": [remote] }));
+    } else {
+        println!("{remote} was deleted successfully.");
+    }
+    Ok(())
+}
+
+/// `net use * /delete`: forgets them all. Unlike Windows it asks nothing first (there is
+/// no session to lose, only what was saved). A damaged or unsafe file is replaced too.
+fn delete_all(args: &UseArgs) -> Result<(), NetError> {
+    let gone: Vec<String> = match connections::load() {
+        Ok(all) if all.is_empty() && !connections::path()?.exists() => {
+            return nothing_saved(args);
+        }
+        Ok(all) => all.iter().map(Saved::unc).collect(),
+        Err(e) => {
+            tracing::info!(error = %e, "replacing the saved connections");
+            Vec::new()
+        }
+    };
+    connections::store(&[])?;
+    if args.json {
+        println!("{}", serde_json::json!({ "deleted": gone }));
+    } else if gone.is_empty() {
+        println!("There are no entries in the list.");
+    } else {
+        println!("{COMPLETED}");
+    }
+    Ok(())
+}
+
+fn nothing_saved(args: &UseArgs) -> Result<(), NetError> {
+    if args.json {
+        println!("{}", serde_json::json!({ "deleted": [] }));
+    } else {
+        println!("There are no entries in the list.");
+    }
     Ok(())
 }
 
@@ -169,28 +189,7 @@ struct Row {
 /// Lists the saved connections, with whether each server answers on its port now.
 async fn list(args: &UseArgs) -> Result<(), NetError> {
     let all = connections::load()?;
-    let mut probes = JoinSet::new();
-    for (i, saved) in all.iter().enumerate() {
-        // Resolved as `net use` resolved it when saving (--dns-server, the system's
-        // resolver, the join's DNS servers); connected to all at once.
-        let Ok(Ok(addr)) =
-            tokio::time::timeout(PROBE, resolve(&saved.server, None, &args.net)).await
-        else {
-            continue;
-        };
-        probes.spawn(async move {
-            let up = tokio::time::timeout(PROBE, tokio::net::TcpStream::connect(addr))
-                .await
-                .is_ok_and(|r| r.is_ok());
-            (i, up)
-        });
-    }
-    let mut up = vec![false; all.len()];
-    while let Some(done) = probes.join_next().await {
-        if let Ok((i, answered)) = done {
-            up[i] = answered;
-        }
-    }
+    let up = probe(&all, &args.net).await;
     let rows: Vec<Row> = all
         .iter()
         .zip(up)
@@ -211,6 +210,40 @@ async fn list(args: &UseArgs) -> Result<(), NetError> {
     Ok(())
 }
 
+/// Whether each server answers a TCP connect on its saved port within [`PROBE`], all
+/// asked at once. Names resolve as `net use` resolved them when saving (--dns-server,
+/// the system's resolver, the join's DNS servers), within the same bound.
+async fn probe(all: &[Saved], net: &Remote) -> Vec<bool> {
+    let mut probes = JoinSet::new();
+    for (i, saved) in all.iter().enumerate() {
+        let remote = Remote {
+            port: saved.port(),
+            ..net.clone()
+        };
+        let server = saved.server.clone();
+        probes.spawn(async move {
+            let reach = async {
+                let addr = resolve(&server, None, &remote).await.ok()?;
+                tokio::net::TcpStream::connect(addr).await.ok()
+            };
+            let up = tokio::time::timeout(PROBE, reach)
+                .await
+                .is_ok_and(|s| s.is_some());
+            (i, up)
+        });
+    }
+    let mut up = vec![false; all.len()];
+    while let Some(done) = probes.join_next().await {
+        if let Ok((i, answered)) = done {
+            up[i] = answered;
+        }
+    }
+    up
+}
+
+/// Where Windows starts the Network column; a longer Remote pushes it to its own line.
+const NETWORK_COLUMN: usize = 49;
+
 /// Windows' listing.
 fn render(rows: &[Row]) -> String {
     let mut out = String::from("New connections will be remembered.\n\n\n");
@@ -225,23 +258,17 @@ fn render(rows: &[Row]) -> String {
     );
     let _ = writeln!(out, "{RULE}");
     for r in rows {
-        let line = format!(
-            "{:<13}{:<10}{:<26}Microsoft Windows Network",
-            r.status, "", r.remote
-        );
-        let _ = writeln!(out, "{line}");
+        let mut line = format!("{:<13}{:<10}{}", r.status, "", r.remote);
+        if line.len() >= NETWORK_COLUMN {
+            line.push('\n');
+            line.push_str(&" ".repeat(NETWORK_COLUMN));
+        } else {
+            line = format!("{line:<NETWORK_COLUMN$}");
+        }
+        let _ = writeln!(out, "{line}Microsoft Windows Network");
     }
     let _ = writeln!(out, "{COMPLETED}");
     out
-}
-
-/// The closing line (or JSON naming what was done).
-fn done(args: &UseArgs, what: &str, remotes: &[String]) {
-    if args.json {
-        println!("{}", serde_json::json!({ what: remotes }));
-    } else {
-        println!("{COMPLETED}");
-    }
 }
 
 #[cfg(test)]
@@ -289,5 +316,24 @@ mod tests {
             out.ends_with("The command completed successfully.\n"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_long_remote_puts_the_network_on_its_own_line() {
+        let remote = r"\\fileserver01.corp.example.test\engineering";
+        let rows = [Row {
+            remote: remote.into(),
+            server: "fileserver01.corp.example.test".into(),
+            share: "engineering".into(),
+            user: None,
+            auth: "kerberos",
+            status: "Unavailable",
+        }];
+        let out = render(&rows);
+        let expected = format!(
+            "Unavailable            {remote}\n{:49}Microsoft Windows Network\n",
+            ""
+        );
+        assert!(out.contains(&expected), "{out}");
     }
 }
