@@ -20,6 +20,21 @@ The DC for user, group and localgroup: --server, else the one the join recorded
 (Join\\DomainControllerAddress). `net share` needs no credentials: it edits the local
 adjoind's shares in the registry. Exit status: 0 success, 1 failure, 2 usage.";
 
+const USE_HELP: &str = "\
+With /user:DOMAIN\\name (--user), `net use \\\\SERVER\\SHARE` logs on with NTLM and connects
+the share, and only then saves the connection, password included. Without it: Kerberos
+with a cifs/SERVER ticket from the credential cache ($KRB5CCNAME), and no secret is saved.
+`smbshell //SERVER/SHARE` given no -U logs on with the saved account.
+The file: $ADJOIN_CONNECTIONS, else $XDG_CONFIG_HOME/adjoin/connections.json, else
+~/.config/adjoin/connections.json; written 0600 in a 0700 directory, and refused when
+its group or others may read it (fix: chmod 600 FILE).
+Examples:
+  net use '\\\\dc1.example.test\\sysvol' '/user:EXAMPLE\\alice'
+  net use --json
+  net use '\\\\dc1.example.test\\sysvol' /delete
+  net use '*' /delete
+Exit status: 0 success, 1 failure, 2 usage.";
+
 /// `net`: the Windows `net` verbs for a Linux domain member.
 #[derive(Debug, Parser)]
 #[command(
@@ -56,6 +71,7 @@ pub(crate) enum Verb {
     File(ActivityArgs),
     /// Save a connection to a share (checked by logging on), list the saved ones, or
     /// forget one (/delete); smbshell uses them when given no account.
+    #[command(after_help = USE_HELP)]
     Use(UseArgs),
 }
 
