@@ -87,6 +87,7 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 
 /// How an SMB client tool (`smbshell`, `adjoin-smbload`) logs on, at the start and again
 /// after a dropped connection.
+#[derive(Clone)]
 pub(crate) enum Logon {
     /// NTLM as `domain\user` with a password.
     Ntlm {

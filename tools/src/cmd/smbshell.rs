@@ -3,7 +3,7 @@
 //! or commands on stdin). See docs/smbshell.md.
 
 use crate::cli::{self, Logon, split_user};
-use crate::connections;
+use crate::connections::{self, Saved};
 use crate::smbshell::{
     Remote, Shell, ShellError, Target, dfs_referral, run_batch, run_interactive, split_commands,
 };
@@ -19,7 +19,6 @@ use adjoin_join::discover::{self, DiscoverOptions};
 use anyhow::Context;
 use clap::Parser;
 use tokio::runtime::Runtime;
-use zeroize::Zeroizing;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -28,8 +27,12 @@ Examples:
   echo \"$PW\" | smbshell //127.0.0.1/data --port 4450 -U 'EXAMPLE\\alice' --password-stdin \\
       -c 'put big.iso; ls'
   printf 'mkdir out\\nput a.bin out\\n' | smbshell //srv/data -U 'EXAMPLE\\alice' --password-stdin
+  # Once: `net use` checks the account and saves it; then smbshell needs no -U or password.
+  net use '\\\\files.example.test\\data' '/user:EXAMPLE\\alice'
+  smbshell //files.example.test/data -c ls
 
-See docs/smbshell.md for the commands.";
+Without -U: the account `net use` saved for the share (or for another share of the
+server), else Kerberos from the credential cache. See docs/smbshell.md for the commands.";
 
 /// An interactive SMB client for one share.
 #[derive(Debug, Parser)]
@@ -66,9 +69,9 @@ struct Args {
     /// Connect to this address instead of resolving SERVER.
     #[arg(short = 'I', long, value_name = "IP")]
     address: Option<IpAddr>,
-    /// The TCP port.
-    #[arg(short, long, default_value_t = 445)]
-    port: u16,
+    /// The TCP port [default: the one `net use --port` saved for the server, else 445].
+    #[arg(short, long)]
+    port: Option<u16>,
     /// Do not ask a domain's DC where //DOMAIN/SHARE lives (MS-DFSC): connect to the
     /// name as given.
     #[arg(long)]
@@ -115,10 +118,11 @@ fn run(args: Args) -> anyhow::Result<bool> {
 
 /// The share, the address and the account from the arguments (the password read now),
 /// after the domain's DFS referral when SERVER is a domain (`//example.com/sysvol`).
+/// Without `--user`, the connections `net use` saved give the account and the port.
 fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
     let (name, share) = parse_unc(&args.unc)?;
-    let ntlm = match args.user.as_deref() {
-        None => saved_account(&name, &share)?,
+    let given = match args.user.as_deref() {
+        None => None,
         Some(given) => {
             let (user, domain) = split_user(given);
             if user.is_empty() {
@@ -129,23 +133,36 @@ fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
             let prompt = format!("Password for {given}: ");
             let password = cli::read_secret(&prompt, args.password_stdin)
                 .map_err(|e| ShellError::Usage(format!("cannot read the password: {e:#}")))?;
-            Some((user, domain, password))
+            Some(Logon::Ntlm {
+                user,
+                domain,
+                password,
+            })
         }
     };
-    let logon_for = |server: &str| match &ntlm {
-        Some((user, domain, password)) => Ok(Logon::Ntlm {
-            user: user.clone(),
-            domain: domain.clone(),
-            password: password.clone(),
-        }),
-        None => kerberos(args, server, runtime),
+    let saved = match given {
+        None => saved_connections()?,
+        Some(_) => Vec::new(),
     };
-    let (server, share, known) = follow_dfs(args, runtime, &name, &share, &logon_for)?;
+    let port = args
+        .port
+        .or_else(|| connections::find(&saved, &name, &share).and_then(|s| s.port))
+        .unwrap_or(445);
+    let logon_for = |server: &str| match &given {
+        Some(logon) => Ok(logon.clone()),
+        None => match saved_account(&saved, server, &share)
+            .or_else(|| saved_account(&saved, &name, &share))
+        {
+            Some(logon) => Ok(logon),
+            None => kerberos(args, server, runtime),
+        },
+    };
+    let (server, share, known) = follow_dfs(args, runtime, port, &name, &share, &logon_for)?;
     let addr = match known {
-        Some(ip) => SocketAddr::new(ip, args.port),
+        Some(ip) => SocketAddr::new(ip, port),
         None => {
             let given = if server == name { args.address } else { None };
-            resolve(&server, given, args.port, &args.dns_servers, runtime)?
+            resolve(&server, given, port, &args.dns_servers, runtime)?
         }
     };
     Ok(Target {
@@ -158,27 +175,27 @@ fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
     })
 }
 
-/// The account `net use` saved for the share (or for another share of the server), when
-/// it saved one with a password; `None`: Kerberos.
-fn saved_account(
-    server: &str,
-    share: &str,
-) -> Result<Option<(String, String, Zeroizing<String>)>, ShellError> {
-    let all = match connections::load() {
-        Ok(all) => all,
-        // No home directory (a service): nothing can have been saved.
-        Err(connections::ConnectionsError::NoHome) => return Ok(None),
-        Err(e) => return Err(ShellError::Usage(e.to_string())),
-    };
-    let Some(saved) = connections::find(&all, server, share) else {
-        return Ok(None);
-    };
-    let (Some(user), Some(password)) = (saved.user.as_deref(), saved.secret()) else {
-        return Ok(None);
-    };
-    tracing::info!(connection = %saved.unc(), %user, "the account net use saved");
+/// The connections `net use` saved (none without a home directory: a service).
+fn saved_connections() -> Result<Vec<Saved>, ShellError> {
+    match connections::load() {
+        Ok(all) => Ok(all),
+        Err(connections::ConnectionsError::NoHome) => Ok(Vec::new()),
+        Err(e) => Err(ShellError::Usage(e.to_string())),
+    }
+}
+
+/// The account saved for `share` on `server` (or for another share of it), when it was
+/// saved with a password; `None`: Kerberos.
+fn saved_account(saved: &[Saved], server: &str, share: &str) -> Option<Logon> {
+    let found = connections::find(saved, server, share)?;
+    let (user, password) = (found.user.as_deref()?, found.secret()?);
+    tracing::info!(connection = %found.unc(), %user, "the account net use saved");
     let (user, domain) = split_user(user);
-    Ok(Some((user, domain, password)))
+    Some(Logon::Ntlm {
+        user,
+        domain,
+        password,
+    })
 }
 
 /// MS-DFSC 3.1.4.1 for a domain name: when `name` is a DNS domain (its DC locator answers),
@@ -189,6 +206,7 @@ fn saved_account(
 fn follow_dfs(
     args: &Args,
     runtime: &Runtime,
+    port: u16,
     name: &str,
     share: &str,
     logon_for: &dyn Fn(&str) -> Result<Logon, ShellError>,
@@ -213,7 +231,7 @@ fn follow_dfs(
         }
     };
     let timeout = Duration::from_secs(args.timeout.max(1));
-    let dc_addr = SocketAddr::new(dc.dc_address, args.port);
+    let dc_addr = SocketAddr::new(dc.dc_address, port);
     let logon = logon_for(&dc.dc_name)?;
     match runtime.block_on(dfs_referral(
         dc_addr,
