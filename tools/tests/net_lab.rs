@@ -389,19 +389,16 @@ fn ms_samr_over_ncacn_ip_tcp_net_user_group_and_localgroup() {
     assert!(text(&missing.stderr).contains("the group no-such-group was not found"));
 }
 
-/// `BIN ARGS` with the saved connections in `file`, no usable Kerberos cache, and
-/// `stdin`.
-fn with_connections(bin: &str, file: &Path, args: &[&str], stdin: &str) -> Output {
+/// `BIN ARGS` with the saved connections in `file`, the Kerberos credential cache
+/// `cache` (a missing file: none), and `stdin`.
+fn with_connections(bin: &str, file: &Path, cache: &Path, args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     use std::process::{Command, Stdio};
     let mut child = Command::new(bin)
         .args(args)
         .env("ADJOIN_CONNECTIONS", file)
         .env("ADJOIN_REGISTRY", file.with_extension("db"))
-        .env(
-            "KRB5CCNAME",
-            format!("FILE:{}", file.with_extension("no-cache").display()),
-        )
+        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -424,17 +421,19 @@ fn net_use_saves_a_checked_connection_that_smbshell_then_uses() {
     let unc = format!(r"\\{}\sysvol", lab.dc_name);
     let alice = format!(r"{}\alice", lab.netbios);
     let password = lab.password("alice");
+    let no_cache = dir.path().join("no-cache");
     let net = |args: &[&str], stdin: &str| {
         let mut all = args.to_vec();
         all.extend(["--dns-server", &lab.dc]);
-        with_connections(NET, &file, &all, stdin)
+        with_connections(NET, &file, &no_cache, &all, stdin)
     };
     let shell_unc = format!("//{}/sysvol", lab.dc_name);
     let smbshell = || {
         with_connections(
             SMBSHELL,
             &file,
-            &[&shell_unc, "--dns-server", &lab.dc, "-c", "pwd"],
+            &no_cache,
+            &[&shell_unc, "--dns-server", &lab.dc, "-c", "ls"],
             "",
         )
     };
@@ -478,13 +477,18 @@ fn net_use_saves_a_checked_connection_that_smbshell_then_uses() {
     assert_eq!(json[0]["status"], "OK");
     assert!(!json.to_string().contains(&password));
 
-    // smbshell, given no account, logs on with the saved one.
+    // smbshell, given no account (and no Kerberos cache), logs on with the saved one and
+    // lists sysvol: the domain's folder.
     let out = smbshell();
-    let pwd = ok(&out, "smbshell with the saved connection");
-    assert_eq!(
-        pwd.trim().to_lowercase(),
-        format!(r"{}\", unc.to_lowercase())
-    );
+    let listed = ok(&out, "smbshell with the saved connection").to_lowercase();
+    assert!(listed.contains(&format!("{}\\", lab.domain)), "{listed}");
+    // Through the domain's name: the DFS referral leads to the DC, whose saved account
+    // logs on (both for the referral and for sysvol).
+    let domain_unc = format!("//{}/sysvol", lab.domain);
+    let shell = [domain_unc.as_str(), "--dns-server", &lab.dc, "-c", "ls"];
+    let out = with_connections(SMBSHELL, &file, &no_cache, &shell, "");
+    let listed = ok(&out, "smbshell //domain/sysvol with the saved connection");
+    assert!(listed.to_lowercase().contains(&lab.domain), "{listed}");
 
     // A file others may read is refused, with the fix.
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
@@ -494,7 +498,11 @@ fn net_use_saves_a_checked_connection_that_smbshell_then_uses() {
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
 
     let out = net(&["use", &unc, "/delete"], "");
-    ok(&out, "net use /delete");
+    assert_eq!(
+        ok(&out, "net use /delete"),
+        format!("{unc} was deleted successfully.\n")
+    );
+    assert!(!std::fs::read_to_string(&file).unwrap().contains(&password));
     let listing = ok(&net(&["use"], ""), "net use (list)");
     assert!(
         listing.contains("There are no entries in the list."),
@@ -509,4 +517,63 @@ fn net_use_saves_a_checked_connection_that_smbshell_then_uses() {
     let err = text(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("kinit"), "{err}");
+}
+
+/// `net use` without `/user`: the logon is Kerberos with a `cifs/<dc>` ticket from the
+/// user's credential cache, the connection is saved without an account or a secret, and
+/// smbshell then uses Kerberos for it; `net use '*' /delete` forgets everything.
+#[test]
+fn net_use_without_an_account_saves_a_kerberos_connection() {
+    const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
+    let lab = Lab::get();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("connections.json");
+    let cache = dir.path().join("cc");
+    lab.mit_kinit("alice", &cache);
+    let unc = format!(r"\\{}\sysvol", lab.dc_name);
+    let net = |args: &[&str], cache: &Path| {
+        let mut all = args.to_vec();
+        all.extend(["--dns-server", &lab.dc]);
+        with_connections(NET, &file, cache, &all, "")
+    };
+
+    let out = net(&["use", &unc], &cache);
+    assert_eq!(
+        ok(&out, "net use (Kerberos)"),
+        "The command completed successfully.\n"
+    );
+    let stored = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        !stored.contains("password") && !stored.contains("user"),
+        "{stored}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&net(&["use", "--json"], &cache), "--json")).unwrap();
+    assert_eq!(json[0]["remote"], unc);
+    assert_eq!(json[0]["user"], serde_json::Value::Null);
+    assert_eq!(json[0]["auth"], "kerberos");
+
+    let shell_unc = format!("//{}/sysvol", lab.dc_name);
+    let shell = [shell_unc.as_str(), "--dns-server", &lab.dc, "-c", "ls"];
+    let listed = with_connections(SMBSHELL, &file, &cache, &shell, "");
+    let listed = ok(&listed, "smbshell with Kerberos").to_lowercase();
+    assert!(listed.contains(&format!("{}\\", lab.domain)), "{listed}");
+
+    // Without a ticket nothing is saved, with one line naming kinit (exit status 1).
+    let other = format!(r"\\{}\netlogon", lab.dc_name);
+    let out = net(&["use", &other], &dir.path().join("none"));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.lines().count() == 1 && err.contains("kinit"), "{err}");
+
+    let out = net(&["use", "*", "/delete"], &cache);
+    assert_eq!(
+        ok(&out, "net use * /delete"),
+        "The command completed successfully.\n"
+    );
+    let listing = ok(&net(&["use"], &cache), "net use (list)");
+    assert!(
+        listing.contains("There are no entries in the list."),
+        "{listing}"
+    );
 }
