@@ -577,3 +577,46 @@ fn net_use_without_an_account_saves_a_kerberos_connection() {
         "{listing}"
     );
 }
+
+/// `net use --port`: the port is saved with the connection, the listing probes it (nothing
+/// listens on 127.0.0.1:445, so probing 445 would say Unavailable), and smbshell given
+/// neither --user nor --port reaches the member's adjoind there with the saved account.
+#[test]
+fn net_use_saves_the_port_that_the_listing_and_smbshell_use() {
+    const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
+    let lab = Lab::get();
+    let fqdn = format!("netuseport.{}", lab.domain);
+    let (daemon, data) = IdentityDaemon::serving_share(&lab, BINS, &fqdn, "data");
+    let port = daemon.smb.expect("serving SMB").port().to_string();
+    std::fs::write(data.path().join("seen-through-net-use.txt"), b"x").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("connections.json");
+    let none = dir.path().join("no-cache");
+    let alice = format!(r"/user:{}\alice", lab.netbios);
+
+    let args = [
+        "use",
+        r"\\127.0.0.1\data",
+        &alice,
+        "--password-stdin",
+        "--port",
+        &port,
+    ];
+    let out = with_connections(NET, &file, &none, &args, &lab.password("alice"));
+    ok(&out, "net use --port");
+    let listing = ok(
+        &with_connections(NET, &file, &none, &["use"], ""),
+        "net use",
+    );
+    assert!(
+        listing.contains(r"OK                     \\127.0.0.1\data "),
+        "{listing}"
+    );
+
+    let shell = [r"\\127.0.0.1\data", "-c", "ls"];
+    let out = with_connections(SMBSHELL, &file, &none, &shell, "");
+    let listed = ok(&out, "smbshell with the saved port and account");
+    assert!(listed.contains("seen-through-net-use.txt"), "{listed}");
+    drop(daemon);
+    let _ = lab.samba_tool(&["computer", "delete", "NETUSEPORT"]);
+}
