@@ -467,3 +467,9 @@ pub fn succeeded(out: &Output, what: &str) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// [`succeeded`], then the command's standard output as text.
+pub fn succeeded_stdout(out: &Output, what: &str) -> String {
+    succeeded(out, what);
+    text(&out.stdout)
+}

@@ -9,5 +9,6 @@ mod cli;
 mod connections;
 mod net;
 mod regshell;
+mod repl;
 mod smbshell;
 mod ticket;

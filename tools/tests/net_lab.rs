@@ -9,7 +9,7 @@ use std::process::Output;
 use std::time::{Duration, Instant};
 
 use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
-use adjoin_tests::{Lab, run_tool, text};
+use adjoin_tests::{Lab, run_tool, succeeded_stdout as ok, text};
 
 const NET: &str = env!("CARGO_BIN_EXE_net");
 const BINS: Bins<'static> = Bins {
@@ -34,16 +34,6 @@ fn net_as(lab: &Lab, user: &str, password: &str, args: &[&str]) -> Output {
 
 fn net_alice(lab: &Lab, args: &[&str]) -> Output {
     net_as(lab, "alice", &lab.password("alice"), args)
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use adjoin_tests::{Lab, text};
+use adjoin_tests::{Lab, succeeded_stdout};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
 
@@ -26,13 +26,7 @@ fn smbshell(args: &[&str], stdin: &str) -> Output {
 
 /// The working directory smbshell's `pwd` printed.
 fn pwd(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
+    succeeded_stdout(out, "smbshell")
         .lines()
         .next()
         .unwrap_or_default()

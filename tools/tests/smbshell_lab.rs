@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use adjoin_tests::daemon::{Bins, IdentityDaemon};
-use adjoin_tests::{Lab, text};
+use adjoin_tests::{Lab, succeeded_stdout as ok, text};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
 const BINS: Bins<'static> = Bins {
@@ -90,16 +90,6 @@ fn batch(dir: &Path, args: &[String], password: &str, commands: &str) -> Output 
     let mut all = args.to_vec();
     all.extend(["-c".to_owned(), commands.to_owned()]);
     smbshell(dir, &all, &format!("{password}\n"))
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what}: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
 }
 
 fn random_bytes(len: usize) -> Vec<u8> {

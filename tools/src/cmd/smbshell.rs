@@ -157,17 +157,18 @@ fn target(args: &Args, runtime: &Runtime) -> Result<Target, ShellError> {
             None => kerberos(args, server, runtime),
         },
     };
-    let (server, share, known) = follow_dfs(args, runtime, port, &name, &share, &logon_for)?;
-    let addr = match known {
-        Some(ip) => SocketAddr::new(ip, port),
+    let Place { server, share, dc } = follow_dfs(args, runtime, port, &name, &share, &logon_for)?;
+    let (addr, logon) = match dc {
+        Some((ip, logon)) => (SocketAddr::new(ip, port), logon),
         None => {
             let given = if server == name { args.address } else { None };
-            resolve(&server, given, port, &args.dns_servers, runtime)?
+            let addr = resolve(&server, given, port, &args.dns_servers, runtime)?;
+            (addr, logon_for(&server)?)
         }
     };
     Ok(Target {
         addr,
-        logon: logon_for(&server)?,
+        logon,
         server,
         share,
         encrypt: args.encrypt,
@@ -198,10 +199,19 @@ fn saved_account(saved: &[Saved], server: &str, share: &str) -> Option<Logon> {
     })
 }
 
+/// Where the share is, after [`follow_dfs`].
+struct Place {
+    server: String,
+    share: String,
+    /// When the server is the DC the referral came from: its address and the logon made
+    /// for it.
+    dc: Option<(IpAddr, Logon)>,
+}
+
 /// MS-DFSC 3.1.4.1 for a domain name: when `name` is a DNS domain (its DC locator answers),
-/// asks one of its DCs where `\\name\\share` lives (sysvol and netlogon are on a DC; a
+/// asks one of its DCs where `\\name\share` lives (sysvol and netlogon are on a DC; a
 /// domain-based namespace's root anywhere) and returns that server and share, with the
-/// address when it is the DC asked. Any other name (or `-I`, or `--no-dfs`) is returned
+/// address and the logon made for it when it is the DC asked (no second ticket). Any other name (or `-I`, or `--no-dfs`) is returned
 /// as given.
 fn follow_dfs(
     args: &Args,
@@ -210,8 +220,14 @@ fn follow_dfs(
     name: &str,
     share: &str,
     logon_for: &dyn Fn(&str) -> Result<Logon, ShellError>,
-) -> Result<(String, String, Option<IpAddr>), ShellError> {
-    let as_given = || Ok((name.to_owned(), share.to_owned(), None));
+) -> Result<Place, ShellError> {
+    let as_given = || {
+        Ok(Place {
+            server: name.to_owned(),
+            share: share.to_owned(),
+            dc: None,
+        })
+    };
     if args.no_dfs
         || args.address.is_some()
         || name.parse::<IpAddr>().is_ok()
@@ -248,10 +264,15 @@ fn follow_dfs(
                 to = %format!(r"\\{server}\{to_share}"),
                 "DFS referral"
             );
+            // The DC asked is usually the target: its address and logon serve again.
             let known = server
                 .eq_ignore_ascii_case(&dc.dc_name)
-                .then_some(dc.dc_address);
-            Ok((server, to_share, known))
+                .then_some((dc.dc_address, logon));
+            Ok(Place {
+                server,
+                share: to_share,
+                dc: known,
+            })
         }
     }
 }

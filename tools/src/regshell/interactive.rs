@@ -2,18 +2,14 @@
 //! value names, types and file names.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
 use adjoin_registry::{HIVE, ValueType};
 use anyhow::Result;
+use rustyline::Context;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
-use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
-use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
-use rustyline::{CompletionType, Config, Context, Editor, Helper};
+
+use crate::repl::{self, Complete, Outcome};
 
 use super::commands::COMMANDS;
 use super::{Flow, Shell, completion_point, split_words};
@@ -41,22 +37,13 @@ fn arg_kinds(command: &str) -> &'static [Arg] {
     }
 }
 
-/// The rustyline helper: completion against the live registry.
+/// Completion against the live registry.
 struct RegHelper {
     shell: Rc<RefCell<Shell>>,
     files: FilenameCompleter,
 }
 
-impl Helper for RegHelper {}
-impl Hinter for RegHelper {
-    type Hint = String;
-}
-impl Highlighter for RegHelper {}
-impl Validator for RegHelper {}
-
-impl Completer for RegHelper {
-    type Candidate = Pair;
-
+impl Complete for RegHelper {
     fn complete(
         &self,
         line: &str,
@@ -164,52 +151,31 @@ fn quote_if_needed(s: &str) -> String {
     }
 }
 
-/// `$HOME/.regshell_history`, if there is a home.
-fn history_path() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".regshell_history"))
-}
-
 /// Runs the interactive shell until `exit` or end of input. Errors are printed and the
 /// shell goes on; returns whether any command failed.
 pub(crate) fn run_interactive(shell: Shell) -> Result<bool> {
     let shell = Rc::new(RefCell::new(shell));
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .auto_add_history(true)
-        .build();
-    let mut editor: Editor<RegHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(RegHelper {
+    let completer = RegHelper {
         shell: Rc::clone(&shell),
         files: FilenameCompleter::new(),
-    }));
-    let history = history_path();
-    if let Some(h) = &history {
-        let _ = editor.load_history(h);
-    }
-    let mut failed = false;
-    loop {
-        let prompt = format!("{}> ", shell.borrow().cwd());
-        let line = match editor.readline(&prompt) {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(e.into()),
-        };
-        let mut out = std::io::stdout();
-        let result = split_words(&line).and_then(|w| shell.borrow_mut().run(&w, &mut out));
-        match result {
-            Ok(Flow::Exit) => break,
-            Ok(Flow::Continue) => {}
-            Err(e) => {
-                failed = true;
-                eprintln!("error: {e:#}");
+    };
+    repl::run(
+        "regshell",
+        completer,
+        || format!("{}> ", shell.borrow().cwd()),
+        |line| {
+            let mut out = std::io::stdout();
+            let result = split_words(line).and_then(|w| shell.borrow_mut().run(&w, &mut out));
+            match result {
+                Ok(Flow::Exit) => Outcome::Exit,
+                Ok(Flow::Continue) => Outcome::Continue,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    Outcome::Failed
+                }
             }
-        }
-    }
-    if let Some(h) = &history {
-        let _ = editor.save_history(h);
-    }
-    Ok(failed)
+        },
+    )
 }
 
 #[cfg(test)]

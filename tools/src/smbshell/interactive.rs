@@ -2,21 +2,16 @@
 //! paths (the directory is listed on demand and cached briefly) and local paths.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 
+use rustyline::Context;
 use rustyline::completion::{Completer, FilenameCompleter, Pair};
-use rustyline::error::ReadlineError;
-use rustyline::highlight::Highlighter;
-use rustyline::hint::Hinter;
-use rustyline::history::DefaultHistory;
-use rustyline::validate::Validator;
-use rustyline::{CompletionType, Config, Context, Editor, Helper};
 
 use super::commands::{COMMANDS, Flow, Shell};
 use super::paths;
 use super::remote::Entry;
 use crate::regshell::completion_point;
+use crate::repl::{self, Complete, Outcome};
 
 /// What an argument position holds, for completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,22 +42,13 @@ fn arg_kind(command: &str, index: usize) -> Arg {
     }
 }
 
-/// The rustyline helper: completion against the live share.
+/// Completion against the live share.
 struct ShellHelper {
     shell: Rc<RefCell<Shell>>,
     files: FilenameCompleter,
 }
 
-impl Helper for ShellHelper {}
-impl Hinter for ShellHelper {
-    type Hint = String;
-}
-impl Highlighter for ShellHelper {}
-impl Validator for ShellHelper {}
-
-impl Completer for ShellHelper {
-    type Candidate = Pair;
-
+impl Complete for ShellHelper {
     fn complete(
         &self,
         line: &str,
@@ -153,47 +139,24 @@ fn candidates(
         .collect()
 }
 
-/// `$HOME/.smbshell_history`, if there is a home.
-fn history_path() -> Option<PathBuf> {
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".smbshell_history"))
-}
-
 /// Runs the interactive shell until `exit` or end of input. Failures are printed and
 /// the shell goes on; returns whether any command failed.
 pub(crate) fn run_interactive(shell: Shell) -> anyhow::Result<bool> {
     let shell = Rc::new(RefCell::new(shell));
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .auto_add_history(true)
-        .build();
-    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(ShellHelper {
+    let completer = ShellHelper {
         shell: Rc::clone(&shell),
         files: FilenameCompleter::new(),
-    }));
-    let history = history_path();
-    if let Some(h) = &history {
-        let _ = editor.load_history(h);
-    }
-    let mut failed = false;
-    loop {
-        let prompt = format!("smb:{}> ", shell.borrow().cwd());
-        let line = match editor.readline(&prompt) {
-            Ok(line) => line,
-            Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
-            Err(e) => return Err(e.into()),
-        };
-        match super::run_line(&mut shell.borrow_mut(), &line) {
-            Some(Flow::Exit) => break,
-            Some(Flow::Continue) => {}
-            None => failed = true,
-        }
-    }
-    if let Some(h) = &history {
-        let _ = editor.save_history(h);
-    }
-    Ok(failed)
+    };
+    repl::run(
+        "smbshell",
+        completer,
+        || format!("smb:{}> ", shell.borrow().cwd()),
+        |line| match super::run_line(&mut shell.borrow_mut(), line) {
+            Some(Flow::Exit) => Outcome::Exit,
+            Some(Flow::Continue) => Outcome::Continue,
+            None => Outcome::Failed,
+        },
+    )
 }
 
 #[cfg(test)]
