@@ -44,6 +44,47 @@ pub struct Lab {
     env: serde_json::Value,
 }
 
+/// The objectSid of `account` in the database of the DC whose state is in `dir`.
+fn ldb_object_sid(dir: &str, account: &str) -> String {
+    let out = Command::new("ldbsearch")
+        .args([
+            "-H",
+            &format!("{}/private/sam.ldb", dir),
+            &format!("(sAMAccountName={account})"),
+            "objectSid",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run ldbsearch: {e}"));
+    text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
+}
+
+/// The lab's trusted domain ([`Lab::trusted`]).
+#[derive(Debug, Clone)]
+pub struct TrustedDomain {
+    /// Its DC's address (127.0.0.4).
+    pub dc: String,
+    /// Its DC's DNS name (ad7.other.test).
+    pub dc_name: String,
+    /// DNS domain (other.test).
+    pub domain: String,
+    /// Kerberos realm (OTHER.TEST).
+    pub realm: String,
+    /// NetBIOS domain (PARTNER).
+    pub netbios: String,
+    /// Its DC's state directory.
+    pub dir: String,
+}
+
+impl TrustedDomain {
+    /// The objectSid its DC's own database holds for `account` (read with ldbsearch).
+    pub fn object_sid(&self, account: &str) -> String {
+        ldb_object_sid(&self.dir, account)
+    }
+}
+
 /// The repository's top directory.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -212,19 +253,32 @@ impl Lab {
 
     /// The objectSid the DC's own database holds for `account` (read with ldbsearch).
     pub fn object_sid(&self, account: &str) -> String {
-        let out = Command::new("ldbsearch")
-            .args([
-                "-H",
-                &format!("{}/private/sam.ldb", self.dir),
-                &format!("(sAMAccountName={account})"),
-                "objectSid",
-            ])
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run ldbsearch: {e}"));
-        text(&out.stdout)
-            .lines()
-            .find_map(|l| l.strip_prefix("objectSid: ").map(str::to_owned))
-            .unwrap_or_else(|| panic!("no objectSid for {account}: {}", text(&out.stderr)))
+        ldb_object_sid(&self.dir, account)
+    }
+
+    /// The trusted domain `tools/lab up` brings up beside the lab's (OTHER.TEST, NetBIOS
+    /// PARTNER, a two-way forest trust). Panics with instructions when the lab was brought
+    /// up without it (ADJOIN_LAB_TRUST=0): the trust tests fail rather than skip.
+    pub fn trusted(&self) -> TrustedDomain {
+        let get = |k: &str| {
+            self.env[k]
+                .as_str()
+                .unwrap_or_else(|| {
+                    panic!(
+                        "tools/lab env --json has no {k}: the lab runs without its trusted \
+                         domain; run `tools/lab down` and `tools/lab up` (without ADJOIN_LAB_TRUST=0)"
+                    )
+                })
+                .to_owned()
+        };
+        TrustedDomain {
+            dc: get("ADJOIN_LAB_TRUST_DC"),
+            dc_name: get("ADJOIN_LAB_TRUST_DC_NAME"),
+            domain: get("ADJOIN_LAB_TRUST_DOMAIN"),
+            realm: get("ADJOIN_LAB_TRUST_REALM"),
+            netbios: get("ADJOIN_LAB_TRUST_NETBIOS"),
+            dir: format!("{}/trusted", self.dir),
+        }
     }
 
     /// The domain's SID, as the DC's database has it (alice's objectSid without its RID).

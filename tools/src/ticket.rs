@@ -10,7 +10,7 @@ use adjoin_auth::ccache::{self, CredentialCache};
 use adjoin_auth::krb::Credentials;
 use adjoin_auth::krb::kdc::{self, KdcConfig};
 use adjoin_auth::principal::PrincipalName;
-use adjoin_join::discover::{self, DiscoverOptions};
+use adjoin_join::discover::{self, DiscoverOptions, KdcFinder};
 use anyhow::Context;
 
 /// A ticket for `spn` (e.g. `cifs/fs1.example.com`) from the credential cache `ccache`
@@ -50,8 +50,16 @@ pub(crate) async fn service_ticket(
         "the TGT in {} has expired: run kinit",
         path.display()
     );
-    let config = kdc_config(&realm, kdcs, dns_servers).await?;
-    kdc::service_ticket(tgt, spn.clone(), &config, &SystemTime::now)
+    // A server in a trusted realm: the KDCs on the referral path are found through DNS.
+    let finder = KdcFinder {
+        home: kdc_config(&realm, kdcs, dns_servers).await?,
+        home_realm: realm,
+        options: DiscoverOptions {
+            dns_servers: dns_servers.to_vec(),
+            ..DiscoverOptions::default()
+        },
+    };
+    kdc::service_ticket_via_referrals(tgt, spn.clone(), &finder, &SystemTime::now)
         .await
         .with_context(|| format!("a ticket for {spn}"))
 }

@@ -246,6 +246,27 @@ pub enum KerberosError {
         /// What did not match.
         reason: String,
     },
+    /// Following the KDCs' referrals toward a service did not end in its ticket.
+    #[error(
+        "no ticket for {service}: {reason} (realms asked: {path}); check the trusts between \
+         these realms"
+    )]
+    Referrals {
+        /// The service asked for.
+        service: String,
+        /// The realms whose KDCs were asked, in order.
+        path: String,
+        /// What went wrong: a loop, too many hops, a KDC that did not refer.
+        reason: String,
+    },
+    /// A realm's KDCs could not be located (a referral led to a realm DNS does not know).
+    #[error("cannot find the KDCs of realm {realm}: {reason}")]
+    KdcNotFound {
+        /// The realm.
+        realm: String,
+        /// Why.
+        reason: String,
+    },
     /// A key could not be made or used.
     #[error("Kerberos crypto: {0}")]
     Crypto(#[from] CryptoError),

@@ -160,3 +160,89 @@ pub async fn service_ticket(
     let reply = send(config, &req).await?;
     exchange.reply(&reply, clock())
 }
+
+/// Realms a ticket request may cross, at most: each referral is one. A forest trust takes
+/// one; a path through a forest's child domains a few more.
+pub const MAX_REFERRALS: usize = 8;
+
+/// Finds the KDCs of the realms a request is referred to (DNS SRV records, a fixed list).
+pub trait KdcLocator: Sync {
+    /// How to reach the KDCs of `realm`.
+    fn locate(&self, realm: &str) -> impl Future<Output = Result<KdcConfig, KerberosError>> + Send;
+}
+
+/// Gets a ticket for `server` with `tgt`, following referrals from realm to realm
+/// (RFC 6806; MS-KILE 3.3.5.7.5): the TGT realm's KDC either issues the ticket or refers the
+/// request to a trusted realm with a cross-realm TGT, whose KDC is asked in turn. When
+/// `server` names a realm other than the TGT's, a TGT for that realm is asked for first
+/// (`krbtgt/REALM`), which a KDC may answer with a TGT for a realm on the way. At most
+/// [`MAX_REFERRALS`] hops; a realm met twice is a loop. Each realm's KDCs come from `locator`.
+pub async fn service_ticket_via_referrals<L: KdcLocator>(
+    mut tgt: super::Credentials,
+    server: crate::principal::PrincipalName,
+    locator: &L,
+    clock: &(dyn Fn() -> std::time::SystemTime + Sync),
+) -> Result<super::Credentials, KerberosError> {
+    use super::TgsAnswer;
+    use crate::principal::PrincipalName;
+
+    let mut target = if server.realm.is_empty() {
+        tgt.client.realm.clone()
+    } else {
+        server.realm.clone()
+    };
+    let mut path: Vec<String> = Vec::new();
+    let failed = |path: &[String], reason: String| KerberosError::Referrals {
+        service: server.to_string(),
+        path: path.join(" -> "),
+        reason,
+    };
+    loop {
+        let here = super::tgs_exchange::tgt_realm(&tgt).to_owned();
+        if path.iter().any(|r| r.eq_ignore_ascii_case(&here)) {
+            path.push(here);
+            return Err(failed(&path, "the referrals loop".into()));
+        }
+        path.push(here.clone());
+        if path.len() > MAX_REFERRALS + 1 {
+            return Err(failed(
+                &path,
+                format!("more than {MAX_REFERRALS} referrals"),
+            ));
+        }
+        let config = locator.locate(&here).await?;
+        let direct = here.eq_ignore_ascii_case(&target);
+        let ask = if direct {
+            PrincipalName {
+                realm: here.clone(),
+                ..server.clone()
+            }
+        } else {
+            PrincipalName::new(
+                PrincipalName::NT_SRV_INST,
+                [PrincipalName::KRBTGT, target.as_str()],
+                here.as_str(),
+            )
+        };
+        let exchange = super::TgsExchange::new(tgt.clone(), ask);
+        let reply = send(&config, &exchange.request(clock())?).await?;
+        match exchange.answer(&reply, clock())? {
+            TgsAnswer::Ticket(creds) if direct => return Ok(creds),
+            TgsAnswer::Ticket(creds) if creds.server.is_krbtgt() => {
+                debug!(from = %here, to = super::tgs_exchange::tgt_realm(&creds), "cross-realm TGT");
+                tgt = creds;
+            }
+            TgsAnswer::Ticket(creds) => {
+                return Err(failed(
+                    &path,
+                    format!("asked for a TGT, the KDC of {here} issued {}", creds.server),
+                ));
+            }
+            TgsAnswer::Referral { realm, tgt: next } => {
+                debug!(from = %here, to = %realm, "referral");
+                target = realm;
+                tgt = next;
+            }
+        }
+    }
+}

@@ -19,7 +19,7 @@ use rasn_kerberos as k;
 pub use acceptor::{AcceptError, Accepted, Acceptor};
 pub use as_exchange::{AsExchange, AsOptions, AsStep, ClientSecret};
 pub use error::{AccountState, KerberosError, KrbErrorCode, NtStatus};
-pub use tgs_exchange::TgsExchange;
+pub use tgs_exchange::{TgsAnswer, TgsExchange};
 
 use crate::ccache;
 use crate::crypto::{EncryptionType, Key};

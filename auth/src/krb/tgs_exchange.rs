@@ -2,9 +2,10 @@
 //! from a TGT. The request carries an AP-REQ (PA-TGS-REQ) whose authenticator checksums
 //! the request body; the reply's enc-part is under the TGT session key (usage 8).
 //!
-//! In-realm referrals (RFC 6806): with `canonicalize` an AD KDC may answer with a TGT for
-//! another realm instead of the service ticket. Cross-realm paths are not followed yet; such
-//! a reply is reported as [`KerberosError::ReplyMismatch`] naming the realm.
+//! Referrals (RFC 6806, MS-KILE 3.3.5.7.5): with `canonicalize` an AD KDC may answer with a
+//! TGT for another realm (a trusted domain's) instead of the service ticket.
+//! [`TgsExchange::answer`] tells the two apart; [`super::kdc::service_ticket_via_referrals`]
+//! follows the chain, asking each realm's KDC in turn.
 
 use std::time::SystemTime;
 
@@ -18,6 +19,20 @@ use super::wire::{self, pa};
 use super::{Credentials, KdcRequest, KrbErrorCode};
 use crate::crypto::KeyUsage;
 use crate::principal::PrincipalName;
+
+/// What a KDC answered to a TGS request.
+#[derive(Debug)]
+pub enum TgsAnswer {
+    /// The ticket asked for (for a `krbtgt/` request, a TGT: maybe for a realm on the way).
+    Ticket(Credentials),
+    /// A referral: a TGT for `realm`, whose KDC is to be asked next.
+    Referral {
+        /// The realm referred to.
+        realm: String,
+        /// The cross-realm TGT (`krbtgt/REALM@ISSUER`).
+        tgt: Credentials,
+    },
+}
 
 /// A TGS exchange: one request, one reply.
 #[derive(Debug)]
@@ -93,13 +108,29 @@ impl TgsExchange {
             req_body: body,
         });
         Ok(KdcRequest {
-            realm: self.tgt.client.realm.clone(),
+            realm: self.kdc_realm().to_owned(),
             bytes: wire::der(&req),
         })
     }
 
-    /// Reads the reply: the service ticket, or the KDC's error.
+    /// The realm whose KDC takes this request: the one the TGT is for (`krbtgt/REALM`).
+    pub fn kdc_realm(&self) -> &str {
+        tgt_realm(&self.tgt)
+    }
+
+    /// Reads the reply: the service ticket, or the KDC's error. A referral is an error
+    /// here ([`KerberosError::ReplyMismatch`] naming the realm); [`Self::answer`] gives it.
     pub fn reply(&self, reply: &[u8], now: SystemTime) -> Result<Credentials, KerberosError> {
+        match self.answer(reply, now)? {
+            TgsAnswer::Ticket(creds) => Ok(creds),
+            TgsAnswer::Referral { realm, .. } => Err(KerberosError::ReplyMismatch {
+                reason: format!("the KDC referred the request to realm {realm}"),
+            }),
+        }
+    }
+
+    /// Reads the reply: the ticket, a referral to another realm, or the KDC's error.
+    pub fn answer(&self, reply: &[u8], now: SystemTime) -> Result<TgsAnswer, KerberosError> {
         if reply.first() == Some(&wire::KRB_ERROR_TAG) {
             let e: k::KrbError = wire::decode(reply, "KRB-ERROR")?;
             return Err(match KrbErrorCode(e.error_code) {
@@ -125,14 +156,22 @@ impl TgsExchange {
         let client = wire::from_wire_name(&rep.0.cname, &rep.0.crealm)?;
         let creds = Credentials::from_reply(client, &rep.0.ticket, &part)?;
         if creds.server.is_krbtgt() && !self.server.is_krbtgt() {
-            return Err(KerberosError::ReplyMismatch {
-                reason: format!(
-                    "the KDC referred the request to realm {} (cross-realm referrals are not \
-                     supported yet)",
-                    creds.server.components.get(1).map_or("?", String::as_str)
-                ),
-            });
+            let realm = tgt_realm(&creds).to_owned();
+            if realm.eq_ignore_ascii_case(self.kdc_realm()) {
+                return Err(KerberosError::ReplyMismatch {
+                    reason: format!("the KDC of {realm} referred the request to itself"),
+                });
+            }
+            return Ok(TgsAnswer::Referral { realm, tgt: creds });
         }
-        Ok(creds)
+        Ok(TgsAnswer::Ticket(creds))
+    }
+}
+
+/// The realm a TGT is for: REALM in `krbtgt/REALM@ISSUER` (the issuer's for anything else).
+pub(crate) fn tgt_realm(tgt: &Credentials) -> &str {
+    match tgt.server.components.as_slice() {
+        [first, realm] if first == PrincipalName::KRBTGT => realm,
+        _ => &tgt.server.realm,
     }
 }

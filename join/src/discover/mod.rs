@@ -315,6 +315,41 @@ pub async fn kdcs(realm: &str, opts: &DiscoverOptions) -> Result<Vec<SocketAddr>
         .collect())
 }
 
+/// Finds the KDCs of the realms a ticket request is referred to
+/// ([`adjoin_auth::krb::kdc::service_ticket_via_referrals`]): `home` for the home realm (as
+/// configured or already found), DNS SRV records ([`kdcs`]) for any other, with the home
+/// realm's timeouts.
+#[derive(Debug, Clone)]
+pub struct KdcFinder {
+    /// The realm `home` serves.
+    pub home_realm: String,
+    /// Its KDCs.
+    pub home: adjoin_auth::krb::kdc::KdcConfig,
+    /// How to ask DNS for the others.
+    pub options: DiscoverOptions,
+}
+
+impl adjoin_auth::krb::kdc::KdcLocator for KdcFinder {
+    async fn locate(
+        &self,
+        realm: &str,
+    ) -> Result<adjoin_auth::krb::kdc::KdcConfig, adjoin_auth::krb::KerberosError> {
+        if realm.eq_ignore_ascii_case(&self.home_realm) {
+            return Ok(self.home.clone());
+        }
+        let found = kdcs(realm, &self.options).await.map_err(|e| {
+            adjoin_auth::krb::KerberosError::KdcNotFound {
+                realm: realm.to_owned(),
+                reason: e.to_string(),
+            }
+        })?;
+        Ok(adjoin_auth::krb::kdc::KdcConfig {
+            kdcs: found,
+            ..self.home.clone()
+        })
+    }
+}
+
 /// The DCs to ping (from `--server` or DNS) and the KDCs DNS lists.
 async fn candidates(
     dns: &Dns,

@@ -10,11 +10,14 @@ use std::time::{Duration, Instant};
 use adjoin_join::discover::DomainController;
 use adjoin_join::member::{self, Membership, NtlmLogon};
 use adjoin_registry::Registry;
+use adjoin_rpc::client::RpcError;
+use adjoin_rpc::lsa::Translation;
 use adjoin_rpc::ndr::{Sid, WideString};
 use adjoin_rpc::netlogon::DS_DIRECTORY_SERVICE_REQUIRED;
-use adjoin_rpc::netlogon::channel::{LogonOutcome, SecureChannel};
+use adjoin_rpc::netlogon::channel::{ChannelError, LogonOutcome, SecureChannel};
 use adjoin_rpc::netlogon::pool::LogonPool;
 use adjoin_rpc::ntstatus::NtStatus;
+use adjoin_rpc::pdu::FaultStatus;
 use anyhow::{Context, anyhow, bail};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
@@ -300,7 +303,8 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| s.parse().map_err(|e| anyhow!("{s}: {e}")))
         .collect::<anyhow::Result<_>>()?;
-    let mut by_name = channel.lookup_names(&names).await?.into_iter();
+    let (by_name, refused) = lookup_names_each(&mut channel, &names).await?;
+    let mut by_name = by_name.into_iter();
     let mut by_sid = channel.lookup_sids(&sids).await?.into_iter().zip(&sids);
     let mut rows = Vec::with_capacity(args.items.len());
     for item in &args.items {
@@ -346,10 +350,51 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         .filter(|(_, found)| found.is_none())
         .map(|(query, _)| query.as_str())
         .collect();
+    if let Some(fault) = refused {
+        bail!(
+            "not found: {} (the DC answered {fault}, as a Samba DC does for a name a trusted \
+             domain does not know)",
+            missing.join(", ")
+        );
+    }
     if !missing.is_empty() {
         bail!("not found in the domain: {}", missing.join(", "));
     }
     Ok(())
+}
+
+/// LsarLookupNames4 for `names`. A Samba DC answers the whole call with a fault
+/// (nca_s_fault_cant_perform) when one name is in a trusted domain that does not know it;
+/// then each name is asked on its own, the refused ones count as not found, and the fault
+/// is returned beside the answers.
+async fn lookup_names_each(
+    channel: &mut SecureChannel,
+    names: &[&str],
+) -> anyhow::Result<(Vec<Option<Translation>>, Option<FaultStatus>)> {
+    let fault_of = |e: &ChannelError| match e {
+        ChannelError::Rpc {
+            error: RpcError::Fault(f),
+            ..
+        } => Some(*f),
+        _ => None,
+    };
+    let first = match channel.lookup_names(names).await {
+        Ok(found) => return Ok((found, None)),
+        Err(e) => fault_of(&e).ok_or(e)?,
+    };
+    let mut refused = None;
+    let mut found = Vec::with_capacity(names.len());
+    for name in names {
+        match channel.lookup_names(&[name]).await {
+            Ok(mut one) => found.push(one.pop().flatten()),
+            Err(e) => {
+                refused = Some(fault_of(&e).ok_or(e)?);
+                found.push(None);
+            }
+        }
+    }
+    let some_missing = found.iter().any(Option::is_none);
+    Ok((found, refused.or(Some(first)).filter(|_| some_missing)))
 }
 
 /// `adjoin dcname`: DsrGetDcNameEx2 through the secure channel.

@@ -19,7 +19,7 @@ use adjoin_auth::krb::kdc::{self, KdcConfig};
 use adjoin_auth::krb::kpasswd;
 use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
-use adjoin_join::discover::{self, DiscoverOptions};
+use adjoin_join::discover::{self, DiscoverOptions, KdcFinder};
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use zeroize::Zeroizing;
@@ -338,14 +338,24 @@ async fn kvno(args: KvnoArgs) -> anyhow::Result<()> {
         "the ticket-granting ticket in {} has expired: run adjoin kinit",
         path.display()
     );
-    let config = kdc_config(&tgt.client.realm, &args.kdc).await?;
+    // Services in trusted realms: each KDC on the referral path is found through DNS.
+    let finder = KdcFinder {
+        home_realm: tgt.client.realm.clone(),
+        home: kdc_config(&tgt.client.realm, &args.kdc).await?,
+        options: DiscoverOptions {
+            dns_servers: args.kdc.dns_servers.clone(),
+            ..DiscoverOptions::default()
+        },
+    };
     for spn in &args.spn {
         let server = PrincipalName::parse_with_default_realm(spn, &tgt.client.realm)?;
         let server = PrincipalName {
             name_type: PrincipalName::NT_SRV_INST,
             ..server
         };
-        let creds = kdc::service_ticket(tgt.clone(), server, &config, &SystemTime::now).await?;
+        let creds =
+            kdc::service_ticket_via_referrals(tgt.clone(), server, &finder, &SystemTime::now)
+                .await?;
         match creds.ticket_kvno() {
             Some(v) => println!("{}: kvno = {v}", creds.server),
             None => println!("{}: kvno unknown", creds.server),

@@ -1,0 +1,211 @@
+//! Users of a trusted domain (issue 12 item 6), against the lab's second domain: OTHER.TEST
+//! (NetBIOS PARTNER) with a two-way forest trust to EXAMPLE.TEST. Checked with the DCs'
+//! own databases (ldbsearch) and MIT's tools:
+//! - Kerberos: `adjoin kinit erin@OTHER.TEST`, then `adjoin kvno host/<member>` follows the
+//!   referral from OTHER.TEST's KDC to EXAMPLE.TEST's (RFC 6806, MS-KILE 3.3.5.7.5); MIT's
+//!   klist reads the ticket and its kvno is the member keytab's;
+//! - NTLM: `adjoin authenticate-user --ntlm 'PARTNER\erin'` through the member's secure
+//!   channel to EXAMPLE.TEST's DC, which passes the logon on to OTHER.TEST's;
+//! - LSA: `adjoin lookup 'PARTNER\erin'` and back from her SID.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use adjoin_tests::{Lab, run_tool, text};
+
+fn adjoin(lab: &Lab, registry: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut all = args.to_vec();
+    all.extend(["--dns-server", &lab.dc]);
+    run_tool(env!("CARGO_BIN_EXE_adjoin"), registry, &all, stdin)
+}
+
+fn ok(what: &str, o: &Output) -> String {
+    assert!(o.status.success(), "{what}: {}", text(&o.stderr));
+    text(&o.stdout)
+}
+
+fn joined(lab: &Lab, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("registry.db");
+    let kt = dir.path().join("krb5.keytab");
+    lab.join_machine(
+        env!("CARGO_BIN_EXE_domain-join"),
+        &reg,
+        &format!("{name}.{}", lab.domain),
+        &["--keytab", kt.to_str().unwrap()],
+    );
+    (dir, reg)
+}
+
+#[test]
+fn a_trusted_domain_user_gets_a_ticket_for_a_member_through_the_referral() {
+    let lab = Lab::get();
+    let trusted = lab.trusted();
+    let (dir, reg) = joined(&lab, "trkrb");
+    let cache = dir.path().join("erin.cc");
+    let erin = format!("erin@{}", trusted.realm);
+    let fqdn = format!("trkrb.{}", lab.domain);
+    let kinit = adjoin(
+        &lab,
+        &reg,
+        &[
+            "kinit",
+            &erin,
+            "--password-stdin",
+            "-c",
+            cache.to_str().unwrap(),
+        ],
+        &lab.password("erin"),
+    );
+    ok("adjoin kinit erin", &kinit);
+
+    // The service's realm is not given: it defaults to erin's, OTHER.TEST, whose KDC refers
+    // the request to EXAMPLE.TEST by the forest trust's name suffixes.
+    let spn = format!("host/{fqdn}");
+    let kvno = adjoin(
+        &lab,
+        &reg,
+        &["kvno", &spn, "-c", cache.to_str().unwrap()],
+        "",
+    );
+    let printed = ok("adjoin kvno through the referral", &kvno);
+    let issued = format!("host/{fqdn}@{}", lab.realm);
+    assert!(
+        printed.starts_with(&format!("{issued}: kvno = ")),
+        "{printed}"
+    );
+
+    // MIT reads the ticket from the cache Adjoin wrote; its kvno is the keytab's.
+    let klist = Command::new("klist")
+        .env("KRB5_CONFIG", &lab.krb5_config)
+        .args(["-c", cache.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let listed = ok("MIT klist", &klist);
+    assert!(listed.contains(&erin), "{listed}");
+    assert!(listed.contains(&issued), "{listed}");
+    let keytab = Command::new("klist")
+        .args(["-k", dir.path().join("krb5.keytab").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let keys = ok("MIT klist -k", &keytab);
+    let kvno_of_keytab = keys
+        .lines()
+        .find(|l| l.contains(&issued))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no {issued} in the keytab: {keys}"));
+    assert_eq!(
+        printed.trim().rsplit(' ').next(),
+        Some(kvno_of_keytab),
+        "{printed} vs {keys}"
+    );
+
+    // Named with its realm: a cross-realm TGT is asked for first, then the ticket.
+    let named = format!("cifs/{}@{}", lab.dc_name, lab.realm);
+    let kvno = adjoin(
+        &lab,
+        &reg,
+        &["kvno", &named, "-c", cache.to_str().unwrap()],
+        "",
+    );
+    assert!(ok("adjoin kvno with the realm", &kvno).starts_with(&format!("{named}: kvno = ")));
+
+    // A service no realm has: one line naming it.
+    let missing = format!("host/nowhere.{}", trusted.domain);
+    let kvno = adjoin(
+        &lab,
+        &reg,
+        &["kvno", &missing, "-c", cache.to_str().unwrap()],
+        "",
+    );
+    assert!(!kvno.status.success());
+    let err = text(&kvno.stderr);
+    assert!(err.contains("nowhere"), "{err}");
+}
+
+#[test]
+fn a_trusted_domain_user_logs_on_with_ntlm_and_resolves_through_lsa() {
+    let lab = Lab::get();
+    let trusted = lab.trusted();
+    let (_dir, reg) = joined(&lab, "trntlm");
+    let user = format!(r"{}\erin", trusted.netbios);
+    let erin_sid = trusted.object_sid("erin");
+    let eng_sid = trusted.object_sid("partner-eng");
+
+    let out = adjoin(
+        &lab,
+        &reg,
+        &[
+            "authenticate-user",
+            "--ntlm",
+            &user,
+            "--password-stdin",
+            "--json",
+        ],
+        &lab.password("erin"),
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok("erin's NTLM logon", &out)).unwrap();
+    assert_eq!(v["sid"], erin_sid.as_str(), "{v}");
+    assert_eq!(v["user"], user.as_str(), "{v}");
+    // The trusted domain's DC checked the password: EXAMPLE.TEST's passed the logon on.
+    let trusted_dc = trusted
+        .dc_name
+        .split('.')
+        .next()
+        .unwrap()
+        .to_ascii_uppercase();
+    assert_eq!(v["logon_server"], trusted_dc.as_str(), "{v}");
+    let groups: Vec<&str> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.as_str())
+        .collect();
+    assert!(groups.contains(&eng_sid.as_str()), "{groups:?}");
+    assert_eq!(
+        v["names"][eng_sid.as_str()],
+        format!(r"{}\partner-eng", trusted.netbios)
+    );
+
+    let wrong = adjoin(
+        &lab,
+        &reg,
+        &["authenticate-user", "--ntlm", &user, "--password-stdin"],
+        "not-erins-password",
+    );
+    assert!(!wrong.status.success());
+    let err = text(&wrong.stderr);
+    assert!(err.contains("STATUS_WRONG_PASSWORD"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // LSA: the name to her SID, the group's SID back to its name, in one call.
+    let out = adjoin(
+        &lab,
+        &reg,
+        &["lookup", &user, &eng_sid, r"EXAMPLE\alice", "--json"],
+        "",
+    );
+    let v: serde_json::Value = serde_json::from_str(&ok("adjoin lookup", &out)).unwrap();
+    assert_eq!(v[0]["sid"], erin_sid.as_str(), "{v}");
+    assert_eq!(v[0]["type"], "user", "{v}");
+    assert_eq!(
+        v[1]["name"],
+        format!(r"{}\partner-eng", trusted.netbios),
+        "{v}"
+    );
+    assert_eq!(v[2]["sid"], lab.object_sid("alice").as_str(), "{v}");
+
+    // A name the trusted domain does not know: Samba's DC faults the whole call; the others
+    // still resolve and the unknown one is named.
+    let nobody = format!(r"{}\nobody-here", trusted.netbios);
+    let out = adjoin(&lab, &reg, &["lookup", &nobody, &user], "");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stdout).contains(&erin_sid),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains(&nobody), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
