@@ -6,12 +6,25 @@
 //!   klist reads the ticket and its kvno is the member keytab's;
 //! - NTLM: `adjoin authenticate-user --ntlm 'PARTNER\erin'` through the member's secure
 //!   channel to EXAMPLE.TEST's DC, which passes the logon on to OTHER.TEST's;
-//! - LSA: `adjoin lookup 'PARTNER\erin'` and back from her SID.
+//! - LSA: `adjoin lookup 'PARTNER\erin'` and back from her SID;
+//! - adjoind: it records the trusted domain with an id range of its own in the registry,
+//!   and resolves its users and groups (qualified names, ids in that range) through the
+//!   trusted domain's DC, for `adjoin find-user` and glibc's getent and id.
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
+use adjoin_registry::{Registry, Value};
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::namespace::run_in_namespace;
 use adjoin_tests::{Lab, run_tool, text};
+
+const BINS: Bins<'static> = Bins {
+    domain_join: env!("CARGO_BIN_EXE_domain-join"),
+    adjoind: env!("CARGO_BIN_EXE_adjoind"),
+    adjoin: env!("CARGO_BIN_EXE_adjoin"),
+};
 
 fn adjoin(lab: &Lab, registry: &Path, args: &[&str], stdin: &str) -> Output {
     let mut all = args.to_vec();
@@ -208,4 +221,126 @@ fn a_trusted_domain_user_logs_on_with_ntlm_and_resolves_through_lsa() {
     let err = text(&out.stderr);
     assert!(err.contains(&nobody), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+fn rid(sid: &str) -> u64 {
+    sid.rsplit_once('-')
+        .and_then(|(_, r)| r.parse().ok())
+        .expect("a SID ends in its RID")
+}
+
+/// Runs `argv` with the daemon's NSS module in a private namespace.
+fn nss(d: &IdentityDaemon, argv: &[&str]) -> String {
+    let (conf, lib) = d.nss_files();
+    let mut env: Vec<(String, String)> = d.client_env();
+    env.push(("LD_LIBRARY_PATH".into(), lib.display().to_string()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = run_in_namespace(
+        &[(conf.as_path(), Path::new("/etc/nsswitch.conf"))],
+        &env,
+        argv,
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{argv:?}: {}{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        d.log()
+    );
+    text(&out.stdout)
+}
+
+#[test]
+fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
+    let lab = Lab::get();
+    let trusted = lab.trusted();
+    let d = IdentityDaemon::start(&lab, BINS, "trids.example.test", &[]);
+
+    // adjoind reads the trust from the directory and records the domain.
+    let key = format!(r"HKEY_THIS_MACHINE\Identity\Domains\{}", trusted.netbios);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (base, size) = loop {
+        let registry = Registry::open(d.registry()).unwrap();
+        if registry.key_exists(&key).unwrap() {
+            let get = |v: &str| registry.stored_value(&key, v).unwrap();
+            assert_eq!(
+                get("Sid"),
+                Some(Value::Sz(
+                    lab.trusted()
+                        .object_sid("erin")
+                        .rsplit_once('-')
+                        .unwrap()
+                        .0
+                        .to_owned()
+                ))
+            );
+            assert_eq!(get("DnsDomain"), Some(Value::Sz(trusted.domain.clone())));
+            let (Some(Value::Dword(base)), Some(Value::Dword(size))) =
+                (get("RangeBase"), get("RangeSize"))
+            else {
+                panic!("{key} has no range: {}", d.log());
+            };
+            break (u64::from(base), u64::from(size));
+        }
+        assert!(Instant::now() < deadline, "{key} not recorded: {}", d.log());
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    // Its own range, after the joined domain's (default 1,000,000 ids from 1,000,000).
+    assert!(base >= 2_000_000 && size == 1_000_000, "{base} {size}");
+    assert_eq!((base - 1_000_000) % size, 0, "{base}");
+
+    let erin_sid = trusted.object_sid("erin");
+    let uid = base + rid(&erin_sid);
+    let qualified = format!(r"{}\erin", trusted.netbios);
+    // The reload that follows the recording takes a moment: ask until the name resolves.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let first = loop {
+        let out = d.adjoin(&["find-user", &qualified, "--json"]);
+        if out.status.success() {
+            break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: {}",
+            text(&out.stderr),
+            d.log()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert_eq!(first["uid"], uid, "{first}");
+    assert_eq!(first["gid"], base + 513, "Domain Users of PARTNER: {first}");
+    assert_eq!(first["name"], qualified.to_lowercase(), "{first}");
+    for form in [
+        format!("erin@{}", trusted.domain),
+        qualified.to_uppercase(),
+        uid.to_string(),
+    ] {
+        assert_eq!(d.adjoin_json(&["find-user", &form]), first, "{form}");
+    }
+    // Unqualified, `erin` is the joined domain's (which has none): never PARTNER's.
+    assert!(!d.adjoin(&["find-user", "erin"]).status.success());
+
+    // glibc: getent and id through the NSS module.
+    let line = nss(&d, &["getent", "passwd", &qualified]);
+    assert!(
+        line.starts_with(&format!(r"partner\erin:x:{uid}:{}:", base + 513)),
+        "{line}"
+    );
+    let eng = base + rid(&trusted.object_sid("partner-eng"));
+    let id = nss(&d, &["id", &qualified]);
+    assert!(id.contains(&format!(r"{eng}(partner\partner-eng)")), "{id}");
+    let group = nss(
+        &d,
+        &[
+            "getent",
+            "group",
+            &format!(r"{}\partner-eng", trusted.netbios),
+        ],
+    );
+    assert!(
+        group.starts_with(&format!(r"partner\partner-eng:x:{eng}:")),
+        "{group}"
+    );
+    assert!(group.trim_end().ends_with(r"partner\erin"), "{group}");
 }

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use adjoin_auth::krb::kdc::{self, KdcConfig};
+use adjoin_auth::krb::kdc::{self, KdcConfig, KnownKdcs};
 use adjoin_auth::krb::{AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::ldap::{self, Connection, Entry};
 use adjoin_auth::principal::PrincipalName;
@@ -102,10 +102,58 @@ pub struct Dc {
 pub type Locator =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<Dc, String>> + Send>> + Send + Sync>;
 
+/// Which domain's directory a [`Directory`] reads.
+#[derive(Clone)]
+enum Scope {
+    /// The joined domain's.
+    Joined,
+    /// A trusted domain's, read as the member with tickets from the joined realm's KDC that
+    /// its referral carries across the trust.
+    Trusted {
+        /// DNS name (other.test), which is also the realm in upper case.
+        dns_domain: String,
+        /// Finds a DC of the joined domain, whose KDC issues the machine's TGT.
+        home: Locator,
+    },
+}
+
+/// A domain this one trusts, as its trustedDomain object in the joined domain's directory
+/// describes it (MS-ADTS 6.1.6.7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustEntry {
+    /// flatName: the NetBIOS name (PARTNER).
+    pub netbios: String,
+    /// trustPartner: the DNS name (other.test).
+    pub dns_domain: String,
+    /// securityIdentifier: the domain's SID.
+    pub sid: Sid,
+    /// trustDirection: 1 inbound, 2 outbound, 3 both. Its users log on here when the trust
+    /// is outbound from here (2 or 3).
+    pub direction: u32,
+    /// trustType: 1 downlevel (NT4), 2 uplevel (AD), 3 MIT realm.
+    pub trust_type: u32,
+}
+
+impl TrustEntry {
+    /// Whether users of that domain can be users of this one: an outbound (or two-way)
+    /// trust to an AD domain.
+    pub fn serves_users(&self) -> bool {
+        self.direction & TRUST_DIRECTION_OUTBOUND != 0 && self.trust_type == TRUST_TYPE_UPLEVEL
+    }
+}
+
+/// trustDirection: this domain trusts the other (MS-ADTS 6.1.6.7.12).
+const TRUST_DIRECTION_OUTBOUND: u32 = 2;
+/// trustType: an Active Directory domain (MS-ADTS 6.1.6.7.15).
+const TRUST_TYPE_UPLEVEL: u32 = 2;
+/// Trusts read at most.
+const MAX_TRUSTS: usize = 256;
+
 /// A connection to the directory that reconnects on demand, finding a DC again when the
 /// one in use stops answering.
 pub struct Directory {
     member: Member,
+    scope: Scope,
     locator: Locator,
     dc: Option<Dc>,
     timeout: Duration,
@@ -128,14 +176,10 @@ impl Directory {
     /// A directory client for `member` whose DC `locator` finds (`dc`, when already
     /// known, saves the first search); nothing is sent until the first lookup.
     pub fn new(member: Member, locator: Locator, dc: Option<Dc>, timeout: Duration) -> Self {
-        let base = member
-            .dns_domain
-            .split('.')
-            .map(|p| format!("DC={p}"))
-            .collect::<Vec<_>>()
-            .join(",");
+        let base = base_dn(&member.dns_domain);
         Self {
             member,
+            scope: Scope::Joined,
             locator,
             dc,
             timeout,
@@ -145,16 +189,61 @@ impl Directory {
         }
     }
 
+    /// A directory client for the trusted domain `dns_domain`, whose DCs `locator` finds;
+    /// `home` finds the joined domain's DCs (for the machine's TGT). Read as the member: its
+    /// tickets for the trusted DCs come through the joined realm's referral.
+    pub fn trusted(
+        member: Member,
+        dns_domain: &str,
+        locator: Locator,
+        home: Locator,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            base: base_dn(dns_domain),
+            member,
+            scope: Scope::Trusted {
+                dns_domain: dns_domain.to_ascii_lowercase(),
+                home,
+            },
+            locator,
+            dc: None,
+            timeout,
+            tgt: None,
+            conn: None,
+        }
+    }
+
+    /// The realm of the domain this directory reads.
+    fn realm(&self) -> String {
+        match &self.scope {
+            Scope::Joined => self.member.realm.clone(),
+            Scope::Trusted { dns_domain, .. } => dns_domain.to_ascii_uppercase(),
+        }
+    }
+
+    /// Finds a DC with `locator` within the deadline.
+    async fn find(&self, locator: &Locator) -> Result<Dc, IdentityError> {
+        tokio::time::timeout(self.timeout, locator())
+            .await
+            .map_err(|_| "no DC found in time".to_owned())
+            .and_then(|r| r)
+            .map_err(|reason| IdentityError::Offline { reason })
+    }
+
+    /// The KDC of `dc`, with this directory's deadline.
+    fn kdc_of(&self, dc: &Dc) -> KdcConfig {
+        let mut kdcs = KdcConfig::new(vec![SocketAddr::new(dc.address, 88)]);
+        kdcs.timeout = self.timeout;
+        kdcs
+    }
+
     /// The DC in use, found first if none is.
     async fn dc_now(&mut self) -> Result<Dc, IdentityError> {
         if let Some(dc) = &self.dc {
             return Ok(dc.clone());
         }
-        let found = tokio::time::timeout(self.timeout, (self.locator)())
-            .await
-            .map_err(|_| "no DC found in time".to_owned())
-            .and_then(|r| r)
-            .map_err(|reason| IdentityError::Offline { reason })?;
+        let found = self.find(&self.locator).await?;
         debug!(dc = %found.name, "found a DC");
         self.dc = Some(found.clone());
         Ok(found)
@@ -163,9 +252,19 @@ impl Directory {
     /// The KDCs of the domain (the DC in use), for logons.
     pub async fn kdcs(&mut self) -> Result<KdcConfig, IdentityError> {
         let dc = self.dc_now().await?;
-        let mut kdcs = KdcConfig::new(vec![SocketAddr::new(dc.address, 88)]);
-        kdcs.timeout = self.timeout;
-        Ok(kdcs)
+        Ok(self.kdc_of(&dc))
+    }
+
+    /// The KDCs of the joined realm, which issue the machine's TGT.
+    async fn home_kdcs(&mut self) -> Result<KdcConfig, IdentityError> {
+        match &self.scope {
+            Scope::Joined => self.kdcs().await,
+            Scope::Trusted { home, .. } => {
+                let home = home.clone();
+                let dc = self.find(&home).await?;
+                Ok(self.kdc_of(&dc))
+            }
+        }
     }
 
     /// Whether a bound connection is at hand (else the next lookup first finds a DC, gets
@@ -203,7 +302,7 @@ impl Directory {
         );
         let secret = ClientSecret::Password(self.member.password.clone());
         let exchange = AsExchange::new(client, secret, AsOptions::default());
-        let kdcs = self.kdcs().await?;
+        let kdcs = self.home_kdcs().await?;
         let tgt = kdc::initial_credentials(exchange, &kdcs, &SystemTime::now).await?;
         self.tgt = Some(tgt.clone());
         Ok(tgt)
@@ -216,10 +315,23 @@ impl Directory {
             let spn = PrincipalName::new(
                 PrincipalName::NT_SRV_INST,
                 ["ldap", dc.name.as_str()],
-                self.member.realm.as_str(),
+                self.realm(),
             );
-            let kdcs = self.kdcs().await?;
-            let ticket = kdc::service_ticket(tgt, spn, &kdcs, &SystemTime::now).await?;
+            let ticket = match self.scope {
+                Scope::Joined => {
+                    let kdcs = self.kdcs().await?;
+                    kdc::service_ticket(tgt, spn, &kdcs, &SystemTime::now).await?
+                }
+                Scope::Trusted { .. } => {
+                    // The joined realm's KDC refers the request to the trusted realm's (or
+                    // to a realm on the way, whose KDC is then unknown here).
+                    let known = KnownKdcs(vec![
+                        (self.member.realm.clone(), self.home_kdcs().await?),
+                        (self.realm(), self.kdc_of(&dc)),
+                    ]);
+                    kdc::service_ticket_via_referrals(tgt, spn, &known, &SystemTime::now).await?
+                }
+            };
             let addr = SocketAddr::new(dc.address, 389);
             let mut conn = Connection::bind_with_timeout(addr, ticket, self.timeout).await?;
             conn.set_timeout(self.timeout);
@@ -482,6 +594,56 @@ impl Directory {
             .await?;
         Ok(found.iter().filter_map(group_entry).collect())
     }
+
+    /// The domains the joined domain has trust relationships with: its trustedDomain
+    /// objects under `CN=System` (at most [`MAX_TRUSTS`]).
+    pub async fn trusts(&mut self) -> Result<Vec<TrustEntry>, IdentityError> {
+        let base = format!("CN=System,{}", self.base);
+        let conn = self.connect().await?;
+        let result = conn
+            .search_paged(
+                &base,
+                SearchRequestScope::SingleLevel,
+                ldap::eq("objectClass", "trustedDomain"),
+                &[
+                    "flatName",
+                    "trustPartner",
+                    "securityIdentifier",
+                    "trustDirection",
+                    "trustType",
+                ],
+                PAGE,
+            )
+            .await;
+        let found = self.settle(result)?;
+        Ok(found
+            .iter()
+            .filter_map(trust_entry)
+            .take(MAX_TRUSTS)
+            .collect())
+    }
+}
+
+/// `DC=example,DC=test` for example.test.
+fn base_dn(dns_domain: &str) -> String {
+    dns_domain
+        .split('.')
+        .map(|p| format!("DC={p}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn trust_entry(e: &Entry) -> Option<TrustEntry> {
+    Some(TrustEntry {
+        netbios: e.text("flatName")?,
+        dns_domain: e.text("trustPartner")?.to_ascii_lowercase(),
+        sid: e
+            .values("securityIdentifier")
+            .first()
+            .and_then(|v| Sid::from_bytes(v).ok())?,
+        direction: number(e, "trustDirection")?,
+        trust_type: number(e, "trustType")?,
+    })
 }
 
 fn number<T: std::str::FromStr>(e: &Entry, name: &str) -> Option<T> {

@@ -5,6 +5,7 @@
 //! - [`directory`]: lookups over sealed LDAP as the machine account;
 //! - [`cache`]: SQLite with per-entry fetch times, served when no DC answers;
 //! - [`service`]: the lookups (cache, DC, offline fallback);
+//! - [`trusted`]: the users and groups of trusted domains, through their own DCs;
 //! - [`logon`]: PAM's auth/account/session/password through Kerberos, with [`verifier`]
 //!   for offline logons;
 //! - [`server`] and [`fastcache`]: the local socket and the NSS fast cache file.
@@ -19,6 +20,7 @@ pub mod names;
 pub mod server;
 pub mod service;
 pub mod settings;
+pub mod trusted;
 pub mod verifier;
 
 pub use error::IdentityError;

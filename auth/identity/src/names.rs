@@ -55,7 +55,11 @@ impl DomainNames {
 
     /// Every key an account answers to in the caches: `alice`, `example\alice`,
     /// `alice@example.test` (all through [`adjoin_idproto::name_key`]).
+    /// A trusted domain's account (shown qualified, `partner\erin`) answers to that name.
     pub fn keys(&self, sam_account_name: &str) -> Vec<String> {
+        if sam_account_name.contains('\\') {
+            return vec![adjoin_idproto::name_key(sam_account_name)];
+        }
         let a = adjoin_idproto::name_key(sam_account_name);
         vec![
             format!("{}\\{a}", adjoin_idproto::name_key(&self.netbios)),
@@ -131,6 +135,10 @@ mod tests {
         assert!(k.contains(&"example\\zoë".to_owned()));
         assert!(k.contains(&"zoë@example.test".to_owned()));
         assert_eq!(names().display("Alice"), "alice");
+        assert_eq!(
+            names().keys(r"partner\Erin"),
+            vec![r"partner\erin".to_owned()]
+        );
     }
 
     #[test]

@@ -48,6 +48,8 @@ pub struct Identity {
     negative: Mutex<HashMap<String, Instant>>,
     /// Bumped whenever the cache changes, so the fast cache file is rewritten.
     pub(crate) generation: std::sync::atomic::AtomicU64,
+    /// Trusted domains whose users are resolved ([`Self::with_trusted`]).
+    pub(crate) trusted: Vec<crate::trusted::Trusted>,
 }
 
 impl Identity {
@@ -70,6 +72,7 @@ impl Identity {
             offline_until: Mutex::new(None),
             negative: Mutex::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(1),
+            trusted: Vec::new(),
         })
     }
 
@@ -118,7 +121,11 @@ impl Identity {
     }
 
     /// [`Self::online`] with its own deadline (shorter when a stale answer is at hand).
-    async fn online_within<T, F>(&self, deadline: Duration, op: F) -> Result<T, IdentityError>
+    pub(crate) async fn online_within<T, F>(
+        &self,
+        deadline: Duration,
+        op: F,
+    ) -> Result<T, IdentityError>
     where
         F: AsyncFnOnce(&mut Directory) -> Result<T, IdentityError>,
     {
@@ -226,17 +233,31 @@ impl Identity {
 
     /// The user a person means by `typed` (`alice`, `EXAMPLE\alice`, `alice@example.test`,
     /// any case).
+    /// A trusted domain's user is typed qualified (`PARTNER\erin`, `erin@other.test`).
     pub async fn user_by_name(&self, typed: &str) -> Result<Option<UserRecord>, IdentityError> {
-        let account = match self.names.parse(typed) {
-            NameQuery::Account(a) if plausible(&a) => a,
+        let (account, trusted) = match self.names.parse(typed) {
+            NameQuery::Account(a) if plausible(&a) => (a, None),
+            NameQuery::Foreign { domain, account } if plausible(&account) => {
+                match self.trusted_named(&domain) {
+                    Some(t) => (account, Some(t)),
+                    None => return Ok(None),
+                }
+            }
             _ => return Ok(None),
         };
-        let name = self.names.display(&account);
+        let name = trusted.map_or_else(|| self.names.display(&account), |t| t.display(&account));
         let cached = self.cache.user_by_name(&name)?;
         self.lookup(format!("u:{name}"), cached, async |budget| {
-            let entry = self
-                .online_within(budget, async |d| d.user_by_account(&account).await)
-                .await?;
+            let entry = match trusted {
+                Some(t) => {
+                    self.trusted_within(t, budget, async |d| d.user_by_account(&account).await)
+                        .await?
+                }
+                None => {
+                    self.online_within(budget, async |d| d.user_by_account(&account).await)
+                        .await?
+                }
+            };
             self.store_user(entry)
         })
         .await
@@ -255,7 +276,7 @@ impl Identity {
         self.lookup(format!("uid:{uid}"), cached, async |budget| {
             let entry = match sid {
                 Some(sid) => {
-                    self.online_within(budget, async |d| d.user_by_sid(&sid).await)
+                    self.directory_of(&sid, budget, async |d| d.user_by_sid(&sid).await)
                         .await?
                 }
                 None => {
@@ -273,7 +294,7 @@ impl Identity {
         let cached = self.cache.user_by_sid(sid)?;
         self.lookup(format!("sid:{sid}"), cached, async |budget| {
             let entry = self
-                .online_within(budget, async |d| d.user_by_sid(sid).await)
+                .directory_of(sid, budget, async |d| d.user_by_sid(sid).await)
                 .await?;
             self.store_user(entry)
         })
@@ -287,7 +308,9 @@ impl Identity {
         user: &UserRecord,
     ) -> Result<Option<UserRecord>, IdentityError> {
         let entry = self
-            .online(async |d| d.user_by_sid(&user.sid).await)
+            .directory_of(&user.sid, self.settings.dc_timeout, async |d| {
+                d.user_by_sid(&user.sid).await
+            })
             .await?;
         self.store_user(entry)
     }
@@ -309,7 +332,7 @@ impl Identity {
         let (uid, gid) = if rfc {
             (e.uid_number?, e.gid_number?)
         } else {
-            let primary = self.member.domain_sid.with_rid(e.primary_group_rid).ok()?;
+            let primary = domain_of(&e.sid)?.with_rid(e.primary_group_rid).ok()?;
             let uid = self
                 .idmap
                 .id_for_sid(&e.sid)
@@ -317,15 +340,8 @@ impl Identity {
                 .ok()?;
             (uid, self.idmap.id_for_sid(&primary).ok()?)
         };
-        let name = self.names.display(&e.sam);
-        let template = || {
-            expand_template(
-                &self.settings.home_template,
-                &name,
-                uid,
-                &self.member.netbios_domain,
-            )
-        };
+        let (name, domain) = self.display_of(&e.sid, &e.sam);
+        let template = || expand_template(&self.settings.home_template, &name, uid, &domain);
         let dir = if rfc {
             e.home.clone().unwrap_or_else(template)
         } else {
@@ -353,16 +369,29 @@ impl Identity {
 
     /// The group a person means by `typed`.
     pub async fn group_by_name(&self, typed: &str) -> Result<Option<GroupRecord>, IdentityError> {
-        let account = match self.names.parse(typed) {
-            NameQuery::Account(a) if plausible(&a) => a,
+        let (account, trusted) = match self.names.parse(typed) {
+            NameQuery::Account(a) if plausible(&a) => (a, None),
+            NameQuery::Foreign { domain, account } if plausible(&account) => {
+                match self.trusted_named(&domain) {
+                    Some(t) => (account, Some(t)),
+                    None => return Ok(None),
+                }
+            }
             _ => return Ok(None),
         };
-        let name = self.names.display(&account);
+        let name = trusted.map_or_else(|| self.names.display(&account), |t| t.display(&account));
         let cached = self.cache.group_by_name(&name)?;
         self.lookup(format!("g:{name}"), cached, async |budget| {
-            let entry = self
-                .online_within(budget, async |d| d.group_by_account(&account).await)
-                .await?;
+            let entry = match trusted {
+                Some(t) => {
+                    self.trusted_within(t, budget, async |d| d.group_by_account(&account).await)
+                        .await?
+                }
+                None => {
+                    self.online_within(budget, async |d| d.group_by_account(&account).await)
+                        .await?
+                }
+            };
             self.store_group(entry).await
         })
         .await
@@ -381,7 +410,7 @@ impl Identity {
         self.lookup(format!("gid:{gid}"), cached, async |budget| {
             let entry = match sid {
                 Some(sid) => {
-                    self.online_within(budget, async |d| d.group_by_sid(&sid).await)
+                    self.directory_of(&sid, budget, async |d| d.group_by_sid(&sid).await)
                         .await?
                 }
                 None => {
@@ -403,13 +432,18 @@ impl Identity {
             return Ok(None);
         };
         let members = self
-            .online(async |d| d.group_members(&entry.dn).await)
+            .directory_of(&entry.sid, self.settings.dc_timeout, async |d| {
+                d.group_members(&entry.dn).await
+            })
             .await?;
-        let mut members: Vec<String> = members.iter().map(|m| self.names.display(m)).collect();
+        let mut members: Vec<String> = members
+            .iter()
+            .map(|m| self.display_of(&entry.sid, m).0)
+            .collect();
         members.sort();
         let record = GroupRecord {
             group: Group {
-                name: self.names.display(&entry.sam),
+                name: self.display_of(&entry.sid, &entry.sam).0,
                 gid,
                 members,
             },
@@ -436,10 +470,10 @@ impl Identity {
             .lookup(format!("m:{}", user.sid), cached, async |budget| {
                 let dn = user.dn.clone();
                 let sids = self
-                    .online_within(budget, async |d| d.token_groups(&dn).await)
+                    .directory_of(&user.sid, budget, async |d| d.token_groups(&dn).await)
                     .await?;
                 let gids = self.gids_of_sids(&sids).await?;
-                self.prefetch_groups(&sids).await;
+                self.prefetch_groups(&user.sid, &sids).await;
                 self.store_memberships(user, gids).map(Some)
             })
             .await?;
@@ -448,10 +482,13 @@ impl Identity {
 
     /// Caches the groups of a user's token with their members, in batches: `id` asks for
     /// each of them next, and one by one they would cost two searches each.
-    async fn prefetch_groups(&self, sids: &[Sid]) {
+    /// The groups are read in the directory of `user`'s domain.
+    async fn prefetch_groups(&self, user: &Sid, sids: &[Sid]) {
         let sids: Vec<Sid> = sids.iter().take(PREFETCH_MAX).cloned().collect();
         let found = match self
-            .online(async |d| d.groups_with_members(&sids).await)
+            .directory_of(user, self.settings.dc_timeout, async |d| {
+                d.groups_with_members(&sids).await
+            })
             .await
         {
             Ok(found) => found,
@@ -465,11 +502,14 @@ impl Identity {
             let Some(gid) = self.group_gid(&entry) else {
                 continue;
             };
-            let mut members: Vec<String> = members.iter().map(|m| self.names.display(m)).collect();
+            let mut members: Vec<String> = members
+                .iter()
+                .map(|m| self.display_of(&entry.sid, m).0)
+                .collect();
             members.sort();
             let record = GroupRecord {
                 group: Group {
-                    name: self.names.display(&entry.sam),
+                    name: self.display_of(&entry.sid, &entry.sam).0,
                     gid,
                     members,
                 },
@@ -574,7 +614,11 @@ impl Identity {
                 continue;
             };
             let dn = fresh.dn.clone();
-            if let Ok(sids) = self.online(async |d| d.token_groups(&dn).await).await
+            if let Ok(sids) = self
+                .directory_of(&fresh.sid, self.settings.dc_timeout, async |d| {
+                    d.token_groups(&dn).await
+                })
+                .await
                 && let Ok(gids) = self.gids_of_sids(&sids).await
             {
                 let _ = self.store_memberships(&fresh, gids);
@@ -594,4 +638,11 @@ impl Identity {
         self.changed();
         Ok(())
     }
+}
+
+/// The SID of the domain `sid` belongs to (without its RID).
+fn domain_of(sid: &Sid) -> Option<Sid> {
+    let subs = sid.sub_authorities();
+    let (_, domain) = subs.split_last()?;
+    Sid::new(sid.identifier_authority(), domain).ok()
 }

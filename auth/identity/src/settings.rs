@@ -15,7 +15,8 @@ use crate::names::DomainNames;
 
 /// The registry key of the identity settings.
 pub const IDENTITY_KEY: &str = r"HKEY_THIS_MACHINE\Identity";
-/// Trusted domains' ranges: one subkey per domain with `Sid`, `RangeBase`, `RangeSize`.
+/// Trusted domains: one subkey per NetBIOS name with `Sid`, `RangeBase`, `RangeSize` and
+/// `DnsDomain` (which makes its users resolvable; adjoind records what it discovers).
 pub const DOMAINS_KEY: &str = r"HKEY_THIS_MACHINE\Identity\Domains";
 
 /// The joined domain and this member's account, as the join recorded them.
@@ -95,8 +96,17 @@ pub struct Settings {
     pub nss_timeout_ms: u32,
     /// Create a missing home directory at session open.
     pub create_home: bool,
-    /// Trusted domains' ranges (`Identity\Domains\NAME`).
-    pub trusted: Vec<DomainRange>,
+    /// Trusted domains (`Identity\Domains\NAME`).
+    pub trusted: Vec<TrustedDomain>,
+}
+
+/// A trusted domain as `Identity\Domains\NAME` configures it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedDomain {
+    /// Its SID, NetBIOS name and id range.
+    pub range: DomainRange,
+    /// Its DNS name: without it, only its ids map (its users are not looked up).
+    pub dns_domain: Option<String>,
 }
 
 impl Settings {
@@ -151,7 +161,7 @@ impl Settings {
             base: self.range_base,
             size: self.range_size,
         }];
-        ranges.extend(self.trusted.iter().cloned());
+        ranges.extend(self.trusted.iter().map(|t| t.range.clone()));
         IdMap::new(ranges).map_err(|e| IdentityError::Registry(e.to_string()))
     }
 }
@@ -163,7 +173,7 @@ fn bad(name: &str, value: &Value) -> IdentityError {
     ))
 }
 
-fn trusted_ranges(registry: &Registry) -> Result<Vec<DomainRange>, IdentityError> {
+fn trusted_ranges(registry: &Registry) -> Result<Vec<TrustedDomain>, IdentityError> {
     if !registry.key_exists(DOMAINS_KEY)? {
         return Ok(Vec::new());
     }
@@ -181,11 +191,23 @@ fn trusted_ranges(registry: &Registry) -> Result<Vec<DomainRange>, IdentityError
         let sid = sid
             .parse::<Sid>()
             .map_err(|e| IdentityError::Registry(format!("{key}\\Sid: {e}")))?;
-        out.push(DomainRange {
-            sid,
-            name,
-            base,
-            size,
+        let dns_domain = match value("DnsDomain")? {
+            Some(Value::Sz(ref d)) if !d.is_empty() => Some(d.to_ascii_lowercase()),
+            None | Some(Value::Sz(_)) => None,
+            Some(_) => {
+                return Err(IdentityError::Registry(format!(
+                    "{key}\\DnsDomain must be a REG_SZ"
+                )));
+            }
+        };
+        out.push(TrustedDomain {
+            range: DomainRange {
+                sid,
+                name,
+                base,
+                size,
+            },
+            dns_domain,
         });
     }
     Ok(out)

@@ -246,3 +246,21 @@ pub async fn service_ticket_via_referrals<L: KdcLocator>(
         }
     }
 }
+
+/// The KDCs of realms known in advance, for [`service_ticket_via_referrals`]; a referral to
+/// any other realm is [`KerberosError::KdcNotFound`].
+#[derive(Debug, Clone)]
+pub struct KnownKdcs(pub Vec<(String, KdcConfig)>);
+
+impl KdcLocator for KnownKdcs {
+    async fn locate(&self, realm: &str) -> Result<KdcConfig, KerberosError> {
+        self.0
+            .iter()
+            .find(|(r, _)| r.eq_ignore_ascii_case(realm))
+            .map(|(_, c)| c.clone())
+            .ok_or_else(|| KerberosError::KdcNotFound {
+                realm: realm.to_owned(),
+                reason: "not a realm this request was expected to cross".into(),
+            })
+    }
+}

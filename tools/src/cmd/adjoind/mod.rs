@@ -11,6 +11,7 @@ use crate::cli;
 mod dns_refresh;
 mod rotation;
 mod shares;
+mod trusts;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use adjoin_auth::krb::Acceptor;
 use adjoin_identity::directory::{Dc, Directory, Locator};
 use adjoin_identity::logon::Logons;
 use adjoin_identity::server::{self, IdentityServer, Limits};
+use adjoin_identity::trusted::DomainLocator;
 use adjoin_identity::{Identity, Member, Settings};
 use adjoin_join::discover::{self, DiscoverOptions, DomainController};
 use adjoin_join::member::{self, Membership};
@@ -134,27 +136,39 @@ struct Daemon {
     secrets: rotation::MachineSecrets,
     /// The embedding program's shares and pipes.
     extensions: Extensions,
+    /// Asks the main loop to reload the identity service (as SIGHUP does).
+    reload: tokio::sync::mpsc::Sender<&'static str>,
 }
 
 impl Daemon {
     /// Finds a DC of the joined domain (what the identity service calls when the DC it
     /// used stops answering).
     fn locator(&self) -> Locator {
-        let domain = self.membership.dns_domain.clone();
-        let opts = self.discover.clone();
-        Arc::new(move || {
-            let (domain, opts) = (domain.clone(), opts.clone());
-            Box::pin(async move {
-                discover::discover(&domain, &opts)
-                    .await
-                    .map(|dc| Dc {
-                        name: dc.dc_name,
-                        address: dc.dc_address,
-                    })
-                    .map_err(|e| e.to_string())
-            })
-        })
+        locator_for(&self.membership.dns_domain, &self.discover)
     }
+
+    /// Finds a DC of a trusted domain, by its DNS name, through the same DNS servers.
+    fn trusted_locator(&self) -> DomainLocator {
+        let opts = self.discover.clone();
+        Arc::new(move |domain: &str| locator_for(domain, &opts))
+    }
+}
+
+/// Finds a DC of `domain` (DNS SRV records, then a CLDAP ping).
+fn locator_for(domain: &str, opts: &DiscoverOptions) -> Locator {
+    let (domain, opts) = (domain.to_owned(), opts.clone());
+    Arc::new(move || {
+        let (domain, opts) = (domain.clone(), opts.clone());
+        Box::pin(async move {
+            discover::discover(&domain, &opts)
+                .await
+                .map(|dc| Dc {
+                    name: dc.dc_name,
+                    address: dc.dc_address,
+                })
+                .map_err(|e| e.to_string())
+        })
+    })
 }
 
 /// Raises the soft limit on open files to the hard limit: every SMB connection and
@@ -215,6 +229,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
             _ => anyhow::bail!("{ADJOIND_KEY}\\SocketPath is not a REG_SZ"),
         },
     };
+    let (reload_tx, mut reload) = tokio::sync::mpsc::channel(1);
     let ctx = Daemon {
         registry: path,
         membership,
@@ -225,6 +240,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
         smb: !args.no_smb,
         secrets: rotation::MachineSecrets::default(),
         extensions,
+        reload: reload_tx,
     };
     let mut identity = identity_service(&ctx, &socket)?;
     let mut services = JoinSet::new();
@@ -263,6 +279,16 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
             Some(done) = identity.join_next() => {
                 let r = done.map_err(|e| anyhow!("{e}"))?;
                 return r.context("the identity service stopped");
+            }
+            Some(why) = reload.recv() => {
+                tracing::info!("{why}: reloading the identity settings from the registry");
+                match identity_service(&ctx, &socket) {
+                    Ok(new) => {
+                        identity.abort_all();
+                        identity = new;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "reload failed; the old settings stay"),
+                }
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the identity settings from the registry");
@@ -316,7 +342,10 @@ fn identity_service(
     });
     let directory = Directory::new(member.clone(), ctx.locator(), dc, settings.dc_timeout);
     let nss_cache = settings.nss_cache_path.clone();
-    let identity = Arc::new(Identity::new(member, settings, directory)?);
+    let identity = Arc::new(
+        Identity::new(member, settings, directory)?
+            .with_trusted(&ctx.trusted_locator(), &ctx.locator()),
+    );
     *ctx.identity.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&identity));
     let logons = Logons::new(Arc::clone(&identity), registry);
     // The SMB server's counters, for `adjoin stats` (when this daemon serves SMB).
@@ -330,7 +359,7 @@ fn identity_service(
             snapshot.to_json()
         }) as server::StatsSource
     });
-    let server = IdentityServer::new(identity, logons, Limits::default(), stats);
+    let server = IdentityServer::new(Arc::clone(&identity), logons, Limits::default(), stats);
     let listener =
         server::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(socket = %socket.display(), "serving the identity service");
@@ -346,6 +375,14 @@ fn identity_service(
         server.keep_fast_cache(nss_cache).await;
         Ok(())
     });
+    tasks.spawn(
+        trusts::Trusts {
+            identity: Arc::clone(&identity),
+            registry: ctx.registry.clone(),
+            reload: ctx.reload.clone(),
+        }
+        .run(),
+    );
     Ok(tasks)
 }
 
