@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
 
+use crate::namespace::run_in_namespace;
 use crate::{Lab, text};
 
 /// The registry key of the identity settings.
@@ -299,6 +300,54 @@ impl IdentityDaemon {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// Runs `argv` with this daemon's NSS module in a private mount namespace, where a
+    /// copy of nsswitch.conf naming it is bind-mounted over the host's.
+    pub fn nss(&self, argv: &[&str]) -> Output {
+        let (conf, lib) = self.nss_files();
+        let mut env: Vec<(String, String)> = self.client_env();
+        env.push(("LD_LIBRARY_PATH".into(), lib.display().to_string()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_in_namespace(
+            &[(conf.as_path(), Path::new("/etc/nsswitch.conf"))],
+            &env,
+            argv,
+            None,
+        )
+    }
+
+    /// Runs `pamtester -v adjoin-test USER OPS...` with `input` on stdin, in a private mount
+    /// namespace whose /etc/pam.d is a copy of the host's plus `adjoin-test`, a service
+    /// naming the built pam_adjoin.so for every stack.
+    pub fn pamtester(&self, user: &str, ops: &[&str], input: &str) -> Output {
+        let module = built_library("libpam_adjoin.so");
+        let dir = self.dir.path().join("pam.d");
+        std::fs::create_dir_all(&dir).expect("a pam.d directory");
+        for entry in std::fs::read_dir("/etc/pam.d")
+            .expect("/etc/pam.d")
+            .flatten()
+        {
+            let _ = std::fs::copy(entry.path(), dir.join(entry.file_name()));
+        }
+        let m = module.display();
+        std::fs::write(
+            dir.join("adjoin-test"),
+            format!(
+                "auth required {m}\naccount required {m}\npassword required {m}\nsession required {m}\n"
+            ),
+        )
+        .expect("the PAM service file");
+        let mut argv = vec!["pamtester", "-v", "adjoin-test", user];
+        argv.extend_from_slice(ops);
+        let env = self.client_env();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        run_in_namespace(
+            &[(dir.as_path(), Path::new("/etc/pam.d"))],
+            &env,
+            &argv,
+            Some(input.as_bytes()),
+        )
     }
 
     /// The files a test of the NSS module needs in its private namespace: an

@@ -26,22 +26,8 @@ fn rid(sid: &str) -> u64 {
         .expect("a SID ends in its RID")
 }
 
-/// Runs `argv` with the daemon's NSS module in a private namespace.
-fn nss(d: &IdentityDaemon, argv: &[&str]) -> std::process::Output {
-    let (conf, lib) = d.nss_files();
-    let mut env: Vec<(String, String)> = d.client_env();
-    env.push(("LD_LIBRARY_PATH".into(), lib.display().to_string()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    run_in_namespace(
-        &[(conf.as_path(), Path::new("/etc/nsswitch.conf"))],
-        &env,
-        argv,
-        None,
-    )
-}
-
 fn nss_ok(d: &IdentityDaemon, argv: &[&str]) -> String {
-    let out = nss(d, argv);
+    let out = d.nss(argv);
     assert!(
         out.status.success(),
         "{argv:?}: {}{}\n{}",
@@ -125,7 +111,7 @@ fn unknown_names_fail_fast_enumeration_lists_the_domain_and_status_reports_onlin
     let lab = Lab::get();
     let d = IdentityDaemon::start(&lab, BINS, "idmiss.example.test", &[]);
     let started = Instant::now();
-    let out = nss(&d, &["getent", "passwd", "no-such-user-here"]);
+    let out = d.nss(&["getent", "passwd", "no-such-user-here"]);
     assert_eq!(
         out.status.code(),
         Some(2),
@@ -153,39 +139,6 @@ fn unknown_names_fail_fast_enumeration_lists_the_domain_and_status_reports_onlin
     assert_eq!(status["realm"], "EXAMPLE.TEST");
 }
 
-/// A PAM service file naming pam_adjoin.so for every stack, in a private /etc/pam.d.
-fn pam_dir(d: &IdentityDaemon) -> std::path::PathBuf {
-    let module = built_library("libpam_adjoin.so");
-    let dir = d.dir.path().join("pam.d");
-    std::fs::create_dir_all(&dir).unwrap();
-    for entry in std::fs::read_dir("/etc/pam.d").unwrap().flatten() {
-        let _ = std::fs::copy(entry.path(), dir.join(entry.file_name()));
-    }
-    let m = module.display();
-    std::fs::write(
-        dir.join("adjoin-test"),
-        format!(
-            "auth required {m}\naccount required {m}\npassword required {m}\nsession required {m}\n"
-        ),
-    )
-    .unwrap();
-    dir
-}
-
-fn pamtester(d: &IdentityDaemon, user: &str, ops: &[&str], input: &str) -> std::process::Output {
-    let dir = pam_dir(d);
-    let mut argv = vec!["pamtester", "-v", "adjoin-test", user];
-    argv.extend_from_slice(ops);
-    let env = d.client_env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    run_in_namespace(
-        &[(dir.as_path(), Path::new("/etc/pam.d"))],
-        &env,
-        &argv,
-        Some(input.as_bytes()),
-    )
-}
-
 /// The newest ccache adjoind wrote for `uid`.
 fn newest_ccache(uid: u64) -> Option<std::path::PathBuf> {
     let prefix = format!("krb5cc_{uid}_");
@@ -208,8 +161,7 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
     );
     let uid = BASE + rid(&lab.object_sid("alice"));
     let alice = format!("{}\n", lab.password("alice"));
-    let out = pamtester(
-        &d,
+    let out = d.pamtester(
         "alice",
         &["authenticate", "acct_mgmt", "open_session"],
         &alice,
@@ -252,10 +204,9 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
     );
     let _ = std::fs::remove_file(&cc);
 
-    let wrong = pamtester(&d, "alice", &["authenticate"], "not-her-password\n");
+    let wrong = d.pamtester("alice", &["authenticate"], "not-her-password\n");
     assert!(!wrong.status.success());
-    let dave = pamtester(
-        &d,
+    let dave = d.pamtester(
         "dave",
         &["authenticate"],
         &format!("{}\n", lab.password("dave")),
@@ -266,8 +217,7 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
         "dave: {}",
         text(&dave.stderr)
     );
-    let carol = pamtester(
-        &d,
+    let carol = d.pamtester(
         "carol",
         &["authenticate", "acct_mgmt"],
         &format!("{}\n", lab.password("carol")),
@@ -279,8 +229,7 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
     // Only engineers may log on: bob is refused at the account stage, alice is not.
     d.configure(&[("AllowGroups", Value::MultiSz(vec!["engineers".into()]))]);
     d.reload();
-    let bob = pamtester(
-        &d,
+    let bob = d.pamtester(
         "bob",
         &["authenticate", "acct_mgmt"],
         &format!("{}\n", lab.password("bob")),
@@ -292,7 +241,7 @@ fn pam_logons_ccache_refusals_and_the_allow_list() {
         "bob: {}",
         text(&bob.stderr)
     );
-    let alice_again = pamtester(&d, "alice", &["authenticate", "acct_mgmt"], &alice);
+    let alice_again = d.pamtester("alice", &["authenticate", "acct_mgmt"], &alice);
     assert!(
         alice_again.status.success(),
         "{}",
@@ -306,22 +255,19 @@ fn pam_password_change_through_kpasswd() {
     let (old, new) = ("Old-Id-Pass1!", "New-Id-Pass2!");
     lab.fresh_user("idpwchange", old, true);
     let d = IdentityDaemon::start(&lab, BINS, "idpwd.example.test", &[]);
-    let expired = pamtester(
-        &d,
+    let expired = d.pamtester(
         "idpwchange",
         &["authenticate", "acct_mgmt"],
         &format!("{old}\n"),
     );
     assert!(!expired.status.success(), "must change first");
-    let mismatch = pamtester(
-        &d,
+    let mismatch = d.pamtester(
         "idpwchange",
         &["chauthtok"],
         &format!("{old}\n{new}\nsomething-else\n"),
     );
     assert!(!mismatch.status.success(), "retyped differently");
-    let changed = pamtester(
-        &d,
+    let changed = d.pamtester(
         "idpwchange",
         &["chauthtok"],
         &format!("{old}\n{new}\n{new}\n"),
@@ -333,8 +279,7 @@ fn pam_password_change_through_kpasswd() {
         text(&changed.stderr),
         d.log()
     );
-    let after = pamtester(
-        &d,
+    let after = d.pamtester(
         "idpwchange",
         &["authenticate", "acct_mgmt"],
         &format!("{new}\n"),
@@ -344,7 +289,7 @@ fn pam_password_change_through_kpasswd() {
         "the new password: {}",
         text(&after.stderr)
     );
-    let before = pamtester(&d, "idpwchange", &["authenticate"], &format!("{old}\n"));
+    let before = d.pamtester("idpwchange", &["authenticate"], &format!("{old}\n"));
     assert!(!before.status.success(), "the old password no longer works");
 }
 
@@ -363,8 +308,7 @@ fn non_ascii_names_resolve_and_log_on() {
         "any case, qualified"
     );
     assert_eq!(nss_ok(&d, &["getent", "passwd", &uid.to_string()]), line);
-    let logon = pamtester(
-        &d,
+    let logon = d.pamtester(
         "zoëtest",
         &["authenticate", "acct_mgmt"],
         &format!("{password}\n"),
@@ -425,7 +369,7 @@ fn rfc2307_mode_takes_ids_home_and_shell_from_the_directory() {
     let id = nss_ok(&d, &["id", "idunix"]);
     assert!(id.contains("71000(idunixgrp)"), "{id}");
     // bob has no uidNumber: in this mode he is no Unix user.
-    assert_eq!(nss(&d, &["getent", "passwd", "bob"]).status.code(), Some(2));
+    assert_eq!(d.nss(&["getent", "passwd", "bob"]).status.code(), Some(2));
 }
 
 #[test]
