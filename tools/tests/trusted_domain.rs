@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
 use adjoin_tests::daemon::{Bins, IdentityDaemon};
-use adjoin_tests::namespace::run_in_namespace;
 use adjoin_tests::{Lab, run_tool, text};
 
 const BINS: Bins<'static> = Bins {
@@ -229,18 +228,9 @@ fn rid(sid: &str) -> u64 {
         .expect("a SID ends in its RID")
 }
 
-/// Runs `argv` with the daemon's NSS module in a private namespace.
+/// `argv` through the daemon's NSS module; its output, asserting it succeeded.
 fn nss(d: &IdentityDaemon, argv: &[&str]) -> String {
-    let (conf, lib) = d.nss_files();
-    let mut env: Vec<(String, String)> = d.client_env();
-    env.push(("LD_LIBRARY_PATH".into(), lib.display().to_string()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let out = run_in_namespace(
-        &[(conf.as_path(), Path::new("/etc/nsswitch.conf"))],
-        &env,
-        argv,
-        None,
-    );
+    let out = d.nss(argv);
     assert!(
         out.status.success(),
         "{argv:?}: {}{}\n{}",
@@ -343,4 +333,26 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
         "{group}"
     );
     assert!(group.trim_end().ends_with(r"partner\erin"), "{group}");
+
+    // PAM: her password logon (a TGT from OTHER.TEST's KDC, a ticket for this host referred
+    // to EXAMPLE.TEST's and accepted with the keytab, her groups from its PAC).
+    let out = d.pamtester(
+        &qualified,
+        &["authenticate", "acct_mgmt"],
+        &format!("{}\n", lab.password("erin")),
+    );
+    assert!(
+        out.status.success(),
+        "erin's PAM logon: {}{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        d.log()
+    );
+    let wrong = d.pamtester(&qualified, &["authenticate"], "not-erins-password\n");
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("Authentication failure"),
+        "{}",
+        text(&wrong.stderr)
+    );
 }

@@ -91,7 +91,7 @@ impl Logons {
         PrincipalName::new(
             PrincipalName::NT_PRINCIPAL,
             [user.sam.clone()],
-            self.identity.member().realm.as_str(),
+            self.identity.realm_of(&user.sid),
         )
     }
 
@@ -135,9 +135,10 @@ impl Logons {
     }
 
     async fn online_logon(&self, user: &UserRecord, password: &str) -> Result<(), LogonFailure> {
+        // Her own realm's KDCs: a trusted domain's user gets her TGT from her domain's DC.
         let kdcs = self
             .identity
-            .kdcs()
+            .kdcs_of(&user.sid)
             .await
             .map_err(|_| LogonFailure::Unreachable)?;
         let secret = ClientSecret::Password(Zeroizing::new(password.to_owned()));
@@ -191,9 +192,24 @@ impl Logons {
             ["host", m.fqdn.as_str()],
             m.realm.as_str(),
         );
-        let ticket = kdc::service_ticket(tgt.clone(), host, kdcs, &SystemTime::now)
-            .await
-            .map_err(|e| LogonFailure::from_kerberos(&e))?;
+        // A trusted domain's user: her realm's KDC refers the request to this one's.
+        let mut known = vec![(tgt.client.realm.clone(), kdcs.clone())];
+        if !tgt.client.realm.eq_ignore_ascii_case(&m.realm) {
+            let home = self
+                .identity
+                .kdcs()
+                .await
+                .map_err(|_| LogonFailure::Unreachable)?;
+            known.push((m.realm.clone(), home));
+        }
+        let ticket = kdc::service_ticket_via_referrals(
+            tgt.clone(),
+            host,
+            &kdc::KnownKdcs(known),
+            &SystemTime::now,
+        )
+        .await
+        .map_err(|e| LogonFailure::from_kerberos(&e))?;
         let now = SystemTime::now();
         let ap = ap_req::build(&ticket, &ApReqParts::default(), KeyUsage::AP_REQ_AUTH, now)
             .map_err(|e| LogonFailure::from_kerberos(&e))?;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use adjoin_auth::krb::kdc::KdcConfig;
 use adjoin_ndr::Sid;
 use adjoin_registry::{Registry, Value};
 
@@ -150,6 +151,21 @@ impl Identity {
             Some(t) => self.trusted_within(t, deadline, op).await,
             None => self.online_within(deadline, op).await,
         }
+    }
+
+    /// The Kerberos realm of the domain `sid` belongs to.
+    pub fn realm_of(&self, sid: &Sid) -> String {
+        match self.trusted_of(sid) {
+            Some(t) => t.dns.to_ascii_uppercase(),
+            None => self.member.realm.clone(),
+        }
+    }
+
+    /// The KDCs of the domain `sid` belongs to (its DC in use, found first if needed).
+    pub async fn kdcs_of(&self, sid: &Sid) -> Result<KdcConfig, IdentityError> {
+        let deadline = self.settings.dc_timeout;
+        self.directory_of(sid, deadline, async |d| d.kdcs().await)
+            .await
     }
 
     /// How NSS shows account `sam` whose SID is `sid`, and the NetBIOS name of its domain.
