@@ -397,10 +397,15 @@ impl Lab {
     }
 
     /// MIT `kinit USER@REALM` with the fixture user's password, into the credential cache
-    /// file `cache`; asserts it worked.
+    /// file `cache`; asserts it worked. `user` may name its realm (`erin@OTHER.TEST`, the
+    /// trusted domain's); the lab's realm is the default.
     pub fn mit_kinit(&self, user: &str, cache: &Path) {
+        let (user, principal) = match user.split_once('@') {
+            Some((name, _)) => (name, user.to_owned()),
+            None => (user, format!("{user}@{}", self.realm)),
+        };
         let mut kinit = Command::new("kinit")
-            .arg(format!("{user}@{}", self.realm))
+            .arg(principal)
             .env("KRB5_CONFIG", &self.krb5_config)
             .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
             .stdin(Stdio::piped())

@@ -241,16 +241,12 @@ fn nss(d: &IdentityDaemon, argv: &[&str]) -> String {
     text(&out.stdout)
 }
 
-#[test]
-fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
-    let lab = Lab::get();
+/// Waits until adjoind recorded the trusted domain in the registry; its range (base, size).
+fn recorded_range(lab: &Lab, d: &IdentityDaemon) -> (u64, u64) {
     let trusted = lab.trusted();
-    let d = IdentityDaemon::start(&lab, BINS, "trids.example.test", &[]);
-
-    // adjoind reads the trust from the directory and records the domain.
     let key = format!(r"HKEY_THIS_MACHINE\Identity\Domains\{}", trusted.netbios);
     let deadline = Instant::now() + Duration::from_secs(30);
-    let (base, size) = loop {
+    let range = loop {
         let registry = Registry::open(d.registry()).unwrap();
         if registry.key_exists(&key).unwrap() {
             let get = |v: &str| registry.stored_value(&key, v).unwrap();
@@ -276,19 +272,16 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
         assert!(Instant::now() < deadline, "{key} not recorded: {}", d.log());
         std::thread::sleep(Duration::from_millis(200));
     };
-    // Its own range, after the joined domain's (default 1,000,000 ids from 1,000,000).
-    assert!(base >= 2_000_000 && size == 1_000_000, "{base} {size}");
-    assert_eq!((base - 1_000_000) % size, 0, "{base}");
+    range
+}
 
-    let erin_sid = trusted.object_sid("erin");
-    let uid = base + rid(&erin_sid);
-    let qualified = format!(r"{}\erin", trusted.netbios);
-    // The reload that follows the recording takes a moment: ask until the name resolves.
+/// `adjoin find-user NAME --json` once the reload after the recording made it resolvable.
+fn found_user(d: &IdentityDaemon, name: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(20);
-    let first = loop {
-        let out = d.adjoin(&["find-user", &qualified, "--json"]);
+    loop {
+        let out = d.adjoin(&["find-user", name, "--json"]);
         if out.status.success() {
-            break serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap();
+            return serde_json::from_slice(&out.stdout).unwrap();
         }
         assert!(
             Instant::now() < deadline,
@@ -297,7 +290,25 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
             d.log()
         );
         std::thread::sleep(Duration::from_millis(300));
-    };
+    }
+}
+
+#[test]
+fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
+    let lab = Lab::get();
+    let trusted = lab.trusted();
+    let d = IdentityDaemon::start(&lab, BINS, "trids.example.test", &[]);
+    // adjoind reads the trust from the directory and records the domain.
+    let (base, size) = recorded_range(&lab, &d);
+    // Its own range, after the joined domain's (default 1,000,000 ids from 1,000,000).
+    assert!(base >= 2_000_000 && size == 1_000_000, "{base} {size}");
+    assert_eq!((base - 1_000_000) % size, 0, "{base}");
+
+    let erin_sid = trusted.object_sid("erin");
+    let uid = base + rid(&erin_sid);
+    let qualified = format!(r"{}\erin", trusted.netbios);
+    // The reload that follows the recording takes a moment: ask until the name resolves.
+    let first = found_user(&d, &qualified);
     assert_eq!(first["uid"], uid, "{first}");
     assert_eq!(first["gid"], base + 513, "Domain Users of PARTNER: {first}");
     assert_eq!(first["name"], qualified.to_lowercase(), "{first}");
@@ -355,4 +366,57 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
         "{}",
         text(&wrong.stderr)
     );
+}
+
+/// The file server: a trusted domain's user connects with NTLM (the DC passes the logon
+/// on) and with Kerberos (MIT's smbclient follows the referral for `cifs/<member>`), and
+/// her files are hers on disk: her uid in the trusted domain's range.
+#[test]
+fn a_trusted_domain_user_uses_the_file_server_with_ntlm_and_kerberos() {
+    use std::os::unix::fs::MetadataExt;
+    let lab = Lab::get();
+    let trusted = lab.trusted();
+    let (d, share) = IdentityDaemon::serving_share(&lab, BINS, "trsmb.example.test", "data");
+    let (base, _) = recorded_range(&lab, &d);
+    let qualified = format!(r"{}\erin", trusted.netbios);
+    let uid = base + rid(&trusted.object_sid("erin"));
+    assert_eq!(found_user(&d, &qualified)["uid"], uid);
+    let port = d.smb.expect("serving SMB").port().to_string();
+    let work = tempfile::tempdir().unwrap();
+    let local = work.path().join("x.txt");
+    std::fs::write(&local, b"from the partner").unwrap();
+    let smbclient = |auth: &[String], remote: &str, cache: Option<&Path>| {
+        let mut c = Command::new("smbclient");
+        c.arg(format!("//{}/data", d.fqdn))
+            .args(["-I", "127.0.0.1", "-p", &port])
+            .args(auth)
+            .arg("-c")
+            .arg(format!("put {} {remote}", local.display()))
+            .env("KRB5_CONFIG", &lab.krb5_config);
+        if let Some(cache) = cache {
+            c.env("KRB5CCNAME", format!("FILE:{}", cache.display()));
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{remote}: {}{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr),
+            d.log()
+        );
+        let on_disk = share.path().join(remote);
+        assert_eq!(std::fs::read(&on_disk).unwrap(), b"from the partner");
+        u64::from(std::fs::metadata(&on_disk).unwrap().uid())
+    };
+
+    let ntlm = [
+        "-U".to_owned(),
+        format!("{qualified}%{}", lab.password("erin")),
+    ];
+    assert_eq!(smbclient(&ntlm, "ntlm.txt", None), uid);
+
+    let cache = work.path().join("cc");
+    lab.mit_kinit(&format!("erin@{}", trusted.realm), &cache);
+    let kerberos = ["--use-kerberos=required".to_owned()];
+    assert_eq!(smbclient(&kerberos, "krb.txt", Some(&cache)), uid);
 }
