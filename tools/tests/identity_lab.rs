@@ -3,12 +3,10 @@
 //! pam_adjoin.so). The host's own nsswitch.conf and /etc/pam.d are never touched: NSS and
 //! PAM checks run in a private mount namespace with private copies bind-mounted over them.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use adjoin_registry::Value;
-use adjoin_tests::daemon::{Bins, IdentityDaemon, built_library};
-use adjoin_tests::namespace::run_in_namespace;
+use adjoin_tests::daemon::{Bins, IdentityDaemon};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {

@@ -246,7 +246,7 @@ fn recorded_range(lab: &Lab, d: &IdentityDaemon) -> (u64, u64) {
     let trusted = lab.trusted();
     let key = format!(r"HKEY_THIS_MACHINE\Identity\Domains\{}", trusted.netbios);
     let deadline = Instant::now() + Duration::from_secs(30);
-    let range = loop {
+    loop {
         let registry = Registry::open(d.registry()).unwrap();
         if registry.key_exists(&key).unwrap() {
             let get = |v: &str| registry.stored_value(&key, v).unwrap();
@@ -267,12 +267,11 @@ fn recorded_range(lab: &Lab, d: &IdentityDaemon) -> (u64, u64) {
             else {
                 panic!("{key} has no range: {}", d.log());
             };
-            break (u64::from(base), u64::from(size));
+            return (u64::from(base), u64::from(size));
         }
         assert!(Instant::now() < deadline, "{key} not recorded: {}", d.log());
         std::thread::sleep(Duration::from_millis(200));
-    };
-    range
+    }
 }
 
 /// `adjoin find-user NAME --json` once the reload after the recording made it resolvable.
