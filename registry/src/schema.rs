@@ -339,7 +339,7 @@ pub static SETTINGS: &[Setting] = &[
             min: 1_000,
             max: 2_000_000_000,
         },
-        "Ids in the joined domain's range; accounts with a larger RID are not mapped. Trusted domains get their own ranges under Identity\\Domains\\NAME (Sid, RangeBase, RangeSize).",
+        "Ids in the joined domain's range; accounts with a larger RID are not mapped. Trusted domains get their own ranges under Identity\\Domains\\NAME (Sid, RangeBase, RangeSize, DnsDomain), which adjoind fills in from the domain's trusts.",
     ),
     setting(
         IDENTITY,
