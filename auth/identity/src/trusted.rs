@@ -220,7 +220,14 @@ pub fn missing_trusted(settings: &Settings, trusts: &[TrustEntry]) -> Vec<Truste
             }
             continue;
         }
-        if slots == 0 {
+        // A key of that name configured by hand for another SID: left alone (logged by
+        // the caller as not recorded), never overwritten.
+        if settings
+            .trusted
+            .iter()
+            .any(|t| t.range.name.eq_ignore_ascii_case(&trust.netbios))
+            || slots == 0
+        {
             continue;
         }
         let first = 1 + fnv1a(trust.sid.to_string().as_bytes()) % slots;
@@ -361,6 +368,21 @@ mod tests {
         let moved = missing_trusted(&settings(vec![occupied.clone()]), &[partner]);
         assert_eq!(moved.len(), 1);
         assert_ne!(moved[0].range.base, occupied.range.base);
+    }
+
+    #[test]
+    fn a_name_taken_by_hand_for_another_sid_is_left_alone() {
+        let partner = trust("PARTNER", "S-1-5-21-108369207-1446639562-2941692752", 3);
+        let other_sid = TrustedDomain {
+            range: DomainRange {
+                sid: "S-1-5-21-7-7-7".parse().unwrap(),
+                name: "partner".into(),
+                base: 50_000_000,
+                size: 100_000,
+            },
+            dns_domain: None,
+        };
+        assert!(missing_trusted(&settings(vec![other_sid]), &[partner]).is_empty());
     }
 
     #[test]

@@ -55,7 +55,21 @@ impl Trusts {
     /// Reads the trusts and records what the settings lack; how many domains it recorded.
     async fn once(&self) -> anyhow::Result<usize> {
         let trusts = self.identity.discover_trusts().await?;
-        let missing = missing_trusted(self.identity.settings(), &trusts);
+        let settings = self.identity.settings();
+        let missing = missing_trusted(settings, &trusts);
+        for t in trusts.iter().filter(|t| t.serves_users()) {
+            let configured = settings
+                .trusted
+                .iter()
+                .find(|d| d.range.name.eq_ignore_ascii_case(&t.netbios));
+            if configured.is_some_and(|d| d.range.sid != t.sid) {
+                tracing::warn!(
+                    domain = %t.netbios,
+                    sid = %t.sid,
+                    "Identity\\Domains names this domain with another SID: its users are not resolved until that key is corrected or deleted"
+                );
+            }
+        }
         if missing.is_empty() {
             return Ok(0);
         }
