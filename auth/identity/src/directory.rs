@@ -596,7 +596,7 @@ impl Directory {
     }
 
     /// The domains the joined domain has trust relationships with: its trustedDomain
-    /// objects under `CN=System` (at most [`MAX_TRUSTS`]).
+    /// objects under `CN=System` (at most 256).
     pub async fn trusts(&mut self) -> Result<Vec<TrustEntry>, IdentityError> {
         let base = format!("CN=System,{}", self.base);
         let conn = self.connect().await?;
