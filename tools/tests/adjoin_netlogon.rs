@@ -152,6 +152,7 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
             "lookup",
             r"EXAMPLE\engineers",
             &alice_sid,
+            "zoë@example.test",
             "--json",
             "--dns-server",
             &lab.dc,
@@ -164,6 +165,9 @@ fn ms_nrpc_network_logon_through_the_secure_channel() {
     assert_eq!(v[0]["type"], "group");
     assert_eq!(v[1]["name"], r"EXAMPLE\alice");
     assert_eq!(v[1]["type"], "user");
+    // A UPN: her SID, and her account name (not the UPN behind the domain).
+    assert_eq!(v[2]["sid"], lab.object_sid("zoë").as_str(), "{v}");
+    assert_eq!(v[2]["name"], r"EXAMPLE\zoë", "{v}");
     let out = run(
         env!("CARGO_BIN_EXE_adjoin"),
         &reg,

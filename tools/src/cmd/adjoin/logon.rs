@@ -303,7 +303,8 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
         .iter()
         .map(|s| s.parse().map_err(|e| anyhow!("{s}: {e}")))
         .collect::<anyhow::Result<_>>()?;
-    let (by_name, refused) = lookup_names_each(&mut channel, &names).await?;
+    let (mut by_name, refused) = lookup_names_each(&mut channel, &names).await?;
+    canonical_upn_names(&mut channel, &names, &mut by_name).await?;
     let mut by_name = by_name.into_iter();
     let mut by_sid = channel.lookup_sids(&sids).await?.into_iter().zip(&sids);
     let mut rows = Vec::with_capacity(args.items.len());
@@ -359,6 +360,36 @@ pub(crate) async fn lookup(args: LookupArgs) -> anyhow::Result<()> {
     }
     if !missing.is_empty() {
         bail!("not found in the domain: {}", missing.join(", "));
+    }
+    Ok(())
+}
+
+/// A name given as a UPN (`alice@example.test`) translates to its SID and domain only:
+/// its account name (`EXAMPLE\alice`) comes from looking the SID up.
+async fn canonical_upn_names(
+    channel: &mut SecureChannel,
+    names: &[&str],
+    found: &mut [Option<Translation>],
+) -> anyhow::Result<()> {
+    let upns: Vec<Sid> = names
+        .iter()
+        .zip(found.iter())
+        .filter(|(name, _)| name.contains('@'))
+        .filter_map(|(_, t)| t.as_ref().map(|t| t.sid.clone()))
+        .collect();
+    if upns.is_empty() {
+        return Ok(());
+    }
+    let canonical = channel.lookup_sids(&upns).await?;
+    for (name, t) in names.iter().zip(found.iter_mut()) {
+        let Some(t) = t.as_mut().filter(|_| name.contains('@')) else {
+            continue;
+        };
+        let by_sid = upns.iter().zip(&canonical).find(|(sid, _)| **sid == t.sid);
+        if let Some((_, Some(c))) = by_sid {
+            t.name.clone_from(&c.name);
+            t.domain.clone_from(&c.domain);
+        }
     }
     Ok(())
 }
