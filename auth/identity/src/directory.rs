@@ -112,6 +112,8 @@ enum Scope {
     Trusted {
         /// DNS name (other.test), which is also the realm in upper case.
         dns_domain: String,
+        /// Its SID: only accounts and groups in it are taken from its directory.
+        domain_sid: Sid,
         /// Finds a DC of the joined domain, whose KDC issues the machine's TGT.
         home: Locator,
     },
@@ -189,12 +191,16 @@ impl Directory {
         }
     }
 
-    /// A directory client for the trusted domain `dns_domain`, whose DCs `locator` finds;
-    /// `home` finds the joined domain's DCs (for the machine's TGT). Read as the member: its
-    /// tickets for the trusted DCs come through the joined realm's referral.
+    /// A directory client for the trusted domain `dns_domain` with SID `domain_sid`, whose
+    /// DCs `locator` finds; `home` finds the joined domain's DCs (for the machine's TGT).
+    /// Read as the member: its tickets for the trusted DCs come through the joined realm's
+    /// referral. Only accounts and SIDs of that domain are taken from it: its DCs cannot
+    /// put the joined domain's SIDs (Domain Admins) into a user's groups, as the joined
+    /// domain's KDC filters them from a PAC that crosses the trust (MS-PAC 4.1.2.2).
     pub fn trusted(
         member: Member,
         dns_domain: &str,
+        domain_sid: Sid,
         locator: Locator,
         home: Locator,
         timeout: Duration,
@@ -204,6 +210,7 @@ impl Directory {
             member,
             scope: Scope::Trusted {
                 dns_domain: dns_domain.to_ascii_lowercase(),
+                domain_sid,
                 home,
             },
             locator,
@@ -211,6 +218,15 @@ impl Directory {
             timeout,
             tgt: None,
             conn: None,
+        }
+    }
+
+    /// Whether an account or group with `sid` may come from this directory: any from the
+    /// joined domain's, only the domain's own from a trusted domain's.
+    fn admits(&self, sid: &Sid) -> bool {
+        match &self.scope {
+            Scope::Joined => true,
+            Scope::Trusted { domain_sid, .. } => sid.is_in_domain(domain_sid),
         }
     }
 
@@ -399,7 +415,10 @@ impl Directory {
     async fn one_user(&mut self, which: Filter) -> Result<Option<UserEntry>, IdentityError> {
         let filter = ldap::and(vec![ldap::eq("sAMAccountType", SAM_USER_OBJECT), which]);
         let found = self.search(filter, USER_ATTRS).await?;
-        Ok(found.iter().find_map(user_entry))
+        Ok(found
+            .iter()
+            .filter_map(user_entry)
+            .find(|e| self.admits(&e.sid)))
     }
 
     /// The group with sAMAccountName `sam`.
@@ -428,7 +447,10 @@ impl Directory {
     async fn one_group(&mut self, which: Filter) -> Result<Option<GroupEntry>, IdentityError> {
         let filter = ldap::and(vec![ldap::eq("objectClass", "group"), which]);
         let found = self.search(filter, GROUP_ATTRS).await?;
-        Ok(found.iter().find_map(group_entry))
+        Ok(found
+            .iter()
+            .filter_map(group_entry)
+            .find(|e| self.admits(&e.sid)))
     }
 
     /// The groups with these SIDs (those the directory has), fetched in batches.
@@ -441,7 +463,12 @@ impl Directory {
                 .collect();
             let filter = ldap::and(vec![ldap::eq("objectClass", "group"), ldap::or(any)]);
             let found = self.search(filter, GROUP_ATTRS).await?;
-            out.extend(found.iter().filter_map(group_entry));
+            out.extend(
+                found
+                    .iter()
+                    .filter_map(group_entry)
+                    .filter(|e| self.admits(&e.sid)),
+            );
         }
         Ok(out)
     }
@@ -457,6 +484,7 @@ impl Directory {
                 e.values("tokenGroups")
                     .iter()
                     .filter_map(|v| Sid::from_bytes(v).ok())
+                    .filter(|sid| self.admits(sid))
                     .collect()
             })
             .unwrap_or_default())
@@ -517,7 +545,7 @@ impl Directory {
             let filter = ldap::and(vec![ldap::eq("objectClass", "group"), ldap::or(any)]);
             let attrs = ["objectSid", "sAMAccountName", "gidNumber", "member"];
             for e in self.search(filter, &attrs).await? {
-                let Some(entry) = group_entry(&e) else {
+                let Some(entry) = group_entry(&e).filter(|g| self.admits(&g.sid)) else {
                     continue;
                 };
                 let ranged = e
@@ -584,7 +612,11 @@ impl Directory {
         let found = self
             .search(ldap::eq("sAMAccountType", SAM_USER_OBJECT), USER_ATTRS)
             .await?;
-        Ok(found.iter().filter_map(user_entry).collect())
+        Ok(found
+            .iter()
+            .filter_map(user_entry)
+            .filter(|e| self.admits(&e.sid))
+            .collect())
     }
 
     /// Every group (paged).
@@ -592,7 +624,11 @@ impl Directory {
         let found = self
             .search(ldap::eq("objectClass", "group"), GROUP_ATTRS)
             .await?;
-        Ok(found.iter().filter_map(group_entry).collect())
+        Ok(found
+            .iter()
+            .filter_map(group_entry)
+            .filter(|e| self.admits(&e.sid))
+            .collect())
     }
 
     /// The domains the joined domain has trust relationships with: its trustedDomain
@@ -684,4 +720,50 @@ fn group_entry(e: &Entry) -> Option<GroupEntry> {
         sam: e.text("sAMAccountName")?,
         gid_number: number(e, "gidNumber"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member() -> Member {
+        Member {
+            dns_domain: "example.test".into(),
+            realm: "EXAMPLE.TEST".into(),
+            netbios_domain: "EXAMPLE".into(),
+            netbios_name: "HOST1".into(),
+            fqdn: "host1.example.test".into(),
+            domain_sid: "S-1-5-21-1-2-3".parse().unwrap(),
+            password: zeroize::Zeroizing::new("x".into()),
+            keytab: None,
+        }
+    }
+
+    fn nowhere() -> Locator {
+        Arc::new(|| Box::pin(async { Err("no DC in a unit test".to_owned()) }))
+    }
+
+    #[test]
+    fn a_trusted_directory_admits_only_its_own_domains_sids() {
+        let partner: Sid = "S-1-5-21-7-8-9".parse().unwrap();
+        let d = Directory::trusted(
+            member(),
+            "Other.Test",
+            partner.clone(),
+            nowhere(),
+            nowhere(),
+            Duration::from_secs(1),
+        );
+        assert_eq!(d.realm(), "OTHER.TEST");
+        assert_eq!(d.base, "DC=Other,DC=Test");
+        assert!(d.admits(&partner.with_rid(1103).unwrap()));
+        // The joined domain's Domain Admins, or a well-known SID, from a trusted DC: no.
+        let joined: Sid = "S-1-5-21-1-2-3".parse().unwrap();
+        assert!(!d.admits(&joined.with_rid(512).unwrap()));
+        assert!(!d.admits(&"S-1-5-32-544".parse().unwrap()));
+        // The joined domain's own directory is trusted for anything it answers.
+        let home = Directory::new(member(), nowhere(), None, Duration::from_secs(1));
+        assert!(home.admits(&joined.with_rid(512).unwrap()));
+        assert_eq!(home.realm(), "EXAMPLE.TEST");
+    }
 }

@@ -69,6 +69,7 @@ impl Identity {
                 let directory = Directory::trusted(
                     self.member.clone(),
                     &dns,
+                    t.range.sid.clone(),
                     find(&dns),
                     home.clone(),
                     timeout,
