@@ -311,6 +311,12 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
     assert_eq!(first["uid"], uid, "{first}");
     assert_eq!(first["gid"], base + 513, "Domain Users of PARTNER: {first}");
     assert_eq!(first["name"], qualified.to_lowercase(), "{first}");
+    // The default home template /home/%d/%u: her domain, then her account name alone.
+    assert_eq!(
+        first["home"],
+        format!("/home/{}/erin", trusted.netbios),
+        "{first}"
+    );
     for form in [
         format!("erin@{}", trusted.domain),
         qualified.to_uppercase(),

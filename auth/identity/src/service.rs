@@ -341,7 +341,10 @@ impl Identity {
             (uid, self.idmap.id_for_sid(&primary).ok()?)
         };
         let (name, domain) = self.display_of(&e.sid, &e.sam);
-        let template = || expand_template(&self.settings.home_template, &name, uid, &domain);
+        // %u is the account name alone (a trusted domain's `erin`, not `partner\erin`):
+        // the default /home/%d/%u keeps the domain in the directory above.
+        let account = self.names.display(&e.sam);
+        let template = || expand_template(&self.settings.home_template, &account, uid, &domain);
         let dir = if rfc {
             e.home.clone().unwrap_or_else(template)
         } else {
