@@ -424,4 +424,24 @@ fn a_trusted_domain_user_uses_the_file_server_with_ntlm_and_kerberos() {
     lab.mit_kinit(&format!("erin@{}", trusted.realm), &cache);
     let kerberos = ["--use-kerberos=required".to_owned()];
     assert_eq!(smbclient(&kerberos, "krb.txt", Some(&cache)), uid);
+
+    // Adjoin's own client: smbshell takes erin's TGT from the cache and follows the
+    // referral for cifs/<member> itself, each realm's KDC found through the lab's DNS (a
+    // cache of its own: MIT's smbclient left its cifs/ ticket in the first).
+    let cache = work.path().join("cc2");
+    lab.mit_kinit(&format!("erin@{}", trusted.realm), &cache);
+    let out = Command::new(env!("CARGO_BIN_EXE_smbshell"))
+        .arg(format!("//{}/data", d.fqdn))
+        .args(["-I", "127.0.0.1", "--port", &port, "--dns-server", &lab.dc])
+        .arg("--ccache")
+        .arg(&cache)
+        .args(["-c", "ls"])
+        .output()
+        .unwrap();
+    let listed = text(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains("krb.txt") && listed.contains("ntlm.txt"),
+        "smbshell as erin: {listed}{}",
+        text(&out.stderr)
+    );
 }
