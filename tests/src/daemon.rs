@@ -61,6 +61,9 @@ pub struct IdentityDaemon {
     pub fqdn: String,
     /// Where adjoind serves SMB (`None`: `--no-smb`).
     pub smb: Option<std::net::SocketAddr>,
+    /// The DNS server adjoind asks: the lab DC's, or the trusted domain's DC's for a
+    /// member of that domain.
+    dns: String,
 }
 
 impl IdentityDaemon {
@@ -91,15 +94,42 @@ impl IdentityDaemon {
         smb: Option<std::net::SocketAddr>,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::joined(lab, bins, fqdn, settings, smb, env, false)
+    }
+
+    /// [`Self::start_with`] for a member of the lab's trusted domain (OTHER.TEST), joined
+    /// as its administrator through its own DC's DNS: its DC is not the one the outage
+    /// tests stop, so it keeps serving while they run.
+    pub fn start_in_trusted_domain(
+        lab: &Lab,
+        bins: Bins<'_>,
+        fqdn: &str,
+        settings: &[(&str, Value)],
+        smb: Option<std::net::SocketAddr>,
+    ) -> Self {
+        Self::joined(lab, bins, fqdn, settings, smb, &[], true)
+    }
+
+    fn joined(
+        lab: &Lab,
+        bins: Bins<'_>,
+        fqdn: &str,
+        settings: &[(&str, Value)],
+        smb: Option<std::net::SocketAddr>,
+        env: &[(&str, &str)],
+        trusted: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let reg = dir.path().join("registry.db");
         let keytab = dir.path().join("krb5.keytab");
-        lab.join_machine(
-            bins.domain_join,
-            &reg,
-            fqdn,
-            &["--keytab", keytab.to_str().expect("UTF-8")],
-        );
+        let extra = ["--keytab", keytab.to_str().expect("UTF-8")];
+        let dns = if trusted {
+            lab.join_trusted_machine(bins.domain_join, &reg, fqdn, &extra);
+            lab.trusted().dc
+        } else {
+            lab.join_machine(bins.domain_join, &reg, fqdn, &extra);
+            lab.dc.clone()
+        };
         let mut daemon = Self {
             child: None,
             bins: (bins.adjoind.to_owned(), bins.adjoin.to_owned()),
@@ -110,9 +140,10 @@ impl IdentityDaemon {
             dir,
             fqdn: fqdn.to_owned(),
             smb,
+            dns,
         };
         daemon.configure(settings);
-        daemon.spawn(lab);
+        daemon.spawn();
         daemon
     }
 
@@ -151,7 +182,7 @@ impl IdentityDaemon {
         }
     }
 
-    fn spawn(&mut self, lab: &Lab) {
+    fn spawn(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("adjoind.log")).expect("a log file");
         let mut command = Command::new(&self.bins.0);
         match self.smb {
@@ -163,7 +194,7 @@ impl IdentityDaemon {
             .arg(self.socket())
             .arg("--keytab")
             .arg(self.dir.path().join("krb5.keytab"))
-            .args(["--dns-server", &lab.dc])
+            .args(["--dns-server", &self.dns])
             .env("ADJOIN_REGISTRY", self.registry())
             .env("ADJOIN_LOG", "info,adjoin_identity=debug")
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -190,12 +221,12 @@ impl IdentityDaemon {
     }
 
     /// Stops adjoind (SIGKILL, as a crash would) and starts it again on the same state.
-    pub fn restart(&mut self, lab: &Lab) {
+    pub fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
-        self.spawn(lab);
+        self.spawn();
     }
 
     /// Sets share `share`'s value `name` in the member's registry (adjoind picks shares up

@@ -74,6 +74,8 @@ pub struct TrustedDomain {
     pub realm: String,
     /// NetBIOS domain (PARTNER).
     pub netbios: String,
+    /// Its administrator's password.
+    pub admin_password: String,
     /// Its DC's state directory.
     pub dir: String,
 }
@@ -277,6 +279,7 @@ impl Lab {
             domain: get("ADJOIN_LAB_TRUST_DOMAIN"),
             realm: get("ADJOIN_LAB_TRUST_REALM"),
             netbios: get("ADJOIN_LAB_TRUST_NETBIOS"),
+            admin_password: get("ADJOIN_LAB_TRUST_ADMIN_PASSWORD"),
             dir: format!("{}/trusted", self.dir),
         }
     }
@@ -307,6 +310,27 @@ impl Lab {
         ];
         args.extend_from_slice(extra);
         let out = run_tool(bin, registry, &args, &self.admin_password);
+        assert!(out.status.success(), "join {fqdn}: {}", text(&out.stderr));
+    }
+
+    /// [`Self::join_machine`] into the trusted domain (OTHER.TEST) as its administrator,
+    /// asking its own DC's DNS (so nothing depends on the lab DC).
+    pub fn join_trusted_machine(&self, bin: &str, registry: &Path, fqdn: &str, extra: &[&str]) {
+        let trusted = self.trusted();
+        let mut args = vec![
+            "join",
+            &trusted.domain,
+            "administrator",
+            "--name",
+            fqdn,
+            "--dns-server",
+            &trusted.dc,
+            "--password-stdin",
+            // An account an earlier run left is taken over.
+            "--reuse-account",
+        ];
+        args.extend_from_slice(extra);
+        let out = run_tool(bin, registry, &args, &trusted.admin_password);
         assert!(out.status.success(), "join {fqdn}: {}", text(&out.stderr));
     }
 

@@ -116,7 +116,7 @@ fn adjoind_rotates_an_old_password_and_serves_on_with_both_key_versions() {
 
     // A maximum age of a few seconds; the daemon reads it at start.
     set_join_value(&daemon, "PasswordRotationSeconds", 4);
-    daemon.restart(&lab);
+    daemon.restart();
     wait_for_log(&daemon, "machine password rotated");
     // No further rotations: the test checks one.
     set_join_value(&daemon, "PasswordRotationSeconds", 0);

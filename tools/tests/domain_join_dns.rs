@@ -182,7 +182,7 @@ fn adjoind_registers_the_name_again_when_its_record_disappears() {
             &Value::Dword(1),
         )
         .unwrap();
-    daemon.restart(&lab);
+    daemon.restart();
     let removed = samba_dns(&lab, &["delete", &lab.domain, "dnsback", "A", &address]);
     assert!(
         removed.status.success(),

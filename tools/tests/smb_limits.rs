@@ -59,7 +59,7 @@ fn one_address_holds_at_most_its_connection_limit() {
             &Value::Dword(3),
         )
         .unwrap();
-    d.restart(&lab);
+    d.restart();
     let connect = || TcpStream::connect(addr).expect("the listener accepts");
     let mut held: Vec<TcpStream> = (0..3).map(|_| connect()).collect();
     for stream in &mut held {

@@ -334,7 +334,7 @@ fn after_a_dropped_connection_the_next_get_reconnects_and_resumes() {
         assert!(Instant::now() < deadline, "the get never started");
         std::thread::sleep(Duration::from_millis(2));
     }
-    server.daemon.restart(&lab);
+    server.daemon.restart();
     let dropped = lines
         .recv_timeout(Duration::from_secs(60))
         .expect("a line about the dropped connection");

@@ -6,6 +6,10 @@
 //! report (smbtorture crashed on an earlier one, or ran out of time) runs again alone.
 //! Suites run in three lanes side by side, each on a share of its own (see [`Suite`]). The
 //! test fails naming each listed subtest that did not pass, with smbtorture's reason.
+//!
+//! The member is joined to the lab's trusted domain (OTHER.TEST), whose administrator
+//! smbtorture logs on as: its DC is not the one other tests stop and restart, so
+//! `tools/test` runs this binary beside the rest of the tests rather than after them.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -185,8 +189,8 @@ struct Server {
 impl Server {
     fn start(lab: &Lab) -> Self {
         let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let fqdn = format!("torture-ci.{}", lab.domain);
-        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
+        let fqdn = format!("torture-ci.{}", lab.trusted().domain);
+        let daemon = IdentityDaemon::start_in_trusted_domain(lab, BINS, &fqdn, &[], Some(addr));
         let registry = Registry::open(daemon.registry()).unwrap();
         let shares = (0..LANES)
             .map(|lane| {
@@ -207,12 +211,13 @@ impl Server {
             })
             .collect();
         let work = tempfile::tempdir().unwrap();
-        // smbtorture's own configuration: the lab's names, nothing from /etc/samba.
+        // smbtorture's own configuration: the domain's names, nothing from /etc/samba.
+        let trusted = lab.trusted();
         std::fs::write(
             work.path().join("client.conf"),
             format!(
                 "[global]\n    workgroup = {}\n    realm = {}\n    client min protocol = SMB2_02\n",
-                lab.netbios, lab.realm
+                trusted.netbios, trusted.realm
             ),
         )
         .unwrap();
@@ -229,8 +234,13 @@ impl Server {
         self.daemon.smb.expect("serving SMB").port().to_string()
     }
 
+    /// The trusted domain's administrator.
     fn credentials(lab: &Lab) -> String {
-        format!("{}\\{}%{}", lab.netbios, lab.admin, lab.admin_password)
+        let trusted = lab.trusted();
+        format!(
+            "{}\\administrator%{}",
+            trusted.netbios, trusted.admin_password
+        )
     }
 
     /// Waits until `smbclient -L` lists every lane's share (adjoind reads the registry's
