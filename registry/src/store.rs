@@ -122,10 +122,14 @@ impl Store {
     /// Connection settings: rollback journal (see docs/registry.md for why not WAL),
     /// full fsync, busy timeout, no temporary files.
     fn configure(&self) -> Result<()> {
-        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The PRAGMA rather than rusqlite's `busy_timeout`, which also clears a busy handler
+        // through sqlite3_set_clientdata: SQLite 3.44's, and Debian 12's libsqlite3 is 3.40
+        // (docs/decisions.md).
         self.conn.set_prepared_statement_cache_capacity(64);
-        self.conn
-            .execute_batch("PRAGMA temp_store = MEMORY; PRAGMA synchronous = FULL;")?;
+        self.conn.execute_batch(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA temp_store = MEMORY; PRAGMA synchronous = FULL;",
+            BUSY_TIMEOUT.as_millis()
+        ))?;
         if !self.read_only {
             set_journal_mode(&self.conn, "main")?;
         }
