@@ -348,6 +348,20 @@ impl IdentityDaemon {
         )
     }
 
+    /// [`Self::nss`], asserting that `argv` succeeded (with the daemon's log if not); its
+    /// standard output.
+    pub fn nss_ok(&self, argv: &[&str]) -> String {
+        let out = self.nss(argv);
+        assert!(
+            out.status.success(),
+            "{argv:?}: {}{}\n{}",
+            text(&out.stdout),
+            text(&out.stderr),
+            self.log()
+        );
+        text(&out.stdout)
+    }
+
     /// Runs `pamtester -v adjoin-test USER OPS...` with `input` on stdin, in a private mount
     /// namespace whose /etc/pam.d is a copy of the host's plus `adjoin-test`, a service
     /// naming the built pam_adjoin.so for every stack.

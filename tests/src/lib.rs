@@ -535,6 +535,13 @@ pub fn run_tool(bin: &str, registry: &Path, args: &[&str], stdin: &str) -> Outpu
     child.wait_with_output().expect("wait for the tool")
 }
 
+/// The RID of `sid` (its last sub-authority), as in `S-1-5-21-1-2-3-1103`.
+pub fn rid(sid: &str) -> u64 {
+    sid.rsplit_once('-')
+        .and_then(|(_, r)| r.parse().ok())
+        .expect("a SID ends in its RID")
+}
+
 /// Program output as text (lossy).
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use adjoin_registry::Value;
 use adjoin_tests::daemon::{Bins, IdentityDaemon};
-use adjoin_tests::{Lab, text};
+use adjoin_tests::{Lab, rid, text};
 
 const BINS: Bins<'static> = Bins {
     domain_join: env!("CARGO_BIN_EXE_domain-join"),
@@ -17,24 +17,6 @@ const BINS: Bins<'static> = Bins {
 
 /// The default RID mapping's base (Identity\RangeBase).
 const BASE: u64 = 1_000_000;
-
-fn rid(sid: &str) -> u64 {
-    sid.rsplit_once('-')
-        .and_then(|(_, r)| r.parse().ok())
-        .expect("a SID ends in its RID")
-}
-
-fn nss_ok(d: &IdentityDaemon, argv: &[&str]) -> String {
-    let out = d.nss(argv);
-    assert!(
-        out.status.success(),
-        "{argv:?}: {}{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        d.log()
-    );
-    text(&out.stdout)
-}
 
 #[test]
 fn every_name_form_and_the_uid_agree_and_the_mapping_is_deterministic() {
@@ -60,27 +42,27 @@ fn every_name_form_and_the_uid_agree_and_the_mapping_is_deterministic() {
         assert_eq!(d.adjoin_json(&["find-user", form]), first, "{form}");
     }
     // Through glibc: getent in every form prints the same line.
-    let line = nss_ok(&d, &["getent", "passwd", "alice"]);
+    let line = d.nss_ok(&["getent", "passwd", "alice"]);
     assert!(
         line.starts_with(&format!("alice:x:{uid}:{}:", BASE + 513)),
         "{line}"
     );
     for form in &forms[1..] {
         assert_eq!(
-            nss_ok(&d, &["getent", "passwd", form]),
+            d.nss_ok(&["getent", "passwd", form]),
             line,
             "getent passwd {form}"
         );
     }
     // Her groups: Domain Users and engineers (and eng-all, through nesting).
     let engineers = BASE + rid(&lab.object_sid("engineers"));
-    let id = nss_ok(&d, &["id", "alice"]);
+    let id = d.nss_ok(&["id", "alice"]);
     assert!(id.contains(&format!("{engineers}(engineers)")), "{id}");
     assert!(
         id.contains(&format!("{}(domain users)", BASE + 513)),
         "{id}"
     );
-    let group = nss_ok(&d, &["getent", "group", "engineers"]);
+    let group = d.nss_ok(&["getent", "group", "engineers"]);
     assert!(
         group.starts_with(&format!("engineers:x:{engineers}:")),
         "{group}"
@@ -120,14 +102,14 @@ fn unknown_names_fail_fast_enumeration_lists_the_domain_and_status_reports_onlin
     let missing = d.adjoin(&["find-user", "OTHERDOM\\alice"]);
     assert!(!missing.status.success());
     // Enumeration: the whole domain, paged from the DC.
-    let all = nss_ok(&d, &["getent", "passwd"]);
+    let all = d.nss_ok(&["getent", "passwd"]);
     for user in ["alice:x:", "bob:x:", "administrator:x:"] {
         assert!(
             all.lines().any(|l| l.starts_with(user)),
             "{user} in getent passwd:\n{all}"
         );
     }
-    let groups = nss_ok(&d, &["getent", "group"]);
+    let groups = d.nss_ok(&["getent", "group"]);
     assert!(
         groups.lines().any(|l| l.starts_with("engineers:x:")),
         "{groups}"
@@ -298,14 +280,14 @@ fn non_ascii_names_resolve_and_log_on() {
     lab.fresh_user("zoëtest", password, false);
     let d = IdentityDaemon::start(&lab, BINS, "idutf.example.test", &[]);
     let uid = BASE + rid(&lab.object_sid("zoëtest"));
-    let line = nss_ok(&d, &["getent", "passwd", "zoëtest"]);
+    let line = d.nss_ok(&["getent", "passwd", "zoëtest"]);
     assert!(line.starts_with(&format!("zoëtest:x:{uid}:")), "{line}");
     assert_eq!(
-        nss_ok(&d, &["getent", "passwd", "EXAMPLE\\ZOËTEST"]),
+        d.nss_ok(&["getent", "passwd", "EXAMPLE\\ZOËTEST"]),
         line,
         "any case, qualified"
     );
-    assert_eq!(nss_ok(&d, &["getent", "passwd", &uid.to_string()]), line);
+    assert_eq!(d.nss_ok(&["getent", "passwd", &uid.to_string()]), line);
     let logon = d.pamtester(
         "zoëtest",
         &["authenticate", "acct_mgmt"],
@@ -356,15 +338,15 @@ fn rfc2307_mode_takes_ids_home_and_shell_from_the_directory() {
         "id2307.example.test",
         &[("IdMapping", Value::Sz("rfc2307".into()))],
     );
-    let line = nss_ok(&d, &["getent", "passwd", "idunix"]);
+    let line = d.nss_ok(&["getent", "passwd", "idunix"]);
     assert_eq!(
         line.trim_end(),
         "idunix:x:71001:71000:Unix Tester:/home/idunix-2307:/bin/zsh"
     );
-    assert_eq!(nss_ok(&d, &["getent", "passwd", "71001"]), line);
-    let group = nss_ok(&d, &["getent", "group", "71000"]);
+    assert_eq!(d.nss_ok(&["getent", "passwd", "71001"]), line);
+    let group = d.nss_ok(&["getent", "group", "71000"]);
     assert_eq!(group.trim_end(), "idunixgrp:x:71000:idunix");
-    let id = nss_ok(&d, &["id", "idunix"]);
+    let id = d.nss_ok(&["id", "idunix"]);
     assert!(id.contains("71000(idunixgrp)"), "{id}");
     // bob has no uidNumber: in this mode he is no Unix user.
     assert_eq!(d.nss(&["getent", "passwd", "bob"]).status.code(), Some(2));

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
 use adjoin_tests::daemon::{Bins, IdentityDaemon};
-use adjoin_tests::{Lab, run_tool, text};
+use adjoin_tests::{Lab, rid, run_tool, text};
 
 const BINS: Bins<'static> = Bins {
     domain_join: env!("CARGO_BIN_EXE_domain-join"),
@@ -222,25 +222,6 @@ fn a_trusted_domain_user_logs_on_with_ntlm_and_resolves_through_lsa() {
     assert_eq!(err.lines().count(), 1, "{err}");
 }
 
-fn rid(sid: &str) -> u64 {
-    sid.rsplit_once('-')
-        .and_then(|(_, r)| r.parse().ok())
-        .expect("a SID ends in its RID")
-}
-
-/// `argv` through the daemon's NSS module; its output, asserting it succeeded.
-fn nss(d: &IdentityDaemon, argv: &[&str]) -> String {
-    let out = d.nss(argv);
-    assert!(
-        out.status.success(),
-        "{argv:?}: {}{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr),
-        d.log()
-    );
-    text(&out.stdout)
-}
-
 /// Waits until adjoind recorded the trusted domain in the registry; its range (base, size).
 fn recorded_range(lab: &Lab, d: &IdentityDaemon) -> (u64, u64) {
     let trusted = lab.trusted();
@@ -328,22 +309,19 @@ fn adjoind_gives_the_trusted_domain_a_range_and_resolves_its_users() {
     assert!(!d.adjoin(&["find-user", "erin"]).status.success());
 
     // glibc: getent and id through the NSS module.
-    let line = nss(&d, &["getent", "passwd", &qualified]);
+    let line = d.nss_ok(&["getent", "passwd", &qualified]);
     assert!(
         line.starts_with(&format!(r"partner\erin:x:{uid}:{}:", base + 513)),
         "{line}"
     );
     let eng = base + rid(&trusted.object_sid("partner-eng"));
-    let id = nss(&d, &["id", &qualified]);
+    let id = d.nss_ok(&["id", &qualified]);
     assert!(id.contains(&format!(r"{eng}(partner\partner-eng)")), "{id}");
-    let group = nss(
-        &d,
-        &[
-            "getent",
-            "group",
-            &format!(r"{}\partner-eng", trusted.netbios),
-        ],
-    );
+    let group = d.nss_ok(&[
+        "getent",
+        "group",
+        &format!(r"{}\partner-eng", trusted.netbios),
+    ]);
     assert!(
         group.starts_with(&format!(r"partner\partner-eng:x:{eng}:")),
         "{group}"

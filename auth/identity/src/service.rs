@@ -235,32 +235,30 @@ impl Identity {
     /// any case).
     /// A trusted domain's user is typed qualified (`PARTNER\erin`, `erin@other.test`).
     pub async fn user_by_name(&self, typed: &str) -> Result<Option<UserRecord>, IdentityError> {
-        let (account, trusted) = match self.names.parse(typed) {
-            NameQuery::Account(a) if plausible(&a) => (a, None),
-            NameQuery::Foreign { domain, account } if plausible(&account) => {
-                match self.trusted_named(&domain) {
-                    Some(t) => (account, Some(t)),
-                    None => return Ok(None),
-                }
-            }
-            _ => return Ok(None),
+        let Some((account, trusted)) = self.account_named(typed) else {
+            return Ok(None);
         };
         let name = trusted.map_or_else(|| self.names.display(&account), |t| t.display(&account));
         let cached = self.cache.user_by_name(&name)?;
         self.lookup(format!("u:{name}"), cached, async |budget| {
-            let entry = match trusted {
-                Some(t) => {
-                    self.trusted_within(t, budget, async |d| d.user_by_account(&account).await)
-                        .await?
-                }
-                None => {
-                    self.online_within(budget, async |d| d.user_by_account(&account).await)
-                        .await?
-                }
-            };
+            let entry = self
+                .directory_for(trusted, budget, async |d| d.user_by_account(&account).await)
+                .await?;
             self.store_user(entry)
         })
         .await
+    }
+
+    /// The account part of `typed` and its domain (`None`: the joined one); `None` for a
+    /// name no account can have, or one of a domain whose users are not resolved here.
+    fn account_named(&self, typed: &str) -> Option<(String, Option<&crate::trusted::Trusted>)> {
+        match self.names.parse(typed) {
+            NameQuery::Account(a) if plausible(&a) => Some((a, None)),
+            NameQuery::Foreign { domain, account } if plausible(&account) => {
+                Some((account, Some(self.trusted_named(&domain)?)))
+            }
+            _ => None,
+        }
     }
 
     /// The user with uid `uid`.
@@ -372,29 +370,17 @@ impl Identity {
 
     /// The group a person means by `typed`.
     pub async fn group_by_name(&self, typed: &str) -> Result<Option<GroupRecord>, IdentityError> {
-        let (account, trusted) = match self.names.parse(typed) {
-            NameQuery::Account(a) if plausible(&a) => (a, None),
-            NameQuery::Foreign { domain, account } if plausible(&account) => {
-                match self.trusted_named(&domain) {
-                    Some(t) => (account, Some(t)),
-                    None => return Ok(None),
-                }
-            }
-            _ => return Ok(None),
+        let Some((account, trusted)) = self.account_named(typed) else {
+            return Ok(None);
         };
         let name = trusted.map_or_else(|| self.names.display(&account), |t| t.display(&account));
         let cached = self.cache.group_by_name(&name)?;
         self.lookup(format!("g:{name}"), cached, async |budget| {
-            let entry = match trusted {
-                Some(t) => {
-                    self.trusted_within(t, budget, async |d| d.group_by_account(&account).await)
-                        .await?
-                }
-                None => {
-                    self.online_within(budget, async |d| d.group_by_account(&account).await)
-                        .await?
-                }
-            };
+            let entry = self
+                .directory_for(trusted, budget, async |d| {
+                    d.group_by_account(&account).await
+                })
+                .await?;
             self.store_group(entry).await
         })
         .await

@@ -137,6 +137,22 @@ impl Identity {
         }
     }
 
+    /// Runs `op` against `trusted`'s directory, or the joined domain's for `None`.
+    pub(crate) async fn directory_for<T, F>(
+        &self,
+        trusted: Option<&Trusted>,
+        deadline: Duration,
+        op: F,
+    ) -> Result<T, IdentityError>
+    where
+        F: AsyncFnOnce(&mut Directory) -> Result<T, IdentityError>,
+    {
+        match trusted {
+            Some(t) => self.trusted_within(t, deadline, op).await,
+            None => self.online_within(deadline, op).await,
+        }
+    }
+
     /// Runs `op` against the directory of the domain `sid` belongs to: a trusted domain's,
     /// else the joined domain's.
     pub(crate) async fn directory_of<T, F>(
@@ -148,10 +164,7 @@ impl Identity {
     where
         F: AsyncFnOnce(&mut Directory) -> Result<T, IdentityError>,
     {
-        match self.trusted_of(sid) {
-            Some(t) => self.trusted_within(t, deadline, op).await,
-            None => self.online_within(deadline, op).await,
-        }
+        self.directory_for(self.trusted_of(sid), deadline, op).await
     }
 
     /// The Kerberos realm of the domain `sid` belongs to.
