@@ -363,7 +363,15 @@ pub static SETTINGS: &[Setting] = &[
         ValueType::Dword,
         SettingDefault::Number(5),
         Constraint::Range { min: 1, max: 120 },
-        "How long a lookup or logon waits for the domain controller before it answers from the cache (and stays offline for 30 s).",
+        "How long a lookup or logon waits for the domain controller before it answers from the cache (and stays offline for OfflineRetrySeconds).",
+    ),
+    setting(
+        IDENTITY,
+        "OfflineRetrySeconds",
+        ValueType::Dword,
+        SettingDefault::Number(30),
+        Constraint::Range { min: 1, max: 3600 },
+        "After the domain controller failed to answer, how long lookups and logons are answered from the cache alone before it is asked again.",
     ),
     setting(
         IDENTITY,

@@ -17,8 +17,6 @@ use crate::idmap::{IdMap, IdMode, expand_template};
 use crate::names::{DomainNames, NameQuery, plausible};
 use crate::settings::{Member, Settings};
 
-/// How long the service stays offline after the DC failed to answer, before it tries again.
-pub const OFFLINE_RETRY: Duration = Duration::from_secs(30);
 /// How long a "no such user or group" answer from the DC is remembered.
 const NEGATIVE_TTL: Duration = Duration::from_secs(60);
 /// At most this many negative answers are remembered.
@@ -112,7 +110,7 @@ impl Identity {
     }
 
     /// Runs `op` against the directory under the DC deadline, unless the service is offline.
-    /// A DC that does not answer marks the service offline for [`OFFLINE_RETRY`].
+    /// A DC that does not answer marks the service offline for `Identity\OfflineRetrySeconds`.
     pub(crate) async fn online<T, F>(&self, op: F) -> Result<T, IdentityError>
     where
         F: AsyncFnOnce(&mut Directory) -> Result<T, IdentityError>,
@@ -160,9 +158,10 @@ impl Identity {
         drop(dir);
         match result {
             Err(e) if e.is_offline() => {
-                warn!(error = %e, "the DC does not answer: serving from the cache for {OFFLINE_RETRY:?}");
+                let retry = self.settings.offline_retry;
+                warn!(error = %e, "the DC does not answer: serving from the cache for {retry:?}");
                 *self.offline_until.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(Instant::now() + OFFLINE_RETRY);
+                    Some(Instant::now() + retry);
                 Err(e)
             }
             other => {

@@ -88,6 +88,8 @@ pub struct Settings {
     pub allow_groups: Vec<String>,
     /// How long to wait for the DC before answering from the cache.
     pub dc_timeout: Duration,
+    /// How long the service stays offline after the DC failed to answer.
+    pub offline_retry: Duration,
     /// The SQLite cache.
     pub cache_path: PathBuf,
     /// The NSS fast cache file.
@@ -145,6 +147,7 @@ impl Settings {
             offline_days: number("OfflineLogonDays")?,
             allow_groups,
             dc_timeout: Duration::from_secs(number("DcTimeoutSeconds")?.into()),
+            offline_retry: Duration::from_secs(number("OfflineRetrySeconds")?.into()),
             cache_path: PathBuf::from(text("CachePath")?),
             nss_cache_path: PathBuf::from(text("NssCachePath")?),
             nss_timeout_ms: number("NssTimeoutMilliseconds")?,
