@@ -30,7 +30,7 @@ use crate::lsa::{
 };
 use crate::ndr::{NdrParams, NetlogonString, Sid, UnicodeString, WideString};
 use crate::ntstatus::NtStatus;
-use crate::pdu::AuthLevel;
+use crate::pdu::{AuthLevel, FaultStatus};
 use crate::schannel::Schannel;
 use crate::tcp::{TcpConnection, map_tcp_port};
 use crate::uuid::SyntaxId;
@@ -648,6 +648,16 @@ impl SecureChannel {
                     tracing::info!(dc = %self.dc_name, "secure channel lost; re-establishing");
                 }
                 Ok(resp) => return Ok(resp),
+                // The DC refused this one call (a fault PDU): the connection and the
+                // channel are as good as before, and the same call would fault again.
+                Err(
+                    e @ ChannelError::Rpc {
+                        error: RpcError::Fault(f),
+                        ..
+                    },
+                ) if !fault_means_lost(f) => {
+                    return Err(e);
+                }
                 // Transport and protocol failures may be a restarted DC: once more.
                 Err(e @ ChannelError::Rpc { .. }) if !retried => {
                     tracing::info!(dc = %self.dc_name, error = %e, "secure channel failed; re-establishing");
@@ -789,5 +799,33 @@ fn outcome(resp: LogonSamLogonExResponse, session_key: &SessionKey) -> LogonOutc
             LogonOutcome::Refused(NtStatus::RPC_PROTOCOL_ERROR)
         }
         (status, _) => LogonOutcome::Refused(status),
+    }
+}
+
+/// Whether a fault says the secure channel itself is no longer honoured (its security
+/// context refused), rather than that the DC could not carry out one call.
+fn fault_means_lost(fault: FaultStatus) -> bool {
+    matches!(
+        fault,
+        FaultStatus::ACCESS_DENIED | FaultStatus::SEC_PKG_ERROR | FaultStatus::CONTEXT_MISMATCH
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_refused_security_context_counts_as_a_lost_channel() {
+        for lost in [
+            FaultStatus::ACCESS_DENIED,
+            FaultStatus::SEC_PKG_ERROR,
+            FaultStatus::CONTEXT_MISMATCH,
+        ] {
+            assert!(fault_means_lost(lost), "{lost}");
+        }
+        // What Samba answers LsarLookupNames4 for a name a trusted domain does not know.
+        assert!(!fault_means_lost(FaultStatus::CANT_PERFORM));
+        assert!(!fault_means_lost(FaultStatus::OP_RNG_ERROR));
     }
 }
