@@ -282,34 +282,22 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
             }
             Some(why) = reload.recv() => {
                 tracing::info!("{why}: reloading the identity settings from the registry");
-                match identity_service(&ctx, &socket) {
-                    Ok(new) => {
-                        identity.abort_all();
-                        identity = new;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "reload failed; the old settings stay"),
+                if let Err(e) = reload_identity(&ctx, &socket, &mut identity) {
+                    tracing::warn!(error = %e, "reload failed; the old settings stay");
                 }
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the identity settings from the registry");
-                match identity_service(&ctx, &socket) {
-                    Ok(new) => {
-                        identity.abort_all();
-                        identity = new;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "reload failed; the old settings stay"),
+                if let Err(e) = reload_identity(&ctx, &socket, &mut identity) {
+                    tracing::warn!(error = %e, "reload failed; the old settings stay");
                 }
             }
             Some(kvno) = rotated.recv() => {
                 // The new keys (beside the previous kvno's) for Kerberos logons, and the
                 // new password for the identity service's own logon to the DC.
                 ctx.secrets.reload_keytab(ctx.keytab.as_deref());
-                match identity_service(&ctx, &socket) {
-                    Ok(new) => {
-                        identity.abort_all();
-                        identity = new;
-                        tracing::info!(kvno, "the daemon took the new machine password and keys");
-                    }
+                match reload_identity(&ctx, &socket, &mut identity) {
+                    Ok(()) => tracing::info!(kvno, "the daemon took the new machine password and keys"),
                     Err(e) => tracing::warn!(error = %e, "the identity service keeps the old password until SIGHUP"),
                 }
             }
@@ -321,6 +309,19 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
     services.abort_all();
     identity.abort_all();
     let _ = std::fs::remove_file(&socket);
+    Ok(())
+}
+
+/// Replaces the running identity service with one built from the registry as it is now;
+/// on failure the running one stays.
+fn reload_identity(
+    ctx: &Daemon,
+    socket: &std::path::Path,
+    identity: &mut JoinSet<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let new = identity_service(ctx, socket)?;
+    identity.abort_all();
+    *identity = new;
     Ok(())
 }
 
