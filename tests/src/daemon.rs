@@ -220,6 +220,12 @@ impl IdentityDaemon {
         );
     }
 
+    /// Deletes the member's computer account at the DC (what a test does at its end, so that
+    /// the lab does not fill up with members).
+    pub fn forget(&self, lab: &Lab) {
+        lab.forget_member(&self.fqdn);
+    }
+
     /// Stops adjoind (SIGKILL, as a crash would) and starts it again on the same state.
     pub fn restart(&mut self) {
         if let Some(mut child) = self.child.take() {

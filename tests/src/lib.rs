@@ -296,8 +296,7 @@ impl Lab {
     /// lab's DNS and `extra` arguments (e.g. `--keytab FILE` or `--no-keytab`); asserts it
     /// worked. An account left by an earlier run is deleted first.
     pub fn join_machine(&self, bin: &str, registry: &Path, fqdn: &str, extra: &[&str]) {
-        let netbios = fqdn.split('.').next().unwrap_or(fqdn).to_ascii_uppercase();
-        let _ = self.samba_tool(&["computer", "delete", &netbios]);
+        self.forget_member(fqdn);
         let mut args = vec![
             "join",
             &self.domain,
@@ -428,22 +427,21 @@ impl Lab {
             Some((name, _)) => (name, user.to_owned()),
             None => (user, format!("{user}@{}", self.realm)),
         };
-        let mut kinit = Command::new("kinit")
-            .arg(principal)
-            .env("KRB5_CONFIG", &self.krb5_config)
-            .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("MIT kinit runs");
-        let _ = writeln!(
-            kinit.stdin.take().expect("piped stdin"),
-            "{}",
-            self.password(user)
+        let out = output_with_stdin(
+            Command::new("kinit")
+                .arg(principal)
+                .env("KRB5_CONFIG", &self.krb5_config)
+                .env("KRB5CCNAME", format!("FILE:{}", cache.display())),
+            &format!("{}\n", self.password(user)),
         );
-        let out = kinit.wait_with_output().expect("kinit ends");
         succeeded(&out, &format!("kinit {user}"));
+    }
+
+    /// Deletes the computer account of the member `fqdn` (its first label, upper-cased),
+    /// if there is one.
+    pub fn forget_member(&self, fqdn: &str) {
+        let name = fqdn.split('.').next().unwrap_or_default().to_uppercase();
+        let _ = self.samba_tool(&["computer", "delete", &name]);
     }
 
     /// `samba-tool ARGS` against the running DC over LDAP, as the administrator.
@@ -521,18 +519,30 @@ pub const KPASSWD_PSO: &str = "adjoin-kpasswd-tests";
 /// Runs one of Adjoin's binaries (`bin`, e.g. `env!("CARGO_BIN_EXE_adjoin")`) with its own
 /// registry, no admin password in the environment, and `stdin` as its first input line.
 pub fn run_tool(bin: &str, registry: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("ADJOIN_REGISTRY", registry)
-        .env_remove("ADJOIN_ADMIN_PASSWORD")
+    output_with_stdin(
+        Command::new(bin)
+            .args(args)
+            .env("ADJOIN_REGISTRY", registry)
+            .env_remove("ADJOIN_ADMIN_PASSWORD"),
+        &format!("{stdin}\n"),
+    )
+}
+
+/// Runs `command` with `stdin` written to its standard input (which is then closed) and
+/// its output collected. A program that exits without reading its input is no error.
+pub fn output_with_stdin(command: &mut Command, stdin: &str) -> Output {
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
-    // Commands that take no input (query) may exit before reading it.
-    let _ = writeln!(child.stdin.take().expect("piped stdin"), "{stdin}");
-    child.wait_with_output().expect("wait for the tool")
+        .unwrap_or_else(|e| panic!("cannot run {:?}: {e}", command.get_program()));
+    let _ = child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(stdin.as_bytes());
+    child.wait_with_output().expect("wait for the program")
 }
 
 /// The RID of `sid` (its last sub-authority), as in `S-1-5-21-1-2-3-1103`.

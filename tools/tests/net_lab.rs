@@ -382,20 +382,14 @@ fn ms_samr_over_ncacn_ip_tcp_net_user_group_and_localgroup() {
 /// `BIN ARGS` with the saved connections in `file`, the Kerberos credential cache
 /// `cache` (a missing file: none), and `stdin`.
 fn with_connections(bin: &str, file: &Path, cache: &Path, args: &[&str], stdin: &str) -> Output {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(bin)
-        .args(args)
-        .env("ADJOIN_CONNECTIONS", file)
-        .env("ADJOIN_REGISTRY", file.with_extension("db"))
-        .env("KRB5CCNAME", format!("FILE:{}", cache.display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the tool runs");
-    let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
-    child.wait_with_output().expect("the tool ends")
+    adjoin_tests::output_with_stdin(
+        std::process::Command::new(bin)
+            .args(args)
+            .env("ADJOIN_CONNECTIONS", file)
+            .env("ADJOIN_REGISTRY", file.with_extension("db"))
+            .env("KRB5CCNAME", format!("FILE:{}", cache.display())),
+        &format!("{stdin}\n"),
+    )
 }
 
 /// `net use` saves a connection only after logging on with it, keeps the password in a

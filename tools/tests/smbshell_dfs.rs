@@ -4,24 +4,15 @@
 //! for the DC's `cifs/` name from MIT kinit's cache. `--no-dfs` connects to the name as
 //! given.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
-use adjoin_tests::{Lab, succeeded_stdout};
+use adjoin_tests::{Lab, output_with_stdin, succeeded_stdout};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
 
 /// smbshell with `args`, `stdin` on its standard input.
 fn smbshell(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(SMBSHELL)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smbshell runs");
-    let _ = writeln!(child.stdin.take().unwrap(), "{stdin}");
-    child.wait_with_output().expect("smbshell ends")
+    output_with_stdin(Command::new(SMBSHELL).args(args), &format!("{stdin}\n"))
 }
 
 /// The working directory smbshell's `pwd` printed.

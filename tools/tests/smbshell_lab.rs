@@ -9,7 +9,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use adjoin_tests::daemon::{Bins, IdentityDaemon};
-use adjoin_tests::{Lab, succeeded_stdout as ok, text};
+use adjoin_tests::{Lab, output_with_stdin, succeeded_stdout as ok, text};
 
 const SMBSHELL: &str = env!("CARGO_BIN_EXE_smbshell");
 const BINS: Bins<'static> = Bins {
@@ -57,33 +57,13 @@ impl Server {
     }
 
     fn forget(&self, lab: &Lab) {
-        let name = self
-            .fqdn
-            .split('.')
-            .next()
-            .unwrap_or_default()
-            .to_uppercase();
-        let _ = lab.samba_tool(&["computer", "delete", &name]);
+        lab.forget_member(&self.fqdn);
     }
 }
 
 /// Runs smbshell with `args` in `dir`, `stdin` as its input.
 fn smbshell(dir: &Path, args: &[String], stdin: &str) -> Output {
-    let mut child = Command::new(SMBSHELL)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("smbshell runs");
-    use std::io::Write;
-    let _ = child
-        .stdin
-        .take()
-        .expect("piped")
-        .write_all(stdin.as_bytes());
-    child.wait_with_output().expect("smbshell ends")
+    output_with_stdin(Command::new(SMBSHELL).args(args).current_dir(dir), stdin)
 }
 
 fn batch(dir: &Path, args: &[String], password: &str, commands: &str) -> Output {

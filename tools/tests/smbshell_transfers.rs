@@ -55,10 +55,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let name = self.daemon.fqdn.split('.').next().unwrap_or_default();
-        let _ = self
-            .lab
-            .samba_tool(&["computer", "delete", &name.to_uppercase()]);
+        self.daemon.forget(&self.lab);
     }
 }
 
