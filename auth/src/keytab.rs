@@ -665,8 +665,9 @@ pub(crate) fn put_u32(out: &mut Vec<u8>, value: u32) {
 }
 
 /// Writes `bytes` to `path` atomically with mode 0600: a temporary file in
-/// the same directory, fsync, rename over `path`, fsync of the directory.
-pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// the same directory, fsync, rename over `path`, fsync of the directory. What the keytab
+/// and credential cache writers use, and any other file of secrets.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

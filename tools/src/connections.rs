@@ -8,9 +8,9 @@
 //! that its group or others may read or write, is refused with the command that fixes it.
 //! A connection saved without an account (Kerberos) stores no secret.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -251,26 +251,7 @@ fn store_to(path: &Path, all: &[Saved]) -> Result<(), ConnectionsError> {
         detail: e.to_string(),
     })?;
     text.push(b'\n');
-    let name = path.file_name().map_or_else(
-        || "connections".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temp)?;
-        file.write_all(&text)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    written.map_err(io(path))
+    adjoin_auth::keytab::write_private_file(path, &text).map_err(io(path))
 }
 
 /// The saved connection for `share` on `server`, else one to another share of the same
