@@ -95,26 +95,25 @@ fn u32_at(buf: &[u8], at: usize) -> Result<u32, SmbError> {
         .ok_or_else(|| malformed("an entry runs past the buffer"))
 }
 
-/// The NUL-terminated UTF-16LE string at `at` in `buf`.
-fn string_at(buf: &[u8], at: usize) -> Result<String, SmbError> {
+/// The NUL-terminated UTF-16LE string at `at` in `buf`, and the bytes it takes with its
+/// NUL.
+fn string_at(buf: &[u8], at: usize) -> Result<(String, usize), SmbError> {
     let tail = buf
         .get(at..)
         .ok_or_else(|| malformed("a string offset points past the buffer"))?;
-    let units: Vec<u16> = tail
+    let Some(units) = tail
         .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .take_while(|&u| u != 0)
         .take(MAX_NAME_UNITS + 1)
-        .collect();
-    if units.len() > MAX_NAME_UNITS {
-        return Err(malformed("a name longer than 32,767 characters"));
-    }
-    if units.len() * 2 + 2 > tail.len() {
-        return Err(malformed("a string without its terminating NUL"));
-    }
-    char::decode_utf16(units)
-        .collect::<Result<String, _>>()
-        .map_err(|_| malformed("invalid UTF-16 in a name"))
+        .position(|c| c == [0, 0])
+    else {
+        return Err(if tail.len() / 2 > MAX_NAME_UNITS {
+            malformed("a name longer than 32,767 characters")
+        } else {
+            malformed("a string without its terminating NUL")
+        });
+    };
+    let text = super::from_utf16(&tail[..units * 2], "RESP_GET_DFS_REFERRAL")?;
+    Ok((text, units * 2 + 2))
 }
 
 impl ReferralResponse {
@@ -150,7 +149,7 @@ impl ReferralResponse {
         let server_type = u16_at(buf, at + 4)?;
         let flags = u16_at(buf, at + 6)?;
         let string = |field: usize| -> Result<String, SmbError> {
-            string_at(buf, at + usize::from(u16_at(buf, at + field)?))
+            string_at(buf, at + usize::from(u16_at(buf, at + field)?)).map(|(text, _)| text)
         };
         match version {
             // DFS_REFERRAL_V2: Proximity(4) TimeToLive(4) DFSPathOffset DFSAlternatePathOffset
@@ -174,8 +173,8 @@ impl ReferralResponse {
                     let mut expanded_names = Vec::with_capacity(names);
                     let mut offset = at + usize::from(u16_at(buf, at + 16)?);
                     for _ in 0..names {
-                        let name = string_at(buf, offset)?;
-                        offset += name.encode_utf16().count() * 2 + 2;
+                        let (name, len) = string_at(buf, offset)?;
+                        offset += len;
                         expanded_names.push(name);
                     }
                     Ok(Referral::NameList {
