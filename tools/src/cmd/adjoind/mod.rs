@@ -254,6 +254,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
             registry: ctx.registry.clone(),
             discover: ctx.discover.clone(),
             secrets: ctx.secrets.clone(),
+            smb: ctx.smb,
             rotated: rotated_tx,
         }
         .run(),

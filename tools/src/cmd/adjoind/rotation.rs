@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 const RECHECK: Duration = Duration::from_secs(3600);
 /// The first retry after a failure; it doubles up to [`RECHECK`].
 const FIRST_RETRY: Duration = Duration::from_secs(60);
+/// How long a rotation due at start waits for the file server's secure channel.
+const POOL_WAIT: Duration = Duration::from_secs(60);
 
 /// What in the daemon holds the machine's keys or password, filled in as its services
 /// start.
@@ -59,6 +61,9 @@ pub(crate) struct Rotation {
     pub(crate) registry: PathBuf,
     pub(crate) discover: DiscoverOptions,
     pub(crate) secrets: MachineSecrets,
+    /// Whether the daemon serves SMB: its file server's secure channel then carries the
+    /// change, so that the channel holds the new password afterwards.
+    pub(crate) smb: bool,
     /// Told after each rotation (the daemon then reloads what holds the password).
     pub(crate) rotated: mpsc::Sender<u32>,
 }
@@ -120,12 +125,31 @@ impl Rotation {
     async fn rotate(&self) -> anyhow::Result<u32> {
         let mut registry = Registry::open(&self.registry)?;
         let enctypes = enctypes(&registry)?;
-        let method = match self.secrets.pool.get() {
+        let method = match self.file_server_pool().await {
             Some(pool) => RotateMethod::Pool(pool),
             None => RotateMethod::Netlogon,
         };
         let kvno = join::rotate(&mut registry, &self.discover, &enctypes, method).await?;
         Ok(kvno)
+    }
+}
+
+impl Rotation {
+    /// The file server's logon pool, waited for (at most [`POOL_WAIT`]) when the daemon
+    /// serves SMB: a rotation due at start would otherwise race the file server's start,
+    /// change the password over a channel of its own, and leave the pool to establish its
+    /// channel with the old password (STATUS_ACCESS_DENIED for every NTLM logon).
+    async fn file_server_pool(&self) -> Option<&Arc<LogonPool>> {
+        let deadline = tokio::time::Instant::now() + POOL_WAIT;
+        loop {
+            if let Some(pool) = self.secrets.pool.get() {
+                return Some(pool);
+            }
+            if !self.smb || tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
