@@ -473,6 +473,7 @@ pub struct DcStopped {
 impl DcStopped {
     /// Stops the lab DC's whole process group.
     pub fn stop(lab: &Lab) -> Self {
+        crate::may_disturb_the_dc("stops");
         let pid = std::fs::read_to_string(Path::new(&lab.dir).join("samba.pid"))
             .expect("the DC's pid file");
         let pgid = format!("-{}", pid.trim());

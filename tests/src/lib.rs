@@ -87,6 +87,18 @@ impl TrustedDomain {
     }
 }
 
+/// Panics unless this test binary may stop or restart the lab's DC (`what` says how):
+/// `tools/test-runner.py` runs test binaries side by side and sets `ADJOIN_TEST_SHARED_DC`
+/// for every one not marked `// tools/test: alone`, whose neighbours need the DC.
+pub fn may_disturb_the_dc(what: &str) {
+    if std::env::var_os("ADJOIN_TEST_SHARED_DC").is_some() {
+        panic!(
+            "this test {what} the lab's DC while other test binaries use it: mark its file \
+             with a line `// tools/test: alone` (see tools/test-runner.py)"
+        );
+    }
+}
+
 /// The repository's top directory.
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,6 +3,8 @@
 //! her cached verifier within the configured timeout. Its own test binary: it stops the
 //! shared lab DC, so nothing else may be talking to it meanwhile.
 
+// tools/test: alone
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 

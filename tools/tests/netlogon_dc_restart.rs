@@ -5,6 +5,8 @@
 //! leaves the old password working. Its own test binary: it restarts the shared lab DC, so
 //! nothing else may be talking to it meanwhile (and its tests take turns).
 
+// tools/test: alone
+
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ use adjoin_tests::{Lab, repo_root, run_tool, succeeded, text};
 static DC: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn lab_command(action: &str) {
+    adjoin_tests::may_disturb_the_dc(&format!("{action}s"));
     let out = Command::new(repo_root().join("tools/lab"))
         .arg(action)
         .output()

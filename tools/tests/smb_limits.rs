@@ -4,6 +4,8 @@
 //! setup is answered STATUS_NO_LOGON_SERVERS before smbclient gives up (20 s), while a
 //! Kerberos session setup (no DC needed) goes through.
 
+// tools/test: alone
+
 use std::io::Read;
 use std::net::{SocketAddr, TcpStream};
 use std::process::Command;

@@ -11,6 +11,8 @@
 //! smbtorture logs on as: its DC is not the one other tests stop and restart, so
 //! `tools/test` runs this binary beside the rest of the tests rather than after them.
 
+// tools/test: beside
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::net::{SocketAddr, TcpListener};
