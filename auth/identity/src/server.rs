@@ -98,8 +98,10 @@ impl IdentityServer {
     }
 
     /// Accepts clients, each in its own task, at most `max_clients` at once; a failed
-    /// accept (no descriptors left) is logged and retried, never fatal.
-    pub async fn serve(self: Arc<Self>, listener: UnixListener) -> std::io::Result<()> {
+    /// accept (no descriptors left) is logged and retried, never fatal. The listener is
+    /// shared so that a reload can start the new server on it before the old one stops:
+    /// the socket stays bound throughout, and no client ever finds it missing.
+    pub async fn serve(self: Arc<Self>, listener: Arc<UnixListener>) -> std::io::Result<()> {
         let slots = Arc::new(Semaphore::new(self.limits.max_clients));
         loop {
             let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {

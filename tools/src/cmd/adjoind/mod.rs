@@ -242,7 +242,17 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
         extensions,
         reload: reload_tx,
     };
-    let mut identity = identity_service(&ctx, &socket)?;
+    // Bound once: a reload swaps the service behind it, never the socket.
+    let listener = Arc::new(
+        server::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?,
+    );
+    let mut identity = match identity_service(&ctx, &socket, &listener) {
+        Ok(identity) => identity,
+        Err(e) => {
+            let _ = std::fs::remove_file(&socket);
+            return Err(e);
+        }
+    };
     let mut services = JoinSet::new();
     if !args.no_smb {
         let smb = smb_service(&ctx, &args, timeout).await?;
@@ -283,13 +293,13 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
             }
             Some(why) = reload.recv() => {
                 tracing::info!("{why}: reloading the identity settings from the registry");
-                if let Err(e) = reload_identity(&ctx, &socket, &mut identity) {
+                if let Err(e) = reload_identity(&ctx, &socket, &listener, &mut identity) {
                     tracing::warn!(error = %e, "reload failed; the old settings stay");
                 }
             }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the identity settings from the registry");
-                if let Err(e) = reload_identity(&ctx, &socket, &mut identity) {
+                if let Err(e) = reload_identity(&ctx, &socket, &listener, &mut identity) {
                     tracing::warn!(error = %e, "reload failed; the old settings stay");
                 }
             }
@@ -297,7 +307,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
                 // The new keys (beside the previous kvno's) for Kerberos logons, and the
                 // new password for the identity service's own logon to the DC.
                 ctx.secrets.reload_keytab(ctx.keytab.as_deref());
-                match reload_identity(&ctx, &socket, &mut identity) {
+                match reload_identity(&ctx, &socket, &listener, &mut identity) {
                     Ok(()) => tracing::info!(kvno, "the daemon took the new machine password and keys"),
                     Err(e) => tracing::warn!(error = %e, "the identity service keeps the old password until SIGHUP"),
                 }
@@ -318,19 +328,22 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
 fn reload_identity(
     ctx: &Daemon,
     socket: &std::path::Path,
+    listener: &Arc<tokio::net::UnixListener>,
     identity: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
-    let new = identity_service(ctx, socket)?;
+    let new = identity_service(ctx, socket, listener)?;
     identity.abort_all();
     *identity = new;
     Ok(())
 }
 
 /// The identity service: settings from the registry, the directory at the DC found at
-/// start, the socket and the fast cache writer, as tasks of their own.
+/// start, serving on `listener` (bound to `socket`), and the fast cache writer, as tasks of
+/// their own.
 fn identity_service(
     ctx: &Daemon,
     socket: &std::path::Path,
+    listener: &Arc<tokio::net::UnixListener>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let registry = Registry::open(&ctx.registry)
         .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
@@ -362,11 +375,10 @@ fn identity_service(
         }) as server::StatsSource
     });
     let server = IdentityServer::new(Arc::clone(&identity), logons, Limits::default(), stats);
-    let listener =
-        server::bind(socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
     tracing::info!(socket = %socket.display(), "serving the identity service");
     let mut tasks = JoinSet::new();
     let serving = Arc::clone(&server);
+    let listener = Arc::clone(listener);
     tasks.spawn(async move { serving.serve(listener).await.context("accept failed") });
     let refreshing = Arc::clone(&server);
     tasks.spawn(async move {
