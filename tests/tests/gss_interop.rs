@@ -1,4 +1,5 @@
-//! GSS-API interop with MIT's libgssapi_krb5, both directions, for the Kerberos mechanism
+//! GSS-API interop with MIT's libgssapi_krb5 (through python3-gssapi,
+//! `tests/peers/mit_gss_peer.py`), both directions, for the Kerberos mechanism
 //! (RFC 4121) and SPNEGO over it (RFC 4178): Adjoin's initiator against MIT's acceptor,
 //! MIT's initiator against Adjoin's acceptor, each with mutual authentication and sealed
 //! wrap tokens both ways, and the PAC read on accept.
@@ -15,7 +16,7 @@ use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::kdc::{self, KdcConfig};
 use adjoin_auth::krb::{Acceptor, AsExchange, AsOptions, ClientSecret, Credentials};
 use adjoin_auth::principal::PrincipalName;
-use adjoin_tests::Lab;
+use adjoin_tests::{Lab, repo_root};
 use zeroize::Zeroizing;
 
 /// The MIT side, a child process with its own Kerberos environment.
@@ -26,15 +27,17 @@ struct Peer {
 
 impl Peer {
     fn spawn(lab: &Lab, args: &[&str], env: &[(&str, String)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mit-gss-peer"));
-        cmd.args(args)
+        // Debian's python3, which python3-gssapi is installed for (tools/lab).
+        let mut cmd = Command::new("/usr/bin/python3");
+        cmd.arg(repo_root().join("tests/peers/mit_gss_peer.py"))
+            .args(args)
             .env("KRB5_CONFIG", &lab.krb5_config)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("mit-gss-peer starts");
+        let mut child = cmd.spawn().expect("mit_gss_peer.py starts");
         let out = BufReader::new(child.stdout.take().unwrap());
         Self { child, out }
     }
@@ -51,7 +54,7 @@ impl Peer {
         self.out.read_line(&mut line).unwrap();
         assert!(
             !line.is_empty(),
-            "mit-gss-peer ended early: {:?}",
+            "mit_gss_peer.py ended early: {:?}",
             self.child.try_wait()
         );
         line.trim().to_owned()

@@ -7,8 +7,8 @@
 #   tools/bench/build.sh              # release, as tools/demo
 #   PROFILE=dev tools/bench/build.sh  # the debug build tools/test starts with
 #
-# Needs only cargo; the packages tools/test installs (libclang-dev, libkrb5-dev) are not
-# needed for these crates. Uses a temporary target directory, removed afterwards.
+# Needs cargo and libsqlite3-dev (the registry links the system's SQLite). Uses a temporary
+# target directory, removed afterwards.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
