@@ -19,7 +19,8 @@ use crate::service::Identity;
 /// Bounds on what clients can make the daemon hold.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Clients connected at once; more wait in the listen backlog.
+    /// Clients connected at once; more wait in the listen backlog. Applied by [`bind`], to
+    /// the socket rather than to one server, so a reload does not double it.
     pub max_clients: usize,
     /// How long a client may take to send a whole request (and how long an idle client
     /// stays connected between requests).
@@ -54,9 +55,18 @@ pub struct IdentityServer {
 /// adjoind): called with `reset`, returns JSON.
 pub type StatsSource = Arc<dyn Fn(bool) -> String + Send + Sync>;
 
+/// The identity socket and its client slots, which outlive a reload: each server started on
+/// it (see [`IdentityServer::serve`]) takes its clients' slots from the same
+/// `max_clients`, so the bound holds across reloads too.
+#[derive(Debug)]
+pub struct Listener {
+    socket: UnixListener,
+    slots: Arc<Semaphore>,
+}
+
 /// Binds `path` (removing a stale socket, creating its directory 0755), mode 0666 so every
-/// local user can look names up.
-pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
+/// local user can look names up, with `limits.max_clients` client slots.
+pub fn bind(path: &Path, limits: &Limits) -> std::io::Result<Listener> {
     use std::os::unix::fs::PermissionsExt;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -66,9 +76,12 @@ pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }
-    let listener = UnixListener::bind(path)?;
+    let socket = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))?;
-    Ok(listener)
+    Ok(Listener {
+        socket,
+        slots: Arc::new(Semaphore::new(limits.max_clients)),
+    })
 }
 
 impl std::fmt::Debug for IdentityServer {
@@ -97,17 +110,16 @@ impl IdentityServer {
         })
     }
 
-    /// Accepts clients, each in its own task, at most `max_clients` at once; a failed
-    /// accept (no descriptors left) is logged and retried, never fatal. The listener is
-    /// shared so that a reload can start the new server on it before the old one stops:
+    /// Accepts clients, each in its own task, as many at once as the listener has slots; a
+    /// failed accept (no descriptors left) is logged and retried, never fatal. The listener
+    /// is shared so that a reload can start the new server on it before the old one stops:
     /// the socket stays bound throughout, and no client ever finds it missing.
-    pub async fn serve(self: Arc<Self>, listener: Arc<UnixListener>) -> std::io::Result<()> {
-        let slots = Arc::new(Semaphore::new(self.limits.max_clients));
+    pub async fn serve(self: Arc<Self>, listener: Arc<Listener>) -> std::io::Result<()> {
         loop {
-            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+            let Ok(slot) = Arc::clone(&listener.slots).acquire_owned().await else {
                 return Ok(());
             };
-            let stream = match listener.accept().await {
+            let stream = match listener.socket.accept().await {
                 Ok((stream, _)) => stream,
                 Err(e) => {
                     // Out of descriptors or memory: keep serving those connected, retry soon.

@@ -244,7 +244,8 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
     };
     // Bound once: a reload swaps the service behind it, never the socket.
     let listener = Arc::new(
-        server::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?,
+        server::bind(&socket, &Limits::default())
+            .with_context(|| format!("cannot listen on {}", socket.display()))?,
     );
     let mut identity = match identity_service(&ctx, &socket, &listener) {
         Ok(identity) => identity,
@@ -328,7 +329,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
 fn reload_identity(
     ctx: &Daemon,
     socket: &std::path::Path,
-    listener: &Arc<tokio::net::UnixListener>,
+    listener: &Arc<server::Listener>,
     identity: &mut JoinSet<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     let new = identity_service(ctx, socket, listener)?;
@@ -343,7 +344,7 @@ fn reload_identity(
 fn identity_service(
     ctx: &Daemon,
     socket: &std::path::Path,
-    listener: &Arc<tokio::net::UnixListener>,
+    listener: &Arc<server::Listener>,
 ) -> anyhow::Result<JoinSet<anyhow::Result<()>>> {
     let registry = Registry::open(&ctx.registry)
         .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
