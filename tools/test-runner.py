@@ -14,6 +14,9 @@ file:
   // tools/test: beside
       It needs nothing any test disturbs (the trusted domain's DC, say) and is long: it
       starts first and runs beside everything, `alone` binaries included.
+  // tools/test: long
+      It runs in a lane like an unmarked binary, but before them: it takes long enough
+      (20 s and more) that starting it last would leave the other lanes idle at the end.
   (no mark)
       It runs in one of the lanes, beside other unmarked binaries.
 
@@ -44,7 +47,7 @@ import sys
 import tempfile
 import time
 
-MARK = re.compile(r"^//\s*tools/test:\s*(alone|beside)\s*$")
+MARK = re.compile(r"^//\s*tools/test:\s*(alone|beside|long)\s*$")
 RESULT = re.compile(
     r"^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored;"
 )
@@ -216,9 +219,11 @@ def main():
     jobs = jobs_of(build(), opts.args, root)
     beside = [j for j in jobs if j.mark == "beside"]
     alone = [j for j in jobs if j.mark == "alone"]
-    # Integration tests (the long ones) before unit tests, so the lanes end close together.
+    # The long ones, then the other integration tests, then unit tests (the shortest), so
+    # the lanes end close together.
     shared = sorted(
-        (j for j in jobs if j.mark is None), key=lambda j: (j.kind != "test", j.name)
+        (j for j in jobs if j.mark in (None, "long")),
+        key=lambda j: (j.mark != "long", j.kind != "test", j.name),
     )
     print(
         "%s %d test binaries: %d in %d lanes, %d alone, %d beside them all"
@@ -244,7 +249,7 @@ def main():
     queue = alone + shared
     while queue or running:
         reap()
-        lanes_used = sum(1 for j in running if j.mark is None)
+        lanes_used = sum(1 for j in running if j.mark in (None, "long"))
         alone_running = any(j.mark == "alone" for j in running)
         while queue and not alone_running:
             nxt = queue[0]

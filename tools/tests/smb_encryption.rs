@@ -5,6 +5,8 @@
 //! wire that the traffic is encrypted (TRANSFORM_HEADERs, no plaintext), not only that the
 //! client said so.
 
+// tools/test: long
+
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Command, Output};

@@ -4,6 +4,8 @@
 //! logged-on user, so Unix permissions hold: bob cannot read alice's 0600 file, a file
 //! alice creates is hers, and a share limited to `engineers` refuses bob.
 
+// tools/test: long
+
 use std::net::SocketAddr;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;

@@ -4,6 +4,8 @@
 //! line and no file under the final name; and a connection that drops mid-get, after
 //! which the same shell's next get connects again and resumes.
 
+// tools/test: long
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
