@@ -61,8 +61,11 @@ def stamp():
 class Job:
     """One test binary (or the doc tests), its process and its captured output."""
 
-    def __init__(self, name, argv, cwd, env, kind):
-        self.name, self.argv, self.cwd, self.env, self.kind = name, argv, cwd, env, kind
+    def __init__(self, name, argv, cwd, env, kind, mark):
+        self.name, self.argv, self.cwd, self.env = name, argv, cwd, env
+        self.kind = kind  # "test" (a tests/*.rs file), "unit" or "doc"
+        self.mark = mark  # "alone", "beside", "long" or None
+        self.counts = [0, 0, 0]  # tests passed, failed, ignored
         self.proc = None
         self.out = None
         self.began = 0.0
@@ -154,14 +157,11 @@ def jobs_of(artifacts, args, root):
         name = os.path.relpath(src, root)
         if kind == "unit":
             name = "%s (unit tests)" % name
-        job = Job(name, [a["executable"]] + args, pkg_dir, env, kind)
-        job.mark = mark
-        jobs.append(job)
+        jobs.append(Job(name, [a["executable"]] + args, pkg_dir, env, kind, mark))
     if not args:
         env = dict(os.environ, ADJOIN_TEST_SHARED_DC="1")
-        doc = Job("doc tests", ["cargo", "test", "--workspace", "--doc", "--quiet"], root, env, "doc")
-        doc.mark = None
-        jobs.append(doc)
+        argv = ["cargo", "test", "--workspace", "--doc", "--quiet"]
+        jobs.append(Job("doc tests", argv, root, env, "doc", None))
     return jobs
 
 
@@ -196,7 +196,6 @@ def report(job):
     text = job.output()
     sys.stdout.write(text)
     sys.stdout.flush()
-    job.counts = [0, 0, 0]
     for line in text.splitlines():
         m = RESULT.match(line)
         if m:
