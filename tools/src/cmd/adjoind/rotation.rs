@@ -25,7 +25,8 @@ use tokio::sync::mpsc;
 const RECHECK: Duration = Duration::from_secs(3600);
 /// The first retry after a failure; it doubles up to [`RECHECK`].
 const FIRST_RETRY: Duration = Duration::from_secs(60);
-/// How long a rotation due at start waits for the file server's secure channel.
+/// How long a rotation waits for the file server's secure channel before it fails (and is
+/// retried, as any failed rotation).
 const POOL_WAIT: Duration = Duration::from_secs(60);
 
 /// What in the daemon holds the machine's keys or password, filled in as its services
@@ -125,31 +126,40 @@ impl Rotation {
     async fn rotate(&self) -> anyhow::Result<u32> {
         let mut registry = Registry::open(&self.registry)?;
         let enctypes = enctypes(&registry)?;
-        let method = match self.file_server_pool().await {
-            Some(pool) => RotateMethod::Pool(pool),
-            None => RotateMethod::Netlogon,
+        let method = if self.smb {
+            // The file server's secure channel carries the change: rotating over a channel
+            // of our own would leave the file server's pool, when it comes up later, with
+            // the old password (STATUS_ACCESS_DENIED for every NTLM logon).
+            match set_within(&self.secrets.pool, POOL_WAIT).await {
+                Some(pool) => RotateMethod::Pool(pool),
+                None => anyhow::bail!(
+                    "the file server has no secure channel to a DC yet (waited {} s); the \
+                     rotation waits for it",
+                    POOL_WAIT.as_secs()
+                ),
+            }
+        } else {
+            RotateMethod::Netlogon
         };
         let kvno = join::rotate(&mut registry, &self.discover, &enctypes, method).await?;
         Ok(kvno)
     }
 }
 
-impl Rotation {
-    /// The file server's logon pool, waited for (at most [`POOL_WAIT`]) when the daemon
-    /// serves SMB: a rotation due at start would otherwise race the file server's start,
-    /// change the password over a channel of its own, and leave the pool to establish its
-    /// channel with the old password (STATUS_ACCESS_DENIED for every NTLM logon).
-    async fn file_server_pool(&self) -> Option<&Arc<LogonPool>> {
-        let deadline = tokio::time::Instant::now() + POOL_WAIT;
-        loop {
-            if let Some(pool) = self.secrets.pool.get() {
-                return Some(pool);
-            }
-            if !self.smb || tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+/// What `cell` holds once it is set, waiting at most `wait` (polling every 100 ms): a
+/// rotation due at start waits so for the file server's logon pool, which comes up when
+/// the file server has found a DC. `None` when it was not set in time (the rotation then
+/// fails and is retried, with the file server's DC search going on meanwhile).
+async fn set_within<T>(cell: &OnceLock<T>, wait: Duration) -> Option<&T> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        if let Some(value) = cell.get() {
+            return Some(value);
         }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -192,6 +202,23 @@ fn enctypes(registry: &Registry) -> anyhow::Result<Vec<EncryptionType>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn the_wait_for_the_pool_ends_when_it_is_set_or_the_time_is_up() {
+        let cell = Arc::new(OnceLock::new());
+        let started = std::time::Instant::now();
+        assert_eq!(set_within(&cell, Duration::from_millis(300)).await, None);
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        let setter = {
+            let cell = Arc::clone(&cell);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                cell.set(7_u32).unwrap();
+            })
+        };
+        assert_eq!(set_within(&cell, Duration::from_secs(30)).await, Some(&7));
+        setter.await.unwrap();
+    }
 
     #[test]
     fn the_delay_is_a_tenth_of_the_age_at_most_an_hour() {
