@@ -1,6 +1,7 @@
 //! A joined member's `adjoind` serving the identity socket, for the NSS, PAM and CLI
 //! tests: its own registry, cache, fast cache file and socket in a temporary directory.
 
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +14,17 @@ use crate::{Lab, text};
 /// The registry key of the identity settings.
 pub const IDENTITY_KEY: &str = r"HKEY_THIS_MACHINE\Identity";
 
-/// A TCP port on 127.0.0.1 nothing listens on now (for a daemon the test starts).
+/// The SMB address a test passes to have adjoind serve on a free port of 127.0.0.1: the
+/// harness chooses the port, and chooses again should another process take it before
+/// adjoind binds it. The port in use is [`IdentityDaemon::smb`]'s.
+pub const FREE_LOOPBACK_PORT: SocketAddr =
+    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
+
+/// How often [`IdentityDaemon`] chooses a free port again when the one chosen was taken.
+const PORT_TRIES: usize = 5;
+
+/// A TCP port on 127.0.0.1 nothing listens on now (for a daemon the test starts; another
+/// process may take it before the daemon binds it, which [`FREE_LOOPBACK_PORT`] handles).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -60,7 +71,9 @@ pub struct IdentityDaemon {
     /// The member's FQDN.
     pub fqdn: String,
     /// Where adjoind serves SMB (`None`: `--no-smb`).
-    pub smb: Option<std::net::SocketAddr>,
+    pub smb: Option<SocketAddr>,
+    /// Whether the harness chose [`Self::smb`]'s port (and may choose another).
+    smb_port_chosen: bool,
     /// The DNS server adjoind asks: the lab DC's, or the trusted domain's DC's for a
     /// member of that domain.
     dns: String,
@@ -73,13 +86,14 @@ impl IdentityDaemon {
         Self::start_with(lab, bins, fqdn, settings, None)
     }
 
-    /// [`Self::start`], with adjoind also serving SMB on `smb` when given.
+    /// [`Self::start`], with adjoind also serving SMB on `smb` when given
+    /// ([`FREE_LOOPBACK_PORT`]: on a port the harness chooses).
     pub fn start_with(
         lab: &Lab,
         bins: Bins<'_>,
         fqdn: &str,
         settings: &[(&str, Value)],
-        smb: Option<std::net::SocketAddr>,
+        smb: Option<SocketAddr>,
     ) -> Self {
         Self::start_program(lab, bins, fqdn, settings, smb, &[])
     }
@@ -91,7 +105,7 @@ impl IdentityDaemon {
         bins: Bins<'_>,
         fqdn: &str,
         settings: &[(&str, Value)],
-        smb: Option<std::net::SocketAddr>,
+        smb: Option<SocketAddr>,
         env: &[(&str, &str)],
     ) -> Self {
         Self::joined(lab, bins, fqdn, settings, smb, env, false)
@@ -105,7 +119,7 @@ impl IdentityDaemon {
         bins: Bins<'_>,
         fqdn: &str,
         settings: &[(&str, Value)],
-        smb: Option<std::net::SocketAddr>,
+        smb: Option<SocketAddr>,
     ) -> Self {
         Self::joined(lab, bins, fqdn, settings, smb, &[], true)
     }
@@ -115,7 +129,7 @@ impl IdentityDaemon {
         bins: Bins<'_>,
         fqdn: &str,
         settings: &[(&str, Value)],
-        smb: Option<std::net::SocketAddr>,
+        smb: Option<SocketAddr>,
         env: &[(&str, &str)],
         trusted: bool,
     ) -> Self {
@@ -130,6 +144,11 @@ impl IdentityDaemon {
             lab.join_machine(bins.domain_join, &reg, fqdn, &extra);
             lab.dc.clone()
         };
+        let smb_port_chosen = smb.is_some_and(|a| a.port() == 0);
+        let smb = smb.map(|a| match a.port() {
+            0 => SocketAddr::new(a.ip(), free_port()),
+            _ => a,
+        });
         let mut daemon = Self {
             child: None,
             bins: (bins.adjoind.to_owned(), bins.adjoin.to_owned()),
@@ -140,6 +159,7 @@ impl IdentityDaemon {
             dir,
             fqdn: fqdn.to_owned(),
             smb,
+            smb_port_chosen,
             dns,
         };
         daemon.configure(settings);
@@ -156,8 +176,7 @@ impl IdentityDaemon {
         fqdn: &str,
         share: &str,
     ) -> (Self, tempfile::TempDir) {
-        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let daemon = Self::start_with(lab, bins, fqdn, &[], Some(addr));
+        let daemon = Self::start_with(lab, bins, fqdn, &[], Some(FREE_LOOPBACK_PORT));
         let dir = share_dir(&format!("adjoin-{share}-"));
         let path = Value::Sz(dir.path().display().to_string());
         daemon.set_share(share, "Path", &path);
@@ -182,7 +201,29 @@ impl IdentityDaemon {
         }
     }
 
+    /// Starts adjoind and waits until it answers on its socket; when the SMB port the
+    /// harness chose was taken meanwhile (adjoind exits: "cannot listen on ADDR"), chooses
+    /// another.
     fn spawn(&mut self) {
+        for _ in 1..PORT_TRIES {
+            match (self.try_spawn(), self.smb) {
+                (Ok(()), _) => return,
+                (Err(log), Some(addr))
+                    if self.smb_port_chosen
+                        && log.contains(&format!("cannot listen on {addr}")) =>
+                {
+                    self.smb = Some(SocketAddr::new(addr.ip(), free_port()));
+                }
+                (Err(log), _) => panic!("adjoind exited: {log}"),
+            }
+        }
+        if let Err(log) = self.try_spawn() {
+            panic!("adjoind exited: {log}");
+        }
+    }
+
+    /// Starts adjoind; `Err` with its log when it exits before it answers on its socket.
+    fn try_spawn(&mut self) -> Result<(), String> {
         let log = std::fs::File::create(self.dir.path().join("adjoind.log")).expect("a log file");
         let mut command = Command::new(&self.bins.0);
         match self.smb {
@@ -207,10 +248,11 @@ impl IdentityDaemon {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if self.adjoin(&["status"]).status.success() {
-                return;
+                return Ok(());
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-                panic!("adjoind exited ({status}): {}", self.log());
+                self.child = None;
+                return Err(format!("({status}) {}", self.log()));
             }
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -3,13 +3,12 @@
 //! `kinit -k` and `klist -k` on the keytab, and smbclient logging on to adjoind's file
 //! server with Kerberos (a ticket issued before the rotation, and one after) and NTLM.
 
-use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use adjoin_join::join::JOIN_KEY;
 use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon, share_dir};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -91,9 +90,8 @@ fn succeeded(out: &Output, what: &str, daemon: &IdentityDaemon) {
 #[test]
 fn adjoind_rotates_an_old_password_and_serves_on_with_both_key_versions() {
     let lab = Lab::get();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let fqdn = format!("rotor.{}", lab.domain);
-    let mut daemon = IdentityDaemon::start_with(&lab, BINS, &fqdn, &[], Some(addr));
+    let mut daemon = IdentityDaemon::start_with(&lab, BINS, &fqdn, &[], Some(FREE_LOOPBACK_PORT));
     let data = share_dir("adjoin-rotor-");
     daemon.set_share(
         "data",

@@ -2,13 +2,12 @@
 //! LSA over `\PIPE\...` on IPC$) and a joined member's adjoind (`net share` in the
 //! registry, seen by `net view` and by Samba's smbclient).
 
-use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon, share_dir};
 use adjoin_tests::{Lab, run_tool, succeeded_stdout as ok, text};
 
 const NET: &str = env!("CARGO_BIN_EXE_net");
@@ -259,9 +258,9 @@ fn net_share(registry: &Path, args: &[&str]) -> Output {
 #[test]
 fn net_share_adds_a_share_adjoind_serves_and_net_view_and_smbclient_see() {
     let lab = Lab::get();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let fqdn = format!("netshare.{}", lab.domain);
-    let daemon = IdentityDaemon::start_with(&lab, BINS, &fqdn, &[], Some(addr));
+    let daemon = IdentityDaemon::start_with(&lab, BINS, &fqdn, &[], Some(FREE_LOOPBACK_PORT));
+    let addr = daemon.smb.expect("serving SMB");
     let registry = daemon.registry();
     let dir = share_dir("adjoin-net-share-");
     let spec = format!("netdata={}", dir.path().display());

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon, free_port};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -66,7 +66,6 @@ fn snapshot_share_serves_a_read_only_copy_in_memory_to_smbclient() {
     let data = pattern(3 << 20, 7);
     std::fs::write(source.path().join("reports").join("q4.bin"), &data).unwrap();
     std::fs::write(source.path().join("naïve résumé.txt"), "non-ASCII name\n").unwrap();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let bins = Bins {
         adjoind: &example("snapshot_share"),
         ..BINS
@@ -77,9 +76,10 @@ fn snapshot_share_serves_a_read_only_copy_in_memory_to_smbclient() {
         bins,
         "sdk-snap.example.test",
         &[],
-        Some(addr),
+        Some(FREE_LOOPBACK_PORT),
         &[("ADJOIN_EXAMPLE_SNAPSHOT", &source_dir)],
     );
+    let addr = daemon.smb.expect("serving SMB");
     daemon.wait_for_share(&lab, "snapshot");
     // The copy is in memory: what happens to the directory afterwards is not seen.
     std::fs::write(source.path().join("README.txt"), "changed later\n").unwrap();
@@ -169,7 +169,6 @@ fn rpc_call(args: &[&str], password: &str) -> Output {
 #[test]
 fn rpc_service_answers_over_tcp_and_over_a_named_pipe_with_the_smb_caller() {
     let lab = Lab::get();
-    let smb = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let tcp = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let bins = Bins {
         adjoind: &example("rpc_service"),
@@ -180,9 +179,10 @@ fn rpc_service_answers_over_tcp_and_over_a_named_pipe_with_the_smb_caller() {
         bins,
         "sdk-rpc.example.test",
         &[],
-        Some(smb),
+        Some(FREE_LOOPBACK_PORT),
         &[("ADJOIN_EXAMPLE_RPC_LISTEN", &tcp.to_string())],
     );
+    let smb = daemon.smb.expect("serving SMB");
     daemon.wait_for_share(&lab, "IPC$");
 
     let out = rpc_call(&["--tcp", &tcp.to_string(), "Zoë"], "");

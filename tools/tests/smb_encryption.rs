@@ -21,7 +21,7 @@ use adjoin_rpc::uuid::SyntaxId;
 use adjoin_smb::client::pipe::NamedPipe;
 use adjoin_smb::client::{SessionAuth, SmbClient};
 use adjoin_smb::proto::{DIALECTS, Dialect};
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon, share_dir};
 use adjoin_tests::{Lab, text};
 use zeroize::Zeroizing;
 
@@ -44,8 +44,7 @@ struct FileServer {
 
 impl FileServer {
     fn start(lab: &Lab, fqdn: &str) -> Self {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(addr));
+        let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(FREE_LOOPBACK_PORT));
         let (data, vault) = (
             share_dir("adjoin-enc-data-"),
             share_dir("adjoin-enc-vault-"),

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use adjoin_registry::Value;
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port, share_dir};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon, share_dir};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -31,8 +31,7 @@ struct FileServer {
 
 impl FileServer {
     fn start(lab: &Lab, fqdn: &str) -> Self {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
-        let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(addr));
+        let daemon = IdentityDaemon::start_with(lab, BINS, fqdn, &[], Some(FREE_LOOPBACK_PORT));
         let (data, eng) = (share_dir("adjoin-data-"), share_dir("adjoin-eng-"));
         let path = |d: &tempfile::TempDir| Value::Sz(d.path().display().to_string());
         daemon.set_share("data", "Path", &path(&data));

@@ -5,12 +5,11 @@
 //! the domain's administrator, refused to a user who administers nothing until the
 //! registry's `AdminGroups` names one of her groups.
 
-use std::net::SocketAddr;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, IdentityDaemon, free_port};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -29,9 +28,8 @@ struct Member {
 
 impl Member {
     fn start(lab: &Lab, name: &str) -> Self {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let fqdn = format!("{name}.{}", lab.domain);
-        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(addr));
+        let daemon = IdentityDaemon::start_with(lab, BINS, &fqdn, &[], Some(FREE_LOOPBACK_PORT));
         let data = tempfile::Builder::new()
             .prefix("adjoin-admin-")
             .tempdir()

@@ -7,12 +7,12 @@
 // tools/test: alone
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, DcStopped, IdentityDaemon, free_port};
+use adjoin_tests::daemon::{Bins, DcStopped, FREE_LOOPBACK_PORT, IdentityDaemon};
 use adjoin_tests::{Lab, text};
 
 const BINS: Bins<'static> = Bins {
@@ -45,13 +45,12 @@ fn closed_by_server(stream: &mut TcpStream) -> bool {
 fn one_address_holds_at_most_its_connection_limit() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::get();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let mut d = IdentityDaemon::start_with(
         &lab,
         BINS,
         &format!("smblimit.{}", lab.domain),
         &[],
-        Some(addr),
+        Some(FREE_LOOPBACK_PORT),
     );
     Registry::open(d.registry())
         .unwrap()
@@ -62,6 +61,7 @@ fn one_address_holds_at_most_its_connection_limit() {
         )
         .unwrap();
     d.restart();
+    let addr = d.smb.expect("serving SMB");
     let connect = || TcpStream::connect(addr).expect("the listener accepts");
     let mut held: Vec<TcpStream> = (0..3).map(|_| connect()).collect();
     for stream in &mut held {
@@ -90,14 +90,14 @@ fn one_address_holds_at_most_its_connection_limit() {
 fn a_hung_dc_gets_ntlm_logons_refused_in_time_and_kerberos_goes_on() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::get();
-    let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let d = IdentityDaemon::start_with(
         &lab,
         BINS,
         &format!("smbhang.{}", lab.domain),
         &[],
-        Some(addr),
+        Some(FREE_LOOPBACK_PORT),
     );
+    let addr = d.smb.expect("serving SMB");
     let work = tempfile::tempdir().unwrap();
     let ccache = format!("FILE:{}", work.path().join("ccache").display());
     let krb = |program: &str, args: &[&str], stdin: &str| {

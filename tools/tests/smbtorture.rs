@@ -15,14 +15,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use adjoin_registry::{Registry, Value};
-use adjoin_tests::daemon::{Bins, IdentityDaemon};
+use adjoin_tests::daemon::{Bins, FREE_LOOPBACK_PORT, IdentityDaemon};
 use adjoin_tests::{Lab, repo_root, text};
 
 const BINS: Bins<'static> = Bins {
@@ -94,13 +93,6 @@ fn share(lane: usize) -> String {
     } else {
         format!("torture{lane}")
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// The subtests `tests/smbtorture/passing.txt` lists.
@@ -190,9 +182,14 @@ struct Server {
 
 impl Server {
     fn start(lab: &Lab) -> Self {
-        let addr = SocketAddr::from(([127, 0, 0, 1], free_port()));
         let fqdn = format!("torture-ci.{}", lab.trusted().domain);
-        let daemon = IdentityDaemon::start_in_trusted_domain(lab, BINS, &fqdn, &[], Some(addr));
+        let daemon = IdentityDaemon::start_in_trusted_domain(
+            lab,
+            BINS,
+            &fqdn,
+            &[],
+            Some(FREE_LOOPBACK_PORT),
+        );
         let registry = Registry::open(daemon.registry()).unwrap();
         let shares = (0..LANES)
             .map(|lane| {

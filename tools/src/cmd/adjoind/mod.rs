@@ -242,6 +242,18 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
         extensions,
         reload: reload_tx,
     };
+    // The SMB port is bound before the identity service answers, so a port in use stops
+    // the start before anything is served (`adjoin status` never sees a daemon that is
+    // about to exit).
+    let smb_listener = if args.no_smb {
+        None
+    } else {
+        Some(
+            TcpListener::bind(args.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", args.listen))?,
+        )
+    };
     // Bound once: a reload swaps the service behind it, never the socket.
     let listener = Arc::new(
         server::bind(&socket, &Limits::default())
@@ -255,8 +267,8 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
         }
     };
     let mut services = JoinSet::new();
-    if !args.no_smb {
-        let smb = smb_service(&ctx, &args, timeout).await?;
+    if let Some(smb_listener) = smb_listener {
+        let smb = smb_service(&ctx, &args, smb_listener, timeout).await?;
         services.spawn(smb);
     }
     let (rotated_tx, mut rotated) = tokio::sync::mpsc::channel(1);
@@ -430,10 +442,11 @@ fn identity_member(
     })
 }
 
-/// The SMB server: its listener and accept loop.
+/// The SMB server: its accept loop on `listener`.
 async fn smb_service(
     ctx: &Daemon,
     args: &Args,
+    listener: TcpListener,
     timeout: Duration,
 ) -> anyhow::Result<impl Future<Output = anyhow::Result<()>> + use<>> {
     let kerberos = match &ctx.keytab {
@@ -502,11 +515,9 @@ async fn smb_service(
             .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
         ConnectionLimits::from_registry(&registry)?
     };
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
     let (membership, opts, bindings) = (m.clone(), ctx.discover.clone(), args.logon_bindings);
-    let listen = args.listen;
+    // The address bound (with `--listen ADDR:0`, the port the system chose).
+    let listen = listener.local_addr().unwrap_or(args.listen);
     let found_at_start = ctx.dc.clone();
     let secrets = ctx.secrets.clone();
     Ok(async move {
