@@ -4,14 +4,17 @@
 //!
 //! The file holds NTLM passwords, so it belongs to its user and nobody else may read it:
 //! it is written 0600 in a 0700 directory, whole, synced and renamed into place (a crash
-//! leaves the old file or the new one, never half of one). A file another user owns, or
+//! leaves the old file or the new one, never half of one). A change is made under a lock
+//! file beside it (`connections.json.lock`) held from the read to the rename, so two
+//! `net use` at once both land. A file another user owns, or
 //! that its group or others may read or write, is refused with the command that fixes it.
 //! A connection saved without an account (Kerberos) stores no secret.
 
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -22,6 +25,9 @@ pub(crate) const ENV: &str = "ADJOIN_CONNECTIONS";
 pub(crate) const MAX_SAVED: usize = 1024;
 /// The largest file read.
 const MAX_FILE: u64 = 1 << 20;
+/// How long a change waits for another command's (a change holds the lock for a read and
+/// a write, milliseconds; only a stopped process holds it longer).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 /// Why the saved connections cannot be read or written: each names the file and the fix.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +52,14 @@ pub(crate) enum ConnectionsError {
         path: String,
         /// What is wrong.
         detail: String,
+    },
+    /// Another command holds the lock file longer than [`LOCK_WAIT`].
+    #[error(
+        "the saved connections are being changed by another command (it holds {path}); try again, or end that command"
+    )]
+    Busy {
+        /// The lock file.
+        path: String,
     },
     /// Saving one more would pass [`MAX_SAVED`].
     #[error(
@@ -228,18 +242,76 @@ fn check_private(path: &Path, meta: &std::fs::Metadata) -> Result<(), Connection
     Ok(())
 }
 
-/// Replaces the saved connections with `all`.
-pub(crate) fn store(all: &[Saved]) -> Result<(), ConnectionsError> {
-    store_to(&path()?, all)
+/// The saved connections held for a change: [`Locked::load`], edit, [`Locked::store`];
+/// no other command changes them until this is dropped.
+pub(crate) struct Locked {
+    path: PathBuf,
+    _lock: File,
 }
 
-fn store_to(path: &Path, all: &[Saved]) -> Result<(), ConnectionsError> {
+/// Takes the lock file beside the saved connections, waiting at most [`LOCK_WAIT`] (the
+/// thread sleeps meanwhile: this is for a command's one task, not for a server).
+pub(crate) fn lock() -> Result<Locked, ConnectionsError> {
+    lock_at(&path()?, LOCK_WAIT)
+}
+
+fn lock_at(path: &Path, wait: Duration) -> Result<Locked, ConnectionsError> {
+    private_dir(path)?;
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(".lock");
+    let lock_path = path.with_file_name(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(io(&lock_path))?;
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(ConnectionsError::Busy {
+                    path: lock_path.display().to_string(),
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(&lock_path)(e)),
+        }
+    }
+    Ok(Locked {
+        path: path.to_owned(),
+        _lock: file,
+    })
+}
+
+impl Locked {
+    /// The saved connections as they are now.
+    pub(crate) fn load(&self) -> Result<Vec<Saved>, ConnectionsError> {
+        load_from(&self.path)
+    }
+
+    /// Replaces the saved connections with `all`.
+    pub(crate) fn store(&self, all: &[Saved]) -> Result<(), ConnectionsError> {
+        store_to(&self.path, all)
+    }
+}
+
+/// Creates the file's directory, 0700, if it is missing.
+fn private_dir(path: &Path) -> Result<(), ConnectionsError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(io(dir))?;
+        .map_err(io(dir))
+}
+
+fn store_to(path: &Path, all: &[Saved]) -> Result<(), ConnectionsError> {
+    private_dir(path)?;
     let stored = Stored {
         version: 1,
         connections: all,
@@ -292,6 +364,40 @@ mod tests {
             user: user.map(Into::into),
             password: user.map(|_| Zeroizing::new("s3cret-pw".into())),
         }
+    }
+
+    #[test]
+    fn changes_made_at_once_all_land_and_a_held_lock_is_waited_for_then_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("connections.json");
+        let writers: Vec<_> = (0..4)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    for i in 0..25 {
+                        let locked = lock_at(&path, Duration::from_secs(60)).unwrap();
+                        let mut all = locked.load().unwrap();
+                        upsert(&mut all, saved(&format!("fs{t}"), &format!("s{i}"), None)).unwrap();
+                        locked.store(&all).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        assert_eq!(load_from(&path).unwrap().len(), 100, "a change was lost");
+
+        let held = lock_at(&path, LOCK_WAIT).unwrap();
+        let started = Instant::now();
+        let e = lock_at(&path, Duration::from_millis(300))
+            .err()
+            .expect("the lock is held");
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(matches!(e, ConnectionsError::Busy { .. }), "{e}");
+        assert!(e.to_string().contains("connections.json.lock"), "{e}");
+        drop(held);
+        lock_at(&path, Duration::from_millis(300)).expect("taken once it is free");
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn parse_unc(unc: &str) -> Result<(String, String), NetError> {
 async fn add(args: &UseArgs, unc: &str) -> Result<(), NetError> {
     let (server, share) = parse_unc(unc)?;
     // An unsafe or damaged file is refused before any password is asked for.
-    let mut all = connections::load()?;
+    connections::load()?;
     let remote = &args.net;
     let addr = resolve(&server, None, remote).await?;
     let mut saved = Saved {
@@ -80,8 +80,11 @@ async fn add(args: &UseArgs, unc: &str) -> Result<(), NetError> {
         (SessionAuth::Kerberos(Box::new(creds)), who)
     };
     check(&server, &share, addr, auth, &who, remote.timeout).await?;
+    // Read again under the lock: another net use may have saved one meanwhile.
+    let locked = connections::lock()?;
+    let mut all = locked.load()?;
     connections::upsert(&mut all, saved)?;
-    connections::store(&all)?;
+    locked.store(&all)?;
     if args.json {
         println!(
             "{}",
@@ -130,9 +133,10 @@ async fn check(
 /// Forgets the connection to `unc`: Windows' "... was deleted successfully.".
 fn delete(args: &UseArgs, unc: &str) -> Result<(), NetError> {
     let (server, share) = parse_unc(unc)?;
-    let mut all = connections::load()?;
+    let locked = connections::lock()?;
+    let mut all = locked.load()?;
     let gone = connections::remove(&mut all, &server, &share).ok_or(NetError::NoSuchConnection)?;
-    connections::store(&all)?;
+    locked.store(&all)?;
     let remote = gone.unc();
     if args.json {
         println!("{}", serde_json::json!({ "deleted": [remote] }));
@@ -145,17 +149,18 @@ fn delete(args: &UseArgs, unc: &str) -> Result<(), NetError> {
 /// `net use * /delete`: forgets them all. Unlike Windows it asks nothing first (there is
 /// no session to lose, only what was saved). A damaged or unsafe file is replaced too.
 fn delete_all(args: &UseArgs) -> Result<(), NetError> {
-    let gone: Vec<String> = match connections::load() {
-        Ok(all) if all.is_empty() && !connections::path()?.exists() => {
-            return nothing_saved(args);
-        }
+    if !connections::path()?.exists() {
+        return nothing_saved(args);
+    }
+    let locked = connections::lock()?;
+    let gone: Vec<String> = match locked.load() {
         Ok(all) => all.iter().map(Saved::unc).collect(),
         Err(e) => {
             tracing::info!(error = %e, "replacing the saved connections");
             Vec::new()
         }
     };
-    connections::store(&[])?;
+    locked.store(&[])?;
     if args.json {
         println!("{}", serde_json::json!({ "deleted": gone }));
     } else if gone.is_empty() {
