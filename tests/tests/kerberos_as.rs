@@ -118,7 +118,11 @@ async fn ten_minute_clock_skew_is_measured() {
         panic!("expected clock skew, got {e}");
     };
     assert!((595..=605).contains(&skew), "measured skew {skew}");
-    assert!(e.to_string().contains("10 min ahead of the KDC's"), "{e}");
+    // The KDC's time has whole seconds and its reply may come a second later under load:
+    // "10 min ahead", "10 min 1 s ahead", "9 min 59 s ahead".
+    let text = e.to_string();
+    let minutes = text.contains("clock is 10 min") || text.contains("clock is 9 min");
+    assert!(minutes && text.contains("ahead of the KDC's"), "{e}");
 }
 
 #[tokio::test]
