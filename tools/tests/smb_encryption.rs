@@ -452,3 +452,56 @@ async fn ms_smb2_3_1_4_3_adjoins_client_lists_shares_encrypted() {
             .is_err()
     );
 }
+
+/// MS-SMB2 3.3.5.5 / 3.3.5.2.9 with the server's `Smb\EncryptData` = 1: smbclient with its
+/// default settings (it asks for no encryption) is told at SESSION_SETUP that its session
+/// encrypts, and every frame after that crosses encrypted, file data never in the clear;
+/// an SMB 2.1 client, which cannot encrypt, is refused with STATUS_ACCESS_DENIED.
+#[test]
+fn ms_smb2_3_3_5_5_a_server_that_requires_encryption_encrypts_every_session() {
+    let lab = Lab::get();
+    let mut s = FileServer::start(&lab, &format!("smbencall.{}", lab.domain));
+    adjoin_registry::Registry::open(s.daemon.registry())
+        .unwrap()
+        .set_value(r"HKEY_THIS_MACHINE\Smb", "EncryptData", &Value::Dword(1))
+        .unwrap();
+    s.daemon.restart();
+    s.daemon.wait_for_share(&lab, "data");
+    assert!(
+        s.daemon.log().contains("encrypt_data=true"),
+        "{}",
+        s.daemon.log()
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let payload = marked(100_000);
+    std::fs::write(work.path().join("up.bin"), &payload).unwrap();
+    let local = |n: &str| work.path().join(n).display().to_string();
+    let cmds = format!(
+        "put {} up.bin; ls; get up.bin {}",
+        local("up.bin"),
+        local("down.bin")
+    );
+    let relay = Relay::start(s.port());
+    let out = s.smbclient(&lab, relay.port, "data", &[], &cmds);
+    let all = ok(&out, "put/ls/get with default settings", &s.daemon);
+    assert!(all.contains("up.bin"), "ls lists the file: {all}");
+    assert_eq!(std::fs::read(local("down.bin")).unwrap(), payload);
+    for (direction, seen) in [
+        ("to adjoind", &relay.to_server),
+        ("to smbclient", &relay.to_client),
+    ] {
+        let seen = seen.lock().unwrap();
+        assert!(seen.encrypted() >= 5, "{direction}: {seen:?}");
+        assert_eq!(seen.plain_after_encryption(), 0, "{direction}: {seen:?}");
+        assert!(!seen.cleartext, "{direction}: file data in the clear");
+    }
+
+    let out = s.smbclient(&lab, s.port(), "data", &["--max-protocol=SMB2_10"], "ls");
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !out.status.success() && all.contains("NT_STATUS_ACCESS_DENIED"),
+        "SMB 2.1 on a server that requires encryption: {all}"
+    );
+    s.daemon.forget(&lab);
+}

@@ -54,6 +54,7 @@ async fn start(lab: &Lab, m: &Membership, keytab: Option<Keytab>) -> u16 {
         tokens: None,
         kerberos: keytab.map(|k| Arc::new(std::sync::Mutex::new(Acceptor::new(k)))),
         ipc: Default::default(),
+        encrypt_data: false,
     });
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();

@@ -111,6 +111,11 @@ pub struct ServerConfig {
     /// What srvsvc's administrative calls and lsarpc need: the domain's and machine's
     /// SIDs, the administrators' groups, the name translator, the live tables.
     pub ipc: tables::IpcConfig,
+    /// MS-SMB2 3.3.1.5 `EncryptData` with `RejectUnencryptedAccess`: every session
+    /// encrypts. A connection without a cipher (SMB 2.x, no common cipher) is refused at
+    /// SESSION_SETUP (3.3.5.5), a session is set up with SMB2_SESSION_FLAG_ENCRYPT_DATA,
+    /// and a plain request on it gets STATUS_ACCESS_DENIED (3.3.5.2.9).
+    pub encrypt_data: bool,
 }
 
 /// What the core needs next.
@@ -503,10 +508,18 @@ impl ServerConnection {
     }
 
     fn session(&mut self, header: &Header) -> Result<&mut Session, Refusal> {
-        self.sessions
+        // MS-SMB2 3.3.5.2.9: when the server requires encryption, a session takes only
+        // encrypted requests.
+        let plain = self.config.encrypt_data && !self.request_encrypted();
+        let session = self
+            .sessions
             .get_mut(&header.session_id)
             .filter(|s| s.signer().is_some())
-            .ok_or(Refusal::Status(NtStatus::USER_SESSION_DELETED))
+            .ok_or(Refusal::Status(NtStatus::USER_SESSION_DELETED))?;
+        if plain {
+            return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+        }
+        Ok(session)
     }
 
     fn tree(&mut self, header: &Header) -> Result<&mut Session, Refusal> {

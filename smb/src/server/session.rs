@@ -55,9 +55,9 @@ pub(super) struct Session {
     pub(super) token: Option<Arc<UserToken>>,
     /// The session's encryption keys, when the connection negotiated a cipher.
     pub(super) encryptor: Option<Encryptor>,
-    /// MS-SMB2 3.3.1.8 `Session.EncryptData`: set once the client encrypts a request on
-    /// the session; from then on every response but NEGOTIATE and SESSION_SETUP is
-    /// encrypted (3.3.4.1.4).
+    /// MS-SMB2 3.3.1.8 `Session.EncryptData`: set at logon when the server requires
+    /// encryption, else once the client encrypts a request on the session; from then on
+    /// every response but NEGOTIATE and SESSION_SETUP is encrypted (3.3.4.1.4).
     pub(super) encrypt_data: bool,
     /// The session's entry in the server-wide table (kept alive with the session).
     pub(super) channel: Option<Arc<Known>>,
@@ -147,6 +147,17 @@ impl ServerConnection {
         let token = &req.security_buffer;
         if req.flags & SESSION_FLAG_BINDING != 0 {
             return Ok(Step::Reply(Some(self.refuse_binding(header))));
+        }
+        // MS-SMB2 3.3.5.5 (1, 2): a server that requires encryption refuses a connection
+        // that cannot encrypt before any logon.
+        if self.config.encrypt_data && self.crypto.cipher.is_none() {
+            tracing::info!(
+                dialect = ?self.dialect,
+                "SMB session refused: this server requires encryption (Smb\\EncryptData) and the client cannot encrypt (SMB 2.x, or no common cipher)"
+            );
+            return Ok(Step::Reply(Some(
+                self.error(header, NtStatus::ACCESS_DENIED),
+            )));
         }
         let established = self.signer(header.session_id).is_some();
         let step = if header.session_id == 0 {
@@ -300,8 +311,15 @@ impl ServerConnection {
             session_id: id,
             ..header.clone()
         };
+        // MS-SMB2 3.3.5.5.3: a session set up on a server that requires encryption is
+        // told so.
+        let session_flags = if status == NtStatus::SUCCESS && self.config.encrypt_data {
+            SessionFlags::ENCRYPT_DATA
+        } else {
+            SessionFlags::empty()
+        };
         let resp = SessionSetupResponse {
-            session_flags: SessionFlags::empty(),
+            session_flags,
             security_buffer: token,
         };
         self.reply(&response_header, &resp, status)
@@ -371,6 +389,7 @@ impl ServerConnection {
         tracing::info!(user = %logon.client, session_id = id, cipher = ?encryptor.as_ref().map(Encryptor::cipher), "SMB session established (Kerberos)");
         let mut session = Session::new(Auth::Valid(signer), preauth);
         session.encryptor = encryptor;
+        session.encrypt_data = self.config.encrypt_data;
         let user_sid = logon.identity.as_ref().map(|i| i.user_sid.clone());
         session.channel = Some(binding::register(
             id,
@@ -478,6 +497,7 @@ impl ServerConnection {
         ));
         session.auth = Auth::Valid(signer);
         session.encryptor = encryptor;
+        session.encrypt_data = self.config.encrypt_data;
         session.token =
             LogonIdentity::from_validation(&info, Vec::new()).and_then(|id| self.map_token(id));
         self.sessions.insert(session_id, session);

@@ -80,6 +80,7 @@ pub fn test_config(shares: Shares) -> Arc<ServerConfig> {
         tokens: None,
         kerberos: None,
         ipc: Default::default(),
+        encrypt_data: false,
     })
 }
 

@@ -194,8 +194,8 @@ pub(super) mod tests {
     use crate::encryption::{Encryptor, Side};
     use crate::proto::{
         Body, Capabilities, CloseRequest, Dialect, EchoRequest, FileId, HashAlgorithm, HeaderFlags,
-        NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, TreeConnectRequest,
-        TreeConnectResponse,
+        NegotiateContext, NegotiateRequest, NegotiateResponse, ReadRequest, SessionSetupRequest,
+        TreeConnectRequest, TreeConnectResponse,
     };
     use crate::signing::{PreauthHash, Signer};
 
@@ -225,6 +225,7 @@ pub(super) mod tests {
             tokens: None,
             kerberos: None,
             ipc: Default::default(),
+            encrypt_data: false,
         })
     }
 
@@ -247,7 +248,23 @@ pub(super) mod tests {
         dialect: Dialect,
         cipher: Cipher,
     ) -> (ServerConnection, Option<Encryptor>) {
-        let mut server = ServerConnection::new(config());
+        established_with(config(), dialect, cipher)
+    }
+
+    /// [`config`] with the server's `EncryptData`: every session must encrypt.
+    fn requiring_encryption() -> Arc<ServerConfig> {
+        let mut config = (*config()).clone();
+        config.encrypt_data = true;
+        Arc::new(config)
+    }
+
+    /// [`established`] on a server configured as `config`.
+    fn established_with(
+        config: Arc<ServerConfig>,
+        dialect: Dialect,
+        cipher: Cipher,
+    ) -> (ServerConnection, Option<Encryptor>) {
+        let mut server = ServerConnection::new(config);
         let negotiate = NegotiateRequest {
             capabilities: Capabilities::ENCRYPTION,
             dialects: vec![dialect],
@@ -270,6 +287,7 @@ pub(super) mod tests {
         let (signer, encryptor) = server.session_keys(&KEY, &preauth);
         let mut session = Session::new(Auth::Valid(signer), preauth.clone());
         session.encryptor = encryptor;
+        session.encrypt_data = server.config.encrypt_data;
         session.token = Some(Arc::new(alice()));
         server.sessions.insert(SESSION, session);
         let client = server.crypto.cipher.map(|cipher| {
@@ -325,6 +343,55 @@ pub(super) mod tests {
             signer(dialect).sign(&mut echo);
             let out = exchange(&mut server, echo).unwrap();
             assert!(client.open(SESSION, &out).is_ok(), "{dialect} {cipher}");
+        }
+    }
+
+    #[test]
+    fn ms_smb2_3_3_5_2_9_a_server_that_requires_encryption_takes_only_encrypted_requests() {
+        // 2.1 cannot encrypt: its SESSION_SETUP is refused before any logon (3.3.5.5).
+        let (mut old, _) =
+            established_with(requiring_encryption(), Dialect::SMB210, Cipher::AES128_GCM);
+        let setup = SessionSetupRequest {
+            security_buffer: vec![0x60, 0x00],
+            ..SessionSetupRequest::default()
+        }
+        .to_message(&Header {
+            credits: 1,
+            message_id: 1,
+            ..Header::request(Command::SESSION_SETUP)
+        });
+        let out = exchange(&mut old, setup.clone()).unwrap();
+        let refused = Header::from_message(&out).unwrap();
+        assert_eq!(refused.status, NtStatus::ACCESS_DENIED);
+        // Without the setting the same request reaches the logon (a malformed token).
+        let (mut plain, _) = established(Dialect::SMB210, Cipher::AES128_GCM);
+        let out = exchange(&mut plain, setup).unwrap();
+        assert_ne!(
+            Header::from_message(&out).unwrap().status,
+            NtStatus::ACCESS_DENIED
+        );
+
+        for dialect in [Dialect::SMB300, Dialect::SMB311] {
+            let (mut server, client) =
+                established_with(requiring_encryption(), dialect, Cipher::AES128_GCM);
+            let client = client.expect("a cipher");
+            let ipc = TreeConnectRequest {
+                flags: 0,
+                path: r"\\files\IPC$".into(),
+            };
+            // A plain, signed request is refused, and the refusal is encrypted.
+            let mut msg = request(1, 0, &ipc);
+            signer(dialect).sign(&mut msg);
+            let out = exchange(&mut server, msg).unwrap();
+            let opened = client.open(SESSION, &out).expect("an encrypted refusal");
+            let header = Header::from_message(&opened).unwrap();
+            assert_eq!(header.status, NtStatus::ACCESS_DENIED, "{dialect}");
+            // The same request encrypted is served.
+            let sealed = client.seal(SESSION, &request(2, 0, &ipc)).unwrap();
+            let out = exchange(&mut server, sealed).unwrap();
+            let opened = client.open(SESSION, &out).unwrap();
+            let header = Header::from_message(&opened).unwrap();
+            assert_eq!(header.status, NtStatus::SUCCESS, "{dialect}");
         }
     }
 

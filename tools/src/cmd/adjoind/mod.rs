@@ -44,6 +44,8 @@ use tokio::task::JoinSet;
 
 /// The registry key of the daemon's own settings.
 const ADJOIND_KEY: &str = r"HKEY_THIS_MACHINE\Services\adjoind";
+/// The SMB server's settings.
+const SMB_KEY: &str = r"HKEY_THIS_MACHINE\Smb";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -473,10 +475,13 @@ async fn smb_service(
         identity: Arc::clone(&ctx.identity),
         runtime: tokio::runtime::Handle::current(),
     };
-    let (domain_sid, machine_sid) = {
+    // Read at start: the member's SIDs and the server-wide settings.
+    let (domain_sid, machine_sid, limits, encrypt_data) = {
         let registry = Registry::open(&ctx.registry)
             .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
-        shares::member_sids(&registry)?
+        let (domain_sid, machine_sid) = shares::member_sids(&registry)?;
+        let limits = ConnectionLimits::from_registry(&registry)?;
+        (domain_sid, machine_sid, limits, encrypt_data(&registry)?)
     };
     let admins = AdminGroups::default();
     let resolver = shares::IdentityResolver {
@@ -498,6 +503,7 @@ async fn smb_service(
             tables: Arc::default(),
             pipes: ctx.extensions.pipes.clone(),
         },
+        encrypt_data,
     });
     tokio::spawn(shares::keep_current(
         ctx.registry.clone(),
@@ -510,11 +516,6 @@ async fn smb_service(
         admins,
         Arc::clone(&ctx.identity),
     ));
-    let limits = {
-        let registry = Registry::open(&ctx.registry)
-            .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
-        ConnectionLimits::from_registry(&registry)?
-    };
     let (membership, opts, bindings) = (m.clone(), ctx.discover.clone(), args.logon_bindings);
     // The address bound (with `--listen ADDR:0`, the port the system chose).
     let listen = listener.local_addr().unwrap_or(args.listen);
@@ -548,6 +549,7 @@ async fn smb_service(
             member = %membership.fqdn,
             dc = %dc.dc_name,
             kerberos = kerberos.is_some(),
+            encrypt_data,
             "serving SMB"
         );
         // Connections served at once; more wait in the listen backlog. One address may
@@ -616,6 +618,14 @@ struct ConnectionLimits {
     max_connections: usize,
     /// `MaxConnectionsPerAddress`.
     per_address: usize,
+}
+
+/// `Smb\EncryptData`: whether every SMB session must encrypt.
+fn encrypt_data(registry: &Registry) -> anyhow::Result<bool> {
+    match registry.get_value(SMB_KEY, "EncryptData")? {
+        Value::Dword(n) => Ok(n != 0),
+        _ => anyhow::bail!("{SMB_KEY}\\EncryptData is not a REG_DWORD"),
+    }
 }
 
 impl ConnectionLimits {
