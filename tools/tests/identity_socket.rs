@@ -191,27 +191,47 @@ fn the_socket_stays_bound_through_reloads() {
 /// adjoind binds its SMB port before its socket: when the port is taken the start stops
 /// with the port named, and no socket file is left behind for clients to find a daemon
 /// that is gone. (It bound the socket first, and a test harness choosing a free port saw
-/// a daemon answer on its socket and exit a moment later.)
+/// a daemon answer on its socket and exit a moment later.) Without `--listen` the port is
+/// the registry's `Smb\Port`, on every address.
 #[test]
 fn a_taken_smb_port_stops_the_start_before_the_socket_is_bound() {
     let lab = Lab::get();
     let d = IdentityDaemon::start(&lab, BINS, &format!("idport.{}", lab.domain), &[]);
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = taken.local_addr().unwrap();
-    let socket = d.dir.path().join("second.sock");
-    let out = Command::new(BINS.adjoind)
-        .args(["--listen", &addr.to_string(), "--keytab", "none"])
-        .args(["--dns-server", &lab.dc])
-        .arg("--socket")
-        .arg(&socket)
-        .env("ADJOIN_REGISTRY", d.registry())
-        .env("ADJOIN_LOG", "off")
-        .output()
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    adjoin_registry::Registry::open(d.registry())
+        .unwrap()
+        .set_value(
+            r"HKEY_THIS_MACHINE\Smb",
+            "Port",
+            &adjoin_registry::Value::Dword(port.into()),
+        )
         .unwrap();
-    let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("cannot listen on {addr}")), "{err}");
-    assert!(!socket.exists(), "a socket was left behind: {err}");
+    let socket = d.dir.path().join("second.sock");
+    for (listen, named) in [
+        (
+            Some(format!("127.0.0.1:{port}")),
+            format!("127.0.0.1:{port}"),
+        ),
+        (None, format!("0.0.0.0:{port}")),
+    ] {
+        let mut adjoind = Command::new(BINS.adjoind);
+        if let Some(listen) = &listen {
+            adjoind.args(["--listen", listen]);
+        }
+        let out = adjoind
+            .args(["--keytab", "none", "--dns-server", &lab.dc])
+            .arg("--socket")
+            .arg(&socket)
+            .env("ADJOIN_REGISTRY", d.registry())
+            .env("ADJOIN_LOG", "off")
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{listen:?}: {err}");
+        assert!(err.contains(&format!("cannot listen on {named}")), "{err}");
+        assert!(!socket.exists(), "a socket was left behind: {err}");
+    }
     answers_quickly(&d);
     d.forget(&lab);
 }

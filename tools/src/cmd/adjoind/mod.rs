@@ -55,9 +55,10 @@ const SMB_KEY: &str = r"HKEY_THIS_MACHINE\Smb";
     after_help = "Examples:\n  adjoind                                  # identity on /run/adjoin/adjoind.sock, SMB on 0.0.0.0:445\n  adjoind --listen 127.0.0.1:4450 --keytab /var/lib/adjoin/krb5.keytab\n  adjoind --no-smb --socket /tmp/adjoind.sock   # identity service only\n\nSee docs/adjoind.md."
 )]
 struct Args {
-    /// Where to accept SMB connections.
-    #[arg(long, value_name = "ADDR:PORT", default_value = "0.0.0.0:445")]
-    listen: SocketAddr,
+    /// Where to accept SMB connections (default: every IPv4 address, on the registry's
+    /// Smb\Port, 445).
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
     /// Serve no SMB: only the identity service.
     #[arg(long)]
     no_smb: bool,
@@ -250,10 +251,14 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
     let smb_listener = if args.no_smb {
         None
     } else {
+        let listen = match args.listen {
+            Some(listen) => listen,
+            None => SocketAddr::from(([0, 0, 0, 0], smb_port(&registry)?)),
+        };
         Some(
-            TcpListener::bind(args.listen)
+            TcpListener::bind(listen)
                 .await
-                .with_context(|| format!("cannot listen on {}", args.listen))?,
+                .with_context(|| format!("cannot listen on {listen}"))?,
         )
     };
     // Bound once: a reload swaps the service behind it, never the socket.
@@ -518,7 +523,9 @@ async fn smb_service(
     ));
     let (membership, opts, bindings) = (m.clone(), ctx.discover.clone(), args.logon_bindings);
     // The address bound (with `--listen ADDR:0`, the port the system chose).
-    let listen = listener.local_addr().unwrap_or(args.listen);
+    let listen = listener
+        .local_addr()
+        .context("the SMB listener has no address")?;
     let found_at_start = ctx.dc.clone();
     let secrets = ctx.secrets.clone();
     Ok(async move {
@@ -618,6 +625,17 @@ struct ConnectionLimits {
     max_connections: usize,
     /// `MaxConnectionsPerAddress`.
     per_address: usize,
+}
+
+/// `Smb\Port`: the SMB port when `--listen` does not name one.
+fn smb_port(registry: &Registry) -> anyhow::Result<u16> {
+    match registry.get_value(SMB_KEY, "Port")? {
+        Value::Dword(n) => u16::try_from(n)
+            .ok()
+            .filter(|&port| port != 0)
+            .ok_or_else(|| anyhow!("{SMB_KEY}\\Port is {n}, not a TCP port (1 to 65535)")),
+        _ => anyhow::bail!("{SMB_KEY}\\Port is not a REG_DWORD"),
+    }
 }
 
 /// `Smb\EncryptData`: whether every SMB session must encrypt.
