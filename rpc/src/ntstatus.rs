@@ -142,6 +142,8 @@ open_enum! {
         MEDIA_WRITE_PROTECTED = 0xc000_00a2 => "the share is read-only (STATUS_MEDIA_WRITE_PROTECTED)",
         /// STATUS_FILE_IS_A_DIRECTORY.
         FILE_IS_A_DIRECTORY = 0xc000_00ba => "the file is a directory (STATUS_FILE_IS_A_DIRECTORY)",
+        /// STATUS_TOO_MANY_LINKS.
+        TOO_MANY_LINKS = 0xc000_0265 => "the file has as many hard links as the file system allows (STATUS_TOO_MANY_LINKS)",
         /// STATUS_NETWORK_ACCESS_DENIED.
         NETWORK_ACCESS_DENIED = 0xc000_00ca => "network access is denied (STATUS_NETWORK_ACCESS_DENIED)",
         /// STATUS_BAD_IMPERSONATION_LEVEL.

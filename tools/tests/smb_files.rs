@@ -422,3 +422,63 @@ fn a_share_is_served_once_its_directory_appears() {
     let out = s.smbclient(&lab, "late", "alice", &lab.password("alice"), "ls");
     ok(&out, "the late share");
 }
+
+/// MS-FSCC 2.4.27 FileLinkInformation (MS-FSA 2.1.5.15.6) through smbclient's `hardlink`:
+/// alice's file gets a second name on the share, one file on disk (same inode, two links,
+/// still hers); a name that exists is refused with STATUS_OBJECT_NAME_COLLISION (smbclient
+/// does not ask to replace) and a directory with STATUS_FILE_IS_A_DIRECTORY.
+#[test]
+fn ms_fscc_2_4_27_smbclient_hardlink_gives_a_file_a_second_name() {
+    use std::os::unix::fs::MetadataExt;
+    let lab = Lab::get();
+    let s = FileServer::start(&lab, &format!("smblink.{}", lab.domain));
+    let alice = lab.password("alice");
+    let work = tempfile::tempdir().unwrap();
+    let local = work.path().join("notes.txt");
+    std::fs::write(&local, "linked\n").unwrap();
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        &format!(
+            "mkdir linkdir; put {} notes.txt; put {} other.txt; hardlink notes.txt linkdir\\again.txt",
+            local.display(),
+            local.display()
+        ),
+    );
+    ok(&out, "put and hardlink");
+    let (first, second) = (
+        std::fs::metadata(s.data.path().join("notes.txt")).unwrap(),
+        std::fs::metadata(s.data.path().join("linkdir/again.txt")).unwrap(),
+    );
+    assert_eq!(first.ino(), second.ino(), "one file, two names");
+    assert_eq!(first.nlink(), 2);
+    assert_eq!(first.uid(), uid_of(&s.daemon, "alice"));
+
+    let out = s.smbclient(
+        &lab,
+        "data",
+        "alice",
+        &alice,
+        "hardlink notes.txt other.txt",
+    );
+    refused(
+        &out,
+        "NT_STATUS_OBJECT_NAME_COLLISION",
+        "hardlink onto a name",
+    );
+    assert_eq!(
+        std::fs::metadata(s.data.path().join("other.txt"))
+            .unwrap()
+            .nlink(),
+        1
+    );
+    let out = s.smbclient(&lab, "data", "alice", &alice, "hardlink linkdir dirlink");
+    refused(
+        &out,
+        "NT_STATUS_FILE_IS_A_DIRECTORY",
+        "hardlink of a directory",
+    );
+    assert!(!s.data.path().join("dirlink").exists());
+}

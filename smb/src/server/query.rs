@@ -634,7 +634,24 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
         }
         SetFileInfo::Position(p) => open.position = p.current_byte_offset,
         SetFileInfo::Mode(_) => {}
-        SetFileInfo::Link(_) => return Err(Refusal::Status(NtStatus::NOT_SUPPORTED)),
+        SetFileInfo::Link(link) => {
+            // MS-FSA 2.1.5.15.6: a directory has no second name, nor does a file that is
+            // being deleted.
+            if open.directory {
+                return Err(Refusal::Status(NtStatus::FILE_IS_A_DIRECTORY));
+            }
+            if OpenFiles::global().delete_pending(open.key) {
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
+            let to = SharePath::parse(&link.file_name).map_err(Refusal::Status)?;
+            if to.is_root() {
+                return Err(Refusal::Status(NtStatus::OBJECT_NAME_INVALID));
+            }
+            let backend = std::sync::Arc::clone(&open.share.backend);
+            let from = open.path.clone();
+            open.as_user(|_| backend.link(&from, &to, link.replace_if_exists))?;
+            notify::changed(&open.share, &to, Change::Added { directory: false });
+        }
     }
     Ok(())
 }

@@ -39,6 +39,7 @@ pub fn from_errno(errno: i32) -> NtStatus {
         Errno::BUSY | Errno::TXTBSY => NtStatus::SHARING_VIOLATION,
         Errno::NOMEM => NtStatus::INSUFFICIENT_RESOURCES,
         Errno::OPNOTSUPP | Errno::NOSYS => NtStatus::NOT_SUPPORTED,
+        Errno::MLINK => NtStatus::TOO_MANY_LINKS,
         _ => NtStatus::UNEXPECTED_IO_ERROR,
     }
 }
@@ -56,6 +57,7 @@ mod tests {
             (libc_errno::ENOTEMPTY, NtStatus::DIRECTORY_NOT_EMPTY),
             (libc_errno::ENOSPC, NtStatus::DISK_FULL),
             (libc_errno::EXDEV, NtStatus::ACCESS_DENIED),
+            (libc_errno::EMLINK, NtStatus::TOO_MANY_LINKS),
             (9999, NtStatus::UNEXPECTED_IO_ERROR),
         ];
         for (errno, status) in cases {
@@ -74,6 +76,7 @@ mod tests {
         pub(super) const EEXIST: i32 = 17;
         pub(super) const EXDEV: i32 = 18;
         pub(super) const ENOSPC: i32 = 28;
+        pub(super) const EMLINK: i32 = 31;
         pub(super) const ENOTEMPTY: i32 = 39;
     }
 }

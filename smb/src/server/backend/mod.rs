@@ -180,6 +180,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Renames `from` to `to`, replacing an existing `to` only when `replace`.
     fn rename(&self, from: &SharePath, to: &SharePath, replace: bool) -> Result<(), NtStatus>;
 
+    /// Gives the file `from` a second name `to` (a hard link, MS-FSCC FileLinkInformation),
+    /// replacing an existing `to` only when `replace`. A backend without hard links keeps
+    /// this default: STATUS_NOT_SUPPORTED.
+    fn link(&self, from: &SharePath, to: &SharePath, replace: bool) -> Result<(), NtStatus> {
+        let _ = (from, to, replace);
+        Err(NtStatus::NOT_SUPPORTED)
+    }
+
     /// Removes `path` (a file, or an empty directory).
     fn remove(&self, path: &SharePath, directory: bool) -> Result<(), NtStatus>;
 

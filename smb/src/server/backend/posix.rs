@@ -374,6 +374,28 @@ impl Backend for PosixBackend {
         rustix::fs::renameat_with(&from_dir, from_leaf, &to_dir, to_leaf, flags).map_err(status)
     }
 
+    fn link(&self, from: &SharePath, to: &SharePath, replace: bool) -> Result<(), NtStatus> {
+        let (from_dir, from_leaf) = self.parent(from)?;
+        let (to_dir, to_leaf) = self.parent(to)?;
+        // Without AT_SYMLINK_FOLLOW: a symlink is linked as itself, never what it names.
+        match rustix::fs::linkat(&from_dir, from_leaf, &to_dir, to_leaf, AtFlags::empty()) {
+            Err(Errno::EXIST) if replace => {}
+            done => return done.map_err(status),
+        }
+        // POSIX link() never replaces: link under a temporary name beside `to`, then
+        // rename that over it, so the name is the old file or the new link, never missing.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temporary = format!(".adjoin-link-{}-{n}", std::process::id());
+        rustix::fs::linkat(&from_dir, from_leaf, &to_dir, &temporary, AtFlags::empty())
+            .map_err(status)?;
+        let renamed = rustix::fs::renameat(&to_dir, &temporary, &to_dir, to_leaf);
+        // Gone after a rename, except when `to` already was this file (rename() then does
+        // nothing) or the rename failed.
+        let _ = rustix::fs::unlinkat(&to_dir, &temporary, AtFlags::empty());
+        renamed.map_err(status)
+    }
+
     fn remove(&self, path: &SharePath, directory: bool) -> Result<(), NtStatus> {
         let (dir, leaf) = self.parent(path)?;
         let flags = if directory {
@@ -944,6 +966,44 @@ mod tests {
         assert_eq!(
             share.remove(&SharePath::root().join("sub").unwrap(), true),
             Ok(())
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn hard_links_name_the_same_file_and_replace_only_when_asked() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempdir("links");
+        let share = PosixBackend::new(&dir).unwrap();
+        std::fs::create_dir(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("a"), b"first").unwrap();
+        std::fs::write(dir.join("taken"), b"other").unwrap();
+        let path = |p: &str| SharePath::parse(p).unwrap();
+        let ino = |p: &str| std::fs::metadata(dir.join(p)).unwrap().ino();
+        share.link(&path("a"), &path(r"sub\b"), false).unwrap();
+        assert_eq!(ino("sub/b"), ino("a"));
+        assert_eq!(std::fs::metadata(dir.join("a")).unwrap().nlink(), 2);
+        assert_eq!(
+            share.link(&path("a"), &path("taken"), false),
+            Err(NtStatus::OBJECT_NAME_COLLISION)
+        );
+        assert_eq!(std::fs::read(dir.join("taken")).unwrap(), b"other");
+        share.link(&path("a"), &path("taken"), true).unwrap();
+        assert_eq!(ino("taken"), ino("a"));
+        // Onto a name that already is this file: nothing changes, nothing is left over.
+        share.link(&path("a"), &path(r"sub\b"), true).unwrap();
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.starts_with(".adjoin-link")),
+            "{names:?}"
+        );
+        assert_eq!(std::fs::metadata(dir.join("a")).unwrap().nlink(), 3);
+        assert_eq!(
+            share.link(&path("missing"), &path("c"), false),
+            Err(NtStatus::OBJECT_NAME_NOT_FOUND)
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
