@@ -481,4 +481,29 @@ fn ms_fscc_2_4_27_smbclient_hardlink_gives_a_file_a_second_name() {
         "hardlink of a directory",
     );
     assert!(!s.data.path().join("dirlink").exists());
+
+    // The share says so: FileFsAttributeInformation has FILE_SUPPORTS_HARD_LINKS.
+    let script = r#"
+import sys, struct
+from impacket.smbconnection import SMBConnection
+from impacket.smb3structs import SMB2_0_INFO_FILESYSTEM, SMB2_FILESYSTEM_ATTRIBUTE_INFO
+host, port, domain, user, password = sys.argv[1:6]
+c = SMBConnection(host, host, sess_port=int(port))
+c.login(user, password, domain)
+tid = c.connectTree("data")
+fid = c.openFile(tid, "notes.txt")
+info = c.getSMBServer().queryInfo(tid, fid, infoType=SMB2_0_INFO_FILESYSTEM,
+                                  fileInfoClass=SMB2_FILESYSTEM_ATTRIBUTE_INFO)
+print("attributes", hex(struct.unpack("<I", info[:4])[0]))
+c.closeFile(tid, fid)
+c.logoff()
+"#;
+    let all = impacket(&s, script, &[lab.netbios.as_str(), "alice", &alice]);
+    let attributes = all
+        .split_whitespace()
+        .skip_while(|w| *w != "attributes")
+        .nth(1)
+        .and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
+        .unwrap_or_else(|| panic!("no attributes in: {all}"));
+    assert_eq!(attributes & 0x0040_0000, 0x0040_0000, "{all}");
 }

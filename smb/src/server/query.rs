@@ -14,16 +14,16 @@ use super::open_files::{FileKey, OpenFiles};
 use super::pending::Waiting;
 use super::{Refusal, ServerConnection, security};
 use crate::proto::info::{
-    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_SUPPORTS_SPARSE_FILES,
-    FILE_UNICODE_ON_DISK, FileAccessInformation, FileAlignmentInformation, FileAllInformation,
-    FileAttributeTagInformation, FileBasicInformation, FileCompressionInformation,
-    FileDispositionInformationEx, FileEaInformation, FileFsAttributeInformation,
-    FileFsControlInformation, FileFsDeviceInformation, FileFsFullSizeInformation,
-    FileFsObjectIdInformation, FileFsSectorSizeInformation, FileFsSizeInformation,
-    FileFsVolumeInformation, FileIdInformation, FileInfoClass, FileInternalInformation,
-    FileModeInformation, FileNameInformation, FileNetworkOpenInformation, FilePositionInformation,
-    FileStandardInformation, FileStat, FileStreamInformation, FsInfoClass, Information,
-    SetFileInfo,
+    FILE_CASE_PRESERVED_NAMES, FILE_CASE_SENSITIVE_SEARCH, FILE_SUPPORTS_HARD_LINKS,
+    FILE_SUPPORTS_SPARSE_FILES, FILE_UNICODE_ON_DISK, FileAccessInformation,
+    FileAlignmentInformation, FileAllInformation, FileAttributeTagInformation,
+    FileBasicInformation, FileCompressionInformation, FileDispositionInformationEx,
+    FileEaInformation, FileFsAttributeInformation, FileFsControlInformation,
+    FileFsDeviceInformation, FileFsFullSizeInformation, FileFsObjectIdInformation,
+    FileFsSectorSizeInformation, FileFsSizeInformation, FileFsVolumeInformation, FileIdInformation,
+    FileInfoClass, FileInternalInformation, FileModeInformation, FileNameInformation,
+    FileNetworkOpenInformation, FilePositionInformation, FileStandardInformation, FileStat,
+    FileStreamInformation, FsInfoClass, Information, SetFileInfo,
 };
 use crate::proto::{
     Body, CompletionFilter, Dialect, ErrorResponse, Header, InfoType, QueryDirectoryFlags,
@@ -517,7 +517,12 @@ fn fs_info(open: &FileOpen, class: FsInfoClass) -> Result<(Vec<u8>, bool), Refus
                 FILE_CASE_SENSITIVE_SEARCH
                     | FILE_CASE_PRESERVED_NAMES
                     | FILE_UNICODE_ON_DISK
-                    | FILE_SUPPORTS_SPARSE_FILES,
+                    | FILE_SUPPORTS_SPARSE_FILES
+                    | if backend.hard_links() {
+                        FILE_SUPPORTS_HARD_LINKS
+                    } else {
+                        0
+                    },
             )
             .to_bytes(),
             true,

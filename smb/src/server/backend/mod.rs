@@ -188,6 +188,12 @@ pub trait Backend: Send + Sync + fmt::Debug {
         Err(NtStatus::NOT_SUPPORTED)
     }
 
+    /// Whether [`Backend::link`] makes hard links (announced to clients as
+    /// FILE_SUPPORTS_HARD_LINKS); `false` unless a backend says otherwise.
+    fn hard_links(&self) -> bool {
+        false
+    }
+
     /// Removes `path` (a file, or an empty directory).
     fn remove(&self, path: &SharePath, directory: bool) -> Result<(), NtStatus>;
 

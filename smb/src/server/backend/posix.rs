@@ -396,6 +396,10 @@ impl Backend for PosixBackend {
         renamed.map_err(status)
     }
 
+    fn hard_links(&self) -> bool {
+        true
+    }
+
     fn remove(&self, path: &SharePath, directory: bool) -> Result<(), NtStatus> {
         let (dir, leaf) = self.parent(path)?;
         let flags = if directory {
