@@ -147,6 +147,24 @@ impl Relay {
             to_client,
         }
     }
+
+    /// Asserts that after the session setup every frame both ways was encrypted and no
+    /// file data crossed in the clear.
+    fn all_encrypted(&self, what: &str) {
+        for (direction, seen) in [
+            ("to adjoind", &self.to_server),
+            ("to smbclient", &self.to_client),
+        ] {
+            let seen = seen.lock().unwrap();
+            assert!(seen.encrypted() >= 5, "{what} {direction}: {seen:?}");
+            let plain = seen.plain_after_encryption();
+            assert_eq!(plain, 0, "{what} {direction}: {seen:?}");
+            assert!(
+                !seen.cleartext,
+                "{what} {direction}: file data in the clear"
+            );
+        }
+    }
 }
 
 /// Forwards frames from `from` to `to` until `from` closes, noting each in `seen`.
@@ -189,6 +207,42 @@ fn marked(len: usize) -> Vec<u8> {
     data
 }
 
+/// A file to send and fetch back: `up.bin` ([`marked`]) in a temporary directory, and the
+/// smbclient commands that put it, list it and get it back as `down.bin`.
+struct RoundTrip {
+    work: tempfile::TempDir,
+    payload: Vec<u8>,
+    commands: String,
+}
+
+impl RoundTrip {
+    fn new(len: usize) -> Self {
+        let work = tempfile::tempdir().unwrap();
+        let payload = marked(len);
+        std::fs::write(work.path().join("up.bin"), &payload).unwrap();
+        let local = |n: &str| work.path().join(n).display().to_string();
+        let commands = format!(
+            "put {} up.bin; ls; get up.bin {}",
+            local("up.bin"),
+            local("down.bin")
+        );
+        Self {
+            work,
+            payload,
+            commands,
+        }
+    }
+
+    /// Checks that `all` (smbclient's output) listed the file and that what came back is
+    /// what was sent; removes it for the next round.
+    fn came_back(&self, all: &str, what: &str) {
+        assert!(all.contains("up.bin"), "{what}: ls lists the file: {all}");
+        let down = self.work.path().join("down.bin");
+        assert_eq!(std::fs::read(&down).unwrap(), self.payload, "{what}");
+        std::fs::remove_file(down).unwrap();
+    }
+}
+
 /// MS-SMB2 3.3.4.1.4: smbclient asking for encryption (`--client-protection=encrypt`) puts,
 /// lists and gets a file; after the session setup every frame both ways is a
 /// TRANSFORM_HEADER and the file's bytes never cross in the clear. The same transfer
@@ -197,15 +251,7 @@ fn marked(len: usize) -> Vec<u8> {
 fn ms_smb2_3_3_4_1_4_smbclient_encrypted_put_ls_get() {
     let lab = Lab::get();
     let s = FileServer::start(&lab, &format!("smbenc.{}", lab.domain));
-    let work = tempfile::tempdir().unwrap();
-    let payload = marked(200_000);
-    std::fs::write(work.path().join("up.bin"), &payload).unwrap();
-    let local = |n: &str| work.path().join(n).display().to_string();
-    let cmds = format!(
-        "put {} up.bin; ls; get up.bin {}",
-        local("up.bin"),
-        local("down.bin")
-    );
+    let round = RoundTrip::new(200_000);
 
     for (cipher, options) in [
         ("default (AES-128-GCM)", vec!["--client-protection=encrypt"]),
@@ -236,31 +282,10 @@ fn ms_smb2_3_3_4_1_4_smbclient_encrypted_put_ls_get() {
         ),
     ] {
         let relay = Relay::start(s.port());
-        let out = s.smbclient(&lab, relay.port, "data", &options, &cmds);
-        let all = ok(&out, &format!("encrypted put/ls/get, {cipher}"), &s.daemon);
-        assert!(all.contains("up.bin"), "ls lists the file: {all}");
-        assert_eq!(
-            std::fs::read(local("down.bin")).unwrap(),
-            payload,
-            "{cipher}"
-        );
-        for (direction, seen) in [
-            ("to adjoind", &relay.to_server),
-            ("to smbclient", &relay.to_client),
-        ] {
-            let seen = seen.lock().unwrap();
-            assert!(seen.encrypted() >= 5, "{cipher} {direction}: {seen:?}");
-            assert_eq!(
-                seen.plain_after_encryption(),
-                0,
-                "{cipher} {direction}: {seen:?}"
-            );
-            assert!(
-                !seen.cleartext,
-                "{cipher} {direction}: file data in the clear"
-            );
-        }
-        std::fs::remove_file(local("down.bin")).unwrap();
+        let out = s.smbclient(&lab, relay.port, "data", &options, &round.commands);
+        let what = format!("encrypted put/ls/get, {cipher}");
+        round.came_back(&ok(&out, &what, &s.daemon), &what);
+        relay.all_encrypted(cipher);
     }
 
     // The control: signed only, the same bytes cross in the clear both ways.
@@ -270,7 +295,7 @@ fn ms_smb2_3_3_4_1_4_smbclient_encrypted_put_ls_get() {
         relay.port,
         "data",
         &["--client-protection=sign"],
-        &cmds,
+        &round.commands,
     );
     ok(&out, "signed put/get", &s.daemon);
     assert!(relay.to_server.lock().unwrap().cleartext);
@@ -473,29 +498,12 @@ fn ms_smb2_3_3_5_5_a_server_that_requires_encryption_encrypts_every_session() {
         s.daemon.log()
     );
 
-    let work = tempfile::tempdir().unwrap();
-    let payload = marked(100_000);
-    std::fs::write(work.path().join("up.bin"), &payload).unwrap();
-    let local = |n: &str| work.path().join(n).display().to_string();
-    let cmds = format!(
-        "put {} up.bin; ls; get up.bin {}",
-        local("up.bin"),
-        local("down.bin")
-    );
+    let round = RoundTrip::new(100_000);
     let relay = Relay::start(s.port());
-    let out = s.smbclient(&lab, relay.port, "data", &[], &cmds);
-    let all = ok(&out, "put/ls/get with default settings", &s.daemon);
-    assert!(all.contains("up.bin"), "ls lists the file: {all}");
-    assert_eq!(std::fs::read(local("down.bin")).unwrap(), payload);
-    for (direction, seen) in [
-        ("to adjoind", &relay.to_server),
-        ("to smbclient", &relay.to_client),
-    ] {
-        let seen = seen.lock().unwrap();
-        assert!(seen.encrypted() >= 5, "{direction}: {seen:?}");
-        assert_eq!(seen.plain_after_encryption(), 0, "{direction}: {seen:?}");
-        assert!(!seen.cleartext, "{direction}: file data in the clear");
-    }
+    let out = s.smbclient(&lab, relay.port, "data", &[], &round.commands);
+    let what = "put/ls/get with default settings";
+    round.came_back(&ok(&out, what, &s.daemon), what);
+    relay.all_encrypted(what);
 
     let out = s.smbclient(&lab, s.port(), "data", &["--max-protocol=SMB2_10"], "ls");
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
