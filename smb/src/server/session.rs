@@ -151,7 +151,8 @@ impl ServerConnection {
         // MS-SMB2 3.3.5.5 (1, 2): a server that requires encryption refuses a connection
         // that cannot encrypt before any logon.
         if self.config.encrypt_data && self.crypto.cipher.is_none() {
-            tracing::info!(
+            // At debug: a peer could send these without end.
+            tracing::debug!(
                 dialect = ?self.dialect,
                 "SMB session refused: this server requires encryption (Smb\\EncryptData) and the client cannot encrypt (SMB 2.x, or no common cipher)"
             );
