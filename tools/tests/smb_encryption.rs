@@ -481,7 +481,8 @@ async fn ms_smb2_3_1_4_3_adjoins_client_lists_shares_encrypted() {
 /// MS-SMB2 3.3.5.5 / 3.3.5.2.9 with the server's `Smb\EncryptData` = 1: smbclient with its
 /// default settings (it asks for no encryption) is told at SESSION_SETUP that its session
 /// encrypts, and every frame after that crosses encrypted, file data never in the clear;
-/// an SMB 2.1 client, which cannot encrypt, is refused with STATUS_ACCESS_DENIED.
+/// an SMB 2.1 client, which cannot encrypt, is refused with STATUS_ACCESS_DENIED. (And
+/// `Smb\SigningRequired` 0, which the server does not honour, gets a warning at start.)
 #[test]
 fn ms_smb2_3_3_5_5_a_server_that_requires_encryption_encrypts_every_session() {
     let lab = Lab::get();
@@ -490,8 +491,22 @@ fn ms_smb2_3_3_5_5_a_server_that_requires_encryption_encrypts_every_session() {
         .unwrap()
         .set_value(r"HKEY_THIS_MACHINE\Smb", "EncryptData", &Value::Dword(1))
         .unwrap();
+    // And a setting the server cannot honour, which it says so of at start.
+    adjoin_registry::Registry::open(s.daemon.registry())
+        .unwrap()
+        .set_value(
+            r"HKEY_THIS_MACHINE\Smb",
+            "SigningRequired",
+            &Value::Dword(0),
+        )
+        .unwrap();
     s.daemon.restart();
     s.daemon.wait_for_share(&lab, "data");
+    assert!(
+        s.daemon.log().contains("SigningRequired is 0"),
+        "{}",
+        s.daemon.log()
+    );
     assert!(
         s.daemon.log().contains("encrypt_data=true"),
         "{}",

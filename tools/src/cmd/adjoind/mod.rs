@@ -486,6 +486,7 @@ async fn smb_service(
             .with_context(|| format!("cannot open the registry {}", ctx.registry.display()))?;
         let (domain_sid, machine_sid) = shares::member_sids(&registry)?;
         let limits = ConnectionLimits::from_registry(&registry)?;
+        warn_signing_not_required(&registry);
         (domain_sid, machine_sid, limits, encrypt_data(&registry)?)
     };
     let admins = AdminGroups::default();
@@ -643,6 +644,16 @@ fn encrypt_data(registry: &Registry) -> anyhow::Result<bool> {
     match registry.get_value(SMB_KEY, "EncryptData")? {
         Value::Dword(n) => Ok(n != 0),
         _ => anyhow::bail!("{SMB_KEY}\\EncryptData is not a REG_DWORD"),
+    }
+}
+
+/// `Smb\SigningRequired` 0 asks for what the server never does (it always requires
+/// signing): said once at start, so that an admin does not believe it took effect.
+fn warn_signing_not_required(registry: &Registry) {
+    if let Ok(Value::Dword(0)) = registry.get_value(SMB_KEY, "SigningRequired") {
+        tracing::warn!(
+            "{SMB_KEY}\\SigningRequired is 0, but the SMB server always requires signing; the setting has no effect"
+        );
     }
 }
 
