@@ -425,7 +425,7 @@ pub static SETTINGS: &[Setting] = &[
             min: 1,
             max: 65_535,
         },
-        "TCP port of the SMB server.",
+        "TCP port of the SMB server when adjoind is started without --listen (on every IPv4 address); read at start.",
     ),
     setting(
         SMB,
@@ -433,7 +433,7 @@ pub static SETTINGS: &[Setting] = &[
         ValueType::Dword,
         SettingDefault::Number(1),
         FLAG,
-        "1 requires SMB signing on every session.",
+        "1 (the default) requires SMB signing on every session; the server always does, and warns at start when this is 0.",
     ),
     setting(
         SMB,
@@ -441,7 +441,7 @@ pub static SETTINGS: &[Setting] = &[
         ValueType::Dword,
         SettingDefault::Number(0),
         FLAG,
-        "1 requires SMB 3 encryption on every session.",
+        "1 requires SMB 3 encryption on every session (SMB 2.x clients are refused at session setup); read at start.",
     ),
     setting(
         MACHINE_SECRETS,
