@@ -506,4 +506,48 @@ c.logoff()
         .and_then(|h| u32::from_str_radix(h.trim_start_matches("0x"), 16).ok())
         .unwrap_or_else(|| panic!("no attributes in: {all}"));
     assert_eq!(attributes & 0x0040_0000, 0x0040_0000, "{all}");
+
+    // ReplaceIfExists (smbclient never sets it): a name that is open is not replaced;
+    // once it is closed, it is, atomically.
+    let script = r#"
+import sys
+from impacket.smbconnection import SMBConnection
+from impacket.smb3 import SessionError
+from impacket.smb3structs import SMB2_0_INFO_FILE, FILE_RENAME_INFORMATION_TYPE_2
+host, port, domain, user, password = sys.argv[1:6]
+c = SMBConnection(host, host, sess_port=int(port))
+c.login(user, password, domain)
+tid = c.connectTree("data")
+source = c.openFile(tid, "notes.txt")
+held = c.openFile(tid, "other.txt")
+def link_over_other():
+    info = FILE_RENAME_INFORMATION_TYPE_2()
+    info["ReplaceIfExists"] = 1
+    info["FileName"] = "other.txt".encode("utf-16le")
+    info["FileNameLength"] = len(info["FileName"])
+    c.getSMBServer().setInfo(tid, source, inputBlob=info, infoType=SMB2_0_INFO_FILE,
+                             fileInfoClass=11)
+try:
+    link_over_other()
+    print("replaced while open")
+except SessionError as e:
+    print("while open:", str(e))
+c.closeFile(tid, held)
+link_over_other()
+print("replaced once closed")
+c.closeFile(tid, source)
+c.logoff()
+"#;
+    let all = impacket(&s, script, &[lab.netbios.as_str(), "alice", &alice]);
+    assert!(
+        all.contains("while open: SMB SessionError: STATUS_ACCESS_DENIED"),
+        "{all}"
+    );
+    assert!(all.contains("replaced once closed"), "{all}");
+    let (first, other) = (
+        std::fs::metadata(s.data.path().join("notes.txt")).unwrap(),
+        std::fs::metadata(s.data.path().join("other.txt")).unwrap(),
+    );
+    assert_eq!(first.ino(), other.ino(), "other.txt is now the same file");
+    assert_eq!(first.nlink(), 3);
 }

@@ -397,6 +397,13 @@ impl OpenFiles {
         }
     }
 
+    /// Whether a file is open by the table name `name` (`share/path`).
+    pub fn open_named(&self, name: &str) -> bool {
+        self.files()
+            .values()
+            .any(|e| e.name.as_deref() == Some(name))
+    }
+
     /// MS-FSA 2.1.5.15.12: whether a file below directory `share/path` is open (such a
     /// directory cannot be renamed).
     pub fn open_below(&self, dir: &str) -> bool {

@@ -652,6 +652,11 @@ fn set_file_info(open: &mut FileOpen, info: SetFileInfo) -> Result<(), Refusal> 
             if to.is_root() {
                 return Err(Refusal::Status(NtStatus::OBJECT_NAME_INVALID));
             }
+            // MS-FSA 2.1.5.15.6: a name that is open is not replaced (its opens would
+            // go on with a file the name no longer is).
+            if link.replace_if_exists && OpenFiles::global().open_named(&table_name(open, &to)) {
+                return Err(Refusal::Status(NtStatus::ACCESS_DENIED));
+            }
             let backend = std::sync::Arc::clone(&open.share.backend);
             let from = open.path.clone();
             open.as_user(|_| backend.link(&from, &to, link.replace_if_exists))?;
