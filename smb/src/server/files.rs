@@ -376,14 +376,21 @@ impl ServerConnection {
         let now = Instant::now();
         // Durable opens other clients left behind give way to an open that would break
         // their caching (`durable`); the file may have gone with them (delete on
-        // close), so the open starts again.
-        if !super::oplock::oplock_stat_open(req.desired_access) || requested.truncates() {
+        // close), so the open starts again, when one of them was this file's (`take`
+        // also hands back other files' expired ones, which change nothing here). Not for
+        // a file this open has just created: opens under its key are of an earlier file
+        // whose inode number it reuses, and starting again would meet the file this open
+        // made (STATUS_OBJECT_NAME_COLLISION for a FILE_CREATE).
+        if action != CreateAction::Created
+            && (!super::oplock::oplock_stat_open(req.desired_access) || requested.truncates())
+        {
             let purged = durable::take(Some(key), now);
-            if !purged.is_empty() {
-                for open in purged {
-                    tracing::debug!(file = %open.path.as_str(), "a durable open gives way to a new open");
-                    Self::finish(open);
-                }
+            let this_file = purged.iter().any(|open| open.key == key);
+            for open in purged {
+                tracing::debug!(file = %open.path.as_str(), "a durable open gives way to a new open");
+                Self::finish(open);
+            }
+            if this_file {
                 drop(handle);
                 return self.create_file(header, req, share);
             }
