@@ -20,7 +20,8 @@ pub const IDENTITY_KEY: &str = r"HKEY_THIS_MACHINE\Identity";
 pub const FREE_LOOPBACK_PORT: SocketAddr =
     SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0));
 
-/// How often [`IdentityDaemon`] chooses a free port again when the one chosen was taken.
+/// How many times [`IdentityDaemon`] starts adjoind, choosing a free port again each time
+/// the one chosen was taken, before it gives up.
 const PORT_TRIES: usize = 5;
 
 /// A TCP port on 127.0.0.1 nothing listens on now (for a daemon the test starts; another
@@ -205,20 +206,17 @@ impl IdentityDaemon {
     /// harness chose was taken meanwhile (adjoind exits: "cannot listen on ADDR"), chooses
     /// another.
     fn spawn(&mut self) {
-        for _ in 1..PORT_TRIES {
-            match (self.try_spawn(), self.smb) {
-                (Ok(()), _) => return,
-                (Err(log), Some(addr))
-                    if self.smb_port_chosen
-                        && log.contains(&format!("cannot listen on {addr}")) =>
-                {
+        for tries in 1.. {
+            let Err(log) = self.try_spawn() else { return };
+            let taken = self.smb.filter(|addr| {
+                self.smb_port_chosen && log.contains(&format!("cannot listen on {addr}"))
+            });
+            match taken {
+                Some(addr) if tries < PORT_TRIES => {
                     self.smb = Some(SocketAddr::new(addr.ip(), free_port()));
                 }
-                (Err(log), _) => panic!("adjoind exited: {log}"),
+                _ => panic!("adjoind exited: {log}"),
             }
-        }
-        if let Err(log) = self.try_spawn() {
-            panic!("adjoind exited: {log}");
         }
     }
 

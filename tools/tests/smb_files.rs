@@ -423,6 +423,16 @@ fn a_share_is_served_once_its_directory_appears() {
     ok(&out, "the late share");
 }
 
+/// The start of an impacket script run by [`impacket`] with `DOMAIN USER PASSWORD`: `c`
+/// logged on as that user, `tid` connected to `data`.
+const LOGGED_ON_DATA: &str = r#"
+import sys
+from impacket.smbconnection import SMBConnection
+host, port, domain, user, password = sys.argv[1:6]
+c = SMBConnection(host, host, sess_port=int(port))
+c.login(user, password, domain)
+tid = c.connectTree("data")"#;
+
 /// MS-FSCC 2.4.27 FileLinkInformation (MS-FSA 2.1.5.15.6) through smbclient's `hardlink`:
 /// alice's file gets a second name on the share, one file on disk (same inode, two links,
 /// still hers); a name that exists is refused with STATUS_OBJECT_NAME_COLLISION (smbclient
@@ -483,22 +493,19 @@ fn ms_fscc_2_4_27_smbclient_hardlink_gives_a_file_a_second_name() {
     assert!(!s.data.path().join("dirlink").exists());
 
     // The share says so: FileFsAttributeInformation has FILE_SUPPORTS_HARD_LINKS.
-    let script = r#"
-import sys, struct
-from impacket.smbconnection import SMBConnection
+    let script = format!(
+        r#"{LOGGED_ON_DATA}
+import struct
 from impacket.smb3structs import SMB2_0_INFO_FILESYSTEM, SMB2_FILESYSTEM_ATTRIBUTE_INFO
-host, port, domain, user, password = sys.argv[1:6]
-c = SMBConnection(host, host, sess_port=int(port))
-c.login(user, password, domain)
-tid = c.connectTree("data")
 fid = c.openFile(tid, "notes.txt")
 info = c.getSMBServer().queryInfo(tid, fid, infoType=SMB2_0_INFO_FILESYSTEM,
                                   fileInfoClass=SMB2_FILESYSTEM_ATTRIBUTE_INFO)
 print("attributes", hex(struct.unpack("<I", info[:4])[0]))
 c.closeFile(tid, fid)
 c.logoff()
-"#;
-    let all = impacket(&s, script, &[lab.netbios.as_str(), "alice", &alice]);
+"#
+    );
+    let all = impacket(&s, &script, &[lab.netbios.as_str(), "alice", &alice]);
     let attributes = all
         .split_whitespace()
         .skip_while(|w| *w != "attributes")
@@ -509,15 +516,10 @@ c.logoff()
 
     // ReplaceIfExists (smbclient never sets it): a name that is open is not replaced;
     // once it is closed, it is, atomically.
-    let script = r#"
-import sys
-from impacket.smbconnection import SMBConnection
+    let script = format!(
+        r#"{LOGGED_ON_DATA}
 from impacket.smb3 import SessionError
 from impacket.smb3structs import SMB2_0_INFO_FILE, FILE_RENAME_INFORMATION_TYPE_2
-host, port, domain, user, password = sys.argv[1:6]
-c = SMBConnection(host, host, sess_port=int(port))
-c.login(user, password, domain)
-tid = c.connectTree("data")
 source = c.openFile(tid, "notes.txt")
 held = c.openFile(tid, "other.txt")
 def link_over_other():
@@ -537,8 +539,9 @@ link_over_other()
 print("replaced once closed")
 c.closeFile(tid, source)
 c.logoff()
-"#;
-    let all = impacket(&s, script, &[lab.netbios.as_str(), "alice", &alice]);
+"#
+    );
+    let all = impacket(&s, &script, &[lab.netbios.as_str(), "alice", &alice]);
     assert!(
         all.contains("while open: SMB SessionError: STATUS_ACCESS_DENIED"),
         "{all}"

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use adjoin_join::discover::DiscoverOptions;
 use adjoin_join::join::{self, JOIN_KEY};
-use adjoin_registry::{Registry, Value};
+use adjoin_registry::Registry;
 
 /// How long to wait before reading the settings again while checks are off.
 const IDLE: Duration = Duration::from_secs(3600);
@@ -54,12 +54,7 @@ impl DnsRefresh {
     /// The time between checks; `None` when they are off.
     fn interval(&self) -> anyhow::Result<Option<Duration>> {
         let registry = Registry::open(&self.registry)?;
-        let number = |name: &str| -> anyhow::Result<u32> {
-            match registry.get_value(JOIN_KEY, name)? {
-                Value::Dword(n) => Ok(n),
-                _ => anyhow::bail!("{JOIN_KEY}\\{name} is not a REG_DWORD"),
-            }
-        };
+        let number = |name| super::dword(&registry, JOIN_KEY, name);
         let seconds = number("DnsRefreshSeconds")?;
         Ok((number("DnsRegistration")? != 0 && seconds != 0)
             .then(|| Duration::from_secs(u64::from(seconds))))

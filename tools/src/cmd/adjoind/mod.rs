@@ -628,23 +628,26 @@ struct ConnectionLimits {
     per_address: usize,
 }
 
+/// The REG_DWORD `key\name` (its schema default when unset).
+pub(crate) fn dword(registry: &Registry, key: &str, name: &str) -> anyhow::Result<u32> {
+    match registry.get_value(key, name)? {
+        Value::Dword(n) => Ok(n),
+        _ => anyhow::bail!("{key}\\{name} is not a REG_DWORD"),
+    }
+}
+
 /// `Smb\Port`: the SMB port when `--listen` does not name one.
 fn smb_port(registry: &Registry) -> anyhow::Result<u16> {
-    match registry.get_value(SMB_KEY, "Port")? {
-        Value::Dword(n) => u16::try_from(n)
-            .ok()
-            .filter(|&port| port != 0)
-            .ok_or_else(|| anyhow!("{SMB_KEY}\\Port is {n}, not a TCP port (1 to 65535)")),
-        _ => anyhow::bail!("{SMB_KEY}\\Port is not a REG_DWORD"),
-    }
+    let n = dword(registry, SMB_KEY, "Port")?;
+    u16::try_from(n)
+        .ok()
+        .filter(|&port| port != 0)
+        .ok_or_else(|| anyhow!("{SMB_KEY}\\Port is {n}, not a TCP port (1 to 65535)"))
 }
 
 /// `Smb\EncryptData`: whether every SMB session must encrypt.
 fn encrypt_data(registry: &Registry) -> anyhow::Result<bool> {
-    match registry.get_value(SMB_KEY, "EncryptData")? {
-        Value::Dword(n) => Ok(n != 0),
-        _ => anyhow::bail!("{SMB_KEY}\\EncryptData is not a REG_DWORD"),
-    }
+    Ok(dword(registry, SMB_KEY, "EncryptData")? != 0)
 }
 
 /// `Smb\SigningRequired` 0 asks for what the server never does (it always requires
@@ -659,12 +662,7 @@ fn warn_signing_not_required(registry: &Registry) {
 
 impl ConnectionLimits {
     fn from_registry(registry: &Registry) -> anyhow::Result<Self> {
-        let number = |name: &str| -> anyhow::Result<usize> {
-            match registry.get_value(ADJOIND_KEY, name)? {
-                Value::Dword(n) => Ok(n as usize),
-                _ => anyhow::bail!("{ADJOIND_KEY}\\{name} is not a REG_DWORD"),
-            }
-        };
+        let number = |name| dword(registry, ADJOIND_KEY, name).map(|n| n as usize);
         Ok(Self {
             max_connections: number("MaxConnections")?,
             per_address: number("MaxConnectionsPerAddress")?,

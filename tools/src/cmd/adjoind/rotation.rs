@@ -124,8 +124,6 @@ impl Rotation {
     }
 
     async fn rotate(&self) -> anyhow::Result<u32> {
-        let mut registry = Registry::open(&self.registry)?;
-        let enctypes = enctypes(&registry)?;
         let method = if self.smb {
             // The file server's secure channel carries the change: rotating over a channel
             // of our own would leave the file server's pool, when it comes up later, with
@@ -141,6 +139,9 @@ impl Rotation {
         } else {
             RotateMethod::Netlogon
         };
+        // Opened once the channel is there: nothing is held while it is waited for.
+        let mut registry = Registry::open(&self.registry)?;
+        let enctypes = enctypes(&registry)?;
         let kvno = join::rotate(&mut registry, &self.discover, &enctypes, method).await?;
         Ok(kvno)
     }
