@@ -235,3 +235,48 @@ fn a_taken_smb_port_stops_the_start_before_the_socket_is_bound() {
     answers_quickly(&d);
     d.forget(&lab);
 }
+
+/// A PAM logon whose authenticate and session open fall on either side of a reload (new
+/// settings, new trusted domains, a rotated password) still gets her Kerberos ticket: the
+/// conversations in progress belong to the daemon, not to one build of the service. (They
+/// were lost with the old service: found as a missing ccache when adjoind reloaded for the
+/// trusted domains it had just recorded while a test logged alice in.)
+#[test]
+fn a_logon_spanning_a_reload_keeps_its_ticket_for_the_session() {
+    use adjoin_idproto::{Client, PamStatus, Request, Response, Secret};
+    let lab = Lab::get();
+    let d = IdentityDaemon::start(
+        &lab,
+        BINS,
+        &format!("idconv.{}", lab.domain),
+        &[("CreateHomeDirectory", adjoin_registry::Value::Dword(0))],
+    );
+    let pam = |req: Request| match Client::connect(&d.socket(), Duration::from_secs(30))
+        .unwrap()
+        .call(&req)
+        .unwrap()
+    {
+        Response::Pam(reply) => reply,
+        other => panic!("not a PAM reply: {other:?}"),
+    };
+    let (service, user) = ("adjoin-test".to_owned(), "alice".to_owned());
+    let auth = pam(Request::Authenticate {
+        service: service.clone(),
+        user: user.clone(),
+        password: Secret::new(lab.password("alice")),
+        remote_host: String::new(),
+    });
+    assert_eq!(auth.status, PamStatus::Success, "{auth:?}\n{}", d.log());
+    d.reload();
+    let session = pam(Request::OpenSession { service, user });
+    assert_eq!(session.status, PamStatus::Success, "{session:?}");
+    let ccache = session
+        .env
+        .iter()
+        .find(|(k, _)| k == "KRB5CCNAME")
+        .map(|(_, v)| v.trim_start_matches("FILE:").to_owned())
+        .unwrap_or_else(|| panic!("no KRB5CCNAME after the reload: {session:?}\n{}", d.log()));
+    assert!(std::path::Path::new(&ccache).exists(), "{ccache}");
+    let _ = std::fs::remove_file(&ccache);
+    d.forget(&lab);
+}

@@ -34,15 +34,25 @@ const SESSION_TTL: Duration = Duration::from_secs(300);
 /// At most this many TGTs wait for their session.
 const MAX_PENDING: usize = 256;
 
+/// What a PAM conversation leaves between its requests: TGTs waiting for their session
+/// (authenticate -> open_session) and users who must change their password. The daemon
+/// keeps one for its life and hands it to each [`Logons`] it builds, so a logon that spans
+/// a reload of the service (new settings, new trusted domains, a rotated machine password)
+/// still gets its ticket.
+#[derive(Debug, Default)]
+pub struct Conversations {
+    pending: Mutex<HashMap<String, (Credentials, Instant)>>,
+    must_change: Mutex<HashMap<String, Instant>>,
+}
+
 /// What the PAM side of the daemon holds: the identity service, the registry (for
-/// verifiers), the keytab acceptor, and TGTs waiting for their session.
+/// verifiers), the keytab acceptor, and the conversations in progress.
 #[derive(Debug)]
 pub struct Logons {
     identity: Arc<Identity>,
     registry: Arc<Mutex<Registry>>,
     acceptor: Mutex<Option<Acceptor>>,
-    pending: Mutex<HashMap<String, (Credentials, Instant)>>,
-    must_change: Mutex<HashMap<String, Instant>>,
+    conversations: Arc<Conversations>,
 }
 
 fn reply(status: PamStatus, message: impl Into<String>, user: &str) -> PamReply {
@@ -55,9 +65,13 @@ fn reply(status: PamStatus, message: impl Into<String>, user: &str) -> PamReply 
 }
 
 impl Logons {
-    /// Logons for `identity`, with verifiers in `registry`; the keytab is read from the
-    /// member's keytab path.
-    pub fn new(identity: Arc<Identity>, registry: Registry) -> Self {
+    /// Logons for `identity`, with verifiers in `registry` and the conversations in
+    /// progress in `conversations`; the keytab is read from the member's keytab path.
+    pub fn new(
+        identity: Arc<Identity>,
+        registry: Registry,
+        conversations: Arc<Conversations>,
+    ) -> Self {
         let acceptor = identity
             .member()
             .keytab
@@ -68,8 +82,7 @@ impl Logons {
             identity,
             registry: Arc::new(Mutex::new(registry)),
             acceptor: Mutex::new(acceptor),
-            pending: Mutex::new(HashMap::new()),
-            must_change: Mutex::new(HashMap::new()),
+            conversations,
         }
     }
 
@@ -117,7 +130,8 @@ impl Logons {
             }
             Err(LogonFailure::Unreachable) => self.offline_logon(&user, password),
             Err(LogonFailure::MustChange) => {
-                self.must_change
+                self.conversations
+                    .must_change
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(name.clone(), Instant::now());
@@ -154,7 +168,11 @@ impl Logons {
         if let Err(e) = self.identity.store_memberships(user, gids) {
             warn!(error = %e, "cannot cache the PAC's groups");
         }
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self
+            .conversations
+            .pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         pending.retain(|_, (_, at)| at.elapsed() < SESSION_TTL);
         if pending.len() < MAX_PENDING {
             pending.insert(user.passwd.name.clone(), (tgt, Instant::now()));
@@ -339,7 +357,11 @@ impl Logons {
             );
         }
         let flagged = {
-            let mut must = self.must_change.lock().unwrap_or_else(|e| e.into_inner());
+            let mut must = self
+                .conversations
+                .must_change
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             must.retain(|_, at| at.elapsed() < SESSION_TTL);
             must.contains_key(&name)
         };
@@ -390,6 +412,7 @@ impl Logons {
             out.message = format!("Cannot create your home directory: {e}");
         }
         let tgt = self
+            .conversations
             .pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -436,7 +459,8 @@ impl Logons {
         .await
         {
             Ok(()) => {
-                self.must_change
+                self.conversations
+                    .must_change
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .remove(&name);

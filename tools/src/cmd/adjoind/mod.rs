@@ -22,7 +22,7 @@ use std::time::Duration;
 use adjoin_auth::keytab::Keytab;
 use adjoin_auth::krb::Acceptor;
 use adjoin_identity::directory::{Dc, Directory, Locator};
-use adjoin_identity::logon::Logons;
+use adjoin_identity::logon::{Conversations, Logons};
 use adjoin_identity::server::{self, IdentityServer, Limits};
 use adjoin_identity::trusted::DomainLocator;
 use adjoin_identity::{Identity, Member, Settings};
@@ -141,6 +141,8 @@ struct Daemon {
     extensions: Extensions,
     /// Asks the main loop to reload the identity service (as SIGHUP does).
     reload: tokio::sync::mpsc::Sender<&'static str>,
+    /// PAM conversations in progress, kept across reloads of the identity service.
+    conversations: Arc<Conversations>,
 }
 
 impl Daemon {
@@ -244,6 +246,7 @@ async fn run(args: Args, extensions: Extensions) -> anyhow::Result<()> {
         secrets: rotation::MachineSecrets::default(),
         extensions,
         reload: reload_tx,
+        conversations: Arc::default(),
     };
     // The SMB port is bound before the identity service answers, so a port in use stops
     // the start before anything is served (`adjoin status` never sees a daemon that is
@@ -382,7 +385,11 @@ fn identity_service(
             .with_trusted(&ctx.trusted_locator(), &ctx.locator()),
     );
     *ctx.identity.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::clone(&identity));
-    let logons = Logons::new(Arc::clone(&identity), registry);
+    let logons = Logons::new(
+        Arc::clone(&identity),
+        registry,
+        Arc::clone(&ctx.conversations),
+    );
     // The SMB server's counters, for `adjoin stats` (when this daemon serves SMB).
     let stats: Option<server::StatsSource> = ctx.smb.then(|| {
         Arc::new(|reset| {
